@@ -1,0 +1,91 @@
+"""Shared fixtures: a throw-away PostgreSQL database per test session, and the CI rule.
+
+PostgreSQL tests run against the real server (TB_TEST_POSTGRES_URL, default
+postgresql://postgres@127.0.0.1:5432/test). Outside CI an unreachable server skips them;
+with CI=true it fails them, so a missing server can never turn CI green.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+PG_ADMIN_URL = os.environ.get("TB_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+async def _pg_admin_connect():  # type: ignore[no-untyped-def]
+    import asyncpg
+
+    return await asyncpg.connect(PG_ADMIN_URL, timeout=5)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[str]:
+    """The admin URL of a reachable PostgreSQL server, or skip (fail in CI)."""
+    import asyncio
+
+    async def probe() -> None:
+        conn = await _pg_admin_connect()
+        await conn.close()
+
+    try:
+        asyncio.run(probe())
+    except Exception as exc:  # any failure to connect means "no server here"
+        message = f"PostgreSQL is not reachable at {PG_ADMIN_URL}: {exc!r}"
+        if _in_ci():
+            pytest.fail(message)
+        pytest.skip(message)
+    yield PG_ADMIN_URL
+
+
+@pytest.fixture
+async def pg_url(pg_server: str) -> AsyncIterator[str]:
+    """A fresh, empty PostgreSQL database for one test; dropped afterwards."""
+    name = f"tb_test_{uuid.uuid4().hex[:12]}"
+    conn = await _pg_admin_connect()
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    base, _, _ = pg_server.rpartition("/")
+    yield f"{base}/{name}"
+    conn = await _pg_admin_connect()
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path) -> str:  # type: ignore[no-untyped-def]
+    """A fresh SQLite database file for one test."""
+    return f"sqlite:///{tmp_path / 'bridge.db'}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def db_url(request: pytest.FixtureRequest, tmp_path) -> AsyncIterator[str]:  # type: ignore[no-untyped-def]
+    """Run a test on both backends: a fresh SQLite file, then a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'bridge.db'}"
+        return
+    pg_admin = request.getfixturevalue("pg_server")
+    name = f"tb_test_{uuid.uuid4().hex[:12]}"
+    conn = await _pg_admin_connect()
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    base, _, _ = pg_admin.rpartition("/")
+    yield f"{base}/{name}"
+    conn = await _pg_admin_connect()
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
