@@ -1,0 +1,55 @@
+"""Start an aiohttp application on a free local port, for tests, benchmarks and the demo."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from aiohttp import web
+
+
+@dataclass(frozen=True, slots=True)
+class RunningApp:
+    """An application being served; `base_url` has no trailing slash."""
+
+    runner: web.AppRunner
+    host: str
+    port: int
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port that was free a moment ago (the OS picks it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+async def start_app(app: web.Application, host: str = "127.0.0.1", port: int = 0) -> RunningApp:
+    """Serve `app` on host:port (0 = any free port) and return where it listens."""
+    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    server = site._server  # aiohttp exposes the bound port only through the asyncio server
+    bound_port = port
+    if server is not None and server.sockets:
+        bound_port = int(server.sockets[0].getsockname()[1])
+    return RunningApp(runner=runner, host=host, port=bound_port)
+
+
+@asynccontextmanager
+async def serving(
+    app: web.Application, host: str = "127.0.0.1", port: int = 0
+) -> AsyncIterator[RunningApp]:
+    """`async with serving(app) as running:` — serve for the duration of the block."""
+    running = await start_app(app, host, port)
+    try:
+        yield running
+    finally:
+        await running.runner.cleanup()
