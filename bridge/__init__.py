@@ -1,4 +1,4 @@
-"""Talker Bridge core: conversations, claims, counters, avatars, the operators' desk and the outbox."""
+"""Talker Bridge core: conversations, claims, counters, avatars, the desk and the outbox."""
 
 from importlib.metadata import PackageNotFoundError, version
 

@@ -24,7 +24,7 @@ class RetryAfter(BridgeError):
 
 
 class TransientError(BridgeError):
-    """A fault that may pass: 5xx, a timeout, a refused connection. Retried with backoff, forever."""
+    """A fault that may pass: 5xx, a timeout, a refused connection; retried forever."""
 
 
 class PermanentError(BridgeError):

@@ -1,4 +1,4 @@
-"""`talker-bridge run` (not built yet)."""
+"""`talker-bridge run -c FILE`: run the service until SIGINT/SIGTERM."""
 
 from __future__ import annotations
 
@@ -7,10 +7,29 @@ import sys
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("run", help="(not built yet)")
-    parser.set_defaults(func=_not_built)
+    parser = subparsers.add_parser("run", help="run the bridge service")
+    parser.add_argument("-c", "--config", required=True, metavar="FILE", help="the config file")
+    parser.add_argument("--log-json", action="store_true", help="log JSON lines")
+    parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning"])
+    parser.add_argument("--port", type=int, default=None, help="override http.port")
+    parser.set_defaults(func=run)
 
 
-def _not_built(args: argparse.Namespace) -> int:
-    print("talker-bridge run: not built yet", file=sys.stderr)
-    return 2
+def run(args: argparse.Namespace) -> int:
+    """Load the config (exit 2 on errors), then serve until a signal; exit 0 after a clean stop."""
+    import asyncio
+
+    from bridge.logs import setup_logging
+    from bridge.service import Service
+    from bridge.wiring import build_components
+    from config import ConfigError, load_config
+
+    setup_logging(json_lines=args.log_json, level=args.log_level)
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    service = Service(config, build_components(config), port=args.port)
+    asyncio.run(service.run_until_signal())
+    return 0

@@ -1,0 +1,173 @@
+"""The composition root of `talker-bridge run`: storage, components, and the one HTTP server.
+
+Start order: migrate the database, open the engine, start the components (outbox worker, desk,
+adapters), then listen. Stop order is the reverse: stop listening (no new webhooks), stop the
+components (each finishes work in flight and leaves the rest durably queued), close the engine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from bridge.components import Component, ComponentState, HasRoutes
+from bridge.web.health import health_handler
+from bridge.web.metrics import CHANNEL_UP, DATABASE_UP, UP, count_requests, metrics_handler
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from config import BridgeConfig
+
+log = logging.getLogger(__name__)
+
+#: How long a stop waits for HTTP requests in flight before closing their connections.
+SHUTDOWN_TIMEOUT = 10.0
+
+
+class Service:
+    """One running bridge process."""
+
+    def __init__(
+        self,
+        config: BridgeConfig,
+        components: Sequence[Component] = (),
+        *,
+        host: str | None = None,
+        port: int | None = None,
+    ) -> None:
+        self.config = config
+        self.components = list(components)
+        self.host = host if host is not None else config.http.host
+        self.port = port if port is not None else config.http.port
+        self.engine: AsyncEngine | None = None
+        self._runner: web.AppRunner | None = None
+        self._stopped = asyncio.Event()
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Migrate, start every component, and listen; raises if any step fails."""
+        from storage.db import create_engine
+        from storage.migrate import upgrade_async
+
+        await upgrade_async(self.config.database)
+        self.engine = create_engine(self.config.database)
+        started: list[Component] = []
+        try:
+            for component in self.components:
+                await component.start()
+                started.append(component)
+            self._runner = web.AppRunner(self.build_app(), handle_signals=False, access_log=None)
+            await self._runner.setup()
+            site = web.TCPSite(
+                self._runner, self.host, self.port, shutdown_timeout=SHUTDOWN_TIMEOUT
+            )
+            await site.start()
+        except BaseException:
+            for component in reversed(started):
+                await self._stop_component(component)
+            await self.engine.dispose()
+            raise
+        self.port = self._bound_port(site) or self.port
+        UP.set(1)
+        log.info(
+            "started",
+            extra={"host": self.host, "port": self.port, "summary": self.config.summary()},
+        )
+
+    async def stop(self) -> None:
+        """Stop listening, stop the components, close the database. Never raises."""
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        for component in reversed(self.components):
+            await self._stop_component(component)
+        if self.engine is not None:
+            await self.engine.dispose()
+            self.engine = None
+        UP.set(0)
+        self._stopped.set()
+        log.info("stopped")
+
+    async def run_until_signal(self) -> None:
+        """Start, then serve until SIGINT or SIGTERM, then stop cleanly."""
+        loop = asyncio.get_running_loop()
+        stop_requested = asyncio.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self._on_signal, sig, stop_requested)
+        try:
+            await self.start()
+            await stop_requested.wait()
+        finally:
+            await self.stop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+
+    # --- HTTP ------------------------------------------------------------------------------
+
+    def build_app(self) -> web.Application:
+        """The aiohttp application: /healthz, /metrics and every component's routes."""
+        from storage.db import backend_name
+
+        app = web.Application(middlewares=[count_requests], client_max_size=25 * 1024 * 1024)
+        app.router.add_get(
+            "/healthz",
+            health_handler(
+                database_backend=backend_name(self.config.database),
+                probe_database=self._probe_database,
+                channel_states=self.channel_states,
+            ),
+        )
+        app.router.add_get("/metrics", metrics_handler)
+        for component in self.components:
+            if isinstance(component, HasRoutes):
+                app.router.add_routes(component.routes())
+        return app
+
+    def channel_states(self) -> dict[str, ComponentState]:
+        """Each enabled channel's state, from the component that serves it."""
+        by_name = {component.name: component for component in self.components}
+        states: dict[str, ComponentState] = {}
+        for channel in self.config.enabled_channels():
+            component = by_name.get(f"channel:{channel}")
+            if component is None:
+                state = ComponentState("stopped", "no adapter for this channel in this build")
+            else:
+                state = component.state()
+            states[channel] = state
+            CHANNEL_UP.labels(channel).set(1 if state.healthy else 0)
+        return states
+
+    async def _probe_database(self) -> bool:
+        from storage.db import ping
+
+        ok = self.engine is not None and await ping(self.engine)
+        DATABASE_UP.set(1 if ok else 0)
+        return ok
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _on_signal(sig: signal.Signals, stop_requested: asyncio.Event) -> None:
+        log.info("signal received, stopping", extra={"signal": sig.name})
+        stop_requested.set()
+
+    @staticmethod
+    async def _stop_component(component: Component) -> None:
+        try:
+            await component.stop()
+        except Exception:
+            log.exception("component failed to stop cleanly", extra={"component": component.name})
+
+    @staticmethod
+    def _bound_port(site: web.TCPSite) -> int | None:
+        server = site._server
+        if server is not None and getattr(server, "sockets", None):
+            return int(server.sockets[0].getsockname()[1])
+        return None

@@ -1,0 +1,38 @@
+"""`GET /metrics`: Prometheus text, and the service-level metrics every part may update."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Gauge, generate_latest
+
+HTTP_REQUESTS = Counter(
+    "talker_bridge_http_requests_total",
+    "HTTP requests served, by route and status code.",
+    ["route", "status"],
+)
+UP = Gauge("talker_bridge_up", "1 while the service is running.")
+DATABASE_UP = Gauge("talker_bridge_database_up", "1 when the last database probe succeeded.")
+CHANNEL_UP = Gauge(
+    "talker_bridge_channel_up", "1 when the channel's component is running.", ["channel"]
+)
+
+
+async def metrics_handler(request: web.Request) -> web.Response:
+    """Serve every metric of this process in Prometheus text format."""
+    body = generate_latest(REGISTRY)
+    content_type, _, charset = CONTENT_TYPE_LATEST.partition("; charset=")
+    return web.Response(body=body, content_type=content_type, charset=charset or "utf-8")
+
+
+@web.middleware
+async def count_requests(request: web.Request, handler: web.Handler) -> web.StreamResponse:
+    """Count every request by its route pattern (never the raw path: ids would explode labels)."""
+    route = request.match_info.route
+    pattern = getattr(route.resource, "canonical", None) or "unmatched"
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        HTTP_REQUESTS.labels(pattern, str(exc.status)).inc()
+        raise
+    HTTP_REQUESTS.labels(pattern, str(response.status)).inc()
+    return response
