@@ -8,6 +8,7 @@ with CI=true it fails them, so a missing server can never turn CI green.
 from __future__ import annotations
 
 import os
+import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
 
@@ -35,8 +36,25 @@ def pg_server() -> Iterator[str]:
         conn = await _pg_admin_connect()
         await conn.close()
 
+    def probe_in_thread() -> None:
+        # A thread of its own: this fixture may be resolved from inside a running event loop
+        # (an async fixture asking for it), where asyncio.run() is not allowed.
+        errors: list[BaseException] = []
+
+        def target() -> None:
+            try:
+                asyncio.run(probe())
+            except BaseException as exc:
+                errors.append(exc)
+
+        thread = threading.Thread(target=target)
+        thread.start()
+        thread.join()
+        if errors:
+            raise errors[0]
+
     try:
-        asyncio.run(probe())
+        probe_in_thread()
     except Exception as exc:  # any failure to connect means "no server here"
         message = f"PostgreSQL is not reachable at {PG_ADMIN_URL}: {exc!r}"
         if _in_ci():

@@ -1,0 +1,195 @@
+"""Rendering: a round anti-aliased PNG, stable colour, grey guests, badges, real glyphs."""
+
+from __future__ import annotations
+
+import io
+from collections import Counter
+from itertools import combinations
+
+import pytest
+from PIL import Image
+
+from bridge.avatars import (
+    GUEST_GREY,
+    PALETTE,
+    PLATFORMS,
+    AvatarStyle,
+    colour_for,
+    fonts,
+    render_avatar,
+    render_style,
+)
+from bridge.avatars.badges import BADGE_LOOKS, platform_for_channel
+from bridge.avatars.palette import hex_to_rgb
+
+
+def _open(png: bytes) -> Image.Image:
+    image = Image.open(io.BytesIO(png))
+    image.load()
+    return image
+
+
+def _rgb_at(image: Image.Image, x: int, y: int) -> tuple[int, int, int]:
+    r, g, b, a = image.getpixel((x, y))
+    assert a == 255, f"pixel {(x, y)} is not opaque"
+    return (r, g, b)
+
+
+def _pixels(image: Image.Image) -> list[tuple[int, ...]]:
+    flat = getattr(image, "get_flattened_data", None) or image.getdata  # Pillow < 12.1
+    return list(flat())
+
+
+def _distance(a: tuple[int, ...], b: tuple[int, ...]) -> float:
+    return sum((p - q) ** 2 for p, q in zip(a, b, strict=True)) ** 0.5
+
+
+def _badge_region(image: Image.Image) -> Image.Image:
+    side = image.width
+    return image.crop((round(side * 0.66), round(side * 0.66), side, side))
+
+
+def test_avatar_is_a_256_px_rgba_png_transparent_outside_the_circle() -> None:
+    image = _open(render_avatar("Иван Петров", channel="telegram", seed="c1"))
+    assert image.format == "PNG"
+    assert image.size == (256, 256)
+    assert image.mode == "RGBA"
+    for corner in [(0, 0), (255, 0), (0, 255), (255, 255)]:
+        assert image.getpixel(corner)[3] == 0, corner
+    assert image.getpixel((128, 20))[3] == 255
+    assert image.getpixel((20, 128))[3] == 255
+
+
+def test_circle_edge_is_anti_aliased() -> None:
+    image = _open(render_avatar("Anna Lee", channel="vk", seed="c1"))
+    alphas = [image.getpixel((x, y))[3] for x in range(256) for y in (40, 128, 200)]
+    partial = [a for a in alphas if 0 < a < 255]
+    assert len(partial) >= 6
+    assert len({a // 32 for a in partial}) >= 3  # a ramp, not one stray value
+
+
+@pytest.mark.parametrize("size", [16, 64, 512])
+def test_size_parameter_sets_the_side(size: int) -> None:
+    image = _open(render_avatar("Anna", channel="site", seed="x", size=size))
+    assert image.size == (size, size)
+    assert image.getpixel((0, 0))[3] == 0
+
+
+@pytest.mark.parametrize("size", [0, 15, 1025])
+def test_size_outside_the_range_is_refused(size: int) -> None:
+    with pytest.raises(ValueError, match="size"):
+        render_avatar("Anna", channel="site", seed="x", size=size)
+
+
+def test_background_comes_from_the_customers_id() -> None:
+    colour = colour_for("customer-7")
+    image = _open(render_avatar("Иван Петров", channel="vk", seed="customer-7"))
+    assert _distance(_rgb_at(image, 128, 20), hex_to_rgb(colour)) < 3
+    again = render_avatar("Иван Петров", channel="vk", seed="customer-7")
+    assert again == render_avatar("Иван Петров", channel="vk", seed="customer-7")
+
+
+def test_different_ids_get_different_backgrounds() -> None:
+    seen = {
+        _rgb_at(_open(render_avatar("Anna", channel="vk", seed=f"id-{n}", size=64)), 32, 5)
+        for n in range(40)
+    }
+    assert len(seen) >= 8
+
+
+def test_guest_is_grey_with_a_light_silhouette() -> None:
+    image = _open(render_avatar(None, channel="telegram", seed="guest-1"))
+    grey = hex_to_rgb(GUEST_GREY)
+    assert _distance(_rgb_at(image, 128, 20), grey) < 3
+    head = _rgb_at(image, 128, round(256 * 0.385))
+    assert min(head) > 220  # near-white head in the middle
+    assert all(_distance(_rgb_at(image, 128, 20), hex_to_rgb(c)) > 20 for c in PALETTE)
+
+
+def test_blank_name_is_a_guest_too() -> None:
+    assert render_avatar("   ", channel="vk", seed="s") == render_avatar(
+        None, channel="vk", seed="s"
+    )
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_badge_shows_its_platform_colour_in_the_corner(platform: str) -> None:
+    image = _open(render_avatar("Anna Lee", channel=platform, seed="same"))
+    opaque = [p[:3] for p in _pixels(_badge_region(image)) if p[3] == 255]
+    dominant, _count = Counter(opaque).most_common(1)[0]
+    assert _distance(dominant, hex_to_rgb(BADGE_LOOKS[platform].colour)) < 3
+
+
+def test_every_platform_badge_looks_different() -> None:
+    regions = {
+        p: _badge_region(_open(render_avatar("Anna Lee", channel=p, seed="same")))
+        for p in PLATFORMS
+    }
+    for first, second in combinations(PLATFORMS, 2):
+        a, b = _pixels(regions[first]), _pixels(regions[second])
+        differing = sum(1 for p, q in zip(a, b, strict=True) if _distance(p, q) > 40)
+        assert differing > 0.3 * len(a), (first, second)
+    for first, second in combinations(PLATFORMS, 2):
+        colours = hex_to_rgb(BADGE_LOOKS[first].colour), hex_to_rgb(BADGE_LOOKS[second].colour)
+        assert _distance(*colours) > 60, (first, second)
+
+
+def test_badge_is_separated_from_the_circle_by_a_transparent_ring() -> None:
+    image = _open(render_avatar("Anna Lee", channel="viber", seed="s"))
+    # On the diagonal, between the circle's inside and the badge there is a see-through gap.
+    diagonal = [image.getpixel((i, i))[3] for i in range(150, 200)]
+    assert 255 in diagonal and min(diagonal) == 0
+
+
+@pytest.mark.parametrize(
+    ("channel", "platform"),
+    [("vk", "vk"), ("site:shop", "site"), ("TG", "telegram"), ("facebook", "facebook")],
+)
+def test_channel_names_map_to_badges(channel: str, platform: str) -> None:
+    assert platform_for_channel(channel) == platform
+
+
+@pytest.mark.parametrize("channel", ["icq", "", ":shop"])
+def test_unknown_channel_is_refused_with_the_known_platforms(channel: str) -> None:
+    with pytest.raises(ValueError, match="telegram, vk, viber, facebook, site"):
+        render_avatar("Anna", channel=channel, seed="s")
+
+
+def test_cyrillic_letters_are_real_glyphs_not_the_missing_glyph_box() -> None:
+    font = fonts.primary_font_path()
+    notdef = fonts.glyph_mask(font, fonts.NOT_A_CHARACTER)
+    masks = {char: fonts.glyph_mask(font, char) for char in "ИПAW"}
+    for char, mask in masks.items():
+        assert mask != notdef, char
+        assert fonts.covers(font, char)
+    assert masks["И"] != masks["П"]
+    assert not fonts.covers(font, "\ue000")
+
+
+def test_initials_render_as_their_letters_in_the_avatar() -> None:
+    # If the glyphs were missing-glyph boxes, swapping the letters would change nothing.
+    def draw(mark: str) -> bytes:
+        return render_style(AvatarStyle(mark, PALETTE[0], "vk"))
+
+    assert len({draw("ИП"), draw("ПИ"), draw("AW"), draw("WA")}) == 4
+    silhouette = _open(draw("•"))
+    initials = _open(draw("ИП"))
+    assert silhouette.getpixel((128, round(256 * 0.385))) != initials.getpixel(
+        (128, round(256 * 0.385))
+    )
+
+
+def test_letters_no_font_can_draw_fall_back_to_the_silhouette() -> None:
+    def centre_column(png: bytes) -> list[tuple[int, ...]]:
+        image = _open(png)
+        return [image.getpixel((128, y)) for y in range(30, 180, 10)]
+
+    silhouette = centre_column(render_style(AvatarStyle("•", PALETTE[3], "site")))
+    assert centre_column(render_style(AvatarStyle("\ue000", PALETTE[3], "site"))) == silhouette
+
+
+def test_style_key_names_everything_that_changes_the_pixels() -> None:
+    style = AvatarStyle.for_customer("Иван Петров", channel="site:shop", seed="c9", size=128)
+    assert style.key == f"v1:128:site:{colour_for('c9')}:ИП"
+    guest = AvatarStyle.for_customer(None, channel="vk", seed="c9")
+    assert guest.key == f"v1:256:vk:{GUEST_GREY}:•"
