@@ -1,0 +1,1 @@
+"""VK adapter: vk_api pointed at a configurable API URL."""

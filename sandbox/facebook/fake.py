@@ -1,0 +1,318 @@
+"""FakeFacebook: one Facebook Page over real HTTP — the Send API, user profiles, webhooks.
+
+Routes (relative, so the app can be mounted under `/facebook`): `POST /<version>/me/messages`,
+`POST /<version>/<page-id>/messages`, `GET /<version>/<PSID>?fields=...`, plus `/_control/`.
+Deliveries to the bridge use Meta's envelope `{object: "page", entry: [{id, time, messaging}]}`,
+are signed `X-Hub-Signature-256: sha256=<hex HMAC-SHA256(app secret, raw body)>` and retried
+until the webhook answers 200. The messaging window is measured on the injectable clock, so
+`fake.clock.advance(25 * 3600)` crosses the 24 hours without waiting.
+
+Choices: profile failures are configurable per user (`profile="none"` → code 100 subcode 2018218
+"No profile available"; `profile="forbidden"` → code 200 permission error); more than
+`send_calls_per_second` Send API calls in a second answer code 613.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import itertools
+import json
+import secrets
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from sandbox.common import CallLog, Clock, Deliverer, Delivery, FaultPlan, RateLimiter
+from sandbox.facebook.send_rules import GraphError, check_send_body, check_window, param_error
+
+PROFILE_FIELDS = ("id", "name", "first_name", "last_name", "profile_pic", "locale", "timezone")
+PROFILE_STATES = ("ok", "none", "forbidden")
+VERSION_PATTERN = r"v\d+\.\d+"
+
+
+def signature(app_secret: str, body: bytes) -> str:
+    """The X-Hub-Signature-256 header value for `body`."""
+    return "sha256=" + hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+class FakeFacebook:
+    """A Page with a page token and an app secret; customers are driven from Python or HTTP."""
+
+    def __init__(
+        self,
+        page_id: str = "100200300",
+        page_token: str = "fb-page-token",
+        app_secret: str = "fb-app-secret",
+        time_scale: float = 1.0,
+        clock: Clock | None = None,
+        send_calls_per_second: int = 300,
+        delivery_attempts: int = 5,
+    ) -> None:
+        self.page_id = page_id
+        self.page_token = page_token
+        self.app_secret = app_secret
+        self.time_scale = time_scale
+        self.clock = clock or Clock()
+        self.calls = CallLog()
+        self.faults = FaultPlan()
+        self.rate = RateLimiter(send_calls_per_second, 1.0 * time_scale, self.clock)
+        self.users: dict[str, dict[str, Any]] = {}
+        self.last_customer_message: dict[str, float] = {}
+        self.blocked: set[str] = set()
+        self.sent: list[dict[str, Any]] = []
+        self.webhook_url = ""
+        self.public_url = ""
+        self._mids = itertools.count(1)
+        self.deliverer = Deliverer(
+            accepts=lambda status, text: status == 200,
+            headers_for=self._signed_headers,
+            max_attempts=delivery_attempts,
+            time_scale=time_scale,
+        )
+        self.app = self._build_app()
+
+    def _signed_headers(self, body: bytes, attempt: int) -> dict[str, str]:
+        sha1 = hmac.new(self.app_secret.encode(), body, hashlib.sha1).hexdigest()
+        return {
+            "X-Hub-Signature-256": signature(self.app_secret, body),
+            "X-Hub-Signature": f"sha1={sha1}",
+        }
+
+    def _build_app(self) -> web.Application:
+        from sandbox.facebook.control import add_control_routes
+
+        app = web.Application()
+        add_control_routes(app, self)
+        app.router.add_post(f"/{{version:{VERSION_PATTERN}}}/{{node}}/messages", self._send)
+        app.router.add_get(f"/{{version:{VERSION_PATTERN}}}/{{node}}", self._profile)
+        app.on_cleanup.append(self._on_cleanup)
+        return app
+
+    async def _on_cleanup(self, app: web.Application) -> None:
+        await self.deliverer.close()
+
+    # ---- Graph API --------------------------------------------------------------------------
+
+    async def _token(self, request: web.Request, body: dict[str, Any] | None = None) -> None:
+        token = request.query.get("access_token") or (body or {}).get("access_token")
+        auth = request.headers.get("Authorization", "")
+        if not token and auth.startswith("Bearer "):
+            token = auth[len("Bearer ") :]
+        if not token:
+            raise GraphError(
+                2500,
+                "An active access token must be used to query information about the current user.",
+            )
+        if not hmac.compare_digest(str(token), self.page_token):
+            raise GraphError(190, "Invalid OAuth access token - Cannot parse access token")
+
+    async def _apply_fault(self, name: str) -> web.Response | None:
+        fault = self.faults.take(name)
+        if fault is None:
+            return None
+        if fault.kind == "hang":
+            await asyncio.sleep(fault.seconds * self.time_scale)
+            return None
+        if fault.kind == "http500":
+            self.calls.record(name, {}, self.clock.now(), "http 500")
+            return web.Response(status=500, text="Internal Server Error")
+        code = int(fault.error.get("code", 2))
+        error = GraphError(
+            code,
+            str(fault.error.get("message", "An unexpected error has occurred.")),
+            fault.error.get("error_subcode"),
+        )
+        return self._error("messages", {}, error)
+
+    def _error(self, name: str, shown: dict[str, Any], error: GraphError) -> web.Response:
+        self.calls.record(name, shown, self.clock.now(), f"error {error.code}")
+        return web.json_response(error.as_json(), status=error.http_status)
+
+    async def _send(self, request: web.Request) -> web.Response:
+        fault = await self._apply_fault("messages")
+        if fault is not None:
+            return fault
+        node = request.match_info["node"]
+        body: dict[str, Any] = {}
+        try:
+            try:
+                parsed = await request.json()
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                raise param_error("Invalid JSON body") from None
+            body = parsed if isinstance(parsed, dict) else {}
+            await self._token(request, body)
+            if node not in ("me", self.page_id):
+                raise param_error(f"Unsupported post request. Object with ID '{node}' ...")
+            if not self.rate.allow(self.page_id):
+                raise GraphError(613, "(#613) Calls to this api have exceeded the rate limit.")
+            check_send_body(body)
+            psid = str(body["recipient"]["id"])
+            if psid not in self.users:
+                raise param_error("No matching user found", subcode=2018001)
+            if psid in self.blocked:
+                raise GraphError(551, "(#551) This person isn't available right now.", 1545041)
+            check_window(body, self.last_customer_message.get(psid), self.clock.now())
+        except GraphError as error:
+            shown = {k: v for k, v in body.items() if k != "access_token"}
+            return self._error("messages", shown, error)
+        self.calls.record("messages", body, self.clock.now(), "ok")
+        if "sender_action" in body:
+            return web.json_response({"recipient_id": psid})
+        mid = f"m_{secrets.token_urlsafe(24)}"
+        self.sent.append({**body, "message_id": mid, "timestamp": int(self.clock.now() * 1000)})
+        return web.json_response({"recipient_id": psid, "message_id": mid})
+
+    async def _profile(self, request: web.Request) -> web.Response:
+        psid = request.match_info["node"]
+        fault = await self._apply_fault("profile")
+        if fault is not None:
+            return fault
+        fields = [f for f in request.query.get("fields", "first_name,last_name").split(",") if f]
+        shown = {"id": psid, "fields": ",".join(fields)}
+        try:
+            await self._token(request)
+            user = self.users.get(psid)
+            if user is None:
+                raise param_error(
+                    f"Unsupported get request. Object with ID '{psid}' does not exist, cannot be "
+                    "loaded due to missing permissions, or does not support this operation.",
+                    subcode=33,
+                )
+            if user["profile"] == "none":
+                raise param_error("No profile available for this user.", subcode=2018218)
+            if user["profile"] == "forbidden":
+                raise GraphError(
+                    200,
+                    "(#200) This app needs Advanced Access to Business Asset User Profile Access",
+                    kind="OAuthException",
+                )
+            for name in fields:
+                if name not in PROFILE_FIELDS:
+                    raise param_error(
+                        f"Tried accessing nonexisting field ({name}) on node type (User)"
+                    )
+        except GraphError as error:
+            return self._error("profile", shown, error)
+        self.calls.record("profile", shown, self.clock.now(), "ok")
+        full = {
+            "id": psid,
+            "name": f"{user['first_name']} {user['last_name']}".strip(),
+            "first_name": user["first_name"],
+            "last_name": user["last_name"],
+            "profile_pic": user["profile_pic"],
+            "locale": "en_US",
+            "timezone": 0,
+        }
+        return web.json_response({"id": psid} | {name: full[name] for name in fields})
+
+    # ---- customers --------------------------------------------------------------------------
+
+    def add_user(
+        self,
+        psid: str | None = None,
+        first_name: str = "Messenger",
+        last_name: str = "User",
+        profile: str = "ok",
+        profile_pic: str = "",
+    ) -> str:
+        """Register a person who can talk to the Page; `profile` is ok, none or forbidden."""
+        if profile not in PROFILE_STATES:
+            raise ValueError(f"profile must be one of {PROFILE_STATES}")
+        psid = psid or str(7_000_000_000_000_000 + secrets.randbelow(10**15))
+        self.users[psid] = {
+            "first_name": first_name,
+            "last_name": last_name,
+            "profile": profile,
+            "profile_pic": profile_pic or f"{self.public_url}/_control/avatar/{psid}.png",
+        }
+        return psid
+
+    async def customer_message(
+        self, psid: str, text: str | None = None, attachments: list[dict[str, Any]] | None = None
+    ) -> Delivery:
+        """The person writes (text and/or attachments [{type, url}]); opens the 24 h window."""
+        if not text and not attachments:
+            raise ValueError("a message needs text or attachments")
+        self._user(psid)
+        self.last_customer_message[psid] = self.clock.now()
+        message: dict[str, Any] = {"mid": f"m_{secrets.token_urlsafe(24)}"}
+        if text:
+            message["text"] = text
+        if attachments:
+            message["attachments"] = [
+                {"type": a["type"], "payload": {"url": a["url"]}} for a in attachments
+            ]
+        return await self._deliver([self._event(psid, message=message)])
+
+    async def customer_postback(self, psid: str, title: str, payload: str) -> Delivery:
+        """The person taps a button (e.g. Get Started); that too opens the window."""
+        self._user(psid)
+        self.last_customer_message[psid] = self.clock.now()
+        postback = {"title": title, "payload": payload, "mid": f"m_{secrets.token_urlsafe(24)}"}
+        return await self._deliver([self._event(psid, postback=postback)])
+
+    async def customer_receipt(self, psid: str, kind: str) -> Delivery:
+        """A `delivery` or `read` event covering everything the Page has sent so far."""
+        if kind not in ("delivery", "read"):
+            raise ValueError("kind is delivery or read")
+        watermark = int(self.clock.now() * 1000)
+        payload: dict[str, Any] = {"watermark": watermark}
+        if kind == "delivery":
+            payload["mids"] = [m["message_id"] for m in self.received(psid)]
+        return await self._deliver([self._event(psid, **{kind: payload})])
+
+    def customer_blocks(self, psid: str) -> None:
+        self._user(psid)
+        self.blocked.add(psid)
+
+    def received(self, psid: str) -> list[dict[str, Any]]:
+        """Send API messages the Page sent to this person, oldest first."""
+        return [m for m in self.sent if str(m["recipient"]["id"]) == psid]
+
+    def _user(self, psid: str) -> dict[str, Any]:
+        if psid not in self.users:
+            raise ValueError(f"unknown PSID {psid!r}; add_user() first")
+        return self.users[psid]
+
+    def _event(self, psid: str, **content: Any) -> dict[str, Any]:
+        return {
+            "sender": {"id": psid},
+            "recipient": {"id": self.page_id},
+            "timestamp": int(self.clock.now() * 1000),
+            **content,
+        }
+
+    async def _deliver(self, events: list[dict[str, Any]]) -> Delivery:
+        if not self.webhook_url:
+            raise RuntimeError("no webhook: verify_webhook(url, verify_token) first")
+        entries = [
+            {"id": self.page_id, "time": int(self.clock.now() * 1000), "messaging": [event]}
+            for event in events
+        ]
+        # Meta sends escaped unicode (\u00e4); the signature covers these exact bytes.
+        body = json.dumps({"object": "page", "entry": entries}, ensure_ascii=True).encode()
+        return await self.deliverer.deliver(self.webhook_url, body)
+
+    async def verify_webhook(self, url: str, verify_token: str) -> bool:
+        """Meta's subscription handshake; on success the URL receives events from now on."""
+        challenge = str(secrets.randbelow(10**9))
+        params = {
+            "hub.mode": "subscribe",
+            "hub.verify_token": verify_token,
+            "hub.challenge": challenge,
+        }
+        timeout = aiohttp.ClientTimeout(total=20)
+        try:
+            async with (
+                aiohttp.ClientSession(timeout=timeout) as session,
+                session.get(url, params=params) as response,
+            ):
+                ok = response.status == 200 and (await response.text()) == challenge
+        except (aiohttp.ClientError, TimeoutError):
+            ok = False
+        if ok:
+            self.webhook_url = url
+        return ok

@@ -1,0 +1,104 @@
+"""What the fake VK community knows: users, messages, uploaded media, callback servers."""
+
+from __future__ import annotations
+
+import io
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+DELETED = "deleted"
+BANNED = "banned"
+
+
+@dataclass(slots=True)
+class VkUser:
+    id: int
+    first_name: str
+    last_name: str
+    deactivated: str | None = None  # "deleted" or "banned", as users.get reports it
+
+
+@dataclass(slots=True)
+class CallbackServer:
+    """One Callback API server of the community (groups.addCallbackServer)."""
+
+    id: int
+    url: str
+    title: str
+    secret_key: str = ""
+    status: str = "unconfigured"  # unconfigured → ok | failed after the confirmation request
+    api_version: str = "5.199"
+    events: dict[str, bool] = field(
+        default_factory=lambda: {
+            "message_new": True,
+            "message_edit": True,
+            "message_allow": True,
+            "message_deny": True,
+            "message_event": True,
+            "message_reply": False,
+        }
+    )
+
+    def as_item(self, creator_id: int) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "creator_id": creator_id,
+            "url": self.url,
+            "secret_key": self.secret_key,
+            "status": self.status,
+        }
+
+
+@dataclass(slots=True)
+class StoredFile:
+    name: str
+    data: bytes
+    content_type: str
+
+
+@dataclass(slots=True)
+class VkState:
+    """Mutable state of one community; every id counter lives here."""
+
+    users: dict[int, VkUser] = field(default_factory=dict)
+    allowed: set[int] = field(default_factory=set)  # users the community may message
+    messages: dict[int, dict[str, Any]] = field(default_factory=dict)  # id → message object
+    sent_by_random_id: dict[int, int] = field(default_factory=dict)  # random_id → message id
+    conversation_counters: dict[int, int] = field(default_factory=dict)
+    photos: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
+    docs: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
+    pending_uploads: dict[str, StoredFile] = field(default_factory=dict)
+    files: dict[str, StoredFile] = field(default_factory=dict)
+    callback_servers: dict[int, CallbackServer] = field(default_factory=dict)
+    confirmation_code: str = field(default_factory=lambda: secrets.token_hex(4))
+    _next_id: int = 100
+
+    def next_id(self) -> int:
+        self._next_id += 1
+        return self._next_id
+
+    def next_conversation_message_id(self, peer_id: int) -> int:
+        self.conversation_counters[peer_id] = self.conversation_counters.get(peer_id, 0) + 1
+        return self.conversation_counters[peer_id]
+
+    def user(self, user_id: int) -> VkUser:
+        """The user with this id, created with a placeholder name if unknown."""
+        if user_id not in self.users:
+            self.users[user_id] = VkUser(user_id, "User", str(user_id))
+        return self.users[user_id]
+
+    def store_file(self, name: str, data: bytes, content_type: str) -> str:
+        key = f"{secrets.token_hex(8)}-{name}"
+        self.files[key] = StoredFile(name, data, content_type)
+        return key
+
+
+def tiny_png() -> bytes:
+    """A 2×2 PNG, the picture behind photos customers send in the fake."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (2, 2), (70, 130, 180)).save(buffer, format="PNG")
+    return buffer.getvalue()
