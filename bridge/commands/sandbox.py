@@ -1,16 +1,47 @@
-"""`talker-bridge sandbox` (not built yet)."""
+"""`talker-bridge sandbox --port P`: the fake Telegram, VK, Viber and Facebook APIs on one port."""
 
 from __future__ import annotations
 
 import argparse
-import sys
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("sandbox", help="(not built yet)")
-    parser.set_defaults(func=_not_built)
+    parser = subparsers.add_parser(
+        "sandbox", help="serve fake Telegram, VK, Viber and Facebook APIs on one port"
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8081)
+    parser.add_argument(
+        "--time-scale",
+        type=float,
+        default=1.0,
+        help="multiply every rate limit by this factor (benchmarks)",
+    )
+    parser.set_defaults(func=run)
 
 
-def _not_built(args: argparse.Namespace) -> int:
-    print("talker-bridge sandbox: not built yet", file=sys.stderr)
-    return 2
+def run(args: argparse.Namespace) -> int:
+    """Serve until interrupted; print the config lines that point a bridge at the sandbox."""
+    import asyncio
+    import signal
+
+    from sandbox.runner import start_app
+    from sandbox.server import Sandbox
+
+    async def serve() -> None:
+        sandbox = Sandbox(time_scale=args.time_scale)
+        running = await start_app(sandbox.build_app(), args.host, args.port)
+        print(f"Sandbox listening on {running.base_url}", flush=True)
+        snippet = sandbox.config_snippet(running.base_url)
+        print("Point a bridge at it with:\n" + snippet, flush=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            await stop.wait()
+        finally:
+            await running.runner.cleanup()
+
+    asyncio.run(serve())
+    return 0

@@ -1,0 +1,239 @@
+"""The config schema: `BridgeConfig` and its sections, as immutable pydantic models.
+
+The attribute names mirror the YAML keys one to one (see config/example.yaml, which documents
+every key). Build one with `config.load_config` or `config.parse_config`, never directly: those
+substitute `${VAR}`, run the cross-section rules and turn errors into readable lines.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Annotated, Literal
+
+from pydantic import Field, PrivateAttr, field_validator
+
+from config.channels import Channels, ChannelSection
+from config.fields import GroupChatId, HttpUrl, Name, NonEmptyStr, Section, fail
+
+DEFAULT_DATABASE = "sqlite:///talker-bridge.db"
+
+
+class HttpConfig(Section):
+    """The bridge's HTTP server (webhooks, site widget, /healthz, /metrics)."""
+
+    host: NonEmptyStr = "127.0.0.1"
+    port: int = Field(8080, ge=1, le=65535)
+    public_url: HttpUrl | None = None
+    widget_secret: NonEmptyStr | None = None
+
+    @field_validator("widget_secret")
+    @classmethod
+    def _long_enough(cls, value: str | None) -> str | None:
+        if value is not None and len(value) < 16:
+            raise fail(
+                f"must be at least 16 characters long to be a signing key, got {len(value)}"
+            )
+        return value
+
+
+class TelegramLimits(Section):
+    """Telegram's published sending limits (specs/LIMITS.md); lower them, never raise them."""
+
+    per_chat_per_second: float = Field(1, gt=0)
+    per_group_per_minute: float = Field(20, gt=0)
+    global_per_second: float = Field(30, gt=0)
+
+
+def _check_bot_token(value: str) -> str:
+    bot_id, colon, secret = value.partition(":")
+    if any(ch.isspace() for ch in value) or not colon or not bot_id.isdigit() or not secret:
+        raise fail(
+            "not a Telegram bot token (it looks like 123456789:AA...; get one from @BotFather)"
+        )
+    return value
+
+
+class TelegramConfig(Section):
+    """The bot that sits in the operators' groups and also serves Telegram customers."""
+
+    token: NonEmptyStr
+    api_url: HttpUrl = "https://api.telegram.org"
+    updates: Literal["polling", "webhook"] = "polling"
+    webhook_secret: NonEmptyStr | None = None
+    limits: TelegramLimits = TelegramLimits()
+
+    @field_validator("token")
+    @classmethod
+    def _bot_token(cls, value: str) -> str:
+        return _check_bot_token(value)
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _telegram_secret_alphabet(cls, value: str | None) -> str | None:
+        allowed = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
+        if value is not None and (len(value) > 256 or not set(value) <= allowed):
+            raise fail("Telegram accepts 1-256 characters of A-Z, a-z, 0-9, '_' and '-'")
+        return value
+
+
+class GroupConfig(Section):
+    """One operators' Telegram group. `name` is its key under `groups:`."""
+
+    chat_id: GroupChatId
+    mode: Literal["topics", "replies"] = "topics"
+    operators: tuple[Annotated[int, Field(gt=0)], ...] = ()
+    notify_private: bool = False
+    incoming_topic: Annotated[int, Field(gt=0)] | None = None
+    dashboard: bool = True
+    dashboard_budget_share: float = Field(0.1, gt=0, le=0.5)
+
+    _name: str = PrivateAttr(default="")
+
+    @property
+    def name(self) -> str:
+        """The group's key under `groups:` in the config file."""
+        return self._name
+
+    def allows(self, user_id: int) -> bool:
+        """True when `user_id` may act as an operator here (empty `operators`: every member)."""
+        return not self.operators or user_id in self.operators
+
+
+class OutboxConfig(Section):
+    """Retries of outbound sends."""
+
+    max_backoff_seconds: float = Field(60, gt=0)
+    alarm_after_seconds: float = Field(300, gt=0)
+
+
+class CloseConfig(Section):
+    """What the customer receives when an operator closes a conversation."""
+
+    goodbye: bool = True
+    rating: bool = False
+
+
+class BridgeConfig(Section):
+    """The whole validated config. Immutable; `source` is the file it came from."""
+
+    language: Literal["ru", "en"] = "ru"
+    database: NonEmptyStr = DEFAULT_DATABASE
+    http: HttpConfig = HttpConfig()
+    telegram: TelegramConfig
+    groups: Annotated[Mapping[Name, GroupConfig], Field(min_length=1)]
+    channels: Channels
+    outbox: OutboxConfig = OutboxConfig()
+    close: CloseConfig = CloseConfig()
+
+    _source: str = PrivateAttr(default="<config>")
+
+    @field_validator("database")
+    @classmethod
+    def _sqlalchemy_url(cls, value: str) -> str:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            make_url(value)
+        except ArgumentError:
+            # The value is not echoed: it may hold a password.
+            raise fail(
+                "not a database URL (write e.g. sqlite:///talker-bridge.db or "
+                "postgresql://user:password@host/dbname)"
+            ) from None
+        return value
+
+    @field_validator("groups", mode="after")
+    @classmethod
+    def _named_read_only(cls, value: Mapping[str, GroupConfig]) -> Mapping[str, GroupConfig]:
+        for name, group in value.items():
+            group._name = name
+        return MappingProxyType(dict(value))
+
+    @property
+    def source(self) -> str:
+        """The config file's path (or the name given to `parse_config`), for messages."""
+        return self._source
+
+    @property
+    def database_backend(self) -> str:
+        """`sqlite`, `postgresql`, ...: the SQLAlchemy backend name of `database`."""
+        from sqlalchemy.engine import make_url
+
+        return make_url(self.database).get_backend_name()
+
+    def enabled_channels(self) -> list[str]:
+        """Channels that are on, in a fixed order; each site widget is `site:<id>`."""
+        channels = self.channels
+        names = [
+            name for name in ("telegram", "vk", "viber", "facebook") if getattr(channels, name)
+        ]
+        if channels.site is not None:
+            names.extend(f"site:{widget_id}" for widget_id in channels.site.widgets)
+        return names
+
+    def group_name_for_channel(self, channel: str) -> str:
+        """The name of the group that handles `channel` (`telegram`, `vk`, `site:<id>`, ...)."""
+        section = self._channel_section(channel)
+        return section.group
+
+    def group_for_channel(self, channel: str) -> GroupConfig:
+        """The operators' group that handles `channel` (`telegram`, `vk`, `site:<id>`, ...)."""
+        return self.groups[self.group_name_for_channel(channel)]
+
+    def group_for_chat(self, chat_id: int) -> GroupConfig | None:
+        """The operators' group whose Telegram chat is `chat_id`, or None."""
+        for group in self.groups.values():
+            if group.chat_id == chat_id:
+                return group
+        return None
+
+    def widget_signing_key(self) -> bytes:
+        """The key that signs site visitor tokens.
+
+        `http.widget_secret` when set; otherwise derived from the bot token, so every process
+        sharing this config agrees on it and it survives restarts (changing the bot token then
+        signs visitors out of the widget, who simply start a new conversation).
+        """
+        if self.http.widget_secret is not None:
+            return self.http.widget_secret.encode()
+        return hmac.new(
+            self.telegram.token.encode(), b"talker-bridge widget tokens", hashlib.sha256
+        ).digest()
+
+    def summary(self) -> str:
+        """One line of what is on, as `check-config` prints it."""
+        groups = ", ".join(f"{name}: {group.mode}" for name, group in self.groups.items())
+        count = len(self.groups)
+        parts = []
+        channels = self.channels
+        if channels.telegram is not None:
+            parts.append("telegram")
+        if channels.vk is not None:
+            parts.append(f"vk ({channels.vk.updates})")
+        if channels.viber is not None:
+            parts.append("viber")
+        if channels.facebook is not None:
+            parts.append("facebook")
+        if channels.site is not None:
+            widgets = len(channels.site.widgets)
+            parts.append(f"site ({widgets} widget{'s' if widgets != 1 else ''})")
+        return (
+            f"language {self.language}, database {self.database_backend}, "
+            f"{count} group{'s' if count != 1 else ''} ({groups}), "
+            f"channels: {', '.join(parts)}"
+        )
+
+    def _channel_section(self, channel: str) -> ChannelSection:
+        if channel.startswith("site:"):
+            widget_id = channel.removeprefix("site:")
+            if self.channels.site is None or widget_id not in self.channels.site.widgets:
+                raise KeyError(f"no site widget {widget_id!r} in {self.source}")
+            return self.channels.site.widgets[widget_id]
+        section = getattr(self.channels, channel, None) if channel != "site" else None
+        if section is None:
+            raise KeyError(f"channel {channel!r} is not on in {self.source}")
+        return section

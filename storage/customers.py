@@ -1,0 +1,175 @@
+"""Customers: upsert by (channel, platform user id), guest numbers, reachability.
+
+A customer whose name is unknown gets a guest number ("Guest N") from one sequence per
+installation: a PostgreSQL SEQUENCE (atomic across processes, never blocks) or, on SQLite, a
+one-row counter updated inside the caller's transaction (SQLite transactions are serialised by
+`BEGIN IMMEDIATE`). Once given, a guest number never changes, even after the name is known.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import func, update
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.db import dialect_name
+from storage.dialect import upsert_insert
+from storage.models import GUEST_NUMBER_SEQUENCE, Customer, GuestCounter
+from storage.timeutil import utcnow
+
+
+def _profile_dict(profile: Any) -> dict[str, Any] | None:
+    if profile is None:
+        return None
+    if dataclasses.is_dataclass(profile) and not isinstance(profile, type):
+        data = dataclasses.asdict(profile)
+    elif isinstance(profile, Mapping):
+        data = dict(profile)
+    else:
+        raise TypeError(f"profile must be a dict or a dataclass, not {type(profile).__name__}")
+    return {key: value for key, value in data.items() if value is not None}
+
+
+def _require_text(name: str, value: Any) -> str:
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{name} must be a non-empty string, got {value!r}")
+    return value
+
+
+async def upsert_customer(
+    session: AsyncSession,
+    channel: str,
+    external_id: str,
+    chat: str,
+    name: str | None = None,
+    profile: Mapping[str, Any] | Any | None = None,
+) -> Customer:
+    """Create or update the customer (channel, external_id) and return it, row-locked.
+
+    A known `name` replaces the stored one; None keeps it. A customer still without a name gets
+    a guest number (once). `profile` (a dict or a `CustomerProfile`) replaces the stored profile
+    when given; its `language` fills the language. Safe against concurrent upserts of the same
+    customer: the row is created at most once and its guest number assigned once.
+    """
+    channel = _require_text("channel", channel)
+    external_id = _require_text("external_id", external_id)
+    chat = _require_text("chat", chat)
+    name = name.strip() if isinstance(name, str) and name.strip() else None
+    profile_data = _profile_dict(profile)
+    language = (profile_data or {}).get("language")
+    now = utcnow()
+    await session.exec(
+        upsert_insert(session, Customer)
+        .values(
+            channel=channel,
+            external_id=external_id,
+            chat=chat,
+            name=name,
+            profile=profile_data,
+            language=language,
+            blocked=False,
+            reachable=True,
+            created_at=now,
+            updated_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["channel", "external_id"])
+    )
+    customer = (
+        await session.exec(
+            select(Customer)
+            .where(Customer.channel == channel, Customer.external_id == external_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    ).one()
+    if name is not None and customer.name != name:
+        customer.name = name
+    if customer.chat != chat:
+        customer.chat = chat
+    if profile_data is not None and customer.profile != profile_data:
+        customer.profile = profile_data
+    if language and customer.language != language:
+        customer.language = language
+    if customer.name is None and customer.guest_number is None:
+        customer.guest_number = await next_guest_number(session)
+    session.add(customer)
+    await session.flush()
+    return customer
+
+
+async def next_guest_number(session: AsyncSession) -> int:
+    """Take the next guest number of this installation (inside the caller's transaction)."""
+    if dialect_name(session) == "postgresql":
+        return int(await session.scalar(GUEST_NUMBER_SEQUENCE.next_value().select()))
+    bumped = await session.exec(
+        update(GuestCounter)
+        .where(GuestCounter.id == 1)
+        .values(value=GuestCounter.value + 1)
+        .returning(GuestCounter.value)
+    )
+    value = bumped.scalar_one_or_none()
+    if value is not None:
+        return int(value)
+    # The counter row is seeded by the migration; recreate it if someone deleted it.
+    highest = await session.scalar(select(func.coalesce(func.max(Customer.guest_number), 0)))
+    value = int(highest or 0) + 1
+    session.add(GuestCounter(id=1, value=value))
+    await session.flush()
+    return value
+
+
+async def get_customer(session: AsyncSession, customer_id: int) -> Customer | None:
+    """The customer with this id, freshly read."""
+    return await session.get(Customer, customer_id, populate_existing=True)
+
+
+async def find_customer(session: AsyncSession, channel: str, external_id: str) -> Customer | None:
+    """The customer known by (channel, platform user id), if any."""
+    result = await session.exec(
+        select(Customer).where(Customer.channel == channel, Customer.external_id == external_id)
+    )
+    return result.first()
+
+
+async def set_customer_reachable(
+    session: AsyncSession, customer_id: int, reachable: bool, reason: str | None = None
+) -> bool:
+    """Record whether messages can reach the customer (e.g. they blocked the bot)."""
+    result = await session.exec(
+        update(Customer)
+        .where(Customer.id == customer_id)
+        .values(
+            reachable=reachable,
+            unreachable_reason=None if reachable else reason,
+            updated_at=utcnow(),
+        )
+    )
+    return result.rowcount == 1
+
+
+async def set_customer_blocked(session: AsyncSession, customer_id: int, blocked: bool) -> bool:
+    """Block (or unblock) a customer: the core ignores a blocked customer's messages."""
+    result = await session.exec(
+        update(Customer)
+        .where(Customer.id == customer_id)
+        .values(blocked=blocked, updated_at=utcnow())
+    )
+    return result.rowcount == 1
+
+
+async def set_customer_avatar(
+    session: AsyncSession, customer_id: int, file_id: str | None
+) -> bool:
+    """Remember the Telegram file_id of the customer's rendered avatar."""
+    result = await session.exec(
+        update(Customer)
+        .where(Customer.id == customer_id)
+        .values(avatar_file_id=file_id, updated_at=utcnow())
+    )
+    return result.rowcount == 1

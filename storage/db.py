@@ -1,0 +1,148 @@
+"""The async engine and session factory, for SQLite (default) and PostgreSQL.
+
+Config files name the database with a plain URL (`sqlite:///bridge.db`,
+`postgresql://user:pass@host/db`); `to_async_url` turns it into the async driver URL
+(`sqlite+aiosqlite`, `postgresql+asyncpg`). Sessions are sqlmodel's `AsyncSession` (it adds
+`exec` to SQLAlchemy's) with `expire_on_commit=False`, so rows stay readable after commit.
+
+SQLite is tuned for one process with concurrent coroutines: WAL journal, a busy timeout,
+foreign keys on, and every transaction opened with `BEGIN IMMEDIATE`. The last point makes a
+transaction take the write lock up front, so two coroutines never both read and then fail to
+upgrade to writing ("database is locked"); they queue on the busy timeout instead. Keep
+transactions short: never await the network inside one.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Literal
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+log = logging.getLogger(__name__)
+
+Backend = Literal["sqlite", "postgresql"]
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+_SQLITE_DRIVERS = {"sqlite", "sqlite+pysqlite", "sqlite+aiosqlite"}
+_PG_DRIVERS = {
+    "postgres",
+    "postgresql",
+    "postgresql+psycopg2",
+    "postgresql+psycopg",
+    "postgresql+asyncpg",
+    "postgresql+pg8000",
+}
+
+
+def _parse(url: str) -> URL:
+    if not isinstance(url, str) or not url.strip():
+        raise ValueError("database URL is empty: use e.g. sqlite:///bridge.db")
+    try:
+        return make_url(url.strip())
+    except ArgumentError as exc:
+        raise ValueError(f"not a database URL: {url!r} ({exc})") from exc
+
+
+def backend_name(url: str) -> Backend:
+    """Return "sqlite" or "postgresql" for a config URL; ValueError for anything else."""
+    driver = _parse(url).drivername
+    if driver in _SQLITE_DRIVERS:
+        return "sqlite"
+    if driver in _PG_DRIVERS:
+        return "postgresql"
+    raise ValueError(
+        f"unsupported database {driver!r}: use sqlite:///path.db or postgresql://user@host/db"
+    )
+
+
+def to_async_url(url: str) -> str:
+    """Turn a config URL into the URL of the async driver (aiosqlite or asyncpg)."""
+    parsed = _parse(url)
+    if backend_name(url) == "sqlite":
+        parsed = parsed.set(drivername="sqlite+aiosqlite")
+    else:
+        parsed = parsed.set(drivername="postgresql+asyncpg")
+        query = dict(parsed.query)
+        if "sslmode" in query:  # libpq spelling; asyncpg calls it `ssl`
+            query["ssl"] = query.pop("sslmode")
+            parsed = parsed.set(query=query)
+    return parsed.render_as_string(hide_password=False)
+
+
+def sqlite_path(url: str) -> str | None:
+    """The file path of a SQLite URL, or None for an in-memory database or another backend."""
+    if backend_name(url) != "sqlite":
+        return None
+    database = _parse(url).database
+    if not database or database == ":memory:" or database.startswith("file::memory:"):
+        return None
+    return database
+
+
+def create_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> AsyncEngine:
+    """Create the async engine for a config URL, tuned for its backend."""
+    async_url = to_async_url(url)
+    if backend_name(url) == "sqlite":
+        engine = create_async_engine(async_url, echo=echo)
+        _tune_sqlite(engine)
+        return engine
+    kwargs: dict[str, Any] = {
+        "pool_size": pool_size,
+        "max_overflow": pool_size,
+        "pool_pre_ping": True,
+        "pool_recycle": 1800,
+        "pool_timeout": 30,
+    }
+    return create_async_engine(async_url, echo=echo, **kwargs)
+
+
+def _tune_sqlite(engine: AsyncEngine) -> None:
+    sync_engine = engine.sync_engine
+
+    @event.listens_for(sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Hand transaction control to SQLAlchemy's "begin" event below (the pysqlite default
+        # would open transactions lazily and break savepoints and BEGIN IMMEDIATE).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        finally:
+            cursor.close()
+
+    @event.listens_for(sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """A factory of sqlmodel AsyncSessions bound to `engine`, with expire_on_commit=False."""
+    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+
+
+async def ping(engine: AsyncEngine) -> bool:
+    """True when the database answers a trivial query; False (logged) when it does not."""
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+    except Exception:  # any failure means "not healthy"; the reason goes to the log
+        log.warning("database ping failed", exc_info=True)
+        return False
+    return True
+
+
+def dialect_name(session: AsyncSession) -> Backend:
+    """The backend a session talks to ("sqlite" or "postgresql")."""
+    name = session.get_bind().dialect.name
+    if name not in ("sqlite", "postgresql"):
+        raise ValueError(f"unsupported dialect {name!r}")
+    return name  # type: ignore[return-value]

@@ -1,0 +1,79 @@
+"""Links between messages in the operators' group and conversations (and their messages).
+
+They live in the database so that a restart forgets nothing: an operator's reply to a message
+posted days ago still finds its conversation.
+"""
+
+from __future__ import annotations
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.dialect import upsert_insert
+from storage.models import Conversation, LinkKind, MessageLink
+from storage.timeutil import utcnow
+
+
+async def add_link(
+    session: AsyncSession,
+    conversation_id: int,
+    group_chat_id: int,
+    group_message_id: int,
+    kind: LinkKind | str,
+    message_id: int | None = None,
+    topic_id: int | None = None,
+) -> MessageLink:
+    """Link a group message to a conversation; linking the same group message again is a no-op
+    that returns the existing link."""
+    kind = LinkKind(kind)
+    await session.exec(
+        upsert_insert(session, MessageLink)
+        .values(
+            conversation_id=conversation_id,
+            message_id=message_id,
+            group_chat_id=group_chat_id,
+            group_message_id=group_message_id,
+            topic_id=topic_id,
+            kind=kind,
+            created_at=utcnow(),
+        )
+        .on_conflict_do_nothing(index_elements=["group_chat_id", "group_message_id"])
+    )
+    link = await link_for_group_message(session, group_chat_id, group_message_id)
+    assert link is not None
+    return link
+
+
+async def link_for_group_message(
+    session: AsyncSession, chat_id: int, message_id: int
+) -> MessageLink | None:
+    """The link of one operators'-group message, if it has one."""
+    result = await session.exec(
+        select(MessageLink)
+        .where(MessageLink.group_chat_id == chat_id, MessageLink.group_message_id == message_id)
+        .execution_options(populate_existing=True)
+    )
+    return result.first()
+
+
+async def conversation_for_group_message(
+    session: AsyncSession, chat_id: int, message_id: int
+) -> Conversation | None:
+    """The conversation an operators'-group message belongs to (e.g. the one replied to)."""
+    result = await session.exec(
+        select(Conversation)
+        .join(MessageLink, col(MessageLink.conversation_id) == col(Conversation.id))
+        .where(MessageLink.group_chat_id == chat_id, MessageLink.group_message_id == message_id)
+        .execution_options(populate_existing=True)
+    )
+    return result.first()
+
+
+async def links_for_message(session: AsyncSession, message_id: int) -> list[MessageLink]:
+    """Every group message that shows this conversation message (to edit or report on them)."""
+    result = await session.exec(
+        select(MessageLink)
+        .where(MessageLink.message_id == message_id)
+        .order_by(col(MessageLink.id))
+    )
+    return list(result.all())

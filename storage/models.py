@@ -1,0 +1,331 @@
+"""The tables: SQLModel classes shared by the queries, the outbox and the migrations.
+
+Every datetime column is `UTCDateTime` (aware UTC on read-back, on both backends). State columns
+hold the string values of the `StrEnum`s below and are guarded by CHECK constraints. Telegram
+ids (chats, users, messages) are BIGINT. Autoincrement BIGINT keys are plain INTEGER on SQLite,
+where only `INTEGER PRIMARY KEY` auto-increments.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Index,
+    Integer,
+    Sequence,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlmodel import Field, SQLModel
+
+from storage.timeutil import UTCDateTime, utcnow
+
+# Deterministic constraint names, so migrations can refer to them on both backends.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+BigIntKey = BigInteger().with_variant(Integer(), "sqlite")
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+# PostgreSQL hands out guest numbers from this sequence (atomic across processes); SQLite,
+# which has no sequences, uses the single-row `guest_counter` table instead.
+GUEST_NUMBER_SEQUENCE = Sequence("guest_number_seq", metadata=SQLModel.metadata)
+
+
+class ConversationState(StrEnum):
+    NEW = "new"
+    ACCEPTED = "accepted"
+    CLOSED = "closed"
+
+
+OPEN_STATES = (ConversationState.NEW, ConversationState.ACCEPTED)
+
+
+class Direction(StrEnum):
+    IN = "in"
+    OUT = "out"
+    NOTE = "note"
+
+
+class DeliveryState(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    SEEN = "seen"
+    FAILED = "failed"
+
+
+class LinkKind(StrEnum):
+    CARD = "card"
+    CUSTOMER_COPY = "customer_copy"
+    OPERATOR_REPLY = "operator_reply"
+    HISTORY = "history"
+    NOTICE = "notice"
+
+
+class OutboxState(StrEnum):
+    PENDING = "pending"
+    LEASED = "leased"
+    DONE = "done"
+    FAILED = "failed"
+    SUPERSEDED = "superseded"
+
+
+def _in(column: str, values: Any) -> str:
+    return f"{column} IN ({', '.join(repr(str(v)) for v in values)})"
+
+
+def _created() -> Any:
+    return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+class Customer(SQLModel, table=True):
+    """A person writing from one channel; keyed by (channel, platform user id)."""
+
+    __tablename__ = "customers"
+    __table_args__ = (
+        UniqueConstraint("channel", "external_id"),
+        UniqueConstraint("guest_number"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=64)
+    external_id: str = Field(max_length=255)
+    chat: str = Field(max_length=255)
+    name: str | None = Field(default=None, max_length=255)
+    guest_number: int | None = Field(default=None)
+    profile: dict[str, Any] | None = Field(default=None, sa_type=JSONType)
+    language: str | None = Field(default=None, max_length=16)
+    blocked: bool = Field(default=False)
+    reachable: bool = Field(default=True)
+    unreachable_reason: str | None = Field(default=None, sa_type=Text)
+    avatar_file_id: str | None = Field(default=None, max_length=255)
+    last_inbound_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = _created()
+    updated_at: datetime = Field(
+        default_factory=utcnow,
+        sa_type=UTCDateTime,
+        nullable=False,
+        sa_column_kwargs={"onupdate": utcnow},
+    )
+
+    @property
+    def display_name(self) -> str:
+        """The name operators see: the known name, else "Guest N"."""
+        if self.name:
+            return self.name
+        if self.guest_number is not None:
+            return f"Guest {self.guest_number}"
+        return "Guest"
+
+
+class GuestCounter(SQLModel, table=True):
+    """SQLite's guest-number sequence: one row (id=1) whose value is the last number given."""
+
+    __tablename__ = "guest_counter"
+
+    id: int = Field(default=1, primary_key=True)
+    value: int = Field(default=0)
+
+
+class Conversation(SQLModel, table=True):
+    """One inquiry of a customer: new → accepted → closed. `id` is the #N operators see."""
+
+    __tablename__ = "conversations"
+    __table_args__ = (
+        CheckConstraint(_in("state", ConversationState), name="state"),
+        # At most one open conversation per customer (partial unique index, both backends).
+        Index(
+            "uq_conversations_one_open",
+            "customer_id",
+            unique=True,
+            sqlite_where=text(_in("state", OPEN_STATES)),
+            postgresql_where=text(_in("state", OPEN_STATES)),
+        ),
+        Index("ix_conversations_customer_id_id", "customer_id", "id"),
+        Index("ix_conversations_group_state", "group", "state"),
+        Index("ix_conversations_operator_id_state", "operator_id", "state"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customers.id", ondelete="CASCADE")
+    group: str = Field(max_length=128)
+    state: str = Field(default=ConversationState.NEW, max_length=16)
+    operator_id: int | None = Field(default=None, sa_type=BigInteger)
+    operator_name: str | None = Field(default=None, max_length=255)
+    topic_id: int | None = Field(default=None, sa_type=BigInteger)
+    card_message_id: int | None = Field(default=None, sa_type=BigInteger)
+    card_chat_id: int | None = Field(default=None, sa_type=BigInteger)
+    previous_conversation_id: int | None = Field(
+        default=None, foreign_key="conversations.id", ondelete="SET NULL"
+    )
+    opened_at: datetime = _created()
+    accepted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_customer_message_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_operator_reply_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_STATES
+
+
+class Message(SQLModel, table=True):
+    """A message of a conversation: from the customer (in), to them (out), or a note."""
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        # NULL external ids never collide, so only platform-identified messages are deduplicated.
+        UniqueConstraint("channel", "external_id"),
+        CheckConstraint(_in("direction", Direction), name="direction"),
+        CheckConstraint(_in("delivery_state", DeliveryState), name="delivery_state"),
+        Index("ix_messages_conversation_id_id", "conversation_id", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigIntKey)
+    conversation_id: int = Field(foreign_key="conversations.id", ondelete="CASCADE")
+    direction: str = Field(max_length=8)
+    author: str | None = Field(default=None, max_length=255)
+    text: str | None = Field(default=None, sa_type=Text)
+    attachments: list[dict[str, Any]] | None = Field(default=None, sa_type=JSONType)
+    channel: str = Field(max_length=64)
+    external_id: str | None = Field(default=None, max_length=255)
+    created_at: datetime = _created()
+    delivery_state: str = Field(default=DeliveryState.PENDING, max_length=16)
+    delivery_error: str | None = Field(default=None, sa_type=Text)
+    edited_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class MessageLink(SQLModel, table=True):
+    """Which operators'-group message belongs to which conversation (and message)."""
+
+    __tablename__ = "message_links"
+    __table_args__ = (
+        UniqueConstraint("group_chat_id", "group_message_id"),
+        CheckConstraint(_in("kind", LinkKind), name="kind"),
+        Index("ix_message_links_conversation_id", "conversation_id"),
+        Index("ix_message_links_message_id", "message_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigIntKey)
+    conversation_id: int = Field(foreign_key="conversations.id", ondelete="CASCADE")
+    message_id: int | None = Field(
+        default=None, foreign_key="messages.id", ondelete="SET NULL", sa_type=BigInteger
+    )
+    group_chat_id: int = Field(sa_type=BigInteger)
+    group_message_id: int = Field(sa_type=BigInteger)
+    topic_id: int | None = Field(default=None, sa_type=BigInteger)
+    kind: str = Field(max_length=32)
+    created_at: datetime = _created()
+
+
+class Operator(SQLModel, table=True):
+    """A Telegram user seen acting in an operators' group."""
+
+    __tablename__ = "operators"
+
+    id: int = Field(
+        primary_key=True, sa_type=BigInteger, sa_column_kwargs={"autoincrement": False}
+    )
+    name: str = Field(max_length=255)
+    username: str | None = Field(default=None, max_length=255)
+    private_chat_started: bool = Field(default=False)
+    language: str | None = Field(default=None, max_length=16)
+    created_at: datetime = _created()
+
+
+class ProcessedEvent(SQLModel, table=True):
+    """Platform event ids already handled (VK callback event_id, Telegram update_id, ...)."""
+
+    __tablename__ = "processed_events"
+    __table_args__ = (Index("ix_processed_events_created_at", "created_at"),)
+
+    source: str = Field(primary_key=True, max_length=64)
+    event_id: str = Field(primary_key=True, max_length=255)
+    created_at: datetime = _created()
+
+
+class KeyValue(SQLModel, table=True):
+    """Small durable state: the getUpdates offset, the VK long-poll ts, ..."""
+
+    __tablename__ = "kv"
+
+    key: str = Field(primary_key=True, max_length=255)
+    value: str = Field(sa_type=Text)
+    updated_at: datetime = _created()
+
+
+class AvatarFile(SQLModel, table=True):
+    """A rendered avatar already uploaded to Telegram: render key → file_id."""
+
+    __tablename__ = "avatar_files"
+
+    key: str = Field(primary_key=True, max_length=255)
+    file_id: str = Field(max_length=255)
+    created_at: datetime = _created()
+
+
+class OutboxItem(SQLModel, table=True):
+    """One outbound platform call, written in the transaction that caused it.
+
+    Items of one `lane` are sent strictly in id order; `destination` is the pacing key.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        CheckConstraint(_in("state", OutboxState), name="state"),
+        Index("ix_outbox_state_not_before", "state", "not_before"),
+        Index("ix_outbox_not_before", "not_before"),
+        Index("ix_outbox_lane_id", "lane", "id"),
+        Index("ix_outbox_destination", "destination"),
+        Index("ix_outbox_coalesce_key", "coalesce_key"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigIntKey)
+    created_at: datetime = _created()
+    platform: str = Field(max_length=32)
+    destination: str = Field(max_length=255)
+    lane: str = Field(max_length=255)
+    kind: str = Field(max_length=64)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType, nullable=False)
+    priority: int = Field(default=100)
+    coalesce_key: str | None = Field(default=None, max_length=255)
+    handler: str | None = Field(default=None, max_length=128)
+    conversation_id: int | None = Field(default=None)
+    message_id: int | None = Field(default=None, sa_type=BigInteger)
+    state: str = Field(default=OutboxState.PENDING, max_length=16)
+    attempts: int = Field(default=0)
+    not_before: datetime = _created()
+    lease_owner: str | None = Field(default=None, max_length=255)
+    lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_error: str | None = Field(default=None, sa_type=Text)
+    result: dict[str, Any] | None = Field(default=None, sa_type=JSONType)
+    done_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Pacing(SQLModel, table=True):
+    """Shared pacing state of one destination, across processes."""
+
+    __tablename__ = "pacing"
+
+    destination: str = Field(primary_key=True, max_length=255)
+    next_at: datetime = _created()
+    penalty_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    tokens: float = Field(default=0.0)
+    updated_at: datetime = _created()
+
+
+metadata = SQLModel.metadata

@@ -1,0 +1,56 @@
+"""Small durable state: processed platform event ids (dedup) and a key-value table."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete
+from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.dialect import upsert_insert
+from storage.models import KeyValue, ProcessedEvent
+from storage.timeutil import as_utc, utcnow
+
+
+async def mark_event_processed(session: AsyncSession, source: str, event_id: str | int) -> bool:
+    """Record a platform event id; True the first time, False for a repeat (drop it).
+
+    Race-safe: of two transactions marking the same event, one gets True.
+    """
+    if not source:
+        raise ValueError("source must be a non-empty string")
+    inserted = await session.exec(
+        upsert_insert(session, ProcessedEvent)
+        .values(source=source, event_id=str(event_id), created_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["source", "event_id"])
+        .returning(ProcessedEvent.event_id)
+    )
+    return inserted.scalar_one_or_none() is not None
+
+
+async def prune_processed_events(session: AsyncSession, older_than: datetime) -> int:
+    """Forget event ids recorded before `older_than`; returns how many were removed."""
+    result = await session.exec(
+        delete(ProcessedEvent).where(col(ProcessedEvent.created_at) < as_utc(older_than))
+    )
+    return int(result.rowcount or 0)
+
+
+async def kv_get(session: AsyncSession, key: str, default: str | None = None) -> str | None:
+    """The value stored under `key`, or `default`."""
+    row = await session.get(KeyValue, key, populate_existing=True)
+    return row.value if row is not None else default
+
+
+async def kv_set(session: AsyncSession, key: str, value: str) -> None:
+    """Store `value` under `key` (insert or replace)."""
+    if not isinstance(value, str):
+        raise TypeError(f"kv values are strings; got {type(value).__name__} for {key!r}")
+    now = utcnow()
+    statement = upsert_insert(session, KeyValue).values(key=key, value=value, updated_at=now)
+    await session.exec(
+        statement.on_conflict_do_update(
+            index_elements=["key"], set_={"value": value, "updated_at": now}
+        )
+    )

@@ -1,0 +1,77 @@
+"""The engine edge: URL translation, backend detection, health check, SQLite tuning."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+
+from storage.db import backend_name, create_engine, ping, sqlite_path, to_async_url
+from storage.models import Conversation
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("sqlite:///bridge.db", "sqlite+aiosqlite:///bridge.db"),
+        ("sqlite:////var/lib/tb/bridge.db", "sqlite+aiosqlite:////var/lib/tb/bridge.db"),
+        ("sqlite://", "sqlite+aiosqlite://"),
+        ("postgresql://u:p%40ss@db:5432/tb", "postgresql+asyncpg://u:p%40ss@db:5432/tb"),
+        ("postgres://u@db/tb", "postgresql+asyncpg://u@db/tb"),
+        ("postgresql+psycopg2://u@db/tb", "postgresql+asyncpg://u@db/tb"),
+        ("postgresql://u@db/tb?sslmode=require", "postgresql+asyncpg://u@db/tb?ssl=require"),
+    ],
+)
+def test_config_urls_become_async_driver_urls(url: str, expected: str) -> None:
+    assert to_async_url(url) == expected
+
+
+def test_backend_name_of_config_urls() -> None:
+    assert backend_name("sqlite:///x.db") == "sqlite"
+    assert backend_name("postgresql://u@h/db") == "postgresql"
+    assert backend_name("postgres://u@h/db") == "postgresql"
+
+
+@pytest.mark.parametrize("url", ["", "bridge.db", "mysql://u@h/db", "   "])
+def test_unsupported_or_malformed_urls_are_refused_clearly(url: str) -> None:
+    with pytest.raises(ValueError, match=r"database|URL"):
+        to_async_url(url)
+
+
+def test_sqlite_path_only_for_files() -> None:
+    assert sqlite_path("sqlite:///data/bridge.db") == "data/bridge.db"
+    assert sqlite_path("sqlite://") is None
+    assert sqlite_path("postgresql://u@h/db") is None
+
+
+async def test_ping_answers_true_for_a_live_database(engine) -> None:  # type: ignore[no-untyped-def]
+    assert await ping(engine) is True
+
+
+async def test_ping_answers_false_when_the_server_is_down() -> None:
+    engine = create_engine("postgresql://postgres@127.0.0.1:1/none")
+    try:
+        assert await ping(engine) is False
+    finally:
+        await engine.dispose()
+
+
+async def test_sqlite_runs_in_wal_mode_with_foreign_keys(sqlite_url: str) -> None:
+    from storage.migrate import upgrade_async
+
+    await upgrade_async(sqlite_url)
+    engine = create_engine(sqlite_url)
+    try:
+        async with engine.connect() as connection:
+            assert (await connection.scalar(text("PRAGMA journal_mode"))) == "wal"
+            assert (await connection.scalar(text("PRAGMA foreign_keys"))) == 1
+            assert (await connection.scalar(text("PRAGMA busy_timeout"))) >= 1000
+    finally:
+        await engine.dispose()
+
+
+async def test_a_conversation_of_an_unknown_customer_is_refused(sessions) -> None:  # type: ignore[no-untyped-def]
+    async with sessions() as session:
+        session.add(Conversation(customer_id=424242, group="support"))
+        with pytest.raises(IntegrityError):
+            await session.commit()

@@ -1,0 +1,164 @@
+"""Migrations: the migrated schema equals the models, re-running is a no-op, the CLI works."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect
+
+from bridge.cli import main
+from storage.customers import upsert_customer
+from storage.db import create_engine, session_factory
+from storage.migrate import current_revision_async, head_revision, upgrade, upgrade_async
+from storage.models import metadata
+
+
+def _write_config(path: Path, database: str) -> Path:
+    """A minimal valid bridge config naming `database`."""
+    path.write_text(
+        f"""\
+database: {database}
+telegram:
+  token: "123456:test-token-for-migrate"
+groups:
+  support:
+    chat_id: -1001234567890
+channels:
+  telegram:
+    group: support
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+EXPECTED_TABLES = {
+    "customers",
+    "conversations",
+    "messages",
+    "message_links",
+    "operators",
+    "guest_counter",
+    "processed_events",
+    "kv",
+    "avatar_files",
+    "outbox",
+    "pacing",
+    "alembic_version",
+}
+
+
+async def _schema_drift(url: str) -> list:  # type: ignore[type-arg]
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as connection:
+            return await connection.run_sync(
+                lambda sync: compare_metadata(
+                    MigrationContext.configure(sync, opts={"compare_type": True}), metadata
+                )
+            )
+    finally:
+        await engine.dispose()
+
+
+async def _tables(url: str) -> set[str]:
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as connection:
+            return set(await connection.run_sync(lambda sync: inspect(sync).get_table_names()))
+    finally:
+        await engine.dispose()
+
+
+async def test_migrated_schema_matches_the_models(db_url: str) -> None:
+    await upgrade_async(db_url)
+    assert await _schema_drift(db_url) == []
+    assert await _tables(db_url) == EXPECTED_TABLES
+
+
+async def test_drift_check_notices_a_missing_table(db_url: str) -> None:
+    await upgrade_async(db_url)
+    engine = create_engine(db_url)
+    async with engine.begin() as connection:
+        await connection.exec_driver_sql("DROP TABLE pacing")
+    await engine.dispose()
+    drift = await _schema_drift(db_url)
+    assert [item[0] for item in drift] == ["add_table"]
+
+
+async def test_migrating_twice_is_a_no_op_that_keeps_data(db_url: str) -> None:
+    await upgrade_async(db_url)
+    engine = create_engine(db_url)
+    async with session_factory(engine)() as session:
+        await upsert_customer(session, "vk", "1", "1", None)
+        await session.commit()
+    await engine.dispose()
+
+    upgrade(db_url)  # the sync entry, called while this test's event loop runs
+    assert await current_revision_async(db_url) == head_revision()
+
+    engine = create_engine(db_url)
+    async with session_factory(engine)() as session:
+        again = await upsert_customer(session, "vk", "2", "2", None)
+        await session.commit()
+    await engine.dispose()
+    assert again.guest_number == 2  # the guest sequence was not reset
+
+
+async def test_empty_database_has_no_revision_until_migrated(db_url: str) -> None:
+    assert await current_revision_async(db_url) is None
+    await upgrade_async(db_url)
+    assert await current_revision_async(db_url) == head_revision() == "0001"
+
+
+async def test_migrate_command_creates_the_tables(db_url: str, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    config = _write_config(tmp_path / "bridge.yaml", db_url)
+    assert main(["migrate", "-c", str(config)]) == 0
+    assert "migrated from empty to revision 0001" in capsys.readouterr().out
+    assert await _tables(db_url) == EXPECTED_TABLES
+    assert main(["migrate", "-c", str(config)]) == 0
+    assert "up to date (revision 0001)" in capsys.readouterr().out
+
+
+def test_migrate_console_script_creates_a_sqlite_file_in_a_new_folder(tmp_path: Path) -> None:
+    database = tmp_path / "data" / "bridge.db"
+    config = _write_config(tmp_path / "bridge.yaml", "sqlite:///placeholder.db")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bridge",
+            "migrate",
+            "-c",
+            str(config),
+            "--database",
+            f"sqlite:///{database}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert database.exists()
+
+
+def test_migrate_command_refuses_a_bad_database_url(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    config = _write_config(tmp_path / "bridge.yaml", "mysql://u@h/db")
+    assert main(["migrate", "-c", str(config)]) == 2
+    assert "mysql" in capsys.readouterr().err
+
+
+def test_migrate_command_reports_config_errors(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    config = tmp_path / "bridge.yaml"
+    config.write_text("database: sqlite:///x.db\n", encoding="utf-8")
+    assert main(["migrate", "-c", str(config)]) == 2
+    assert "telegram" in capsys.readouterr().err
+
+
+def test_migrate_command_reports_a_missing_config_file(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    assert main(["migrate", "-c", str(tmp_path / "nope.yaml")]) == 2
+    assert "nope.yaml" in capsys.readouterr().err
