@@ -63,11 +63,14 @@ class Service:
             for component in self.components:
                 await component.start()
                 started.append(component)
-            self._runner = web.AppRunner(self.build_app(), handle_signals=False, access_log=None)
-            await self._runner.setup()
-            site = web.TCPSite(
-                self._runner, self.host, self.port, shutdown_timeout=SHUTDOWN_TIMEOUT
+            self._runner = web.AppRunner(
+                self.build_app(),
+                handle_signals=False,
+                access_log=None,
+                shutdown_timeout=SHUTDOWN_TIMEOUT,
             )
+            await self._runner.setup()
+            site = web.TCPSite(self._runner, self.host, self.port)
             await site.start()
         except BaseException:
             for component in reversed(started):

@@ -32,7 +32,8 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 async def start_app(app: web.Application, host: str = "127.0.0.1", port: int = 0) -> RunningApp:
     """Serve `app` on host:port (0 = any free port) and return where it listens."""
-    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    # In tests and the demo nothing waits on a slow client at shutdown.
+    runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=1.0)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()
