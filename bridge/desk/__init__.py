@@ -1,0 +1,1 @@
+"""The operators' side in Telegram: the desk and the Bot API calls it makes."""

@@ -1,0 +1,169 @@
+"""The Telegram Bot API sender of the outbox: one payload → one aiogram call.
+
+A Telegram outbox row's payload describes a Bot API call:
+
+    {"method": "sendMessage", "params": {"chat_id": -100, "text": "hi"}}
+    {"method": "sendPhoto", "params": {"chat_id": -100, "caption": "…"},
+     "files": {"photo": {"data_b64": "<base64>", "filename": "avatar.png"}}}
+
+`files` entries are uploaded as multipart (`data_b64` bytes or a local `path`); a file_id or a
+URL goes in `params` as usual. The call runs through an aiogram `Bot` whose session points at
+the configured API base URL, and aiogram's errors are mapped to `bridge.errors` here, in ONE
+place (`map_error`).
+
+Telegram has no idempotency key: if the process dies after Telegram accepted a call and before
+the worker marked the row done, the call is repeated after restart (see bridge/outbox/worker.py).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+from aiogram import Bot, methods
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import (
+    AiogramError,
+    ClientDecodeError,
+    TelegramAPIError,
+    TelegramBadRequest,
+    TelegramConflictError,
+    TelegramEntityTooLarge,
+    TelegramForbiddenError,
+    TelegramMigrateToChat,
+    TelegramNetworkError,
+    TelegramNotFound,
+    TelegramRetryAfter,
+    TelegramServerError,
+    TelegramUnauthorizedError,
+)
+from aiogram.methods.base import TelegramMethod
+from aiogram.types import BufferedInputFile, FSInputFile, InputFile
+from pydantic import BaseModel, ValidationError
+
+from bridge.errors import (
+    BridgeError,
+    PermanentError,
+    RecipientUnreachable,
+    RetryAfter,
+    TransientError,
+)
+
+# Bad requests that mean "nothing left to do": treated as success.
+_HARMLESS_BAD_REQUESTS = (
+    "message is not modified",
+    "query is too old",
+    "query id is invalid",
+)
+
+
+def make_bot(token: str, api_url: str, *, timeout: float = 30.0) -> Bot:
+    """An aiogram Bot that talks to `api_url` (the real Bot API or a fake one)."""
+    session = AiohttpSession(api=TelegramAPIServer.from_base(api_url), timeout=timeout)
+    return Bot(token=token, session=session)
+
+
+def build_method(payload: dict[str, Any]) -> TelegramMethod[Any]:
+    """The aiogram method object for a payload; PermanentError when it is malformed."""
+    if not isinstance(payload, dict):
+        raise PermanentError(f"Telegram payload must be an object, got {type(payload).__name__}")
+    name = payload.get("method")
+    if not isinstance(name, str) or not name:
+        raise PermanentError("Telegram payload has no 'method'")
+    cls = getattr(methods, name[:1].upper() + name[1:], None)
+    if not (isinstance(cls, type) and issubclass(cls, TelegramMethod)):
+        raise PermanentError(f"unknown Bot API method {name!r}")
+    params = dict(payload.get("params") or {})
+    for field, spec in (payload.get("files") or {}).items():
+        params[field] = _input_file(field, spec)
+    try:
+        return cls.model_validate(params)
+    except ValidationError as exc:
+        raise PermanentError(f"bad parameters for {name}: {exc}") from exc
+
+
+def _input_file(field: str, spec: Any) -> InputFile:
+    if not isinstance(spec, dict):
+        raise PermanentError(f"file {field!r} must be an object with data_b64 or path")
+    filename = spec.get("filename") or field
+    if "data_b64" in spec:
+        try:
+            data = base64.b64decode(spec["data_b64"], validate=True)
+        except (binascii.Error, TypeError) as exc:
+            raise PermanentError(f"file {field!r}: data_b64 is not base64") from exc
+        return BufferedInputFile(data, filename=filename)
+    if "path" in spec:
+        return FSInputFile(spec["path"], filename=filename)
+    raise PermanentError(f"file {field!r} must carry data_b64 or path")
+
+
+def map_error(exc: BaseException) -> BridgeError | None:
+    """Translate an aiogram/transport error into a bridge error; None means "success"."""
+    if isinstance(exc, BridgeError):
+        return exc
+    if isinstance(exc, TelegramRetryAfter):
+        return RetryAfter(exc.retry_after, exc.message)
+    if isinstance(exc, TelegramMigrateToChat):
+        return PermanentError(exc.message, code=exc.migrate_to_chat_id)
+    if isinstance(exc, TelegramBadRequest):
+        lowered = exc.message.lower()
+        if any(text in lowered for text in _HARMLESS_BAD_REQUESTS):
+            return None
+        return PermanentError(exc.message, code=400)
+    if isinstance(exc, TelegramForbiddenError):
+        return RecipientUnreachable(exc.message, code=403)
+    if isinstance(exc, TelegramNotFound):
+        return PermanentError(exc.message, code=404)
+    if isinstance(exc, TelegramEntityTooLarge):  # a TelegramNetworkError subclass: check first
+        return PermanentError(exc.message, code=413)
+    if isinstance(exc, TelegramServerError | TelegramNetworkError | ClientDecodeError):
+        return TransientError(str(exc))
+    if isinstance(exc, TelegramUnauthorizedError | TelegramConflictError):
+        # The bot's token or setup is wrong, not this call: keep the row until an admin fixes it.
+        return TransientError(str(exc))
+    if isinstance(exc, TimeoutError | OSError):
+        return TransientError(f"{type(exc).__name__}: {exc}")
+    if isinstance(exc, TelegramAPIError):
+        return PermanentError(exc.message)
+    if isinstance(exc, AiogramError):
+        return TransientError(str(exc))
+    return TransientError(f"{type(exc).__name__}: {exc}")
+
+
+def describe_result(result: Any) -> dict[str, Any]:
+    """A JSON result for the row: the raw result plus `message_id`/`message_thread_id` keys."""
+    if isinstance(result, BaseModel):
+        raw = result.model_dump(mode="json", exclude_none=True, exclude_defaults=False)
+        out: dict[str, Any] = {"result": raw}
+        for key in ("message_id", "message_thread_id"):
+            if key in raw:
+                out[key] = raw[key]
+        return out
+    if isinstance(result, list):
+        return {"result": [describe_result(r).get("result", r) for r in result]}
+    return {"result": result}
+
+
+class TelegramCalls:
+    """The outbox `Sender` for Telegram (the operators' desk and Telegram customers)."""
+
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
+
+    async def deliver(self, item: Any) -> dict[str, Any]:
+        """Execute the Bot API call in `item.payload`; raise only bridge.errors."""
+        method = build_method(item.payload)
+        try:
+            result = await self.bot(method)
+        except Exception as exc:  # every failure is translated here, in one place
+            mapped = map_error(exc)
+            if mapped is None:
+                return {"result": None, "ignored": str(exc)}
+            raise mapped from exc
+        return describe_result(result)
+
+    async def close(self) -> None:
+        """Close the bot's HTTP session."""
+        await self.bot.session.close()

@@ -1,0 +1,53 @@
+"""The durable, paced outbox: every outbound platform call, written with its cause, sent later.
+
+    from bridge import outbox
+
+    row = await outbox.enqueue(session, platform="telegram", destination=chat_id, lane=...,
+                               kind="text", payload={...}, handler="relay_posted")
+    await session.commit(); worker.wake()
+
+    @outbox.on_done("relay_posted")
+    async def relay_posted(session, item, result): ...
+
+See worker.py for delivery, pacing.py/policy.py for limits, coalesce.py for merging.
+"""
+
+from __future__ import annotations
+
+from bridge.outbox.coalesce import KIND_DASHBOARD, KIND_EDIT, KIND_TEXT
+from bridge.outbox.enqueue import (
+    PRIORITY_DASHBOARD,
+    PRIORITY_DEFAULT,
+    PRIORITY_INQUIRY,
+    PRIORITY_RELAY,
+    PRIORITY_REPLY,
+    enqueue,
+)
+from bridge.outbox.handlers import HandlerRegistry, handlers, on_done, on_failed
+from bridge.outbox.policy import Bucket, Limits, PacingPolicy
+from bridge.outbox.senders import Sender, Senders, random_id_for
+from bridge.outbox.worker import OutboxCall, OutboxWorker
+
+__all__ = [
+    "KIND_DASHBOARD",
+    "KIND_EDIT",
+    "KIND_TEXT",
+    "PRIORITY_DASHBOARD",
+    "PRIORITY_DEFAULT",
+    "PRIORITY_INQUIRY",
+    "PRIORITY_RELAY",
+    "PRIORITY_REPLY",
+    "Bucket",
+    "HandlerRegistry",
+    "Limits",
+    "OutboxCall",
+    "OutboxWorker",
+    "PacingPolicy",
+    "Sender",
+    "Senders",
+    "enqueue",
+    "handlers",
+    "on_done",
+    "on_failed",
+    "random_id_for",
+]

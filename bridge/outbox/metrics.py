@@ -1,0 +1,17 @@
+"""Prometheus metrics of the outbox (process-wide, on the default registry)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge
+
+SENT = Counter("outbox_sent", "Outbox rows delivered", ["platform"])
+MERGED = Counter("outbox_merged", "Rows delivered inside a merged message", ["platform"])
+RETRIED = Counter("outbox_retried", "Outbox deliveries put back for retry", ["platform", "reason"])
+FAILED = Counter("outbox_failed", "Outbox rows failed for good", ["platform"])
+RATE_LIMITED = Counter("outbox_429", "Rate-limit answers (429, retry_after)", ["platform"])
+QUEUE_DEPTH = Gauge("outbox_queue_depth", "Outbox rows pending or leased")
+OLDEST_PENDING = Gauge("outbox_oldest_pending_seconds", "Age of the oldest pending outbox row")
+ALARMED = Gauge(
+    "outbox_transient_alarm",
+    "Outbox rows whose transient failures passed the alarm threshold (stuck, still retried)",
+)

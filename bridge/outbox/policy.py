@@ -1,0 +1,140 @@
+"""Per-platform sending limits turned into pacing buckets.
+
+Every outbox row names a `platform` and a `destination`; the policy maps the pair to the
+token buckets a call must pass (GCRA, see `pacing.py`). The numbers come from config and
+default to the published limits in specs/LIMITS.md, with a little headroom so the platform
+never has to answer 429 in the first place:
+
+- Telegram: one private chat 1/s; one group 20/min (every call that posts into the group:
+  sends, edits, topic creation, pins); the whole bot 30/s. A negative chat id is a group.
+- VK: 20 calls/s per community token.
+- Viber: no per-second cap is published; 10/s overall is a conservative default, and 1/s per user.
+- Facebook: 300 calls/s per Page are published, but "too many messages into one thread may be
+  throttled": 20/s per Page and 1/s per thread by default.
+- site: our own widget, unlimited.
+
+A platform string may carry an account after a colon (`telegram:support_bot`, `vk:12345`):
+buckets are keyed by the whole string, so two bots never share one budget.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Bucket:
+    """One pacing budget: at most one call per `interval` seconds, bursts of up to `burst`."""
+
+    key: str
+    interval: float
+    burst: int = 1
+
+    def __post_init__(self) -> None:
+        if self.interval < 0:
+            raise ValueError(f"bucket {self.key!r}: interval must be >= 0, got {self.interval}")
+        if self.burst < 1:
+            raise ValueError(f"bucket {self.key!r}: burst must be >= 1, got {self.burst}")
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """The configurable rate numbers (calls per second unless the name says otherwise)."""
+
+    telegram_private_per_second: float = 1.0
+    telegram_group_per_minute: float = 20.0
+    telegram_global_per_second: float = 30.0
+    vk_per_second: float = 20.0
+    viber_per_second: float = 10.0
+    viber_user_per_second: float = 1.0
+    facebook_per_second: float = 20.0
+    facebook_thread_per_second: float = 1.0
+    # Pace a little slower than the published figure so clocks and rounding never tip us over.
+    headroom: float = 1.05
+    # After a 429 a destination is paced at 1/`penalty_factor` of its rate for `penalty_window`.
+    penalty_factor: float = 2.0
+    penalty_window_seconds: float = 60.0
+    # Longest merged text per platform family (Telegram counts after entity parsing; we count
+    # the raw HTML, which is never shorter).
+    text_limits: dict[str, int] = field(
+        default_factory=lambda: {"telegram": 4096, "vk": 9000, "viber": 7000, "facebook": 2000}
+    )
+
+    def __post_init__(self) -> None:
+        for name in (
+            "telegram_private_per_second",
+            "telegram_group_per_minute",
+            "telegram_global_per_second",
+            "vk_per_second",
+            "viber_per_second",
+            "viber_user_per_second",
+            "facebook_per_second",
+            "facebook_thread_per_second",
+        ):
+            value = getattr(self, name)
+            if not value > 0:
+                raise ValueError(f"limit {name} must be a positive number, got {value!r}")
+        if self.headroom < 1:
+            raise ValueError(f"headroom must be >= 1, got {self.headroom}")
+        if self.penalty_factor < 1:
+            raise ValueError(f"penalty_factor must be >= 1, got {self.penalty_factor}")
+
+
+class PacingPolicy:
+    """Maps (platform, destination) to the buckets a call must pass.
+
+    `time_scale` K multiplies every rate and divides the penalty window, like the fake
+    platforms' own `time_scale` (K=20: 400 group posts a minute), so a benchmark compresses
+    time. It never scales a platform's own `retry_after`: that is always honoured in full.
+    """
+
+    def __init__(self, limits: Limits | None = None, *, time_scale: float = 1.0) -> None:
+        if not time_scale > 0:
+            raise ValueError(f"time_scale must be a positive number, got {time_scale!r}")
+        self.limits = limits or Limits()
+        self.time_scale = float(time_scale)
+
+    @property
+    def penalty_window(self) -> float:
+        """Seconds a destination stays slowed down after a 429."""
+        return self.limits.penalty_window_seconds / self.time_scale
+
+    @property
+    def penalty_factor(self) -> float:
+        """How many times slower a penalised destination is paced."""
+        return self.limits.penalty_factor
+
+    def text_limit(self, platform: str) -> int:
+        """The longest text one merged message may have on this platform."""
+        return self.limits.text_limits.get(_family(platform), 2000)
+
+    def buckets_for(self, platform: str, destination: str) -> tuple[Bucket, ...]:
+        """The buckets of one call; the first is the destination's own (it takes penalties)."""
+        family = _family(platform)
+        lim = self.limits
+        if family == "telegram":
+            if str(destination).startswith("-"):
+                own = self._bucket(f"{platform}|{destination}", lim.telegram_group_per_minute / 60)
+            else:
+                own = self._bucket(f"{platform}|{destination}", lim.telegram_private_per_second)
+            return (own, self._bucket(f"{platform}|*", lim.telegram_global_per_second))
+        if family == "vk":
+            return (self._bucket(f"{platform}|*", lim.vk_per_second),)
+        if family == "viber":
+            return (
+                self._bucket(f"{platform}|{destination}", lim.viber_user_per_second),
+                self._bucket(f"{platform}|*", lim.viber_per_second),
+            )
+        if family == "facebook":
+            return (
+                self._bucket(f"{platform}|{destination}", lim.facebook_thread_per_second),
+                self._bucket(f"{platform}|*", lim.facebook_per_second),
+            )
+        return ()
+
+    def _bucket(self, key: str, per_second: float) -> Bucket:
+        return Bucket(key=key, interval=self.limits.headroom / (per_second * self.time_scale))
+
+
+def _family(platform: str) -> str:
+    return platform.split(":", 1)[0]

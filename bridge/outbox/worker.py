@@ -1,0 +1,486 @@
+"""The outbox worker: leases lane heads, paces them, sends them, records the outcome.
+
+One dispatcher leases due lane heads (one per destination at a time in this process) and runs
+each in its own task, up to `concurrency` at once; different destinations go in parallel, a
+lane goes strictly one row after the other (the database only offers a lane's head).
+
+A task: reserve a pacing slot in the shared `pacing` rows → sleep until it → take the text
+rows that piled up behind the head meanwhile (coalescing) → one platform call → mark done in
+its own short transaction right after the call, with the completion handlers.
+
+Outcomes: RetryAfter → the row waits at least `seconds` and the destination is slowed down;
+TransientError → retried forever with exponential backoff and jitter (an alarm in the log and
+the `outbox_transient_alarm` gauge past `alarm_after` attempts); PermanentError → failed with
+the platform's reason, failure handlers called.
+
+What can repeat after a crash (kill -9): a call that the platform accepted but whose row was
+not yet marked done — at most the rows in flight at that moment (one call per busy destination,
+each possibly a merged message). On restart they are leased again (SQLite: at start-up;
+PostgreSQL: when their lease expires) and sent again. Nothing else repeats, nothing is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bridge.errors import PermanentError, RetryAfter, TransientError
+from bridge.outbox import metrics
+from bridge.outbox.coalesce import can_merge, mergeable_prefix, merged_payload
+from bridge.outbox.handlers import HandlerRegistry
+from bridge.outbox.handlers import handlers as default_handlers
+from bridge.outbox.pacing import BucketState, penalize, reserve
+from bridge.outbox.policy import PacingPolicy
+from bridge.outbox.senders import Senders
+from storage import outbox as store
+from storage.db import dialect_name
+
+log = logging.getLogger(__name__)
+
+MAX_MERGE = 50  # rows looked at behind a head when merging
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxCall:
+    """What a sender receives: the head row's fields, with the (possibly merged) payload."""
+
+    id: int
+    created_at: datetime
+    platform: str
+    destination: str
+    lane: str
+    kind: str
+    payload: dict[str, Any]
+    attempts: int
+    coalesce_key: str | None = None
+    conversation_id: int | None = None
+    message_id: int | None = None
+    merged_ids: tuple[int, ...] = field(default=())
+
+
+@dataclass(slots=True)
+class WorkerStats:
+    """In-process counts (the Prometheus metrics hold the same, across workers)."""
+
+    sent: int = 0
+    merged: int = 0
+    retried: int = 0
+    rate_limited: int = 0
+    failed: int = 0
+
+
+class OutboxWorker:
+    """Sends outbox rows; see the module docstring. `start()`, `wake()`, `stop(drain)`."""
+
+    def __init__(
+        self,
+        session_factory: Callable[[], Any],
+        senders: Senders,
+        policy: PacingPolicy,
+        *,
+        owner_id: str,
+        concurrency: int = 16,
+        handlers: HandlerRegistry | None = None,
+        lease_seconds: float = 60.0,
+        poll_interval: float = 0.5,
+        backoff_base: float = 1.0,
+        backoff_max: float = 300.0,
+        alarm_after: int = 5,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if concurrency < 1:
+            raise ValueError(f"concurrency must be >= 1, got {concurrency}")
+        if not owner_id:
+            raise ValueError("owner_id must be a non-empty string")
+        if lease_seconds <= 0 or poll_interval <= 0:
+            raise ValueError("lease_seconds and poll_interval must be positive")
+        self.session_factory = session_factory
+        self.senders = senders
+        self.policy = policy
+        self.owner_id = owner_id
+        self.concurrency = concurrency
+        self.handlers = handlers or default_handlers
+        self.lease_seconds = lease_seconds
+        self.poll_interval = poll_interval
+        self.backoff_base = backoff_base
+        self.backoff_max = backoff_max
+        self.alarm_after = alarm_after
+        self.clock = clock
+        self.stats = WorkerStats()
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._dispatcher: asyncio.Task[None] | None = None
+        self._tasks: dict[asyncio.Task[None], str] = {}
+        self._calling: set[asyncio.Task[None]] = set()
+        self._alarmed: set[int] = set()
+        self._last_stats = 0.0
+
+    # ---- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start sending. On SQLite (one process) leases left by a crash are released first."""
+        if self._dispatcher is not None:
+            raise RuntimeError("worker already started")
+        async with self.session_factory() as session:
+            if dialect_name(session) == "sqlite":
+                released = await store.release_all_leases(session)
+                await session.commit()
+                if released:
+                    log.warning(
+                        "outbox: %d rows were leased by a dead process; resending", released
+                    )
+        self._stopping = False
+        self._dispatcher = asyncio.create_task(self._dispatch(), name=f"outbox:{self.owner_id}")
+
+    def wake(self) -> None:
+        """Look for due rows now (call after committing an enqueue)."""
+        self._wake.set()
+
+    async def stop(self, drain: bool = True) -> None:
+        """Stop leasing. `drain`: let calls already on the wire finish and be recorded; rows
+        still waiting for their pace slot go back to pending. Without `drain` every task is
+        cancelled at once (a call on the wire may then repeat after restart)."""
+        self._stopping = True
+        self._wake.set()
+        if self._dispatcher is not None:
+            await self._dispatcher
+            self._dispatcher = None
+        for task in list(self._tasks):
+            if not drain or task not in self._calling:
+                task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    @property
+    def in_flight(self) -> int:
+        """Rows (heads) this worker is handling right now."""
+        return len(self._tasks)
+
+    # ---- dispatcher ------------------------------------------------------------------------
+
+    async def _dispatch(self) -> None:
+        while not self._stopping:
+            self._wake.clear()
+            try:
+                await self._lease_and_spawn()
+                await self._refresh_metrics()
+            except Exception:  # the database may be briefly unreachable: log, keep going
+                log.exception("outbox: leasing failed; retrying")
+            if self._stopping:
+                break
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
+
+    async def _lease_and_spawn(self) -> None:
+        free = self.concurrency - len(self._tasks)
+        if free <= 0:
+            return
+        now = self._now()
+        async with self.session_factory() as session:
+            rows = await store.lease_heads(
+                session,
+                owner=self.owner_id,
+                now=now,
+                lease_until=now + timedelta(seconds=self.lease_seconds),
+                limit=free,
+                busy_destinations=set(self._tasks.values()),
+            )
+            calls = [_snapshot(row) for row in rows]
+            await session.commit()
+        for call in calls:
+            task = asyncio.create_task(self._run(call), name=f"outbox-row-{call.id}")
+            self._tasks[task] = call.destination
+            task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.pop(task, None)
+        self._calling.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("outbox task crashed", exc_info=task.exception())
+        self._wake.set()
+
+    async def _refresh_metrics(self) -> None:
+        if self.clock() - self._last_stats < 1.0:
+            return
+        self._last_stats = self.clock()
+        async with self.session_factory() as session:
+            depth, oldest = await store.queue_stats(session, self._now())
+            await session.rollback()
+        metrics.QUEUE_DEPTH.set(depth)
+        metrics.OLDEST_PENDING.set(oldest)
+
+    # ---- one row ---------------------------------------------------------------------------
+
+    async def _run(self, head: OutboxCall) -> None:
+        ids: list[int] = [head.id]
+        try:
+            buckets = self.policy.buckets_for(head.platform, head.destination)
+            slot = await self._reserve(buckets)
+            wait = slot - self.clock()
+            if wait > self.lease_seconds / 3:
+                await self._extend(ids, slot + self.lease_seconds)
+            if wait > 0:
+                await asyncio.sleep(wait)
+            group = await self._take_followers(head)
+            ids = [row.id for row in group]
+            call = replace(head, payload=merged_payload(group), merged_ids=tuple(ids))
+            sender = self.senders.get(head.platform)
+            if sender is None:
+                raise TransientError(f"no sender registered for platform {head.platform!r}")
+            task = asyncio.current_task()
+            if task is not None:
+                self._calling.add(task)
+            result = await sender.deliver(call)
+        except asyncio.CancelledError:
+            # Back to pending at once (a call cut off on the wire may then repeat).
+            await asyncio.shield(self._give_back(ids, None, None, None))
+            raise
+        except RetryAfter as exc:
+            await self._on_retry_after(head, ids, exc)
+        except PermanentError as exc:
+            await self._on_failed(head, ids, exc)
+        except TransientError as exc:
+            await self._on_transient(head, ids, str(exc))
+        except Exception as exc:  # a bug in a sender: keep the row, show the traceback
+            log.exception("outbox: sender for %s raised a non-bridge error", head.platform)
+            await self._on_transient(head, ids, f"{type(exc).__name__}: {exc}")
+        else:
+            await self._on_done(head, ids, result)
+
+    async def _take_followers(self, head: OutboxCall) -> list[OutboxCall]:
+        if not can_merge(head):
+            return [head]
+        limit = self.policy.text_limit(head.platform)
+
+        def accept(rows: Sequence[Any]) -> int:
+            return mergeable_prefix([head, *rows], limit) - 1
+
+        now = self._now()
+        async with self.session_factory() as session:
+            rows = await store.lease_followers(
+                session,
+                head.id,
+                head.lane,
+                owner=self.owner_id,
+                lease_until=now + timedelta(seconds=self.lease_seconds),
+                limit=MAX_MERGE,
+                accept=accept,
+            )
+            followers = [_snapshot(row) for row in rows]
+            await session.commit()
+        return [head, *followers]
+
+    async def _reserve(self, buckets: Sequence[Any]) -> float:
+        if not buckets:
+            return self.clock()
+        async with self.session_factory() as session:
+            rows = await store.lock_pacing(session, [b.key for b in buckets])
+            states = {key: _state(row) for key, row in rows.items()}
+            slot = reserve(
+                states, buckets, self.clock(), penalty_factor=self.policy.penalty_factor
+            )
+            for key, row in rows.items():
+                row.next_at = _dt(states[key].next_at)
+            await store.store_pacing(session, rows.values())
+            await session.commit()
+        return slot
+
+    async def _extend(self, ids: Sequence[int], until: float) -> None:
+        async with self.session_factory() as session:
+            await store.extend_lease(session, ids, owner=self.owner_id, lease_until=_dt(until))
+            await session.commit()
+
+    # ---- outcomes --------------------------------------------------------------------------
+
+    async def _on_done(self, head: OutboxCall, ids: Sequence[int], result: dict[str, Any]) -> None:
+        for attempt in range(5):
+            try:
+                await self._mark_done(ids, result, with_handlers=True)
+                break
+            except _HandlerFailed as failed:
+                log.error(
+                    "outbox: completion handler of row %s failed",
+                    failed.row_id,
+                    exc_info=failed.__cause__,
+                )
+                await self._mark_done(
+                    ids,
+                    result,
+                    with_handlers=False,
+                    note=f"completion handler failed: {failed.__cause__!r}",
+                )
+                break
+            except Exception:
+                log.exception("outbox: could not mark rows %s done (try %d)", list(ids), attempt)
+                await asyncio.sleep(0.2 * 2**attempt)
+        self._alarmed.discard(head.id)
+        metrics.ALARMED.set(len(self._alarmed))
+        self.stats.sent += len(ids)
+        metrics.SENT.labels(head.platform).inc(len(ids))
+        if len(ids) > 1:
+            self.stats.merged += len(ids)
+            metrics.MERGED.labels(head.platform).inc(len(ids))
+
+    async def _mark_done(
+        self,
+        ids: Sequence[int],
+        result: dict[str, Any],
+        *,
+        with_handlers: bool,
+        note: str | None = None,
+    ) -> None:
+        async with self.session_factory() as session:
+            rows = await store.mark_done(
+                session, ids, owner=self.owner_id, result=result, now=self._now(), note=note
+            )
+            if len(rows) != len(ids):
+                log.warning("outbox: lease of rows %s was lost before mark-done", list(ids))
+            failure: _HandlerFailed | None = None
+            for row in rows if with_handlers else ():
+                fn = self.handlers.done.get(row.handler) if row.handler else None
+                if row.handler and fn is None:
+                    log.error("outbox: no on_done handler named %r", row.handler)
+                if fn is not None:
+                    try:
+                        await fn(session, row, result)
+                    except Exception as exc:
+                        failure = _HandlerFailed(row.id)
+                        failure.__cause__ = exc
+                        break
+            if failure is None:
+                await session.commit()
+        if failure is not None:  # the session rolled back on close; mark done without handlers
+            raise failure
+
+    async def _on_failed(self, head: OutboxCall, ids: Sequence[int], exc: PermanentError) -> None:
+        reason = exc.reason or str(exc)
+        log.warning("outbox: rows %s failed for good: %s", list(ids), reason)
+        async with self.session_factory() as session:
+            rows = await store.mark_failed(
+                session, ids, owner=self.owner_id, reason=reason, now=self._now()
+            )
+            for row in rows:
+                fn = self.handlers.failed.get(row.handler) if row.handler else None
+                if fn is not None:
+                    await fn(session, row, exc)
+            await session.commit()
+        self._alarmed.discard(head.id)
+        metrics.ALARMED.set(len(self._alarmed))
+        self.stats.failed += len(ids)
+        metrics.FAILED.labels(head.platform).inc(len(ids))
+
+    async def _on_retry_after(self, head: OutboxCall, ids: Sequence[int], exc: RetryAfter) -> None:
+        seconds = max(0.0, exc.seconds)
+        log.warning("outbox: %s %s asked to wait %.1fs", head.platform, head.destination, seconds)
+        self.stats.rate_limited += 1
+        metrics.RATE_LIMITED.labels(head.platform).inc()
+        now = self.clock()
+        buckets = self.policy.buckets_for(head.platform, head.destination)
+        async with self.session_factory() as session:
+            if buckets:
+                own = buckets[0]
+                rows = await store.lock_pacing(session, [own.key])
+                state = _state(rows[own.key])
+                penalize(state, own, now, seconds, self.policy.penalty_window)
+                rows[own.key].next_at = _dt(state.next_at)
+                rows[own.key].penalty_until = _dt(state.penalty_until)
+                await store.store_pacing(session, rows.values())
+            await store.release(
+                session,
+                ids,
+                owner=self.owner_id,
+                not_before=_dt(now + seconds),
+                error=f"retry after {seconds:g}s: {exc.description or exc}",
+                count_attempt_of=head.id,
+            )
+            await session.commit()
+        self.stats.retried += 1
+        metrics.RETRIED.labels(head.platform, "retry_after").inc()
+
+    async def _on_transient(self, head: OutboxCall, ids: Sequence[int], error: str) -> None:
+        attempts = head.attempts + 1
+        delay = min(self.backoff_max, self.backoff_base * 2 ** (attempts - 1))
+        delay *= random.uniform(0.5, 1.0)  # jitter: processes do not retry in lock-step
+        if attempts >= self.alarm_after:
+            self._alarmed.add(head.id)
+            metrics.ALARMED.set(len(self._alarmed))
+            log.error(
+                "outbox ALARM: row %s to %s %s failed %d times (%s); still retrying",
+                head.id,
+                head.platform,
+                head.destination,
+                attempts,
+                error,
+            )
+        else:
+            log.info(
+                "outbox: row %s transient failure (%s); retry in %.2fs", head.id, error, delay
+            )
+        await self._give_back(ids, self.clock() + delay, error, head.id)
+        self.stats.retried += 1
+        metrics.RETRIED.labels(head.platform, "transient").inc()
+
+    async def _give_back(
+        self,
+        ids: Sequence[int],
+        not_before: float | None,
+        error: str | None,
+        count_attempt_of: int | None,
+    ) -> None:
+        try:
+            async with self.session_factory() as session:
+                await store.release(
+                    session,
+                    ids,
+                    owner=self.owner_id,
+                    not_before=_dt(not_before) if not_before is not None else None,
+                    error=error,
+                    count_attempt_of=count_attempt_of,
+                )
+                await session.commit()
+        except Exception:  # the lease expires on its own; nothing is lost
+            log.exception("outbox: could not release rows %s", list(ids))
+
+    def _now(self) -> datetime:
+        return _dt(self.clock())
+
+
+class _HandlerFailed(Exception):
+    def __init__(self, row_id: int | None) -> None:
+        super().__init__(f"handler of row {row_id} failed")
+        self.row_id = row_id
+
+
+def _snapshot(row: Any) -> OutboxCall:
+    return OutboxCall(
+        id=row.id,
+        created_at=row.created_at,
+        platform=row.platform,
+        destination=row.destination,
+        lane=row.lane,
+        kind=row.kind,
+        payload=row.payload,
+        attempts=row.attempts,
+        coalesce_key=row.coalesce_key,
+        conversation_id=row.conversation_id,
+        message_id=row.message_id,
+        merged_ids=(row.id,),
+    )
+
+
+def _state(row: Any) -> BucketState:
+    return BucketState(
+        next_at=row.next_at.timestamp(),
+        penalty_until=row.penalty_until.timestamp() if row.penalty_until else 0.0,
+    )
+
+
+def _dt(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC)

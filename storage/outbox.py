@@ -1,0 +1,323 @@
+"""The outbox queries: enqueue, lease, complete, retry, fail, supersede, and pacing state.
+
+Every function takes the caller's session and never commits: the caller owns the transaction
+(an enqueue commits with the event that caused it; the worker commits each step on its own).
+
+Leasing: a row is eligible when it is the head of its lane (no earlier row of the lane is
+pending or leased) and either pending and due, or leased with an expired lease (its process
+died). On PostgreSQL candidate rows are locked `FOR UPDATE SKIP LOCKED`, so several processes
+lease disjoint rows and never two rows of one lane; on SQLite (one process) every transaction
+already holds the write lock (`BEGIN IMMEDIATE`, see storage/db.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, exists, func, or_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import aliased
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.db import dialect_name
+from storage.models import OutboxItem, OutboxState, Pacing
+from storage.timeutil import utcnow
+
+_OPEN = (OutboxState.PENDING.value, OutboxState.LEASED.value)
+
+
+async def insert_item(
+    session: AsyncSession, item: OutboxItem, *, supersede_pending: bool = False
+) -> OutboxItem:
+    """Add `item`; with `supersede_pending`, older pending rows of the same lane, kind and
+    coalesce_key are marked superseded first (only the newest state is ever sent)."""
+    if supersede_pending and item.coalesce_key is not None:
+        await session.exec(
+            update(OutboxItem)
+            .where(
+                OutboxItem.lane == item.lane,
+                OutboxItem.kind == item.kind,
+                OutboxItem.coalesce_key == item.coalesce_key,
+                OutboxItem.state == OutboxState.PENDING.value,
+            )
+            .values(state=OutboxState.SUPERSEDED.value, done_at=utcnow())
+        )
+    session.add(item)
+    await session.flush()
+    return item
+
+
+async def lease_heads(
+    session: AsyncSession,
+    *,
+    owner: str,
+    now: datetime,
+    lease_until: datetime,
+    limit: int,
+    busy_destinations: Iterable[str] = (),
+) -> list[OutboxItem]:
+    """Lease up to `limit` lane heads that are due, at most one per destination.
+
+    Ordered by priority (lower first), then id. Destinations in `busy_destinations` (already
+    in flight in this process) are skipped.
+    """
+    if limit <= 0:
+        return []
+    row = aliased(OutboxItem, name="o")
+    earlier = aliased(OutboxItem, name="e")
+    blocked = exists().where(
+        earlier.lane == row.lane, earlier.id < row.id, earlier.state.in_(_OPEN)
+    )
+    due = or_(
+        and_(row.state == OutboxState.PENDING.value, row.not_before <= now),
+        and_(row.state == OutboxState.LEASED.value, row.lease_until < now),
+    )
+    stmt = select(row).where(due, ~blocked)
+    busy = list(busy_destinations)
+    if busy:
+        stmt = stmt.where(row.destination.not_in(busy))
+    stmt = stmt.order_by(row.priority, row.id).limit(limit * 4)
+    if dialect_name(session) == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True, of=row)
+    candidates = (await session.exec(stmt)).all()
+    chosen: list[OutboxItem] = []
+    seen: set[str] = set()
+    for item in candidates:
+        if item.destination in seen:
+            continue
+        seen.add(item.destination)
+        chosen.append(item)
+        if len(chosen) >= limit:
+            break
+    for item in chosen:
+        item.state = OutboxState.LEASED.value
+        item.lease_owner = owner
+        item.lease_until = lease_until
+        session.add(item)
+    await session.flush()
+    return chosen
+
+
+async def lease_followers(
+    session: AsyncSession,
+    head_id: int,
+    lane: str,
+    *,
+    owner: str,
+    lease_until: datetime,
+    limit: int,
+    accept: Any,
+) -> list[OutboxItem]:
+    """Lease the pending rows right after `head_id` in `lane` for as long as `accept(rows)`
+    says how many of them to take (a prefix, in id order). Returns the leased rows."""
+    stmt = (
+        select(OutboxItem)
+        .where(
+            OutboxItem.lane == lane,
+            OutboxItem.id > head_id,
+            OutboxItem.state.in_(_OPEN),
+        )
+        .order_by(OutboxItem.id)
+        .limit(limit)
+    )
+    if dialect_name(session) == "postgresql":
+        stmt = stmt.with_for_update()
+    rows = list((await session.exec(stmt)).all())
+    # A leased row here would be a follower another process holds: stop before it.
+    pending: list[OutboxItem] = []
+    for row in rows:
+        if row.state != OutboxState.PENDING.value:
+            break
+        pending.append(row)
+    take = accept(pending)
+    chosen = pending[:take]
+    for row in chosen:
+        row.state = OutboxState.LEASED.value
+        row.lease_owner = owner
+        row.lease_until = lease_until
+        session.add(row)
+    await session.flush()
+    return chosen
+
+
+async def extend_lease(
+    session: AsyncSession, ids: Sequence[int], *, owner: str, lease_until: datetime
+) -> int:
+    """Push the lease of rows this owner holds to `lease_until`; returns rows changed."""
+    result = await session.exec(
+        update(OutboxItem)
+        .where(_held(ids, owner))
+        .values(lease_until=lease_until)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount
+
+
+async def mark_done(
+    session: AsyncSession,
+    ids: Sequence[int],
+    *,
+    owner: str,
+    result: dict[str, Any],
+    now: datetime,
+    note: str | None = None,
+) -> list[OutboxItem]:
+    """Mark rows this owner holds as done with `result`; returns the rows changed, by id."""
+    return await _finish(
+        session, ids, owner, OutboxState.DONE, now, result=result, last_error=note
+    )
+
+
+async def mark_failed(
+    session: AsyncSession, ids: Sequence[int], *, owner: str, reason: str, now: datetime
+) -> list[OutboxItem]:
+    """Mark rows this owner holds as failed for good with the platform's `reason`."""
+    return await _finish(session, ids, owner, OutboxState.FAILED, now, last_error=reason)
+
+
+async def release(
+    session: AsyncSession,
+    ids: Sequence[int],
+    *,
+    owner: str,
+    not_before: datetime | None = None,
+    error: str | None = None,
+    count_attempt_of: int | None = None,
+) -> list[OutboxItem]:
+    """Put leased rows back to pending (due at `not_before` when given).
+
+    `count_attempt_of` names the one row whose `attempts` grows (the head of a failed call).
+    Returns the rows changed.
+    """
+    rows = await _held_rows(session, ids, owner)
+    for row in rows:
+        row.state = OutboxState.PENDING.value
+        row.lease_owner = None
+        row.lease_until = None
+        if not_before is not None:
+            row.not_before = not_before
+        if error is not None:
+            row.last_error = error
+        if row.id == count_attempt_of:
+            row.attempts += 1
+        session.add(row)
+    await session.flush()
+    return rows
+
+
+async def release_all_leases(session: AsyncSession) -> int:
+    """Return every leased row to pending (single-process SQLite start-up after a crash)."""
+    result = await session.exec(
+        update(OutboxItem)
+        .where(OutboxItem.state == OutboxState.LEASED.value)
+        .values(state=OutboxState.PENDING.value, lease_owner=None, lease_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount
+
+
+async def queue_stats(session: AsyncSession, now: datetime) -> tuple[int, float]:
+    """(rows pending or leased, age in seconds of the oldest pending-or-leased row)."""
+    row = (
+        await session.exec(
+            select(func.count(OutboxItem.id), func.min(OutboxItem.created_at)).where(
+                OutboxItem.state.in_(_OPEN)
+            )
+        )
+    ).one()
+    count, oldest = row
+    if oldest is None:
+        return int(count or 0), 0.0
+    if isinstance(oldest, str):  # func.min bypasses the column type on SQLite
+        oldest = datetime.fromisoformat(oldest)
+    if oldest.tzinfo is None:
+        oldest = oldest.replace(tzinfo=now.tzinfo)
+    return int(count), max(0.0, (now - oldest).total_seconds())
+
+
+async def count_by_state(session: AsyncSession) -> dict[str, int]:
+    """How many rows are in each state."""
+    rows = await session.exec(
+        select(OutboxItem.state, func.count(OutboxItem.id)).group_by(OutboxItem.state)
+    )
+    return {state: int(n) for state, n in rows.all()}
+
+
+async def lock_pacing(session: AsyncSession, keys: Sequence[str]) -> dict[str, Pacing]:
+    """The pacing rows of `keys`, created when missing and locked until the transaction ends.
+
+    Locked in key order, so two processes reserving overlapping buckets never deadlock.
+    """
+    ordered = sorted(set(keys))
+    if not ordered:
+        return {}
+    epoch = utcnow() - timedelta(days=1)
+    values = [{"destination": k, "next_at": epoch, "updated_at": epoch} for k in ordered]
+    if dialect_name(session) == "postgresql":
+        await session.exec(pg_insert(Pacing).values(values).on_conflict_do_nothing())
+        stmt = (
+            select(Pacing)
+            .where(Pacing.destination.in_(ordered))
+            .order_by(Pacing.destination)
+            .with_for_update()
+        )
+    else:
+        await session.exec(sqlite_insert(Pacing).values(values).on_conflict_do_nothing())
+        stmt = select(Pacing).where(Pacing.destination.in_(ordered))
+    rows = (await session.exec(stmt.execution_options(populate_existing=True))).all()
+    return {row.destination: row for row in rows}
+
+
+async def store_pacing(session: AsyncSession, rows: Iterable[Pacing]) -> None:
+    """Write back pacing rows changed by the caller (locked by `lock_pacing`)."""
+    now = utcnow()
+    for row in rows:
+        row.updated_at = now
+        session.add(row)
+    await session.flush()
+
+
+def _held(ids: Sequence[int], owner: str) -> Any:
+    return and_(
+        OutboxItem.id.in_(list(ids)),
+        OutboxItem.state == OutboxState.LEASED.value,
+        OutboxItem.lease_owner == owner,
+    )
+
+
+async def _held_rows(session: AsyncSession, ids: Sequence[int], owner: str) -> list[OutboxItem]:
+    if not ids:
+        return []
+    stmt = select(OutboxItem).where(_held(ids, owner)).order_by(OutboxItem.id)
+    if dialect_name(session) == "postgresql":
+        stmt = stmt.with_for_update()
+    return list((await session.exec(stmt.execution_options(populate_existing=True))).all())
+
+
+async def _finish(
+    session: AsyncSession,
+    ids: Sequence[int],
+    owner: str,
+    state: OutboxState,
+    now: datetime,
+    *,
+    result: dict[str, Any] | None = None,
+    last_error: str | None = None,
+) -> list[OutboxItem]:
+    rows = await _held_rows(session, ids, owner)
+    for row in rows:
+        row.state = state.value
+        row.lease_owner = None
+        row.lease_until = None
+        row.done_at = now
+        if result is not None:
+            row.result = result
+        if last_error is not None:
+            row.last_error = last_error
+        session.add(row)
+    await session.flush()
+    return rows
