@@ -63,22 +63,32 @@ def pg_server() -> Iterator[str]:
     yield PG_ADMIN_URL
 
 
-@pytest.fixture
-async def pg_url(pg_server: str) -> AsyncIterator[str]:
-    """A fresh, empty PostgreSQL database for one test; dropped afterwards."""
+async def _create_database(admin_url: str) -> str:
     name = f"tb_test_{uuid.uuid4().hex[:12]}"
     conn = await _pg_admin_connect()
     try:
         await conn.execute(f'CREATE DATABASE "{name}"')
     finally:
         await conn.close()
-    base, _, _ = pg_server.rpartition("/")
-    yield f"{base}/{name}"
+    base, _, _ = admin_url.rpartition("/")
+    return f"{base}/{name}"
+
+
+async def _drop_database(url: str) -> None:
+    name = url.rpartition("/")[2]
     conn = await _pg_admin_connect()
     try:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await conn.close()
+
+
+@pytest.fixture
+async def pg_url(pg_server: str) -> AsyncIterator[str]:
+    """A fresh, empty PostgreSQL database for one test; dropped afterwards."""
+    url = await _create_database(pg_server)
+    yield url
+    await _drop_database(url)
 
 
 @pytest.fixture
@@ -93,17 +103,6 @@ async def db_url(request: pytest.FixtureRequest, tmp_path) -> AsyncIterator[str]
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'bridge.db'}"
         return
-    pg_admin = request.getfixturevalue("pg_server")
-    name = f"tb_test_{uuid.uuid4().hex[:12]}"
-    conn = await _pg_admin_connect()
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    base, _, _ = pg_admin.rpartition("/")
-    yield f"{base}/{name}"
-    conn = await _pg_admin_connect()
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
+    url = await _create_database(request.getfixturevalue("pg_server"))
+    yield url
+    await _drop_database(url)

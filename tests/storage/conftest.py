@@ -1,10 +1,4 @@
-"""Storage fixtures: a migrated database on each backend, an engine and a session factory.
-
-`pg_server` (tests/conftest.py) probes PostgreSQL with `asyncio.run`, which fails when it is
-first requested from inside a running loop (by the async `db_url` fixture) and would skip every
-PostgreSQL case; the sync autouse fixture below requests it first, outside any loop, for the
-tests that need PostgreSQL. (Shared with the outbox tests in this folder.)
-"""
+"""Storage fixtures: a migrated database on each backend, an engine and a session factory."""
 
 from __future__ import annotations
 
@@ -16,16 +10,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.db import create_engine, session_factory
 from storage.migrate import upgrade_async
-
-
-@pytest.fixture(autouse=True)
-def _probe_postgres_outside_the_loop(request: pytest.FixtureRequest) -> None:
-    callspec = getattr(request.node, "callspec", None)
-    wants_pg = "pg_url" in request.fixturenames or (
-        callspec is not None and callspec.params.get("db_url") == "postgresql"
-    )
-    if wants_pg:
-        request.getfixturevalue("pg_server")
 
 
 @pytest.fixture

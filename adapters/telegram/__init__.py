@@ -1,0 +1,5 @@
+"""Telegram customers: private chats with the bot (the same bot that serves the operators' desk).
+
+`convert.py` turns an aiogram Message into `bridge.events.Inbound`; `outlet.py` turns an
+operator's reply into outbox rows of Bot API calls (sent by bridge/desk/telegram_calls.py).
+"""

@@ -1,0 +1,80 @@
+"""Sending to a Telegram customer: an operator's reply → outbox rows of Bot API calls.
+
+Rows go to the customer's private chat (pacing key = the chat id, 1 message a second), one
+lane per customer so replies keep their order; the outbox's Telegram sender delivers them.
+A failure (the customer blocked the bot) marks the message failed and is shown in the
+conversation's place (handler `customer.reply_sent`, bridge/desk/completions.py).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from bridge import outbox
+from bridge.core.cards import escape, pieces
+from bridge.desk import calls
+
+if TYPE_CHECKING:
+    from sqlmodel.ext.asyncio.session import AsyncSession
+
+    from bridge.events import Outbound
+    from storage.models import Conversation, Customer, Message
+
+PLATFORM = "telegram"
+HANDLER = "customer.reply_sent"
+
+
+class TelegramOutlet:
+    """`bridge.core.desk.CustomerOutlet` for customers in private chats with the bot."""
+
+    async def _enqueue(
+        self,
+        session: AsyncSession,
+        conversation: Conversation,
+        customer: Customer,
+        payload: dict,  # type: ignore[type-arg]
+        message_id: int | None,
+    ) -> None:
+        await outbox.enqueue(
+            session,
+            platform=PLATFORM,
+            destination=customer.chat,
+            lane=f"tg:{customer.chat}",
+            kind="reply",
+            payload=payload,
+            priority=outbox.PRIORITY_REPLY,
+            handler=HANDLER,
+            conversation_id=conversation.id,
+            message_id=message_id,
+        )
+
+    async def enqueue_reply(
+        self,
+        session: AsyncSession,
+        conversation: Conversation,
+        customer: Customer,
+        message: Message,
+        outbound: Outbound,
+        *,
+        html: str | None = None,
+    ) -> None:
+        """The operator's text (with formatting) and files, resent by file_id."""
+        body = html if html is not None else escape(outbound.text)
+        if outbound.attachments:
+            for index, attachment in enumerate(outbound.attachments):
+                caption = body if index == 0 and body else None
+                payload = calls.send_attachment(customer.chat, attachment, caption, same_bot=True)
+                if payload is not None:
+                    await self._enqueue(session, conversation, customer, payload, message.id)
+            return
+        chunks = [body] if len(body) <= 4096 else [escape(p) for p in pieces(outbound.text)]
+        for chunk in chunks:
+            payload = calls.send_text(customer.chat, chunk)
+            await self._enqueue(session, conversation, customer, payload, message.id)
+
+    async def enqueue_text(
+        self, session: AsyncSession, conversation: Conversation, customer: Customer, text: str
+    ) -> None:
+        """A service text (closing words), escaped."""
+        payload = calls.send_text(customer.chat, escape(text))
+        await self._enqueue(session, conversation, customer, payload, None)

@@ -1,0 +1,1 @@
+"""The platform-free core: inbound messages, claims, commands, counters, cards and texts."""

@@ -1,0 +1,282 @@
+"""Operator commands: /close /release /transfer /history /block /unblock /my /help.
+
+Each runs inside the caller's transaction and returns a `CommandReply` the desk posts where
+the command was given (HTML, plus optional transfer choices). The desk has already checked
+that the caller is an operator of the group and found the conversation of the place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from bridge.core.cards import escape, escaped_shortened, format_time, link_html, message_summary
+from bridge.core.counters import Counts, has_new_messages
+from bridge.core.inbound import lock_conversation
+from bridge.core.texts import source_name, text
+from storage.conversations import (
+    close_conversation,
+    open_conversations,
+    release_conversation,
+    transfer_conversation,
+)
+from storage.counters import count_new, count_unanswered
+from storage.customers import set_customer_blocked
+from storage.messages import conversation_messages
+from storage.models import ConversationState, Customer, Direction
+
+if TYPE_CHECKING:
+    from sqlmodel.ext.asyncio.session import AsyncSession
+
+    from bridge.core.desk import CustomerOutlet, Desk
+    from storage.models import Conversation
+
+#: Longest /history answer (Telegram's message limit minus room for the header).
+HISTORY_LIMIT = 3800
+
+
+@dataclass(frozen=True, slots=True)
+class CommandReply:
+    """What to answer: HTML text and, for /transfer, (operator id, name) choices."""
+
+    html: str
+    choices: Sequence[tuple[int, str]] = field(default_factory=tuple)
+    ok: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """The operator giving the command."""
+
+    id: int
+    name: str
+
+
+def _not_claimer(conversation: Conversation, caller: Caller, language: str) -> CommandReply | None:
+    if conversation.state == ConversationState.CLOSED:
+        return CommandReply(text(language, "alert.closed"), ok=False)
+    if conversation.state == ConversationState.ACCEPTED and conversation.operator_id != caller.id:
+        operator = escape(conversation.operator_name or "?")
+        return CommandReply(text(language, "place.not_claimer", operator=operator), ok=False)
+    return None
+
+
+async def _customer(session: AsyncSession, conversation: Conversation) -> Customer:
+    customer = await session.get(Customer, conversation.customer_id, populate_existing=True)
+    assert customer is not None
+    return customer
+
+
+async def close(
+    session: AsyncSession,
+    conversation: Conversation,
+    caller: Caller,
+    *,
+    desk: Desk,
+    outlet: CustomerOutlet | None,
+    language: str,
+    goodbye: bool = True,
+) -> CommandReply:
+    """End the conversation: notice, card "closed", topic closed, closing words to the customer."""
+    assert conversation.id is not None
+    conversation = await lock_conversation(session, conversation.id)
+    if refused := _not_claimer(conversation, caller, language):
+        return refused
+    if not await close_conversation(session, conversation.id):
+        return CommandReply(text(language, "alert.closed"), ok=False)
+    conversation = await lock_conversation(session, conversation.id)
+    customer = await _customer(session, conversation)
+    notice = text(language, "place.closed", number=conversation.id, operator=escape(caller.name))
+    await desk.notice(session, conversation, notice)
+    await desk.update_card(session, conversation, customer)
+    await desk.close_place(session, conversation)
+    if goodbye and outlet is not None:
+        await outlet.enqueue_text(
+            session,
+            conversation,
+            customer,
+            text(customer.language or language, "customer.closed"),
+        )
+    return CommandReply("")
+
+
+async def release(
+    session: AsyncSession, conversation: Conversation, caller: Caller, *, desk: Desk, language: str
+) -> CommandReply:
+    """Give the conversation back to the feed with a fresh card."""
+    assert conversation.id is not None
+    conversation = await lock_conversation(session, conversation.id)
+    if refused := _not_claimer(conversation, caller, language):
+        return refused
+    if not await release_conversation(session, conversation.id, caller.id):
+        return CommandReply(text(language, "alert.closed"), ok=False)
+    conversation = await lock_conversation(session, conversation.id)
+    customer = await _customer(session, conversation)
+    notice = text(language, "place.released", number=conversation.id, operator=escape(caller.name))
+    await desk.notice(session, conversation, notice)
+    await desk.post_card(session, conversation, customer)
+    return CommandReply("")
+
+
+def transfer_choices(
+    conversation: Conversation,
+    caller: Caller,
+    operators: Sequence[tuple[int, str]],
+    language: str,
+) -> CommandReply:
+    """The /transfer answer: one button per other operator of the group."""
+    if refused := _not_claimer(conversation, caller, language):
+        return refused
+    others = [(op_id, name) for op_id, name in operators if op_id != caller.id]
+    if not others:
+        return CommandReply(text(language, "place.transfer_none"), ok=False)
+    return CommandReply(
+        text(language, "place.transfer_choose", number=conversation.id), choices=tuple(others)
+    )
+
+
+async def transfer(
+    session: AsyncSession,
+    conversation: Conversation,
+    caller: Caller,
+    to: Caller,
+    *,
+    desk: Desk,
+    language: str,
+    link: str,
+) -> CommandReply:
+    """Hand the conversation to `to`; the place is told and the new operator pinged."""
+    assert conversation.id is not None
+    conversation = await lock_conversation(session, conversation.id)
+    if conversation.state != ConversationState.ACCEPTED:
+        return CommandReply(text(language, "alert.closed"), ok=False)
+    if refused := _not_claimer(conversation, caller, language):
+        return refused
+    if not await transfer_conversation(session, conversation.id, to.id, to.name, caller.id):
+        return CommandReply(text(language, "alert.closed"), ok=False)
+    conversation = await lock_conversation(session, conversation.id)
+    customer = await _customer(session, conversation)
+    await desk.notice(
+        session,
+        conversation,
+        text(
+            language,
+            "place.transferred",
+            number=conversation.id,
+            old=escape(caller.name),
+            new=escape(to.name),
+        ),
+    )
+    await desk.update_card(session, conversation, customer)
+    name = customer.name or text(language, "guest", number=customer.guest_number or 0)
+    await desk.notify_operator(
+        session,
+        to.id,
+        text(
+            language,
+            "private.transferred",
+            old=escape(caller.name),
+            number=conversation.id,
+            name=escaped_shortened(name, 64),
+            link=link_html(link, text(language, "card.open_link")),
+        ),
+    )
+    return CommandReply(text(language, "alert.transfer_done", operator=escape(to.name)))
+
+
+async def history(
+    session: AsyncSession, conversation: Conversation, *, language: str
+) -> CommandReply:
+    """The conversation's messages so far, newest last, within one Telegram message."""
+    assert conversation.id is not None
+    messages = await conversation_messages(session, conversation.id)
+    header = text(language, "place.history_header", number=conversation.id)
+    if not messages:
+        return CommandReply(header + "\n" + text(language, "place.history_empty"))
+    lines: list[str] = []
+    used = 0
+    for message in reversed(messages):
+        kinds = [a.get("kind", "document") for a in message.attachments or []]
+        summary = message_summary(message.text or "", kinds, language)
+        marker = {Direction.IN: "←", Direction.OUT: "→"}.get(Direction(message.direction), "🔒")
+        line = (
+            f"{format_time(message.created_at)[11:16]} {marker} "
+            f"<b>{escape(message.author or '?')}</b>: {escaped_shortened(summary, 300)}"
+        )
+        if used + len(line) > HISTORY_LIMIT:
+            break
+        lines.append(line)
+        used += len(line) + 1
+    return CommandReply(header + "\n" + "\n".join(reversed(lines)))
+
+
+async def set_blocked(
+    session: AsyncSession, conversation: Conversation, blocked: bool, *, language: str
+) -> CommandReply:
+    """/block and /unblock: a blocked customer's messages are stored but not posted."""
+    await set_customer_blocked(session, conversation.customer_id, blocked)
+    return CommandReply(text(language, "place.blocked" if blocked else "place.unblocked"))
+
+
+@dataclass(frozen=True, slots=True)
+class MyConversation:
+    """One line of /my."""
+
+    conversation: Conversation
+    customer: Customer
+    link: str
+
+
+async def my(
+    session: AsyncSession,
+    operator_id: int,
+    groups: Sequence[str],
+    *,
+    link_for: object,
+    language: str,
+) -> CommandReply:
+    """The operator's open conversations with links, and their counters.
+
+    `link_for(conversation) -> str` gives the t.me link of a conversation's place.
+    """
+    mine = await open_conversations(session, operator_id=operator_id)
+    new = 0
+    unanswered = 0
+    for group in groups:
+        new += await count_new(session, group)
+        unanswered += await count_unanswered(session, group, operator_id)
+    counts = Counts(new=new, unanswered=unanswered)
+    lines = [text(language, "private.my_counters", new=counts.new, mine=counts.unanswered)]
+    if not mine:
+        lines.append(text(language, "private.my_none"))
+        return CommandReply("\n".join(lines))
+    lines.append(text(language, "private.my_header", count=len(mine)))
+    for conversation in mine[:50]:
+        customer = await _customer(session, conversation)
+        name = customer.name or text(language, "guest", number=customer.guest_number or 0)
+        flag = (
+            text(language, "private.my_unanswered")
+            if has_new_messages(
+                conversation.last_customer_message_at, conversation.last_operator_reply_at
+            )
+            else ""
+        )
+        link = link_for(conversation)  # type: ignore[operator]
+        lines.append(
+            text(
+                language,
+                "private.my_item",
+                number=conversation.id,
+                name=escaped_shortened(name, 64),
+                source=escape(source_name(language, customer.channel)),
+                unanswered=flag,
+                link=link_html(link, text(language, "card.open_link")),
+            )
+        )
+    return CommandReply("\n".join(lines))
+
+
+def help_text(language: str) -> CommandReply:
+    """/help."""
+    return CommandReply(text(language, "command.help"))

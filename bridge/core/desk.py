@@ -1,0 +1,107 @@
+"""The seams the core talks to: the operators' desk and the customer-side outlets.
+
+Contract of every method: it runs inside the caller's transaction, may read and write the
+database through `session`, and only ENQUEUES outbound calls (bridge.outbox) — it never calls
+a platform, never commits, and raises only for bugs. So an event and everything it causes
+commit together or not at all.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from sqlmodel.ext.asyncio.session import AsyncSession
+
+    from bridge.events import Outbound
+    from storage.models import Conversation, Customer, Message
+
+
+class Desk(Protocol):
+    """The operators' side: where conversations are shown and worked on."""
+
+    async def post_card(
+        self, session: AsyncSession, conversation: Conversation, customer: Customer
+    ) -> None:
+        """Post a new conversation's card in its group's Incoming feed (and private pings)."""
+
+    async def update_card(
+        self, session: AsyncSession, conversation: Conversation, customer: Customer
+    ) -> None:
+        """Re-render the card: messages folded in while new, "accepted by", "closed"."""
+
+    async def open_place(
+        self, session: AsyncSession, conversation: Conversation, customer: Customer
+    ) -> None:
+        """After an accept: make (or reopen) the conversation's place and post its history."""
+
+    async def relay_inbound(
+        self,
+        session: AsyncSession,
+        conversation: Conversation,
+        customer: Customer,
+        message: Message,
+    ) -> None:
+        """Post a customer's message of an accepted conversation into its place."""
+
+    async def relay_edit(
+        self,
+        session: AsyncSession,
+        conversation: Conversation,
+        customer: Customer,
+        message: Message,
+    ) -> None:
+        """Show that the customer edited `message` (its text is already the new one)."""
+
+    async def notice(self, session: AsyncSession, conversation: Conversation, html: str) -> None:
+        """Post a short notice (HTML) in the conversation's place."""
+
+    async def close_place(self, session: AsyncSession, conversation: Conversation) -> None:
+        """The conversation is closed: close its topic (topics mode)."""
+
+    async def notify_operator(self, session: AsyncSession, operator_id: int, html: str) -> None:
+        """A private message to an operator who has started the bot (skipped otherwise)."""
+
+
+class CustomerOutlet(Protocol):
+    """One customer platform's way out: turns an operator's reply into outbox rows."""
+
+    async def enqueue_reply(
+        self,
+        session: AsyncSession,
+        conversation: Conversation,
+        customer: Customer,
+        message: Message,
+        outbound: Outbound,
+        *,
+        html: str | None = None,
+    ) -> None:
+        """Queue `outbound` to the customer; the row's failure marks `message` failed.
+
+        `html` is the same text with the operator's formatting (Telegram HTML), for platforms
+        that can show it; others send `outbound.text`.
+        """
+
+    async def enqueue_text(
+        self, session: AsyncSession, conversation: Conversation, customer: Customer, text: str
+    ) -> None:
+        """Queue a plain service text (closing words) to the customer."""
+
+
+class Outlets:
+    """Customer outlets by channel family ("telegram", "vk", "site", ...)."""
+
+    def __init__(self, outlets: dict[str, CustomerOutlet] | None = None) -> None:
+        self._outlets = dict(outlets or {})
+
+    def register(self, family: str, outlet: CustomerOutlet) -> None:
+        """Add the outlet of one channel family (one line per platform)."""
+        self._outlets[family] = outlet
+
+    def for_channel(self, channel: str) -> CustomerOutlet:
+        """The outlet of `channel` ("site:shop" → "site"); LookupError when none is wired."""
+        family = channel.split(":", 1)[0]
+        try:
+            return self._outlets[family]
+        except KeyError:
+            raise LookupError(f"no customer outlet for channel {channel!r}") from None

@@ -1,0 +1,222 @@
+"""Every operator- and customer-facing text, in Russian and English.
+
+`text(language, key, **values)` formats one entry. Values that come from a customer or an
+operator (names, message text) must be HTML-escaped by the caller before they are passed in:
+the templates themselves are HTML (Telegram `parse_mode=HTML`), so they may hold tags.
+Texts meant for plain-text places (alerts of answerCallbackQuery, topic names, customer
+platforms without markup) are listed in `PLAIN_KEYS` and carry no tags.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+LANGUAGES: Final = ("ru", "en")
+
+SOURCE_NAMES: Final[dict[str, dict[str, str]]] = {
+    "en": {
+        "telegram": "Telegram",
+        "vk": "VK",
+        "viber": "Viber",
+        "facebook": "Facebook",
+        "site": "Site",
+    },
+    "ru": {
+        "telegram": "Telegram",
+        "vk": "ВКонтакте",
+        "viber": "Viber",
+        "facebook": "Facebook",
+        "site": "Сайт",
+    },
+}
+
+_TEXTS: Final[dict[str, dict[str, str]]] = {
+    "en": {
+        # the card in the Incoming feed
+        "card.new": "🆕 <b>{name}</b> · {source}\n{when} · #{number}",
+        "card.accepted": "✅ <b>{name}</b> · {source}\n{when} · #{number}\nAccepted by {operator}",
+        "card.closed": "☑️ <b>{name}</b> · {source}\n{when} · #{number}\nClosed",
+        "card.more": "…and {count} more",
+        "card.open_link": "Open conversation",
+        "button.accept": "Accept",
+        "attachment.photo": "[photo]",
+        "attachment.document": "[file]",
+        "attachment.voice": "[voice message]",
+        "attachment.audio": "[audio]",
+        "attachment.video": "[video]",
+        "attachment.sticker": "[sticker]",
+        "attachment.location": "[location]",
+        "attachment.contact": "[contact]",
+        "attachment.link": "[link]",
+        # alerts (plain text, ≤ 200 characters)
+        "alert.not_operator": "Only operators of this group can accept conversations.",
+        "alert.already_accepted": "Already accepted by {operator}.",
+        "alert.accepted": "The conversation is yours.",
+        "alert.closed": "This conversation is already closed.",
+        "alert.transfer_done": "Transferred to {operator}.",
+        "alert.unknown_operator": "That operator is not an operator of this group.",
+        # notices in the conversation's place
+        "place.header": "💬 <b>{name}</b> · {source} · #{number}\nAccepted by {operator}",
+        "place.previous": "Previous conversation: #{number}",
+        "place.customer_edit": "✏️ The customer edited a message:\n{text}",
+        "place.delivery_failed": "⚠️ Not delivered to the customer: {reason}",
+        "place.note_hint": "🔒 {operator}, your messages here are internal notes: "
+        "only the operator who accepted the conversation talks to the customer.",
+        "place.topic_recreated": "The previous topic was unavailable; "
+        "the conversation goes on here.",
+        "place.closed": "☑️ Conversation #{number} closed by {operator}.",
+        "place.released": "↩️ {operator} released conversation #{number}; it is back in the feed.",
+        "place.transferred": "➡️ Conversation #{number} transferred from {old} to {new}.",
+        "place.transfer_choose": "Transfer conversation #{number} to:",
+        "place.transfer_none": "There is no other operator to transfer to.",
+        "place.blocked": "🚫 The customer is blocked: their messages are stored but not posted.",
+        "place.unblocked": "✅ The customer is unblocked.",
+        "place.history_header": "📜 History of #{number}:",
+        "place.history_empty": "No messages yet.",
+        "place.not_claimer": "Only {operator}, who accepted this conversation, can do that.",
+        "place.not_a_conversation": "This command works inside a conversation's topic "
+        "(or as a reply to a customer's message).",
+        "place.customer_wrote": "<b>{name}</b>:",
+        # private messages to operators
+        "private.ping": "🆕 New conversation #{number} from <b>{name}</b> ({source}): {link}",
+        "private.transferred": "➡️ {old} transferred conversation #{number} with <b>{name}</b> "
+        "to you: {link}",
+        "private.my_header": "Your open conversations ({count}):",
+        "private.my_item": "#{number} · {name} · {source}{unanswered} — {link}",
+        "private.my_unanswered": " · new messages",
+        "private.my_none": "You have no open conversations.",
+        "private.my_counters": "Waiting in the feed: {new} · yours with new messages: {mine}",
+        "command.refused": "Only operators of this group can use this command.",
+        "command.help": (
+            "<b>Talker Bridge</b>\n"
+            "Press <b>Accept</b> on a card to take a conversation; then write in its topic "
+            "(or reply to the customer's message) and it goes to the customer.\n"
+            "Messages from others there are internal notes.\n\n"
+            "/close — end the conversation\n"
+            "/release — give it back to the feed\n"
+            "/transfer — hand it to another operator\n"
+            "/history — the messages so far\n"
+            "/block, /unblock — stop or resume posting this customer's messages\n"
+            "/my — your open conversations and counters\n"
+            "/help — this text"
+        ),
+        # the dashboard
+        "dashboard": "📊 <b>Inbox</b>\nNew in the feed: <b>{new}</b> | "
+        "With new messages: <b>{unanswered}</b>\nTotal: <b>{total}</b>",
+        # to customers (plain text)
+        "customer.closed": "Thank you for reaching out! The conversation is closed; "
+        "write again any time.",
+        "customer.edited": "(correction) {text}",
+        # topic titles (plain text)
+        "topic.name": "{name} · {source}",
+        "guest": "Guest {number}",
+    },
+    "ru": {
+        "card.new": "🆕 <b>{name}</b> · {source}\n{when} · #{number}",
+        "card.accepted": "✅ <b>{name}</b> · {source}\n{when} · #{number}\nПринял(а): {operator}",
+        "card.closed": "☑️ <b>{name}</b> · {source}\n{when} · #{number}\nЗакрыто",
+        "card.more": "…и ещё {count}",
+        "card.open_link": "Открыть обращение",
+        "button.accept": "Принять",
+        "attachment.photo": "[фото]",
+        "attachment.document": "[файл]",
+        "attachment.voice": "[голосовое сообщение]",
+        "attachment.audio": "[аудио]",
+        "attachment.video": "[видео]",
+        "attachment.sticker": "[стикер]",
+        "attachment.location": "[геопозиция]",
+        "attachment.contact": "[контакт]",
+        "attachment.link": "[ссылка]",
+        "alert.not_operator": "Принимать обращения могут только операторы этой группы.",
+        "alert.already_accepted": "Уже принято: {operator}.",
+        "alert.accepted": "Обращение ваше.",
+        "alert.closed": "Это обращение уже закрыто.",
+        "alert.transfer_done": "Передано: {operator}.",
+        "alert.unknown_operator": "Этот человек не оператор этой группы.",
+        "place.header": "💬 <b>{name}</b> · {source} · #{number}\nПринял(а): {operator}",
+        "place.previous": "Предыдущее обращение: #{number}",
+        "place.customer_edit": "✏️ Клиент изменил сообщение:\n{text}",
+        "place.delivery_failed": "⚠️ Не доставлено клиенту: {reason}",
+        "place.note_hint": "🔒 {operator}, ваши сообщения здесь — внутренние заметки: "
+        "клиенту пишет только оператор, принявший обращение.",
+        "place.topic_recreated": "Прежняя тема недоступна; разговор продолжается здесь.",
+        "place.closed": "☑️ Обращение #{number} закрыто: {operator}.",
+        "place.released": "↩️ {operator} вернул(а) обращение #{number} в ленту.",
+        "place.transferred": "➡️ Обращение #{number} передано: {old} → {new}.",
+        "place.transfer_choose": "Кому передать обращение #{number}?",
+        "place.transfer_none": "Больше некому передать обращение.",
+        "place.blocked": "🚫 Клиент заблокирован: его сообщения сохраняются, но не публикуются.",
+        "place.unblocked": "✅ Клиент разблокирован.",
+        "place.history_header": "📜 История #{number}:",
+        "place.history_empty": "Сообщений пока нет.",
+        "place.not_claimer": "Это может сделать только {operator}, принявший(ая) обращение.",
+        "place.not_a_conversation": "Эта команда работает в теме обращения "
+        "(или ответом на сообщение клиента).",
+        "place.customer_wrote": "<b>{name}</b>:",
+        "private.ping": "🆕 Новое обращение #{number} от <b>{name}</b> ({source}): {link}",
+        "private.transferred": "➡️ {old} передал(а) вам обращение #{number} "
+        "с <b>{name}</b>: {link}",
+        "private.my_header": "Ваши открытые обращения ({count}):",
+        "private.my_item": "#{number} · {name} · {source}{unanswered} — {link}",
+        "private.my_unanswered": " · новые сообщения",
+        "private.my_none": "У вас нет открытых обращений.",
+        "private.my_counters": "Ждут в ленте: {new} · ваши с новыми сообщениями: {mine}",
+        "command.refused": "Эта команда доступна только операторам этой группы.",
+        "command.help": (
+            "<b>Talker Bridge</b>\n"
+            "Нажмите <b>Принять</b> на карточке, чтобы взять обращение; затем пишите в его "
+            "теме (или ответом на сообщение клиента) — текст уйдёт клиенту.\n"
+            "Сообщения остальных там — внутренние заметки.\n\n"
+            "/close — закрыть обращение\n"
+            "/release — вернуть его в ленту\n"
+            "/transfer — передать другому оператору\n"
+            "/history — сообщения обращения\n"
+            "/block, /unblock — не публиковать / снова публиковать сообщения клиента\n"
+            "/my — ваши открытые обращения и счётчики\n"
+            "/help — эта справка"
+        ),
+        "dashboard": "📊 <b>Обращения</b>\nНовые в ленте: <b>{new}</b> | "
+        "С новыми сообщениями: <b>{unanswered}</b>\nВсего: <b>{total}</b>",
+        "customer.closed": "Спасибо за обращение! Разговор завершён; пишите в любое время.",
+        "customer.edited": "(исправление) {text}",
+        "topic.name": "{name} · {source}",
+        "guest": "Гость {number}",
+    },
+}
+
+#: Keys whose texts go to places without HTML (alerts, topic names, customer platforms).
+PLAIN_KEYS: Final = frozenset(
+    key for key in _TEXTS["en"] if key.split(".")[0] in ("alert", "customer", "topic", "guest")
+)
+
+
+def normalize_language(language: str | None) -> str:
+    """The supported language closest to `language` ("ru-RU" → "ru"); English otherwise."""
+    if language:
+        short = language.strip().lower().replace("_", "-").split("-")[0]
+        if short in LANGUAGES:
+            return short
+    return "en"
+
+
+def text(language: str | None, key: str, **values: object) -> str:
+    """The text `key` in `language`, formatted with `values` (already escaped where HTML)."""
+    table = _TEXTS[normalize_language(language)]
+    try:
+        template = table[key]
+    except KeyError:
+        raise KeyError(f"no text {key!r}") from None
+    return template.format(**values)
+
+
+def source_name(language: str | None, channel: str) -> str:
+    """How a channel is named to operators: "vk" → "VK", "site:shop" → "Site (shop)"."""
+    family, _, widget = channel.partition(":")
+    names = SOURCE_NAMES[normalize_language(language)]
+    name = names.get(family, family)
+    return f"{name} ({widget})" if widget else name
+
+
+def all_keys() -> dict[str, set[str]]:
+    """The keys defined per language (tests check every language has every key)."""
+    return {language: set(table) for language, table in _TEXTS.items()}

@@ -1,0 +1,380 @@
+"""aiogram routers of the desk: button presses, operators' messages and commands, customers.
+
+Every handler records the update as processed in the same transaction as its effects, so a
+repeated update (a redelivered webhook, a restart before the offset was saved) changes nothing.
+A button is answered right after its one-UPDATE transaction commits, before any slow work.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from aiogram import F, Router
+from aiogram.enums import ChatType
+from aiogram.types import CallbackQuery, Message, Update
+
+from adapters.telegram.convert import attachments_of as operator_attachments
+from adapters.telegram.convert import external_id, to_inbound
+from bridge.core import commands
+from bridge.core.claims import accept
+from bridge.core.inbound import DuplicateInbound, handle_inbound
+from bridge.core.replies import OperatorMessage, handle_operator_message
+from bridge.core.texts import text
+from bridge.desk import calls
+from bridge.desk.callbacks import AcceptCallback, TransferCallback, packed
+from storage.conversations import get_conversation, open_conversations
+from storage.links import conversation_for_group_message
+from storage.models import ConversationState, Operator
+from storage.operators import set_private_chat_started, upsert_operator
+from storage.state import mark_event_processed
+
+if TYPE_CHECKING:
+    from sqlmodel.ext.asyncio.session import AsyncSession
+
+    from bridge.desk.runtime import DeskRuntime
+    from storage.models import Conversation
+
+log = logging.getLogger(__name__)
+
+PLACE_COMMANDS = frozenset({"close", "release", "transfer", "history", "block", "unblock"})
+ANYWHERE_COMMANDS = frozenset({"my", "help"})
+ALERT_LIMIT = 200
+
+
+def command_of(message: Message, bot_username: str | None) -> str | None:
+    """ "/close@bot args" → "close"; None for anything else (or a command for another bot)."""
+    body = message.text or ""
+    if not body.startswith("/"):
+        return None
+    word = body.split(maxsplit=1)[0][1:]
+    name, _, target = word.partition("@")
+    if target and bot_username and target.lower() != bot_username.lower():
+        return None
+    return name.lower() or None
+
+
+async def _fresh(session: AsyncSession, event_update: Update) -> bool:
+    return await mark_event_processed(session, "telegram", event_update.update_id)
+
+
+async def _remember_operator(session: AsyncSession, user: object) -> Operator:
+    return await upsert_operator(
+        session,
+        user.id,  # type: ignore[attr-defined]
+        user.full_name,  # type: ignore[attr-defined]
+        username=user.username,  # type: ignore[attr-defined]
+        language=user.language_code,  # type: ignore[attr-defined]
+    )
+
+
+def build_router(runtime: DeskRuntime) -> Router:
+    """The desk's router; `runtime` gives it the database, the desk and the bot."""
+    router = Router(name="desk")
+    config = runtime.config
+    language = config.language
+    group_chats = {group.chat_id for group in config.groups.values()}
+
+    # --- buttons ------------------------------------------------------------------------
+
+    @router.callback_query(AcceptCallback.filter())
+    async def on_accept(
+        query: CallbackQuery, callback_data: AcceptCallback, event_update: Update
+    ) -> None:
+        chat_id = query.message.chat.id if query.message else 0
+        user = query.from_user
+        if not await runtime.is_operator(chat_id, user.id, proven_member=False):
+            await query.answer(text(language, "alert.not_operator"), show_alert=True)
+            return
+        async with runtime.transaction() as session:
+            if not await _fresh(session, event_update):
+                return
+            await _remember_operator(session, user)
+            outcome = await accept(
+                session, callback_data.c, user.id, user.full_name, desk=runtime.desk
+            )
+        if outcome.status == "won":
+            await query.answer(text(language, "alert.accepted"))
+        elif outcome.status == "taken":
+            answer = text(language, "alert.already_accepted", operator=outcome.operator_name)
+            await query.answer(answer[:ALERT_LIMIT], show_alert=True)
+        else:
+            await query.answer(text(language, "alert.closed"), show_alert=True)
+
+    @router.callback_query(TransferCallback.filter())
+    async def on_transfer(
+        query: CallbackQuery, callback_data: TransferCallback, event_update: Update
+    ) -> None:
+        chat_id = query.message.chat.id if query.message else 0
+        user = query.from_user
+        if not await runtime.is_operator(chat_id, user.id, proven_member=False):
+            await query.answer(text(language, "alert.not_operator"), show_alert=True)
+            return
+        if not await runtime.is_operator(chat_id, callback_data.o, proven_member=False):
+            await query.answer(text(language, "alert.unknown_operator"), show_alert=True)
+            return
+        async with runtime.transaction() as session:
+            if not await _fresh(session, event_update):
+                return
+            conversation = await get_conversation(session, callback_data.c)
+            target = await session.get(Operator, callback_data.o)
+            if conversation is None or target is None:
+                reply = commands.CommandReply(text(language, "alert.closed"), ok=False)
+            else:
+                reply = await commands.transfer(
+                    session,
+                    conversation,
+                    commands.Caller(user.id, user.full_name),
+                    commands.Caller(target.id, target.name),
+                    desk=runtime.desk,
+                    language=language,
+                    link=runtime.desk.place_link(conversation),
+                )
+        plain = reply.html.replace("<b>", "").replace("</b>", "")
+        await query.answer(plain[:ALERT_LIMIT], show_alert=not reply.ok)
+
+    # --- the operators' group ----------------------------------------------------------
+
+    @router.message(F.chat.id.in_(group_chats))
+    async def on_group_message(message: Message, event_update: Update) -> None:
+        user = message.from_user
+        if user is None or user.is_bot:
+            return
+        command = command_of(message, await _bot_username(runtime))
+        if command in ANYWHERE_COMMANDS:
+            await _anywhere_command(runtime, message, command, event_update)
+            return
+        is_operator = await runtime.is_operator(message.chat.id, user.id, proven_member=True)
+        async with runtime.transaction() as session:
+            if not await _fresh(session, event_update):
+                return
+            conversation = await _conversation_of_place(session, runtime, message)
+            if conversation is None:
+                if command in PLACE_COMMANDS:
+                    await _answer(
+                        session, runtime, message, text(language, "place.not_a_conversation")
+                    )
+                return
+            await _remember_operator(session, user)
+            if command in PLACE_COMMANDS and not is_operator:
+                await _answer(session, runtime, message, text(language, "command.refused"))
+                return
+            if command in PLACE_COMMANDS:
+                await _place_command(session, runtime, message, conversation, command)
+                return
+            if conversation.state == ConversationState.CLOSED:
+                return
+            customer_outlet = runtime.outlets.for_channel(
+                await _customer_channel(session, conversation)
+            )
+            await handle_operator_message(
+                session,
+                conversation,
+                OperatorMessage(
+                    external_id=external_id(message.chat.id, message.message_id),
+                    operator_id=user.id,
+                    operator_name=user.full_name,
+                    text=message.text or message.caption or "",
+                    html=(message.html_text if (message.text or message.caption) else None),
+                    attachments=operator_attachments(message),
+                ),
+                desk=runtime.desk,
+                outlet=customer_outlet,
+                language=language,
+            )
+
+    # --- private chats: operators' commands, customers' messages -----------------------
+
+    @router.message(F.chat.type == ChatType.PRIVATE)
+    async def on_private_message(message: Message, event_update: Update) -> None:
+        user = message.from_user
+        if user is None or user.is_bot:
+            return
+        command = command_of(message, await _bot_username(runtime))
+        if command in ANYWHERE_COMMANDS or command == "start":
+            if await runtime.is_operator_anywhere(user.id):
+                async with runtime.transaction() as session:
+                    await _remember_operator(session, user)
+                    await set_private_chat_started(session, user.id)
+                if command != "start":
+                    await _anywhere_command(runtime, message, command, event_update)
+                return
+            if command in ANYWHERE_COMMANDS:
+                async with runtime.transaction() as session:
+                    if await _fresh(session, event_update):
+                        await _answer(session, runtime, message, text(language, "command.refused"))
+                return
+        await _customer_message(runtime, message, event_update, edited=False)
+
+    @router.edited_message(F.chat.type == ChatType.PRIVATE)
+    async def on_private_edit(message: Message, event_update: Update) -> None:
+        await _customer_message(runtime, message, event_update, edited=True)
+
+    return router
+
+
+async def _bot_username(runtime: DeskRuntime) -> str | None:
+    assert runtime.bot is not None
+    me = await runtime.bot.me()
+    return me.username
+
+
+async def _customer_channel(session: AsyncSession, conversation: Conversation) -> str:
+    from storage.models import Customer
+
+    customer = await session.get(Customer, conversation.customer_id)
+    assert customer is not None
+    return customer.channel
+
+
+async def _customer_message(
+    runtime: DeskRuntime, message: Message, event_update: Update, *, edited: bool
+) -> None:
+    if runtime.config.channels.telegram is None:
+        log.debug("telegram customers are off; ignoring a private message")
+        return
+    group = runtime.config.group_name_for_channel("telegram")
+    event = to_inbound(message, edited=edited)
+    try:
+        async with runtime.transaction() as session:
+            if not await _fresh(session, event_update):
+                return
+            await handle_inbound(session, event, group=group, desk=runtime.desk)
+    except DuplicateInbound:
+        log.debug("duplicate customer message %s dropped", event.external_id)
+
+
+async def _conversation_of_place(
+    session: AsyncSession, runtime: DeskRuntime, message: Message
+) -> Conversation | None:
+    """The conversation a group message belongs to: its topic, or the message it replies to."""
+    group = runtime.config.group_for_chat(message.chat.id)
+    if group is None:
+        return None
+    if group.mode == "topics":
+        thread = message.message_thread_id if message.is_topic_message else None
+        if thread is None:
+            return None
+        for conversation in await open_conversations(session, group=group.name):
+            if conversation.topic_id == thread:
+                return conversation
+        return None
+    replied = message.reply_to_message
+    if replied is None:
+        return None
+    return await conversation_for_group_message(session, message.chat.id, replied.message_id)
+
+
+async def _answer(
+    session: AsyncSession, runtime: DeskRuntime, message: Message, html: str, **extra: object
+) -> None:
+    """Answer a command where it was given (through the outbox, like every post)."""
+    from bridge import outbox
+
+    thread = message.message_thread_id if message.is_topic_message else None
+    payload = calls.send_text(
+        message.chat.id, html, thread_id=thread, reply_to=message.message_id, **extra
+    )
+    await outbox.enqueue(
+        session,
+        platform="telegram",
+        destination=str(message.chat.id),
+        lane=f"tg:{message.chat.id}:answers"
+        if thread is None
+        else f"tg:{message.chat.id}:t{thread}",
+        kind="answer",
+        payload=payload,
+        priority=outbox.PRIORITY_REPLY,
+    )
+
+
+async def _place_command(
+    session: AsyncSession,
+    runtime: DeskRuntime,
+    message: Message,
+    conversation: Conversation,
+    command: str,
+) -> None:
+    language = runtime.config.language
+    user = message.from_user
+    assert user is not None
+    caller = commands.Caller(user.id, user.full_name)
+    desk = runtime.desk
+    if command == "close":
+        channel = await _customer_channel(session, conversation)
+        outlet = runtime.outlets.for_channel(channel)
+        reply = await commands.close(
+            session,
+            conversation,
+            caller,
+            desk=desk,
+            outlet=outlet,
+            language=language,
+            goodbye=runtime.config.close.goodbye,
+        )
+    elif command == "release":
+        reply = await commands.release(session, conversation, caller, desk=desk, language=language)
+    elif command == "transfer":
+        group = runtime.desk.group(conversation)
+        candidates = await _operators_of(session, runtime, group.chat_id)
+        reply = commands.transfer_choices(conversation, caller, candidates, language)
+        if reply.choices:
+            rows = [
+                [(name, packed(TransferCallback(c=conversation.id or 0, o=op_id)))]
+                for op_id, name in reply.choices
+            ]
+            await _answer(
+                session, runtime, message, reply.html, reply_markup=calls.inline_keyboard(rows)
+            )
+            return
+    elif command == "history":
+        reply = await commands.history(session, conversation, language=language)
+    else:
+        reply = await commands.set_blocked(
+            session, conversation, command == "block", language=language
+        )
+    if reply.html:
+        await _answer(session, runtime, message, reply.html)
+
+
+async def _operators_of(
+    session: AsyncSession, runtime: DeskRuntime, chat_id: int
+) -> list[tuple[int, str]]:
+    """The group's operators we know by name: the configured list, else everyone seen acting."""
+    from sqlmodel import select
+
+    group = runtime.config.group_for_chat(chat_id)
+    rows = (await session.exec(select(Operator))).all()
+    known = {row.id: row.name for row in rows}
+    if group is not None and group.operators:
+        return [(op_id, known.get(op_id, str(op_id))) for op_id in group.operators]
+    return sorted(known.items())
+
+
+async def _anywhere_command(
+    runtime: DeskRuntime, message: Message, command: str | None, event_update: Update
+) -> None:
+    language = runtime.config.language
+    user = message.from_user
+    assert user is not None
+    if message.chat.type == ChatType.PRIVATE:
+        is_operator = await runtime.is_operator_anywhere(user.id)
+    else:
+        is_operator = await runtime.is_operator(message.chat.id, user.id, proven_member=True)
+    async with runtime.transaction() as session:
+        if not await _fresh(session, event_update):
+            return
+        if not is_operator:
+            await _answer(session, runtime, message, text(language, "command.refused"))
+            return
+        if command == "help":
+            reply = commands.help_text(language)
+        else:
+            reply = await commands.my(
+                session,
+                user.id,
+                list(runtime.config.groups),
+                link_for=runtime.desk.place_link,
+                language=language,
+            )
+        await _answer(session, runtime, message, reply.html)

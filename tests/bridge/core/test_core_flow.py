@@ -1,0 +1,173 @@
+"""The platform-free core against a fake desk and the real database (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from core_fakes import FakeDesk, FakeOutlet
+
+from bridge.core import commands
+from bridge.core.claims import accept
+from bridge.core.inbound import DuplicateInbound, handle_inbound
+from bridge.core.replies import OperatorMessage, handle_operator_message
+from bridge.events import CustomerProfile, Inbound
+from storage.conversations import get_conversation
+from storage.counters import count_new, count_unanswered
+from storage.db import create_engine, session_factory
+from storage.messages import conversation_messages
+from storage.migrate import upgrade_async
+
+ANN = CustomerProfile(first_name="Ann", last_name="Lee", language="en")
+
+
+@pytest.fixture
+async def sessions(pg_server: str, db_url: str) -> AsyncIterator:  # type: ignore[type-arg]
+    # pg_server first: conftest.db_url cannot start it from inside the running loop.
+    await upgrade_async(db_url)
+    engine = create_engine(db_url)
+    yield session_factory(engine)
+    await engine.dispose()
+
+
+def said(external_id: str, body: str = "hi", user: str = "501", **kw) -> Inbound:  # type: ignore[no-untyped-def]
+    return Inbound(
+        channel="telegram",
+        chat=user,
+        user=user,
+        external_id=external_id,
+        text=body,
+        profile=kw.pop("profile", ANN),
+        **kw,
+    )
+
+
+async def inbound(sessions, desk: FakeDesk, event: Inbound):  # type: ignore[no-untyped-def]
+    async with sessions() as session, session.begin():
+        return await handle_inbound(session, event, group="support", desk=desk)
+
+
+async def test_first_message_posts_a_card_and_later_ones_fold_into_it(sessions) -> None:  # type: ignore[no-untyped-def]
+    desk = FakeDesk()
+    first = await inbound(sessions, desk, said("1", "hello"))
+    second = await inbound(sessions, desk, said("2", "anyone?"))
+    assert first.status == "posted" and first.new_conversation
+    assert second.conversation_id == first.conversation_id and not second.new_conversation
+    assert desk.names() == ["post_card", "update_card"]
+
+
+async def test_a_repeated_message_makes_no_second_row_and_no_second_post(sessions) -> None:  # type: ignore[no-untyped-def]
+    desk = FakeDesk()
+    await inbound(sessions, desk, said("1"))
+    again = await inbound(sessions, desk, said("1"))
+    assert again.status == "duplicate"
+    assert desk.names() == ["post_card"]
+    async with sessions() as session:
+        assert len(await conversation_messages(session, 1)) == 1
+
+
+async def test_concurrent_duplicates_store_one_row(sessions) -> None:  # type: ignore[no-untyped-def]
+    desk = FakeDesk()
+    await inbound(sessions, desk, said("0"))
+
+    async def one() -> str:
+        try:
+            return (await inbound(sessions, desk, said("7"))).status
+        except DuplicateInbound:
+            return "duplicate"
+
+    results = await asyncio.gather(*(one() for _ in range(5)))
+    assert sorted(results) == ["duplicate"] * 4 + ["posted"]
+
+
+async def test_only_one_of_simultaneous_accepts_wins(sessions) -> None:  # type: ignore[no-untyped-def]
+    desk = FakeDesk()
+    result = await inbound(sessions, desk, said("1"))
+
+    async def press(operator_id: int):  # type: ignore[no-untyped-def]
+        async with sessions() as session, session.begin():
+            return await accept(
+                session, result.conversation_id, operator_id, f"Op{operator_id}", desk=desk
+            )
+
+    outcomes = await asyncio.gather(*(press(i) for i in range(1, 9)))
+    winners = [o for o in outcomes if o.status == "won"]
+    assert len(winners) == 1
+    assert {o.operator_name for o in outcomes} == {winners[0].operator_name}
+    assert desk.names().count("open_place") == 1
+    assert desk.names().count("update_card") == 1
+
+
+async def test_message_after_accept_is_relayed_and_counters_follow(sessions) -> None:  # type: ignore[no-untyped-def]
+    desk, outlet = FakeDesk(), FakeOutlet()
+    result = await inbound(sessions, desk, said("1"))
+    await inbound(sessions, desk, said("x1", user="777", profile=None))  # a guest, still new
+    async with sessions() as session, session.begin():
+        await accept(session, result.conversation_id, 42, "Bob", desk=desk)
+    await inbound(sessions, desk, said("2", "more"))
+    assert desk.calls[-1] == ("relay_inbound", "more")
+    async with sessions() as session:
+        assert await count_new(session, "support") == 1
+        assert await count_unanswered(session, "support") == 1
+    async with sessions() as session, session.begin():
+        conversation = await get_conversation(session, result.conversation_id)
+        note = OperatorMessage("g:1", operator_id=43, operator_name="Eve", text="psst")
+        reply = OperatorMessage("g:2", operator_id=42, operator_name="Bob", text="hello!")
+        note2 = OperatorMessage("g:3", operator_id=43, operator_name="Eve", text="again")
+        for message in (note, reply, note2):
+            await handle_operator_message(
+                session, conversation, message, desk=desk, outlet=outlet, language="en"
+            )
+    assert outlet.sent == [("reply", "hello!")]
+    hints = [h for n, h in desk.calls if n == "notice"]
+    assert len(hints) == 1 and "Eve" in hints[0]
+    async with sessions() as session:
+        assert await count_unanswered(session, "support") == 0
+        kinds = [m.direction for m in await conversation_messages(session, 1)]
+        assert kinds == ["in", "in", "note", "out", "note"]
+
+
+async def test_close_by_a_non_claimer_is_refused_and_by_the_claimer_done(sessions) -> None:  # type: ignore[no-untyped-def]
+    desk, outlet = FakeDesk(), FakeOutlet()
+    result = await inbound(
+        sessions, desk, said("1", profile=CustomerProfile(first_name="Иван", language="ru"))
+    )
+    async with sessions() as session, session.begin():
+        await accept(session, result.conversation_id, 42, "Bob", desk=desk)
+    async with sessions() as session, session.begin():
+        conversation = await get_conversation(session, result.conversation_id)
+        refused = await commands.close(
+            session,
+            conversation,
+            commands.Caller(43, "Eve"),
+            desk=desk,
+            outlet=outlet,
+            language="en",
+        )
+        done = await commands.close(
+            session,
+            conversation,
+            commands.Caller(42, "Bob"),
+            desk=desk,
+            outlet=outlet,
+            language="en",
+        )
+    assert not refused.ok and "Bob" in refused.html
+    assert done.ok
+    assert outlet.sent == [
+        ("text", "Спасибо за обращение! Разговор завершён; пишите в любое время.")
+    ]
+    assert "close_place" in desk.names()
+    again = await inbound(sessions, desk, said("2", "back"))
+    assert again.new_conversation and again.conversation_id != result.conversation_id
+
+
+async def test_blocked_customer_is_stored_but_not_posted(sessions) -> None:  # type: ignore[no-untyped-def]
+    desk = FakeDesk()
+    result = await inbound(sessions, desk, said("1"))
+    async with sessions() as session, session.begin():
+        conversation = await get_conversation(session, result.conversation_id)
+        await commands.set_blocked(session, conversation, True, language="en")
+    blocked = await inbound(sessions, desk, said("2"))
+    assert blocked.status == "blocked" and desk.names() == ["post_card"]

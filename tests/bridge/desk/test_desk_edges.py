@@ -1,0 +1,236 @@
+"""Counters, failures, replies mode, webhooks, media and topic recovery, end to end."""
+
+from __future__ import annotations
+
+import asyncio
+
+import aiohttp
+from desk_harness import SECRET, TOKEN, eventually, running_desk
+
+from storage.db import create_engine, session_factory
+from storage.messages import conversation_messages
+
+
+async def accept_card(desk, by, card):  # type: ignore[no-untyped-def]
+    query = desk.fake.press(by, desk.group_id, card.message_id, card.callback_data[0])
+    return await eventually(lambda: desk.fake.callback_answer(query))
+
+
+def dashboard(desk):  # type: ignore[no-untyped-def]
+    pinned = desk.fake.pinned(desk.group_id)
+    shown = [m for m in desk.fake.chat_view(desk.group_id) if m.message_id in pinned]
+    return shown[0].text if shown else None
+
+
+async def test_counters_after_a_scripted_sequence_and_no_429(sqlite_url) -> None:  # type: ignore[no-untyped-def]
+    async with running_desk(sqlite_url, time_scale=20) as desk:
+        fake = desk.fake
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        customers = [fake.add_user(f"C{i}") for i in range(12)]
+        for customer in customers:
+            fake.user_says(customer, "hi")
+        await eventually(lambda: "Total: !" in (dashboard(desk) or ""), wait=20)
+        assert "New in the feed: 12" in dashboard(desk)
+        cards = await eventually(
+            lambda: (
+                (cs := [m for m in fake.chat_view(desk.group_id) if m.kind == "photo"])
+                and len(cs) == 12
+                and cs
+            )
+        )
+        for card in cards[:3]:
+            await accept_card(desk, desk.ann, card)
+        await eventually(lambda: "New in the feed: 9" in (dashboard(desk) or ""), wait=20)
+        assert "With new messages: 3" in dashboard(desk)  # accepted, nobody answered yet
+        topics = await eventually(
+            lambda: len(fake.topics(desk.group_id)) == 3 and fake.topics(desk.group_id)
+        )
+        fake.user_says(desk.ann, "answer", chat_id=desk.group_id, topic=topics[0].thread_id)
+        await eventually(lambda: "With new messages: 2" in (dashboard(desk) or ""), wait=20)
+        assert "Total: <b>!</b>" not in dashboard(desk) and "Total: !" in dashboard(desk)
+        assert fake.too_many_requests.total == 0
+        # The dashboard spends at most its share: one edit per debounce interval.
+        pinned = fake.pinned(desk.group_id)[0]
+        edits = [
+            c
+            for c in fake.calls("editMessageText")
+            if int(c.params.get("message_id", 0)) == pinned
+        ]
+        interval = 60 / (20 * 20 * 0.1)  # per minute x time_scale x share → 1.5 s
+        elapsed = loop.time() - started
+        assert 1 <= len(edits) <= elapsed / interval + 1
+
+
+async def test_a_failed_delivery_shows_in_place_and_marks_the_message(sqlite_url) -> None:  # type: ignore[no-untyped-def]
+    async with running_desk(sqlite_url) as desk:
+        fake = desk.fake
+        fake.user_says(desk.customer, "hi")
+        await accept_card(desk, desk.ann, await eventually(desk.card))
+        topic = (await eventually(lambda: fake.topics(desk.group_id)))[0].thread_id
+        fake.block(desk.customer)
+        fake.user_says(desk.ann, "are you there?", chat_id=desk.group_id, topic=topic)
+        await eventually(
+            lambda: any(
+                "Not delivered to the customer" in (m.text or "")
+                for m in desk.topic_messages(topic)
+            )
+        )
+        engine = create_engine(desk.db)
+        async with session_factory(engine)() as session:
+            out = [m for m in await conversation_messages(session, 1) if m.direction == "out"]
+        await engine.dispose()
+        assert out[0].delivery_state == "failed" and "blocked" in out[0].delivery_error
+
+
+async def test_replies_mode_posts_in_the_group_and_relays_a_reply(sqlite_url) -> None:  # type: ignore[no-untyped-def]
+    async with running_desk(sqlite_url, mode="replies") as desk:
+        fake = desk.fake
+        fake.user_says(desk.customer, "plain group please")
+        await accept_card(desk, desk.ann, await eventually(desk.card))
+        copy = await eventually(
+            lambda: [
+                m
+                for m in fake.chat_view(desk.group_id)
+                if m.kind == "text" and "plain group" in (m.text or "")
+            ]
+        )
+        assert "Иван <b>Петров</b>:" in copy[0].text
+        fake.user_says(
+            desk.ann, "answer by reply", chat_id=desk.group_id, reply_to=copy[0].message_id
+        )
+        fake.user_says(
+            desk.bob, "a note by reply", chat_id=desk.group_id, reply_to=copy[0].message_id
+        )
+        await eventually(
+            lambda: any("answer by reply" in (m.text or "") for m in desk.customer_sees())
+        )
+        await asyncio.sleep(0.4)
+        assert not any("a note" in (m.text or "") for m in desk.customer_sees())
+
+
+async def test_webhook_checks_the_secret_and_stores_nothing_on_a_wrong_one(sqlite_url) -> None:  # type: ignore[no-untyped-def]
+    async with running_desk(sqlite_url, updates="webhook") as desk:
+        update = {
+            "update_id": 900,
+            "message": {
+                "message_id": 5,
+                "date": 1700000000,
+                "chat": {"id": 777, "type": "private", "first_name": "Web"},
+                "from": {"id": 777, "is_bot": False, "first_name": "Web"},
+                "text": "via webhook",
+            },
+        }
+        url = desk.base_url + "/webhooks/telegram"
+        async with aiohttp.ClientSession() as http:
+            for secret in (None, "wrong"):
+                headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret else {}
+                async with http.post(url, json=update, headers=headers) as response:
+                    assert response.status == 403
+            await asyncio.sleep(0.3)
+            assert not [m for m in desk.fake.chat_view(desk.group_id) if m.kind == "photo"]
+            headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+            for _ in range(2):  # a redelivered update has its effects once
+                async with http.post(url, json=update, headers=headers) as response:
+                    assert response.status == 200
+        card = await eventually(desk.card)
+        assert "via webhook" in card.caption
+        await asyncio.sleep(0.3)
+        assert len([m for m in desk.fake.chat_view(desk.group_id) if m.kind == "photo"]) == 1
+
+
+async def test_media_both_ways_and_a_deleted_topic_is_replaced(sqlite_url) -> None:  # type: ignore[no-untyped-def]
+    async with running_desk(sqlite_url) as desk:
+        fake = desk.fake
+        fake.user_says(desk.customer, "hi")
+        await accept_card(desk, desk.ann, await eventually(desk.card))
+        topic = (await eventually(lambda: fake.topics(desk.group_id)))[0].thread_id
+        fake.user_sends_photo(desk.customer, caption="my <receipt>")
+        fake.user_sends_location(desk.customer, 55.75, 37.61)
+        shown = await eventually(
+            lambda: [
+                m
+                for m in fake.chat_view(desk.group_id, topic=topic)
+                if m.kind in ("photo", "location")
+            ]
+        )
+        await eventually(
+            lambda: (
+                len(
+                    [
+                        m
+                        for m in fake.chat_view(desk.group_id, topic=topic)
+                        if m.kind in ("photo", "location")
+                    ]
+                )
+                == 2
+            )
+        )
+        assert any(m.caption == "my <receipt>" for m in shown)
+        fake.user_sends_document(
+            desk.ann,
+            b"invoice",
+            "invoice.pdf",
+            caption="your invoice",
+            chat_id=desk.group_id,
+            topic=topic,
+        )
+        await eventually(lambda: any(m.kind == "document" for m in desk.customer_sees()))
+        async with aiohttp.ClientSession() as http:
+            api = str(desk.config.telegram.api_url).rstrip("/")
+            async with http.post(
+                f"{api}/bot{TOKEN}/deleteForumTopic",
+                json={"chat_id": desk.group_id, "message_thread_id": topic},
+            ) as response:
+                assert response.status == 200
+        fake.user_says(desk.customer, "after the topic was deleted")
+        fresh = await eventually(
+            lambda: [t for t in fake.topics(desk.group_id) if not t.deleted], wait=15
+        )
+        await eventually(
+            lambda: any(
+                "after the topic was deleted" in (m.text or "")
+                for m in fake.chat_view(desk.group_id, topic=fresh[0].thread_id)
+            )
+        )
+
+
+async def test_a_message_arriving_during_acceptance_is_not_lost(sqlite_url) -> None:  # type: ignore[no-untyped-def]
+    async with running_desk(sqlite_url) as desk:
+        fake = desk.fake
+        fake.user_says(desk.customer, "one")
+        card = await eventually(desk.card)
+        fake.press(desk.ann, desk.group_id, card.message_id, card.callback_data[0])
+        for word in ("two", "three", "four"):
+            fake.user_says(desk.customer, word)
+        topic = (await eventually(lambda: fake.topics(desk.group_id)))[0].thread_id
+
+        def shown() -> str:
+            return "\n".join(m.text or "" for m in fake.chat_view(desk.group_id, topic=topic))
+
+        await eventually(lambda: all(w in shown() for w in ("one", "two", "three", "four")))
+        assert all(shown().count(w) == 1 for w in ("two", "three", "four"))
+
+
+async def test_private_ping_and_a_customer_edit_shown_in_the_topic(sqlite_url) -> None:  # type: ignore[no-untyped-def]
+    async with running_desk(sqlite_url, notify_private=True) as desk:
+        fake = desk.fake
+        fake.user_says(desk.bob, "/start")
+        await asyncio.sleep(0.3)
+        fake.user_says(desk.customer, "ping me")
+        await eventually(
+            lambda: any(
+                "New conversation #1" in (m.text or "") for m in fake.chat_view(desk.bob.id)
+            )
+        )
+        await accept_card(desk, desk.ann, await eventually(desk.card))
+        topic = (await eventually(lambda: fake.topics(desk.group_id)))[0].thread_id
+        sent = fake.user_says(desk.customer, "typo")
+        await eventually(lambda: any("typo" in (m.text or "") for m in desk.topic_messages(topic)))
+        fake.user_edits(desk.customer, desk.customer.id, sent["message_id"], "fixed text")
+        await eventually(
+            lambda: any(
+                "The customer edited a message:\nfixed text" in (m.text or "")
+                for m in desk.topic_messages(topic)
+            )
+        )
