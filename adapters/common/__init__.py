@@ -1,0 +1,1 @@
+"""Pieces every customer adapter shares: webhook input checks, signatures, HTTP, payloads."""

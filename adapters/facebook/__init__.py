@@ -1,0 +1,1 @@
+"""Facebook Messenger adapter: signed Page webhooks in, the Send API out (aiohttp)."""

@@ -1,0 +1,103 @@
+"""The Messenger adapter: a Page's signed webhooks in, the Send API out.
+
+    adapter = FacebookAdapter(FacebookSettings.from_section(config.channels.facebook), sink)
+    app.add_routes(adapter.routes())     # GET and POST /webhooks/facebook
+    senders["facebook"] = adapter.sender
+
+Each new customer's message carries the name from the User Profile API (cached; refused →
+guest). `read` receipts (a watermark) are resolved to the mids this process sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import replace
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from adapters.common.http import client_session
+from adapters.common.updates import DeliveryUpdate, Ignored, InboundUpdate, apply
+from adapters.facebook.client import GraphApi
+from adapters.facebook.convert import ReadWatermark, convert_body
+from adapters.facebook.profiles import FacebookProfiles
+from adapters.facebook.sender import FacebookSender
+from adapters.facebook.settings import FacebookSettings
+from adapters.facebook.webhook import FacebookWebhook
+from bridge.adapter import CoreSink
+from bridge.components import ComponentState
+from bridge.errors import BridgeError
+from bridge.events import CustomerProfile
+
+log = logging.getLogger(__name__)
+
+PROFILE_TIMEOUT = 5.0
+
+
+class FacebookAdapter:
+    """A Facebook Page as a customer channel (Adapter, HasRoutes, LooksUpProfiles)."""
+
+    def __init__(self, settings: FacebookSettings, sink: CoreSink) -> None:
+        self.settings = settings
+        self.channel = settings.channel
+        self.name = f"channel:{settings.channel}"
+        self._sink = sink
+        self._http: aiohttp.ClientSession | None = None
+        self.api = GraphApi(settings.graph_url, settings.page_token, self._session)
+        self.profiles = FacebookProfiles(self.api)
+        self.sender = FacebookSender(self.api)
+        self.webhook = FacebookWebhook(
+            settings.app_secret, settings.verify_token, self.handle_body
+        )
+        self._state = ComponentState("stopped")
+
+    async def start(self) -> None:
+        """Nothing to connect: Meta calls us."""
+        self._state = ComponentState("running")
+
+    async def stop(self) -> None:
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
+        self._state = ComponentState("stopped")
+
+    def state(self) -> ComponentState:
+        return self._state
+
+    def routes(self) -> list[web.AbstractRouteDef]:
+        return self.webhook.routes()
+
+    async def handle_body(self, body: dict[str, Any]) -> None:
+        """Apply every event of a webhook body (validated whole first); raises on failure."""
+        for update in convert_body(body, self.channel):
+            if isinstance(update, Ignored):
+                log.debug("Messenger: ignored: %s", update.reason)
+                continue
+            if isinstance(update, ReadWatermark):
+                for mid in self.sender.read_up_to(update.user, update.watermark):
+                    await apply(self._sink, self.channel, DeliveryUpdate(mid, "seen"))
+                continue
+            if isinstance(update, InboundUpdate):
+                self.sender.customer_wrote(update.event.user)
+                profile = await self._profile_or_none(update.event.user)
+                if profile is not None:
+                    update = InboundUpdate(replace(update.event, profile=profile))
+            await apply(self._sink, self.channel, update)
+
+    async def _profile_or_none(self, psid: str) -> CustomerProfile | None:
+        try:
+            return await asyncio.wait_for(self.profiles.lookup(psid), PROFILE_TIMEOUT)
+        except (BridgeError, TimeoutError) as exc:
+            log.info("Messenger: no name for %s yet (%s); a guest for now", psid, exc)
+            return None
+
+    async def lookup_profile(self, user: str) -> CustomerProfile | None:
+        """LooksUpProfiles: the customer's name, None when Meta refuses it."""
+        return await self.profiles.lookup(user)
+
+    def _session(self) -> aiohttp.ClientSession:
+        if self._http is None or self._http.closed:
+            self._http = client_session()
+        return self._http

@@ -1,0 +1,135 @@
+"""The VK adapter: a community's messages in (long poll or Callback API), replies out.
+
+    adapter = VkAdapter(VkSettings.from_section(config.channels.vk), sink)
+    await adapter.start()            # long poll: starts polling; callback: serves routes()
+    senders["vk"] = adapter.sender   # the outbox's Sender for platform "vk"
+
+Events pass `convert.convert_event`; a new customer's message carries the name from
+`users.get` (cached; deleted or banned accounts and failed lookups leave a guest). The adapter
+remembers who denied messages so the sender does not try them (the core is told as well).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import replace
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from adapters.common.http import client_session
+from adapters.common.updates import Ignored, InboundUpdate, ReachabilityUpdate, apply
+from adapters.vk.callback import VkCallback
+from adapters.vk.client import VkClient
+from adapters.vk.convert import convert_event
+from adapters.vk.longpoll import VkLongPoller
+from adapters.vk.profiles import VkProfiles
+from adapters.vk.sender import VkSender
+from adapters.vk.settings import VkSettings
+from bridge.adapter import CoreSink
+from bridge.components import ComponentState
+from bridge.errors import BridgeError
+from bridge.events import CustomerProfile
+
+log = logging.getLogger(__name__)
+
+PROFILE_TIMEOUT = 5.0
+
+
+class VkAdapter:
+    """A VK community as a customer channel (Adapter, HasRoutes, LooksUpProfiles)."""
+
+    def __init__(self, settings: VkSettings, sink: CoreSink) -> None:
+        self.settings = settings
+        self.channel = settings.channel
+        self.name = f"channel:{settings.channel}"
+        self._sink = sink
+        self.client = VkClient(
+            settings.token,
+            settings.api_url,
+            requests_per_second=settings.requests_per_second,
+            timeout=settings.timeout,
+        )
+        self.profiles = VkProfiles(self.client)
+        self._denied: set[str] = set()
+        self._http: aiohttp.ClientSession | None = None
+        self.sender = VkSender(self.client, self._session, self._denied.__contains__)
+        self.poller: VkLongPoller | None = None
+        self.callback: VkCallback | None = None
+        if settings.updates == "longpoll":
+            self.poller = VkLongPoller(
+                self.client, settings.group_id, self.handle_event, wait=settings.longpoll_wait
+            )
+        else:
+            assert settings.secret and settings.confirmation  # checked by VkSettings
+            self.callback = VkCallback(
+                settings.group_id, settings.secret, settings.confirmation, self.handle_event
+            )
+        self._state = ComponentState("stopped")
+
+    # ---- Component --------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._state = ComponentState("starting")
+        try:
+            if self.poller is not None:
+                await self.poller.start()
+            else:
+                await self.client.call("groups.getById", group_id=self.settings.group_id)
+        except BridgeError as exc:
+            self._state = ComponentState("failed", str(exc))
+            raise
+        self._state = ComponentState("running")
+
+    async def stop(self) -> None:
+        if self.poller is not None:
+            await self.poller.stop()
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
+        await asyncio.to_thread(self.client.close)
+        self._state = ComponentState("stopped")
+
+    def state(self) -> ComponentState:
+        if self.poller is not None and self._state.state == "running":
+            return self.poller.state()
+        return self._state
+
+    def routes(self) -> list[web.AbstractRouteDef]:
+        """`POST /webhooks/vk` when `updates: callback`; nothing for the long poll."""
+        return self.callback.routes() if self.callback is not None else []
+
+    # ---- events in --------------------------------------------------------------------------
+
+    async def handle_event(self, event: dict[str, Any]) -> None:
+        """Apply one VK event; returns after the core committed it (raises otherwise)."""
+        for update in convert_event(event, self.channel):
+            if isinstance(update, Ignored):
+                log.debug("VK: ignored: %s", update.reason)
+                continue
+            if isinstance(update, ReachabilityUpdate):
+                (self._denied.discard if update.reachable else self._denied.add)(update.user)
+            if isinstance(update, InboundUpdate) and update.event.profile is None:
+                self._denied.discard(update.event.user)  # writing to us allows replies
+                profile = await self._profile_or_none(update.event.user)
+                if profile is not None:
+                    update = InboundUpdate(replace(update.event, profile=profile))
+            await apply(self._sink, self.channel, update)
+
+    async def _profile_or_none(self, user: str) -> CustomerProfile | None:
+        try:
+            return await asyncio.wait_for(self.profiles.lookup(user), PROFILE_TIMEOUT)
+        except (BridgeError, TimeoutError) as exc:
+            log.info("VK: no name for user %s yet (%s); a guest for now", user, exc)
+            return None
+
+    async def lookup_profile(self, user: str) -> CustomerProfile | None:
+        """LooksUpProfiles: the customer's VK name (None for deleted/banned accounts)."""
+        return await self.profiles.lookup(user)
+
+    def _session(self) -> aiohttp.ClientSession:
+        if self._http is None or self._http.closed:
+            self._http = client_session()
+        return self._http

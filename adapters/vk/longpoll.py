@@ -1,0 +1,158 @@
+"""Bots Long Poll: `groups.getLongPollServer`, then `a_check` in a loop, events to a handler.
+
+Contract (specs/LIMITS.md, dev.vk.com bots-long-poll): the answer is `{ts, updates}` or
+`{failed: 1, ts}` (continue from the new ts), `{failed: 2}` (fetch a new key),
+`{failed: 3}` (fetch a new key and ts). The `ts` is advanced only after the handler returned
+for every event of the answer, so a lost connection, a VK outage or a failing core resumes
+from the same ts and loses nothing (the core drops what it already stored).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiohttp
+
+from adapters.common.webhook_input import MalformedPayload
+from adapters.vk.client import VkClient
+from bridge.components import ComponentState
+from bridge.errors import TransientError
+
+log = logging.getLogger(__name__)
+
+EventHandler = Callable[[dict[str, Any]], Awaitable[None]]
+TsStore = Callable[[str], Awaitable[None]]
+
+
+class VkLongPoller:
+    """Polls one community's Bots Long Poll server until stopped."""
+
+    def __init__(
+        self,
+        client: VkClient,
+        group_id: int,
+        handle: EventHandler,
+        *,
+        wait: int = 25,
+        retry_delay: float = 1.0,
+        max_retry_delay: float = 30.0,
+        initial_ts: str | None = None,
+        save_ts: TsStore | None = None,
+    ) -> None:
+        if not 1 <= wait <= 90:
+            raise ValueError("wait is 1..90 seconds (VK recommends 25)")
+        self._client = client
+        self._group_id = group_id
+        self._handle = handle
+        self._wait = wait
+        self._retry_delay = retry_delay
+        self._max_retry_delay = max_retry_delay
+        self._save_ts = save_ts
+        self.ts: str | None = initial_ts
+        self._server: str | None = None
+        self._key: str | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._http: aiohttp.ClientSession | None = None
+        self._state = ComponentState("stopped")
+        self.polls = 0
+
+    def state(self) -> ComponentState:
+        return self._state
+
+    async def start(self) -> None:
+        """Fetch the server (raises bridge errors: a bad token stops the start) and poll."""
+        self._state = ComponentState("starting")
+        await self._fetch_server(keep_ts=self.ts is not None)
+        timeout = aiohttp.ClientTimeout(total=self._wait + 15, connect=10)
+        self._http = aiohttp.ClientSession(timeout=timeout)
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="vk-longpoll")
+        self._state = ComponentState("running")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+            self._task = None
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
+        self._state = ComponentState("stopped")
+
+    async def _fetch_server(self, *, keep_ts: bool) -> None:
+        answer = await self._client.call("groups.getLongPollServer", group_id=self._group_id)
+        try:
+            server, key = str(answer["server"]), str(answer["key"])
+            ts = str(answer["ts"])
+        except (KeyError, TypeError) as exc:
+            raise TransientError(f"groups.getLongPollServer answered {answer!r:.200}") from exc
+        self._server = server if "://" in server else f"https://{server}"
+        self._key = key
+        if not keep_ts or self.ts is None:
+            self.ts = ts
+
+    async def _run(self) -> None:
+        delay = self._retry_delay
+        while True:
+            try:
+                await self._poll_once()
+                delay = self._retry_delay
+                if self._state.state != "running":
+                    self._state = ComponentState("running")
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the poller must outlive any failure
+                detail = f"{type(exc).__name__}: {exc}"
+                log.warning("VK long poll: %s; retrying in %.1fs", detail, delay)
+                self._state = ComponentState("degraded", detail[:200])
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self._max_retry_delay)
+
+    async def _poll_once(self) -> None:
+        answer = await self._check()
+        self.polls += 1
+        failed = answer.get("failed")
+        if failed is not None:
+            await self._recover(failed, answer)
+            return
+        updates, new_ts = answer.get("updates"), answer.get("ts")
+        if not isinstance(updates, list) or new_ts is None:
+            raise TransientError(f"long poll answered {answer!r:.200}")
+        for event in updates:
+            try:
+                await self._handle(event)
+            except MalformedPayload as exc:
+                log.warning("VK long poll: skipping a malformed event (%s): %r", exc, event)
+        self.ts = str(new_ts)
+        if self._save_ts is not None:
+            await self._save_ts(self.ts)
+
+    async def _recover(self, failed: Any, answer: dict[str, Any]) -> None:
+        if failed == 1 and answer.get("ts") is not None:
+            log.info("VK long poll: history lost (failed 1); continuing from ts %s", answer["ts"])
+            self.ts = str(answer["ts"])
+        elif failed == 2:
+            log.info("VK long poll: key expired (failed 2); fetching a new key")
+            await self._fetch_server(keep_ts=True)
+        else:
+            log.info("VK long poll: key and ts lost (failed %s); starting afresh", failed)
+            await self._fetch_server(keep_ts=False)
+
+    async def _check(self) -> dict[str, Any]:
+        assert self._http is not None and self._server is not None
+        params = {"act": "a_check", "key": self._key or "", "ts": self.ts or ""}
+        params["wait"] = str(self._wait)
+        try:
+            async with self._http.get(self._server, params=params) as response:
+                if response.status != 200:
+                    raise TransientError(f"long poll server answered HTTP {response.status}")
+                answer = await response.json(content_type=None)
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            raise TransientError(f"long poll: {type(exc).__name__}: {exc}") from exc
+        if not isinstance(answer, dict):
+            raise TransientError(f"long poll answered {answer!r:.200}")
+        return answer
