@@ -1,0 +1,13 @@
+"""The site chat widget (channel `site:<widget id>`): embed script, standalone page, WebSocket.
+
+site = SiteChannel(config, sink)          # one SiteAdapter per configured widget
+components.extend(site.adapters)          # each serves /widget/<id>...
+senders["site"] = site.sender             # the outbox pushes operator replies to visitors
+outlets.register("site", SiteOutlet())    # the core queues replies for platform "site"
+"""
+
+from adapters.site.adapter import SiteAdapter, SiteChannel
+from adapters.site.outlet import SiteOutlet
+from adapters.site.sender import SiteSender
+
+__all__ = ["SiteAdapter", "SiteChannel", "SiteOutlet", "SiteSender"]

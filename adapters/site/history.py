@@ -1,0 +1,71 @@
+"""What a visitor may read: their own messages and the replies, as the widget shows them.
+
+Reads go through `storage.site` (only that visitor's conversations, never internal notes); a
+message becomes a small JSON object the widget renders as text. Files sent through the widget
+carry a `file_ref` of `site-file:<visitor>/<file id>` and get a signed link of that visitor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from storage.models import Direction, Message
+from storage.site import visitor_messages
+
+FILE_REF_PREFIX = "site-file:"
+
+FileLink = Callable[[str, str], str]
+"""(visitor id, file id) → the signed path of that file."""
+
+
+def attachment_view(raw: dict[str, Any], visitor: str, file_link: FileLink) -> dict[str, Any]:
+    """One stored attachment as the widget shows it: kind, name, and a link when it has one."""
+    view: dict[str, Any] = {
+        "kind": raw.get("kind", "document"),
+        "name": raw.get("file_name") or "",
+        "mime": raw.get("mime_type") or "",
+        "size": raw.get("size"),
+    }
+    ref = raw.get("file_ref") or ""
+    if isinstance(ref, str) and ref.startswith(FILE_REF_PREFIX):
+        owner, _, file_id = ref.removeprefix(FILE_REF_PREFIX).partition("/")
+        if owner == visitor and file_id:
+            view["url"] = file_link(owner, file_id)
+    return view
+
+
+def message_view(message: Message, visitor: str, file_link: FileLink) -> dict[str, Any]:
+    """A stored message as the widget shows it."""
+    outgoing = message.direction == Direction.OUT
+    return {
+        "id": message.id,
+        "from": "operator" if outgoing else "visitor",
+        "author": message.author if outgoing else None,
+        "text": message.text or "",
+        "attachments": [
+            attachment_view(a, visitor, file_link) for a in (message.attachments or [])
+        ],
+        "at": message.created_at.isoformat(),
+        # The widget's own id of a visitor's message, so a tab matches its pending bubble.
+        "client": None if outgoing else (message.external_id or "").rpartition(":")[2] or None,
+    }
+
+
+class History:
+    """Reads a visitor's history of one widget's channel."""
+
+    def __init__(self, sessions: async_sessionmaker, channel: str, file_link: FileLink) -> None:
+        self._sessions = sessions
+        self.channel = channel
+        self._file_link = file_link
+
+    async def since(self, visitor: str, after_id: int = 0, limit: int = 200) -> list[dict]:
+        """The visitor's messages newer than `after_id`, oldest first."""
+        async with self._sessions() as session:
+            messages = await visitor_messages(
+                session, self.channel, visitor, after_id=after_id, limit=limit
+            )
+        return [message_view(m, visitor, self._file_link) for m in messages]

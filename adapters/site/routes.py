@@ -1,0 +1,321 @@
+"""The HTTP and WebSocket endpoints of one widget (all under `/widget/<id>`).
+
+    GET  /widget/<id>.js, .css        the embed script and its style (public)
+    GET  /widget/<id>                 the standalone chat page (public)
+    POST /widget/<id>/visitors        a new signed visitor token
+    GET  /widget/<id>/history?after=N the visitor's messages newer than N
+    POST /widget/<id>/messages        {id, text, name?, files?} → stored, then answered
+    POST /widget/<id>/uploads         raw bytes; Content-Type, X-File-Name (percent-encoded)
+    GET  /widget/<id>/files/<visitor>/<file>/<signature>
+    GET  /widget/<id>/ws?token=T&after=N   live messages; sends what is newer than N first
+
+API calls carry `Authorization: Bearer <token>` (the WebSocket: `?token=`). A foreign Origin or a
+forged token gets 403 before anything is read; over the limits, 429 with Retry-After.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from functools import cache
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
+
+from aiohttp import WSMsgType, web
+
+from adapters.site import tokens
+from adapters.site.limits import MAX_ATTACHMENTS, MAX_NAME, MAX_TEXT
+from adapters.site.origins import cors_headers
+from adapters.site.uploads import UploadRefused
+from bridge.events import Attachment, CustomerProfile, Inbound
+
+if TYPE_CHECKING:
+    from adapters.site.adapter import SiteAdapter
+
+log = logging.getLogger(__name__)
+
+CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+MAX_JSON = 64 * 1024
+Handler = Callable[[web.Request, "str | None"], Awaitable[web.StreamResponse]]
+
+
+@cache
+def static_text(name: str) -> str:
+    """A file of adapters/site/static as text (read once)."""
+    return resources.files("adapters.site").joinpath("static", name).read_text("utf-8")
+
+
+def _error(status: int, message: str, origin: str | None, **headers: str) -> web.Response:
+    return web.json_response(
+        {"error": message}, status=status, headers={**cors_headers(origin), **headers}
+    )
+
+
+def widget_routes(adapter: SiteAdapter) -> list[web.AbstractRouteDef]:
+    """Every route of one widget."""
+    base = adapter.base_path
+
+    def api(handler: Handler, *, require_origin: bool) -> Callable:
+        async def wrapped(request: web.Request) -> web.StreamResponse:
+            origin = request.headers.get("Origin")
+            try:
+                origin = adapter.origins.check(request, require=require_origin)
+                response = await handler(request, origin)
+            except web.HTTPException as exc:
+                extra = {"Retry-After": exc.headers["Retry-After"]} if exc.status == 429 else {}
+                allowed = origin if origin and adapter.origins.allows(request, origin) else None
+                return _error(exc.status, exc.text or exc.reason, allowed, **extra)
+            if not response.prepared:  # a WebSocket has sent its headers already
+                response.headers.update(cors_headers(origin))
+            return response
+
+        return wrapped
+
+    def visitor_of(request: web.Request, token: str | None = None) -> str:
+        if token is None:
+            scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+            if scheme.lower() != "bearer":
+                token = None
+        visitor = tokens.verify_token(adapter.key, adapter.widget_id, token)
+        if visitor is None:
+            raise web.HTTPForbidden(text="this visitor token is not valid")
+        return visitor
+
+    async def read_json(request: web.Request) -> dict[str, Any]:
+        if request.content_length is not None and request.content_length > MAX_JSON:
+            raise web.HTTPRequestEntityTooLarge(MAX_JSON, request.content_length)
+        raw = await request.content.read(MAX_JSON + 1)
+        if len(raw) > MAX_JSON:
+            raise web.HTTPRequestEntityTooLarge(MAX_JSON, len(raw))
+        try:
+            body = json.loads(raw or b"null")
+        except ValueError:
+            raise web.HTTPBadRequest(text="the body is not JSON") from None
+        if not isinstance(body, dict):
+            raise web.HTTPBadRequest(text="the body must be a JSON object")
+        return body
+
+    # ---- public files -----------------------------------------------------------------------
+
+    async def script(request: web.Request) -> web.Response:
+        config = {"id": adapter.widget_id, "title": adapter.widget.title}
+        body = static_text("widget.js").replace(
+            "__TB_CONFIG__", json.dumps(config, ensure_ascii=False).replace("<", "\\u003c")
+        )
+        return web.Response(
+            text=body,
+            content_type="application/javascript",
+            headers={"Cache-Control": "public, max-age=300"},
+        )
+
+    async def style(request: web.Request) -> web.Response:
+        return web.Response(
+            text=static_text("widget.css"),
+            content_type="text/css",
+            headers={"Cache-Control": "public, max-age=300"},
+        )
+
+    async def page(request: web.Request) -> web.Response:
+        lang = request.query.get("lang", adapter.language)
+        lang = lang if lang in ("ru", "en") else adapter.language
+        body = (
+            static_text("page.html")
+            .replace("{{lang}}", lang)
+            .replace("{{title}}", html.escape(adapter.widget.title))
+            .replace("{{script}}", html.escape(f"{base}.js"))
+        )
+        return web.Response(
+            text=body,
+            content_type="text/html",
+            headers={
+                "Content-Security-Policy": "default-src 'self'; img-src 'self' blob: data:; "
+                "style-src 'self' 'unsafe-inline'; connect-src 'self' ws: wss:",
+                "Referrer-Policy": "no-referrer",
+            },
+        )
+
+    # ---- API --------------------------------------------------------------------------------
+
+    async def preflight(request: web.Request) -> web.Response:
+        origin = request.headers.get("Origin")
+        if not adapter.origins.allows(request, origin):
+            return _error(403, "this site may not use this chat widget", None)
+        return web.Response(status=204, headers=cors_headers(origin))
+
+    async def new_visitor(request: web.Request, origin: str | None) -> web.Response:
+        adapter.visitor_limit.check(request.remote or "unknown")
+        visitor = tokens.new_visitor_id()
+        return web.json_response(
+            {"token": tokens.issue_token(adapter.key, adapter.widget_id, visitor)}
+        )
+
+    async def history(request: web.Request, origin: str | None) -> web.Response:
+        visitor = visitor_of(request)
+        after = _int(request.query.get("after", "0"), "after")
+        messages = await adapter.history.since(visitor, after)
+        return web.json_response({"messages": messages}, headers={"Cache-Control": "no-store"})
+
+    async def post_message(request: web.Request, origin: str | None) -> web.Response:
+        visitor = visitor_of(request)
+        body = await read_json(request)
+        client_id, text, name = body.get("id"), body.get("text", ""), body.get("name")
+        file_ids = body.get("files") or []
+        if not isinstance(client_id, str) or not CLIENT_ID.match(client_id):
+            raise web.HTTPBadRequest(text="id must be 8-64 letters, digits, _ or -")
+        if not isinstance(text, str) or len(text) > MAX_TEXT:
+            raise web.HTTPBadRequest(text=f"text must be a string of at most {MAX_TEXT} chars")
+        if name is not None and (not isinstance(name, str) or len(name) > MAX_NAME):
+            raise web.HTTPBadRequest(text=f"name must be at most {MAX_NAME} characters")
+        if not isinstance(file_ids, list) or len(file_ids) > MAX_ATTACHMENTS:
+            raise web.HTTPBadRequest(text=f"at most {MAX_ATTACHMENTS} files per message")
+        attachments = tuple(_attachment(adapter, visitor, f) for f in file_ids)
+        if not text.strip() and not attachments:
+            raise web.HTTPBadRequest(text="the message is empty")
+        adapter.message_limit.check(visitor)
+        external_id = f"{visitor}:{client_id}"
+        event = Inbound(
+            channel=adapter.channel,
+            chat=visitor,
+            user=visitor,
+            external_id=external_id,
+            text=text.strip(),
+            attachments=attachments,
+            profile=CustomerProfile(display_name=(name or "").strip() or None),
+        )
+        try:
+            is_new = await adapter.sink.inbound(event)
+        except Exception:
+            log.exception("site: the core did not store a visitor's message")
+            raise web.HTTPServiceUnavailable(text="not stored, please retry") from None
+        view = await adapter.own_message_view(visitor, external_id)
+        if view is not None and is_new:
+            await adapter.hub.push(visitor, {"type": "message", "message": view})
+        return web.json_response({"message": view, "duplicate": not is_new})
+
+    async def upload(request: web.Request, origin: str | None) -> web.Response:
+        visitor = visitor_of(request)
+        limit = adapter.files.max_size
+        if request.content_length is not None and request.content_length > limit:
+            raise web.HTTPRequestEntityTooLarge(limit, request.content_length)
+        adapter.upload_limit.check(visitor)
+        data = await request.content.read(limit + 1)
+        if len(data) > limit:
+            raise web.HTTPRequestEntityTooLarge(limit, len(data))
+        name = unquote(request.headers.get("X-File-Name", ""))
+        try:
+            stored = adapter.files.save(
+                adapter.widget_id, visitor, data, name, request.headers.get("Content-Type", "")
+            )
+        except UploadRefused as exc:
+            raise web.HTTPUnsupportedMediaType(text=str(exc)) from None
+        return web.json_response(
+            {
+                "file": {
+                    "id": stored.id,
+                    "name": stored.name,
+                    "mime": stored.mime,
+                    "size": stored.size,
+                    "kind": stored.kind,
+                    "url": adapter.file_link(visitor, stored.id),
+                }
+            }
+        )
+
+    async def file(request: web.Request, origin: str | None) -> web.StreamResponse:
+        visitor, file_id = request.match_info["visitor"], request.match_info["file"]
+        expected = tokens.file_signature(adapter.key, adapter.widget_id, visitor, file_id)
+        found = None
+        if tokens.VISITOR_ID.match(visitor) and _same(expected, request.match_info["sig"]):
+            found = adapter.files.find(adapter.widget_id, visitor, file_id)
+        if found is None:
+            raise web.HTTPNotFound(text="no such file")
+        path, stored = found
+        disposition = "inline" if stored.mime.startswith("image/") else "attachment"
+        return web.FileResponse(
+            path,
+            headers={
+                "Content-Type": stored.mime,
+                "Content-Disposition": f"{disposition}; filename*=UTF-8''{_quote(stored.name)}",
+                "X-Content-Type-Options": "nosniff",
+                "Content-Security-Policy": "default-src 'none'; sandbox",
+                "Cache-Control": "private, max-age=86400",
+            },
+        )
+
+    async def socket(request: web.Request, origin: str | None) -> web.StreamResponse:
+        visitor = visitor_of(request, request.query.get("token", ""))
+        after = _int(request.query.get("after", "0"), "after")
+        adapter.connection_limit.check(visitor)
+        ws = web.WebSocketResponse(heartbeat=30, max_msg_size=4096)
+        await ws.prepare(request)
+        adapter.hub.add(visitor, ws)  # before reading history: nothing falls in between
+        try:
+            for message in await adapter.history.since(visitor, after):
+                await ws.send_json({"type": "message", "message": message})
+            await ws.send_json({"type": "ready"})
+            async for incoming in ws:
+                if incoming.type == WSMsgType.TEXT and incoming.data == '{"type":"ping"}':
+                    await ws.send_json({"type": "pong"})
+        finally:
+            adapter.hub.remove(visitor, ws)
+        return ws
+
+    return [
+        web.get(f"{base}.js", script),
+        web.get(f"{base}.css", style),
+        web.get(base, page),
+        web.options(base + "/{tail:.*}", preflight),
+        web.post(f"{base}/visitors", api(new_visitor, require_origin=True)),
+        web.get(f"{base}/history", api(history, require_origin=False)),
+        web.post(f"{base}/messages", api(post_message, require_origin=True)),
+        web.post(f"{base}/uploads", api(upload, require_origin=True)),
+        web.get(base + "/files/{visitor}/{file}/{sig}", api(file, require_origin=False)),
+        web.get(f"{base}/ws", api(socket, require_origin=True)),
+    ]
+
+
+def _attachment(adapter: SiteAdapter, visitor: str, file_id: Any) -> Attachment:
+    found = (
+        adapter.files.find(adapter.widget_id, visitor, file_id)
+        if isinstance(file_id, str)
+        else None
+    )
+    if found is None:
+        raise web.HTTPBadRequest(text=f"no uploaded file {file_id!r}")
+    path, stored = found
+    link = adapter.file_link(visitor, stored.id)
+    return Attachment(
+        kind=stored.kind,
+        url=f"{adapter.public_url}{link}" if adapter.public_url else None,
+        file_ref=f"site-file:{visitor}/{stored.id}",
+        file_name=stored.name,
+        mime_type=stored.mime,
+        size=stored.size,
+        data=path.read_bytes(),
+    )
+
+
+def _int(value: str, name: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise web.HTTPBadRequest(text=f"{name} must be a whole number") from None
+    if number < 0:
+        raise web.HTTPBadRequest(text=f"{name} must not be negative")
+    return number
+
+
+def _same(a: str, b: str) -> bool:
+    import hmac
+
+    return hmac.compare_digest(a.encode(), b.encode())
+
+
+def _quote(name: str) -> str:
+    from urllib.parse import quote
+
+    return quote(name, safe="")

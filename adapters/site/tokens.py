@@ -1,0 +1,56 @@
+"""Signed visitor tokens: `<visitor id>.<signature>`, HMAC-SHA256 with the config's signing key.
+
+The signature covers the widget id and the visitor id, so a token opens that visitor's
+conversation on that widget only. The server mints visitor ids (random, 128 bits); a visitor
+cannot pick someone else's id without the key. File links are signed the same way.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+import secrets
+
+VISITOR_ID = re.compile(r"^[A-Za-z0-9_-]{22}$")
+_SIGNATURE_CHARS = 32
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def _sign(key: bytes, purpose: str, *parts: str) -> str:
+    message = "\x1f".join((purpose, *parts)).encode()
+    return _b64(hmac.new(key, message, hashlib.sha256).digest())[:_SIGNATURE_CHARS]
+
+
+def new_visitor_id() -> str:
+    """A fresh random visitor id (22 URL-safe characters)."""
+    return _b64(secrets.token_bytes(16))
+
+
+def issue_token(key: bytes, widget_id: str, visitor_id: str) -> str:
+    """The token that proves `visitor_id` on `widget_id`."""
+    if not VISITOR_ID.match(visitor_id):
+        raise ValueError(f"not a visitor id: {visitor_id!r}")
+    return f"{visitor_id}.{_sign(key, 'visitor', widget_id, visitor_id)}"
+
+
+def verify_token(key: bytes, widget_id: str, token: str | None) -> str | None:
+    """The visitor id a genuine token names; None for a missing, malformed or forged one."""
+    if not token or len(token) > 100:
+        return None
+    visitor_id, _, signature = token.partition(".")
+    if not VISITOR_ID.match(visitor_id) or len(signature) != _SIGNATURE_CHARS:
+        return None
+    expected = _sign(key, "visitor", widget_id, visitor_id)
+    if not hmac.compare_digest(expected.encode(), signature.encode()):
+        return None
+    return visitor_id
+
+
+def file_signature(key: bytes, widget_id: str, visitor_id: str, file_id: str) -> str:
+    """The unguessable part of a file's link: only its owner (and the bridge) are given it."""
+    return _sign(key, "file", widget_id, visitor_id, file_id)

@@ -1,0 +1,113 @@
+"""Files sent through the widget (by a visitor or to them): type- and size-limited, on disk.
+
+Layout: `<root>/<widget>/<visitor>/<file id>` plus `<file id>.json` with the name and type.
+A file is served only under its owner's signed link (see tokens.file_signature), so a visitor
+reads their own files and nobody else's. The type is checked against the bytes, not trusted.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+from bridge.events import AttachmentKind
+
+#: Accepted types and the first bytes that prove them (None: any text without NUL bytes).
+ALLOWED_TYPES: dict[str, tuple[bytes, ...] | None] = {
+    "image/png": (b"\x89PNG\r\n\x1a\n",),
+    "image/jpeg": (b"\xff\xd8\xff",),
+    "image/gif": (b"GIF87a", b"GIF89a"),
+    "image/webp": (b"RIFF",),
+    "application/pdf": (b"%PDF-",),
+    "text/plain": None,
+}
+FILE_ID = re.compile(r"^[A-Za-z0-9_-]{16,40}$")
+
+
+class UploadRefused(ValueError):
+    """The file is not accepted; the message says why (shown to the visitor)."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFile:
+    id: str
+    name: str
+    mime: str
+    size: int
+
+    @property
+    def kind(self) -> AttachmentKind:
+        return "photo" if self.mime.startswith("image/") else "document"
+
+
+def clean_name(name: str | None, mime: str) -> str:
+    """A file name safe to show and to put in a header."""
+    name = unicodedata.normalize("NFC", name or "")
+    name = re.sub(r"[\x00-\x1f\x7f/\\\"]+", "_", name).strip(" .")[:120]
+    if not name:
+        name = "file." + {"text/plain": "txt", "application/pdf": "pdf"}.get(
+            mime, mime.split("/")[-1]
+        )
+    return name
+
+
+def check_type(data: bytes, mime: str) -> str:
+    """The accepted media type of `data` claimed as `mime`; UploadRefused otherwise."""
+    mime = (mime or "").split(";")[0].strip().lower()
+    if mime not in ALLOWED_TYPES:
+        raise UploadRefused(f"files of type {mime or 'unknown'} are not accepted")
+    magic = ALLOWED_TYPES[mime]
+    if magic is None:
+        if b"\x00" in data:
+            raise UploadRefused("this is not a text file")
+        return mime
+    if not any(data.startswith(m) for m in magic) or (
+        mime == "image/webp" and data[8:12] != b"WEBP"
+    ):
+        raise UploadRefused(f"the file's contents are not {mime}")
+    return mime
+
+
+class FileStore:
+    """Widget files on disk under `root`."""
+
+    def __init__(self, root: Path, max_size: int) -> None:
+        self.root = Path(root)
+        self.max_size = max_size
+
+    def _folder(self, widget: str, visitor: str) -> Path:
+        return self.root / widget / visitor
+
+    def save(
+        self, widget: str, visitor: str, data: bytes, name: str | None, mime: str
+    ) -> StoredFile:
+        """Check and store a file; returns what the widget and the core need to know."""
+        if not data:
+            raise UploadRefused("the file is empty")
+        if len(data) > self.max_size:
+            raise UploadRefused(f"files are limited to {self.max_size // (1024 * 1024)} MB")
+        mime = check_type(data, mime)
+        stored = StoredFile(
+            id=secrets.token_urlsafe(18), name=clean_name(name, mime), mime=mime, size=len(data)
+        )
+        folder = self._folder(widget, visitor)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / stored.id).write_bytes(data)
+        meta = {"name": stored.name, "mime": stored.mime, "size": stored.size}
+        (folder / f"{stored.id}.json").write_text(json.dumps(meta), encoding="utf-8")
+        return stored
+
+    def find(self, widget: str, visitor: str, file_id: str) -> tuple[Path, StoredFile] | None:
+        """The file's path and description, or None when this visitor has no such file."""
+        if not FILE_ID.match(file_id):
+            return None
+        folder = self._folder(widget, visitor)
+        path, meta_path = folder / file_id, folder / f"{file_id}.json"
+        if not path.is_file() or not meta_path.is_file():
+            return None
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        return path, StoredFile(file_id, meta["name"], meta["mime"], int(meta["size"]))

@@ -1,0 +1,69 @@
+"""Queries of the site widget: what one visitor may read (their own conversations only)."""
+
+from __future__ import annotations
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import Conversation, Customer, Direction, Message
+
+
+async def visitor_messages(
+    session: AsyncSession, channel: str, visitor: str, *, after_id: int = 0, limit: int = 200
+) -> list[Message]:
+    """The visitor's messages and the replies to them, oldest first, with id > `after_id`.
+
+    Only the customer (channel, visitor) is read: their inbound messages and the operators'
+    replies, never internal notes. With more than `limit` newer messages, the newest `limit`.
+    """
+    statement = (
+        select(Message)
+        .join(Conversation, col(Conversation.id) == col(Message.conversation_id))
+        .join(Customer, col(Customer.id) == col(Conversation.customer_id))
+        .where(
+            Customer.channel == channel,
+            Customer.external_id == visitor,
+            col(Message.direction).in_((Direction.IN, Direction.OUT)),
+            col(Message.id) > after_id,
+        )
+        .order_by(col(Message.id).desc())
+        .limit(limit)
+    )
+    result = await session.exec(statement)
+    return list(reversed(result.all()))
+
+
+async def visitor_message(
+    session: AsyncSession, channel: str, visitor: str, external_id: str
+) -> Message | None:
+    """The visitor's own stored message with this platform id, or None."""
+    statement = (
+        select(Message)
+        .join(Conversation, col(Conversation.id) == col(Message.conversation_id))
+        .join(Customer, col(Customer.id) == col(Conversation.customer_id))
+        .where(
+            Customer.channel == channel,
+            Customer.external_id == visitor,
+            Message.channel == channel,
+            Message.external_id == external_id,
+        )
+    )
+    return (await session.exec(statement)).first()
+
+
+async def visitor_message_by_id(
+    session: AsyncSession, channel: str, visitor: str, message_id: int
+) -> Message | None:
+    """The message `message_id` when it belongs to the visitor's conversations (not a note)."""
+    statement = (
+        select(Message)
+        .join(Conversation, col(Conversation.id) == col(Message.conversation_id))
+        .join(Customer, col(Customer.id) == col(Conversation.customer_id))
+        .where(
+            Customer.channel == channel,
+            Customer.external_id == visitor,
+            col(Message.direction).in_((Direction.IN, Direction.OUT)),
+            Message.id == message_id,
+        )
+    )
+    return (await session.exec(statement)).first()
