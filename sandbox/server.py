@@ -48,9 +48,7 @@ class Sandbox:
             self.telegram.add_user("Anna", "Operator", username="anna_ops"),
             self.telegram.add_user("Boris", "Operator", username="boris_ops"),
         ]
-        self.group_chat_id = self.telegram.create_forum(
-            "Support operators", admins=self.operators
-        )
+        self.group_chat_id = self.telegram.create_forum("Support operators", admins=self.operators)
         self.vk = FakeVK(
             group_id=SANDBOX_VK_GROUP_ID, token=SANDBOX_VK_TOKEN, time_scale=self.time_scale
         )
