@@ -1,0 +1,165 @@
+"""The demo's JSON API over real HTTP: a Telegram customer's message reaches the operators'
+group through the real bridge, an operator accepts and answers, the customer receives it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import aiohttp
+import pytest
+
+from sandbox.demo import DemoRunner
+
+WAIT = 30.0
+TIME_SCALE = 20.0  # Telegram's pacing 20x faster, so a whole flow takes seconds
+
+
+@pytest.fixture
+async def demo() -> AsyncIterator[DemoRunner]:
+    async with DemoRunner(port=0, time_scale=TIME_SCALE) as runner:
+        yield runner
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+async def _json(response: aiohttp.ClientResponse) -> Any:
+    async with response:
+        return response.status, await response.json()
+
+
+async def _eventually(probe: Callable[[], Awaitable[Any]], what: str) -> Any:
+    deadline = asyncio.get_running_loop().time() + WAIT
+    while True:
+        found = await probe()
+        if found:
+            return found
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"not within {WAIT}s: {what}")
+        await asyncio.sleep(0.1)
+
+
+async def _state(http: aiohttp.ClientSession, demo: DemoRunner, **query: str) -> dict[str, Any]:
+    status, body = await _json(await http.get(f"{demo.base_url}/demo/api/state", params=query))
+    assert status == 200
+    return body
+
+
+async def test_page_is_served_with_the_widget_tag(demo: DemoRunner, http) -> None:
+    async with http.get(demo.url) as response:
+        assert response.status == 200
+        html = await response.text()
+    assert '<script src="/widget/demo.js" async></script>' in html
+    async with http.get(f"{demo.base_url}/demo/static/format.js") as response:
+        assert response.status == 200
+
+
+async def test_customer_message_becomes_a_card_then_the_reply_reaches_the_customer(
+    demo: DemoRunner, http: aiohttp.ClientSession
+) -> None:
+    status, customer = await _json(
+        await http.post(
+            f"{demo.base_url}/demo/api/customers", json={"platform": "telegram", "name": "Nina Q"}
+        )
+    )
+    assert status == 200 and customer["name"] == "Nina Q"
+    path = f"{demo.base_url}/demo/api/customers/telegram/{customer['id']}/messages"
+    status, _ = await _json(await http.post(path, json={"text": "Where is <b>my</b> order?"}))
+    assert status == 200
+
+    async def card() -> dict[str, Any] | None:
+        group = (await _state(http, demo))["group"]
+        return next((m for m in group["messages"] if "Nina Q" in m["text"] and m["buttons"]), None)
+
+    found = await _eventually(card, "a card with a button for Nina Q")
+    assert found["topic"] is None  # the General topic: the Incoming feed
+    assert "Where is <b>my</b> order?" in found["text"]  # the customer's text, as text
+    assert any(e["type"] == "bold" for e in found["entities"])  # the bot's own formatting
+    async with http.get(demo.base_url + found["photo"]) as response:
+        assert response.status == 200
+        assert response.content_type == "image/png"
+        assert (await response.read()).startswith(b"\x89PNG")
+
+    anna = demo.sandbox.operators[0]
+    press = {
+        "operator_id": anna.id,
+        "message_id": found["id"],
+        "data": found["buttons"][0][0]["callback_data"],
+    }
+    status, pressed = await _json(
+        await http.post(f"{demo.base_url}/demo/api/group/presses", json=press)
+    )
+    assert status == 200 and pressed["answer"] is not None
+
+    async def topic() -> dict[str, Any] | None:
+        topics = (await _state(http, demo))["group"]["topics"]
+        return next((t for t in topics if "Nina Q" in t["name"]), None)
+
+    thread = await _eventually(topic, "a topic for Nina Q")
+    reply = {"operator_id": anna.id, "text": "It ships today", "topic": thread["thread_id"]}
+    status, _ = await _json(
+        await http.post(f"{demo.base_url}/demo/api/group/messages", json=reply)
+    )
+    assert status == 200
+
+    async def received() -> list[dict[str, Any]]:
+        lines = (await _state(http, demo, platform="telegram", customer=customer["id"]))[
+            "transcript"
+        ]
+        return [line for line in lines if line["side"] == "business" and "ships" in line["text"]]
+
+    await _eventually(received, "Anna's reply at the customer")
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "error"),
+    [
+        ("/demo/api/customers", {"platform": "icq", "name": "X"}, "unknown platform"),
+        ("/demo/api/customers", {"platform": "vk", "name": "  "}, "give the customer a name"),
+        ("/demo/api/customers/vk/1/messages", {"text": "hi"}, "no vk customer 1"),
+        ("/demo/api/group/messages", {"operator_id": 1, "text": "hi"}, "not one of"),
+        ("/demo/api/group/messages", {"text": "hi"}, "operator_id must be a number"),
+        (
+            "/demo/api/group/presses",
+            {"operator_id": 100002, "message_id": 999, "data": "x"},
+            "no message 999",
+        ),
+    ],
+)
+async def test_bad_requests_get_a_clear_error(
+    demo: DemoRunner, http: aiohttp.ClientSession, path: str, body: dict, error: str
+) -> None:
+    status, answer = await _json(await http.post(demo.base_url + path, json=body))
+    assert status == 400
+    assert error in answer["error"]
+
+
+async def test_body_that_is_not_json_is_refused(demo: DemoRunner, http) -> None:
+    async with http.post(f"{demo.base_url}/demo/api/customers", data=b"{nope") as response:
+        assert response.status == 400
+        assert "JSON object" in (await response.json())["error"]
+
+
+async def test_unknown_file_is_404(demo: DemoRunner, http) -> None:
+    async with http.get(f"{demo.base_url}/demo/api/files/nope") as response:
+        assert response.status == 404
+
+
+async def test_every_channel_is_listed_with_its_state(demo: DemoRunner, http) -> None:
+    channels = (await _state(http, demo))["channels"]
+    assert set(channels) == {"telegram", "vk", "viber", "facebook", "site:demo"}
+    assert channels["telegram"]["state"] == "running"
+
+
+async def test_stop_deletes_the_temporary_database() -> None:
+    runner = DemoRunner(port=0)
+    await runner.start()
+    folder = runner._folder
+    assert folder is not None and (folder / "demo.db").exists()
+    await runner.stop()
+    assert not folder.exists()
