@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from bridge.core.desk import Outlets
 from bridge.desk.telegram_desk import TelegramDesk
+from bridge.leader import Leader
 
 if TYPE_CHECKING:
     from aiogram import Bot
@@ -40,6 +41,8 @@ class DeskRuntime:
         self.time_scale = time_scale
         self.desk = TelegramDesk(config)
         self.outlets = Outlets()
+        #: The outbox's senders of the customer platforms (wiring adds one per channel).
+        self.senders: dict[str, Any] = {}
         self.engine: AsyncEngine | None = None
         self.sessions: Any = None
         self.bot: Bot | None = None
@@ -47,13 +50,16 @@ class DeskRuntime:
         self.bot_id: int | None = None
         self._users = 0
         self._members: dict[tuple[int, int], tuple[float, bool]] = {}
+        # Leader-only duties (the getUpdates poller, the dashboards); bridge/leader.py.
+        interval = 2.0 / max(time_scale, 1.0)
+        self.leader = Leader(config.database, retry_interval=interval, check_interval=interval)
 
     async def open(self) -> None:
         self._users += 1
         if self._users > 1:
             return
         from adapters.telegram.outlet import TelegramOutlet
-        from bridge.desk import completions
+        from bridge.desk import completions, customer_side  # noqa: F401 - registers handlers
         from bridge.desk.telegram_calls import make_bot
         from storage.db import create_engine, session_factory
         from storage.migrate import upgrade_async
@@ -109,7 +115,7 @@ class DeskRuntime:
         owner = f"{socket.gethostname()}:{os.getpid()}:{id(self)}"
         self.worker = OutboxWorker(
             self.sessions,
-            {"telegram": TelegramCalls(self.bot)},
+            {**self.senders, "telegram": TelegramCalls(self.bot)},
             policy,
             owner_id=owner,
             poll_interval=0.2,
