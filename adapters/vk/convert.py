@@ -53,6 +53,9 @@ def _message(message: dict[str, Any], channel: str, *, edit: bool) -> Update:
         return Ignored("the community's own message")
     if peer_id >= CHAT_PEER_OFFSET or from_id <= 0:
         return Ignored("a message in a group chat or from a community")
+    if peer_id != from_id:
+        # In a customer's private dialog with the community the peer is the customer.
+        raise MalformedPayload(f"{where}.peer_id {peer_id} is not the sender {from_id}")
     attachments = [a for a in (_attachment(raw) for raw in raw_attachments) if a is not None]
     geo = optional(message, "geo", dict, where)
     if geo is not None:

@@ -78,6 +78,8 @@ def test_unknown_event_types_are_ignored() -> None:
         lambda e: e["object"]["message"].update(attachments={"type": "photo"}),
         lambda e: e["object"]["message"].update(attachments=[{"type": "photo", "photo": 3}]),
         lambda e: e["object"]["message"].update(peer_id=True),
+        lambda e: e["object"]["message"].update(peer_id=0),
+        lambda e: e["object"]["message"].update(peer_id=777),
         lambda e: e.update(type=None),
     ],
 )
