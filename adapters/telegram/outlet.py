@@ -3,7 +3,10 @@
 Rows go to the customer's private chat (pacing key = the chat id, 1 message a second), one
 lane per customer so replies keep their order; the outbox's Telegram sender delivers them.
 A failure (the customer blocked the bot) marks the message failed and is shown in the
-conversation's place (handler `customer.reply_sent`, bridge/desk/completions.py).
+conversation's place (handler `customer.reply_sent`, bridge/desk/completions.py). That
+handler also records where each reply landed (storage/copies.py), so an operator's edit of
+the reply edits the customer's copy (editMessageText / editMessageCaption); an edit Telegram
+refuses becomes a correction (handler `customer.edit_sent`).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from typing import TYPE_CHECKING
 from bridge import outbox
 from bridge.core.cards import escape, pieces
 from bridge.desk import calls
+from storage.copies import customer_copies
 
 if TYPE_CHECKING:
     from sqlmodel.ext.asyncio.session import AsyncSession
@@ -22,6 +26,10 @@ if TYPE_CHECKING:
 
 PLATFORM = "telegram"
 HANDLER = "customer.reply_sent"
+EDIT_HANDLER = "customer.edit_sent"
+#: Telegram's limits on a message's text and a media caption.
+TEXT_LIMIT = 4096
+CAPTION_LIMIT = 1024
 
 
 class TelegramOutlet:
@@ -34,6 +42,8 @@ class TelegramOutlet:
         customer: Customer,
         payload: dict,  # type: ignore[type-arg]
         message_id: int | None,
+        *,
+        handler: str = HANDLER,
     ) -> None:
         await outbox.enqueue(
             session,
@@ -43,7 +53,7 @@ class TelegramOutlet:
             kind="reply",
             payload=payload,
             priority=outbox.PRIORITY_REPLY,
-            handler=HANDLER,
+            handler=handler,
             conversation_id=conversation.id,
             message_id=message_id,
         )
@@ -78,3 +88,39 @@ class TelegramOutlet:
         """A service text (closing words), escaped."""
         payload = calls.send_text(customer.chat, escape(text))
         await self._enqueue(session, conversation, customer, payload, None)
+
+    async def enqueue_edit(
+        self,
+        session: AsyncSession,
+        conversation: Conversation,
+        customer: Customer,
+        message: Message,
+        *,
+        html: str | None = None,
+    ) -> bool:
+        """Edit the customer's one copy of `message`; False when there is no single copy."""
+        if message.id is None:
+            return False
+        copies = await customer_copies(session, message.id)
+        if len(copies) != 1 or copies[0].form == "other":
+            return False  # not delivered yet, sent in parts, or a message without text
+        copy = copies[0]
+        body = html if html is not None else escape(message.text or "")
+        if copy.form == "caption":
+            if len(body) > CAPTION_LIMIT:
+                return False
+            payload = calls.call(
+                "editMessageCaption",
+                chat_id=copy.chat,
+                message_id=int(copy.message_id),
+                caption=body,
+                parse_mode=calls.HTML,
+            )
+        else:
+            if not body or len(body) > TEXT_LIMIT:
+                return False
+            payload = calls.edit_text(copy.chat, int(copy.message_id), body)
+        await self._enqueue(
+            session, conversation, customer, payload, message.id, handler=EDIT_HANDLER
+        )
+        return True

@@ -8,7 +8,7 @@ commit together or not at all.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from sqlmodel.ext.asyncio.session import AsyncSession
@@ -86,6 +86,30 @@ class CustomerOutlet(Protocol):
         self, session: AsyncSession, conversation: Conversation, customer: Customer, text: str
     ) -> None:
         """Queue a plain service text (closing words) to the customer."""
+
+
+@runtime_checkable
+class EditingOutlet(Protocol):
+    """Optional ability of an outlet: edit a reply the customer already received.
+
+    The core checks for it (`isinstance(outlet, EditingOutlet)`); an outlet without it gets a
+    correction text instead. Same contract as the other methods (enqueue only).
+    """
+
+    async def enqueue_edit(
+        self,
+        session: AsyncSession,
+        conversation: Conversation,
+        customer: Customer,
+        message: Message,
+        *,
+        html: str | None = None,
+    ) -> bool:
+        """Queue an edit of the customer's copy of `message` (its text is already the new one).
+
+        Returns False, queueing nothing, when this copy cannot be edited (not delivered yet,
+        sent in several parts, a kind of message without text); the core then corrects.
+        """
 
 
 class Outlets:

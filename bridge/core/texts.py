@@ -60,6 +60,10 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "place.previous": "Previous conversation: #{number}",
         "place.customer_edit": "✏️ The customer edited a message:\n{text}",
         "place.delivery_failed": "⚠️ Not delivered to the customer: {reason}",
+        "place.customer_blocked_bot": "⛔ The customer blocked the bot: "
+        "replies cannot reach them until they unblock it.",
+        "place.customer_unblocked_bot": "✅ The customer unblocked the bot: "
+        "replies reach them again.",
         "place.note_hint": "🔒 {operator}, your messages here are internal notes: "
         "only the operator who accepted the conversation talks to the customer.",
         "place.topic_recreated": "The previous topic was unavailable; "
@@ -106,7 +110,7 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         # to customers (plain text)
         "customer.closed": "Thank you for reaching out! The conversation is closed; "
         "write again any time.",
-        "customer.edited": "(correction) {text}",
+        "customer.edited": "Correction: {text}",
         # topic titles (plain text)
         "topic.name": "{name} · {source}",
         "guest": "Guest {number}",
@@ -137,6 +141,9 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "place.previous": "Предыдущее обращение: #{number}",
         "place.customer_edit": "✏️ Клиент изменил сообщение:\n{text}",
         "place.delivery_failed": "⚠️ Не доставлено клиенту: {reason}",
+        "place.customer_blocked_bot": "⛔ Клиент заблокировал бота: "
+        "ответы не дойдут, пока он его не разблокирует.",
+        "place.customer_unblocked_bot": "✅ Клиент разблокировал бота: ответы снова доходят.",
         "place.note_hint": "🔒 {operator}, ваши сообщения здесь — внутренние заметки: "
         "клиенту пишет только оператор, принявший обращение.",
         "place.topic_recreated": "Прежняя тема недоступна; разговор продолжается здесь.",
@@ -178,7 +185,7 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "dashboard": "📊 <b>Обращения</b>\nНовые в ленте: <b>{new}</b> | "
         "С новыми сообщениями: <b>{unanswered}</b>\nВсего: <b>{total}</b>",
         "customer.closed": "Спасибо за обращение! Разговор завершён; пишите в любое время.",
-        "customer.edited": "(исправление) {text}",
+        "customer.edited": "Исправление: {text}",
         "topic.name": "{name} · {source}",
         "guest": "Гость {number}",
     },

@@ -15,12 +15,14 @@ from typing import TYPE_CHECKING, Any
 from bridge import outbox
 from bridge.core.cards import escape
 from bridge.core.texts import text
+from bridge.desk import calls
 from bridge.errors import PermanentError, RecipientUnreachable
 from storage.avatars import put_avatar_file_id
 from storage.conversations import get_conversation, set_card, set_topic
+from storage.copies import CustomerCopy, add_customer_copy
 from storage.customers import set_customer_reachable
 from storage.links import add_link
-from storage.messages import set_delivery_state
+from storage.messages import get_message, set_delivery_state
 from storage.models import ConversationState, Customer, DeliveryState, LinkKind
 
 if TYPE_CHECKING:
@@ -35,6 +37,8 @@ _desk: TelegramDesk | None = None
 
 TOPIC_GONE = ("thread not found", "topic_deleted", "topic not found")
 TOPIC_CLOSED = ("topic_closed",)
+#: Send methods whose message has a caption an edit can change.
+CAPTIONED = frozenset(method for method, _ in calls.MEDIA_METHODS.values()) - {"sendSticker"}
 
 
 def bind(desk: TelegramDesk | None) -> None:
@@ -172,7 +176,6 @@ async def _recover_place(session: AsyncSession, item: OutboxItem, error: Permane
         assert customer is not None
         group = desk.group(conversation)
         from bridge.core.cards import topic_name  # local: only the recovery path needs it
-        from bridge.desk import calls
 
         await desk.enqueue(
             session,
@@ -195,8 +198,6 @@ async def _recover_place(session: AsyncSession, item: OutboxItem, error: Permane
         )
         return
     if any(marker in reason for marker in TOPIC_CLOSED) and failed_thread:
-        from bridge.desk import calls
-
         group = desk.group(conversation)
         lane = desk.place_lane(conversation)
         await desk.enqueue(
@@ -231,8 +232,50 @@ for _name in ("desk.copy_posted", "desk.notice_posted", "desk.topic_reopened"):
 
 @outbox.on_done("customer.reply_sent")
 async def reply_sent(session: AsyncSession, item: OutboxItem, result: dict[str, Any]) -> None:
-    if item.message_id is not None:
-        await set_delivery_state(session, item.message_id, DeliveryState.SENT)
+    if item.message_id is None:
+        return
+    await set_delivery_state(session, item.message_id, DeliveryState.SENT)
+    sent_id = result.get("message_id")
+    if item.platform == "telegram" and sent_id is not None:
+        # Where the reply landed: an operator's later edit edits this copy (storage/copies.py).
+        method = str(item.payload.get("method", ""))
+        form = "text" if method == "sendMessage" else "caption" if method in CAPTIONED else "other"
+        copy = CustomerCopy(chat=str(_chat_id(item)), message_id=str(sent_id), form=form)
+        await add_customer_copy(session, item.message_id, copy)
+
+
+@outbox.on_done("customer.edit_sent")
+async def edit_sent(session: AsyncSession, item: OutboxItem, result: dict[str, Any]) -> None:
+    log.debug("edit of message %s reached the customer", item.message_id)
+
+
+@outbox.on_failed("customer.edit_sent")
+async def edit_failed(session: AsyncSession, item: OutboxItem, error: PermanentError) -> None:
+    """Telegram refused to edit the customer's copy (too old, deleted): send a correction."""
+    conversation = await _conversation(session, item)
+    message = await get_message(session, item.message_id) if item.message_id else None
+    if conversation is None or message is None:
+        return
+    customer = await session.get(Customer, conversation.customer_id)
+    assert customer is not None
+    if isinstance(error, RecipientUnreachable):
+        await reply_failed(session, item, error)
+        return
+    log.info("edit of message %s refused (%s); sending a correction", message.id, error.reason)
+    desk = _the_desk()
+    correction = text(customer.language or desk.language, "customer.edited", text=message.text)
+    payload = calls.send_text(customer.chat, escape(correction))
+    await outbox.enqueue(
+        session,
+        platform="telegram",
+        destination=customer.chat,
+        lane=item.lane,
+        kind="reply",
+        payload=payload,
+        priority=outbox.PRIORITY_REPLY,
+        handler="customer.reply_sent",
+        conversation_id=conversation.id,
+    )
 
 
 @outbox.on_failed("customer.reply_sent")

@@ -4,13 +4,14 @@ Every `interval` seconds (`counters.dashboard_interval`: at most `dashboard_budg
 the group's posting budget) the counters are computed; only when they changed is one edit
 enqueued (kind `dashboard`: a newer one supersedes a queued older one). The first time, the
 message is posted and then pinned (handler `desk.dashboard_posted`). Edits go through the
-outbox like every post, so the group's pace holds them too.
+outbox like every post, so the group's pace holds them too. The refresh loops are leader-only
+duties (bridge/leader.py): one process keeps the dashboards when several share PostgreSQL.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import functools
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -115,25 +116,31 @@ class Dashboards:
             )
             for g in self.groups
         }
-        self._tasks: list[asyncio.Task[None]] = []
+        self._duties: list[str] = []
+        self._started = False
         self.queued = 0
 
     async def start(self) -> None:
         await self.runtime.open()
         for group in self.groups:
-            self._tasks.append(asyncio.create_task(self._loop(group), name=f"dash:{group.name}"))
+            name = f"desk:dashboard:{group.name}"
+            await self.runtime.leader.add_duty(name, functools.partial(self._loop, group))
+            self._duties.append(name)
+        self._started = True
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks.clear()
+        for name in self._duties:
+            await self.runtime.leader.remove_duty(name)
+        self._duties.clear()
+        self._started = False
         await self.runtime.close()
 
     def state(self) -> ComponentState:
-        return ComponentState("running" if self._tasks else "stopped")
+        if not self._started:
+            return ComponentState("stopped")
+        if self._duties and not self.runtime.leader.is_leader:
+            return ComponentState("running", "standby: the leader process keeps the dashboards")
+        return ComponentState("running")
 
     async def _loop(self, group: GroupConfig) -> None:
         interval = self.intervals[group.name]

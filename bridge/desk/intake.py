@@ -5,12 +5,15 @@ each handler also records the update id as processed in its own transaction, so 
 twice (a crash between the two commits, a redelivered webhook) has its effects once.
 The webhook checks `X-Telegram-Bot-Api-Secret-Token`: a wrong or missing secret gets 403 and
 nothing is stored; 200 is answered only after the update's effects are committed.
+
+Polling is a leader-only duty (bridge/leader.py): when several processes share PostgreSQL, only
+the leader calls getUpdates, and a standby takes over when it stops. Webhooks are served by
+every process.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hmac
 import logging
 from typing import TYPE_CHECKING
@@ -34,6 +37,8 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 WEBHOOK_PATH = "/webhooks/telegram"
 #: Tries of one update before it is given up (logged with its traceback).
 UPDATE_TRIES = 3
+#: The leader duty's name.
+POLL_DUTY = "telegram:getUpdates"
 
 
 class UpdatesIntake:
@@ -46,7 +51,7 @@ class UpdatesIntake:
         self.poll_timeout = poll_timeout
         self.dispatcher = Dispatcher()
         self.dispatcher.include_router(build_router(runtime))
-        self._task: asyncio.Task[None] | None = None
+        self._started = False
         self._state = ComponentState("stopped")
         self.handled = 0
 
@@ -60,19 +65,25 @@ class UpdatesIntake:
         if self.polling:
             assert self.runtime.bot is not None
             await self.runtime.bot.delete_webhook(drop_pending_updates=False)
-            self._task = asyncio.create_task(self._poll(), name="telegram-getUpdates")
+            await self.runtime.leader.add_duty(POLL_DUTY, self._poll)
+        self._started = True
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        if self._started and self.polling:
+            await self.runtime.leader.remove_duty(POLL_DUTY)
+        self._started = False
         self._state = ComponentState("stopped")
         await self.runtime.close()
 
     def state(self) -> ComponentState:
+        if self._state.state == "running" and self.polling and not self.is_polling:
+            return ComponentState("running", "standby: another process polls (not the leader)")
         return self._state
+
+    @property
+    def is_polling(self) -> bool:
+        """Whether this process runs getUpdates now (it is the leader)."""
+        return POLL_DUTY in self.runtime.leader.running_duties()
 
     def routes(self) -> list[web.AbstractRouteDef]:
         if self.polling:

@@ -12,13 +12,15 @@ from typing import TYPE_CHECKING
 
 from aiogram import F, Router
 from aiogram.enums import ChatType
-from aiogram.types import CallbackQuery, Message, Update
+from aiogram.types import CallbackQuery, ChatMemberUpdated, Message, Update
 
 from adapters.telegram.convert import attachments_of as operator_attachments
 from adapters.telegram.convert import external_id, to_inbound
 from bridge.core import commands
 from bridge.core.claims import accept
 from bridge.core.inbound import DuplicateInbound, handle_inbound
+from bridge.core.operator_edits import handle_operator_edit
+from bridge.core.reachability import set_reachability
 from bridge.core.replies import OperatorMessage, handle_operator_message
 from bridge.core.texts import text
 from bridge.desk import calls
@@ -209,6 +211,53 @@ def build_router(runtime: DeskRuntime) -> Router:
     @router.edited_message(F.chat.type == ChatType.PRIVATE)
     async def on_private_edit(message: Message, event_update: Update) -> None:
         await _customer_message(runtime, message, event_update, edited=True)
+
+    @router.edited_message(F.chat.id.in_(group_chats))
+    async def on_group_edit(message: Message, event_update: Update) -> None:
+        """An operator edited a message in the group: follow a relayed reply's edit."""
+        user = message.from_user
+        if user is None or user.is_bot:
+            return
+        if command_of(message, await _bot_username(runtime)) is not None:
+            log.debug("edited command %s ignored", message.message_id)
+            return
+        async with runtime.transaction() as session:
+            if not await _fresh(session, event_update):
+                return
+            status = await handle_operator_edit(
+                session,
+                OperatorMessage(
+                    external_id=external_id(message.chat.id, message.message_id),
+                    operator_id=user.id,
+                    operator_name=user.full_name,
+                    text=message.text or message.caption or "",
+                    html=(message.html_text if (message.text or message.caption) else None),
+                ),
+                outlets=runtime.outlets,
+                language=language,
+            )
+        log.debug("operator edit of %s: %s", message.message_id, status)
+
+    @router.my_chat_member(F.chat.type == ChatType.PRIVATE)
+    async def on_private_member(update: ChatMemberUpdated, event_update: Update) -> None:
+        """A customer blocked the bot (kicked) or unblocked it (member again)."""
+        status = str(update.new_chat_member.status).rsplit(".", 1)[-1].lower()
+        if status not in ("kicked", "member"):
+            log.debug("private my_chat_member with status %s ignored", status)
+            return
+        reachable = status == "member"
+        async with runtime.transaction() as session:
+            if not await _fresh(session, event_update):
+                return
+            await set_reachability(
+                session,
+                "telegram",
+                str(update.from_user.id),
+                reachable,
+                reason=None if reachable else "the customer blocked the bot",
+                desk=runtime.desk,
+                language=language,
+            )
 
     return router
 

@@ -49,6 +49,10 @@ class Desk:
     def customer_sees(self) -> list[Any]:
         return [m for m in self.fake.chat_view(self.customer.id) if m.from_id != self.customer.id]
 
+    def customer_message(self, message_id: int) -> Any:
+        """The bot's message `message_id` as the customer sees it now (edits included)."""
+        return next(m for m in self.customer_sees() if m.message_id == message_id)
+
     @property
     def db(self) -> str:
         return self.config.database
