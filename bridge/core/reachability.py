@@ -7,6 +7,7 @@ state changes nothing and says nothing. Runs inside the caller's transaction; on
 
 from __future__ import annotations
 
+from html import escape
 from typing import TYPE_CHECKING
 
 from bridge.core.texts import text
@@ -28,8 +29,13 @@ async def set_reachability(
     reason: str | None = None,
     desk: Desk,
     language: str,
+    notice: tuple[str, str] | None = None,
 ) -> bool:
-    """Record the customer's reachability; True when it changed (and operators were told)."""
+    """Record the customer's reachability; True when it changed (and operators were told).
+
+    `notice` names the texts (unreachable, reachable) to tell operators; by default the
+    generic ones, with the platform's `reason` in brackets.
+    """
     customer = await find_customer(session, channel, user)
     if customer is None or customer.id is None:
         return False  # never wrote to us: nothing to record, nobody to tell
@@ -38,6 +44,14 @@ async def set_reachability(
     await set_customer_reachable(session, customer.id, reachable, reason)
     conversation = await find_open_conversation(session, customer.id)
     if conversation is not None:
-        key = "place.customer_unblocked_bot" if reachable else "place.customer_blocked_bot"
-        await desk.notice(session, conversation, text(language, key))
+        unreachable_key, reachable_key = notice or (
+            "place.customer_unreachable",
+            "place.customer_reachable",
+        )
+        if reachable:
+            html = text(language, reachable_key)
+        else:
+            shown = f" ({escape(reason)})" if reason and notice is None else ""
+            html = text(language, unreachable_key, reason=shown)
+        await desk.notice(session, conversation, html)
     return True

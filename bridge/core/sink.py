@@ -27,10 +27,11 @@ from bridge.adapter import DeliveryState, LooksUpProfiles
 from bridge.components import ComponentState
 from bridge.core.cards import escape
 from bridge.core.inbound import DuplicateInbound, handle_inbound
-from bridge.core.texts import normalize_language
+from bridge.core.reachability import set_reachability
+from bridge.core.texts import normalize_language, text
 from bridge.errors import PermanentError
 from storage.conversations import find_open_conversation
-from storage.customers import find_customer, set_customer_reachable, upsert_customer
+from storage.customers import find_customer, upsert_customer
 from storage.messages import get_message, set_delivery_state
 from storage.models import DeliveryState as StoredState
 from storage.state import kv_get
@@ -52,20 +53,6 @@ RANK = {"pending": 0, "sent": 1, "delivered": 2, "seen": 3}
 #: Seconds before each further name lookup of a guest (divided by `time_scale`, which
 #: speeds the service up like the outbox's pacing).
 LOOKUP_DELAYS = (5.0, 30.0, 300.0, 3600.0)
-
-NOTICES = {
-    "en": {
-        "unreachable": "🚫 The customer can no longer be reached{reason}: replies won't arrive.",
-        "reachable": "✅ The customer can receive messages again.",
-        "failed": "⚠️ Not delivered to the customer: {reason}",
-    },
-    "ru": {
-        "unreachable": "🚫 Клиенту больше нельзя написать{reason}: ответы не дойдут.",
-        "reachable": "✅ Клиенту снова можно писать.",
-        "failed": "⚠️ Не доставлено клиенту: {reason}",
-    },
-}
-
 
 def sent_key(channel: str, external_id: str) -> str:
     """The kv key under which the message id of a reply the platform knows by `external_id` is."""
@@ -127,9 +114,6 @@ class BridgeSink:
     def language(self) -> str:
         return normalize_language(self.runtime.config.language)
 
-    def _notice(self, key: str, **values: object) -> str:
-        return NOTICES[self.language][key].format(**values)
-
     # ---- CoreSink ---------------------------------------------------------------------------
 
     async def inbound(self, event: Inbound) -> bool:
@@ -170,7 +154,7 @@ class BridgeSink:
                 await set_delivery_state(session, message.id, StoredState.FAILED, reason)
                 conversation = await _conversation_of(session, message.conversation_id)
                 if conversation is not None:
-                    html = self._notice("failed", reason=escape(reason))
+                    html = text(self.language, "place.delivery_failed", reason=escape(reason))
                     await self.runtime.desk.notice(session, conversation, html)
                 return
             if RANK.get(state, 0) > RANK.get(str(message.delivery_state), -1):
@@ -181,20 +165,17 @@ class BridgeSink:
     ) -> None:
         """Record whether the customer can be written to; tell the operator when it changes."""
         async with self.runtime.transaction() as session:
-            customer = await find_customer(session, channel, str(user))
-            if customer is None or customer.id is None:
-                log.debug("reachability of unknown customer %s:%s ignored", channel, user)
-                return
-            changed = customer.reachable != reachable
-            await set_customer_reachable(session, customer.id, reachable, reason)
-            conversation = await find_open_conversation(session, customer.id)
-            if not changed or conversation is None:
-                return
-            if reachable:
-                html = self._notice("reachable")
-            else:
-                html = self._notice("unreachable", reason=f" ({escape(reason)})" if reason else "")
-            await self.runtime.desk.notice(session, conversation, html)
+            changed = await set_reachability(
+                session,
+                channel,
+                str(user),
+                reachable,
+                reason=reason,
+                desk=self.runtime.desk,
+                language=self.language,
+            )
+        if not changed:
+            log.debug("reachability of %s:%s unchanged or customer unknown", channel, user)
 
     async def profile(self, channel: str, user: str, profile: CustomerProfile) -> None:
         """A name learned later: the customer row, then the card, avatar and topic title."""

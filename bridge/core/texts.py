@@ -60,6 +60,9 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "place.previous": "Previous conversation: #{number}",
         "place.customer_edit": "✏️ The customer edited a message:\n{text}",
         "place.delivery_failed": "⚠️ Not delivered to the customer: {reason}",
+        "place.customer_unreachable": "🚫 The customer can no longer be reached{reason}: "
+        "replies won't arrive.",
+        "place.customer_reachable": "✅ The customer can receive messages again.",
         "place.customer_blocked_bot": "⛔ The customer blocked the bot: "
         "replies cannot reach them until they unblock it.",
         "place.customer_unblocked_bot": "✅ The customer unblocked the bot: "
@@ -141,6 +144,9 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "place.previous": "Предыдущее обращение: #{number}",
         "place.customer_edit": "✏️ Клиент изменил сообщение:\n{text}",
         "place.delivery_failed": "⚠️ Не доставлено клиенту: {reason}",
+        "place.customer_unreachable": "🚫 Клиенту больше нельзя написать{reason}: "
+        "ответы не дойдут.",
+        "place.customer_reachable": "✅ Клиенту снова можно писать.",
         "place.customer_blocked_bot": "⛔ Клиент заблокировал бота: "
         "ответы не дойдут, пока он его не разблокирует.",
         "place.customer_unblocked_bot": "✅ Клиент разблокировал бота: ответы снова доходят.",

@@ -257,6 +257,7 @@ def build_router(runtime: DeskRuntime) -> Router:
                 reason=None if reachable else "the customer blocked the bot",
                 desk=runtime.desk,
                 language=language,
+                notice=("place.customer_blocked_bot", "place.customer_unblocked_bot"),
             )
 
     return router

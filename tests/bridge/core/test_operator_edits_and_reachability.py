@@ -131,6 +131,6 @@ async def test_reachability_changes_are_told_once_and_unknown_customers_ignored(
     assert await set_to(True)
     notices = [html for name, html in desk.calls if name == "notice"]
     assert notices == [
-        "⛔ The customer blocked the bot: replies cannot reach them until they unblock it.",
-        "✅ The customer unblocked the bot: replies reach them again.",
+        "🚫 The customer can no longer be reached (blocked): replies won't arrive.",
+        "✅ The customer can receive messages again.",
     ]
