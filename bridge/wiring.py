@@ -71,8 +71,11 @@ def customer_channels(
     if channels.vk is not None:
         from adapters.vk.adapter import VkAdapter
         from adapters.vk.settings import VkSettings
+        from bridge.cursors import StoredCursor
 
-        adapters.append(VkAdapter(VkSettings.from_section(channels.vk), sink))
+        vk_settings = VkSettings.from_section(channels.vk)
+        ts_store = StoredCursor(runtime.transaction, f"vk:longpoll:ts:{vk_settings.group_id}")
+        adapters.append(VkAdapter(vk_settings, sink, leader=runtime.leader, ts_store=ts_store))
     if channels.viber is not None:
         from adapters.viber.adapter import ViberAdapter
         from adapters.viber.settings import ViberSettings

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 from aiohttp import web
@@ -38,11 +39,38 @@ log = logging.getLogger(__name__)
 PROFILE_TIMEOUT = 5.0
 
 
+class LeaderDuties(Protocol):
+    """What the adapter needs of bridge.leader.Leader: run a duty only while leading."""
+
+    async def add_duty(self, name: str, duty: Callable[[], Awaitable[None]]) -> None: ...
+
+    async def remove_duty(self, name: str) -> None: ...
+
+
+class TsStore(Protocol):
+    """Where the long poll's `ts` is kept, so a restart or a takeover resumes from it."""
+
+    async def load(self) -> str | None: ...
+
+    async def save(self, ts: str) -> None: ...
+
+
 class VkAdapter:
     """A VK community as a customer channel (Adapter, HasRoutes, LooksUpProfiles)."""
 
-    def __init__(self, settings: VkSettings, sink: CoreSink) -> None:
+    def __init__(
+        self,
+        settings: VkSettings,
+        sink: CoreSink,
+        *,
+        leader: LeaderDuties | None = None,
+        ts_store: TsStore | None = None,
+    ) -> None:
+        """`leader`: run the long poll only while this process leads (several processes on
+        PostgreSQL); `ts_store`: where the long poll's `ts` survives a restart or a takeover."""
         self.settings = settings
+        self._leader = leader
+        self._ts_store = ts_store
         self.channel = settings.channel
         self.name = f"channel:{settings.channel}"
         self._sink = sink
@@ -60,7 +88,11 @@ class VkAdapter:
         self.callback: VkCallback | None = None
         if settings.updates == "longpoll":
             self.poller = VkLongPoller(
-                self.client, settings.group_id, self.handle_event, wait=settings.longpoll_wait
+                self.client,
+                settings.group_id,
+                self.handle_event,
+                wait=settings.longpoll_wait,
+                save_ts=ts_store.save if ts_store is not None else None,
             )
         else:
             assert settings.secret and settings.confirmation  # checked by VkSettings
@@ -68,22 +100,27 @@ class VkAdapter:
                 settings.group_id, settings.secret, settings.confirmation, self.handle_event
             )
         self._state = ComponentState("stopped")
+        self._polling = False
 
     # ---- Component --------------------------------------------------------------------------
 
     async def start(self) -> None:
         self._state = ComponentState("starting")
         try:
-            if self.poller is not None:
-                await self.poller.start()
-            else:
+            if self.poller is not None and self._leader is None:
+                await self._start_polling()
+            else:  # a bad token stops the start here, not later in a duty
                 await self.client.call("groups.getById", group_id=self.settings.group_id)
+                if self.poller is not None and self._leader is not None:
+                    await self._leader.add_duty(self._duty_name, self._poll_while_leading)
         except BridgeError as exc:
             self._state = ComponentState("failed", str(exc))
             raise
         self._state = ComponentState("running")
 
     async def stop(self) -> None:
+        if self.poller is not None and self._leader is not None:
+            await self._leader.remove_duty(self._duty_name)
         if self.poller is not None:
             await self.poller.stop()
         if self._http is not None:
@@ -94,8 +131,33 @@ class VkAdapter:
 
     def state(self) -> ComponentState:
         if self.poller is not None and self._state.state == "running":
+            if self._leader is not None and not self._polling:
+                return ComponentState("running", "standby: another process polls (not the leader)")
             return self.poller.state()
         return self._state
+
+    # ---- the long poll, alone or as a leader's duty -------------------------------------------
+
+    @property
+    def _duty_name(self) -> str:
+        return f"vk-longpoll:{self.settings.group_id}"
+
+    async def _start_polling(self) -> None:
+        assert self.poller is not None
+        if self._ts_store is not None:
+            self.poller.ts = await self._ts_store.load()
+        await self.poller.start()
+        self._polling = True
+
+    async def _poll_while_leading(self) -> None:
+        """Poll until the leadership ends (the leader cancels this duty)."""
+        assert self.poller is not None
+        try:
+            await self._start_polling()
+            await asyncio.Event().wait()
+        finally:
+            self._polling = False
+            await self.poller.stop()
 
     def routes(self) -> list[web.AbstractRouteDef]:
         """`POST /webhooks/vk` when `updates: callback`; nothing for the long poll."""
