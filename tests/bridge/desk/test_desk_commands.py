@@ -58,7 +58,7 @@ async def test_close_by_someone_else_is_refused_with_the_claimers_name(sqlite_ur
         assert not [t for t in desk.fake.topics(desk.group_id) if t.closed]
 
 
-async def test_release_puts_a_fresh_card_in_the_feed(sqlite_url) -> None:  # type: ignore[no-untyped-def]
+async def test_release_puts_a_fresh_card_reusing_the_uploaded_avatar(sqlite_url) -> None:  # type: ignore[no-untyped-def]
     async with running_desk(sqlite_url) as desk:
         topic = await accepted(desk, desk.ann)
         desk.fake.user_says(desk.ann, "/release", chat_id=desk.group_id, topic=topic)
@@ -71,6 +71,11 @@ async def test_release_puts_a_fresh_card_in_the_feed(sqlite_url) -> None:  # typ
             )
         )
         assert cards[-1].callback_data and "#1" in cards[-1].caption
+        # The fresh card reuses the avatar Telegram already has: no second upload.
+        posted = desk.fake.calls("sendPhoto", status=200)
+        uploaded_file_id = posted[0].result["photo"][-1]["file_id"]
+        assert not str(posted[0].params.get("photo", "")).startswith(uploaded_file_id)
+        assert posted[1].params["photo"] == uploaded_file_id
 
 
 async def test_transfer_offers_operators_and_tells_the_new_one(sqlite_url) -> None:  # type: ignore[no-untyped-def]
