@@ -109,6 +109,7 @@ class DeskRuntime:
                 telegram_private_per_second=limits.per_chat_per_second,
                 telegram_group_per_minute=limits.per_group_per_minute,
                 telegram_global_per_second=limits.global_per_second,
+                **self._customer_platform_limits(),
             ),
             time_scale=self.time_scale,
         )
@@ -122,6 +123,16 @@ class DeskRuntime:
             backoff_max=self.config.outbox.max_backoff_seconds,
         )
         return self.worker
+
+    def _customer_platform_limits(self) -> dict[str, float]:
+        """The configured sending rates of the customer platforms that are on."""
+        channels = self.config.channels
+        rates: dict[str, float] = {}
+        if channels.vk is not None:
+            rates["vk_per_second"] = channels.vk.limits.requests_per_second
+        if channels.facebook is not None:
+            rates["facebook_per_second"] = channels.facebook.limits.send_per_second
+        return rates
 
     async def is_operator(self, chat_id: int, user_id: int, *, proven_member: bool) -> bool:
         """May `user_id` act in the group `chat_id`? The configured list, else membership.
