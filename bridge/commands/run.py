@@ -12,6 +12,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--log-json", action="store_true", help="log JSON lines")
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning"])
     parser.add_argument("--port", type=int, default=None, help="override http.port")
+    parser.add_argument(
+        "--time-scale",
+        type=float,
+        default=1.0,
+        help="multiply every pacing rate by this factor (benchmarks against a scaled sandbox)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -30,6 +36,10 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
-    service = Service(config, build_components(config), port=args.port)
+    if not args.time_scale > 0:
+        print("--time-scale must be a positive number", file=sys.stderr)
+        return 2
+    components = build_components(config, time_scale=args.time_scale)
+    service = Service(config, components, port=args.port)
     asyncio.run(service.run_until_signal())
     return 0

@@ -1,0 +1,305 @@
+"""The ingest and memory scenarios of bench/relay.py.
+
+ingest: Telegram webhooks (`POST /webhooks/telegram`, the real service, answered 200 only after
+the commit) from many customers at once; messages durably stored per second, on SQLite and on
+PostgreSQL. Then the same core path in this process without HTTP, one transaction per message
+(what the service does today) against `bridge.core.ingest.GroupCommit`, to show what the group
+commit buys once the intake uses it.
+
+memory: 10,000 customers each open a conversation (stored through the real core and desk, so
+10,000 cards wait in the outbox), then the bridge starts on that database and runs while a few
+hundred more messages arrive; its resident memory is sampled from /proc.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from bench._harness import Fakes
+
+WEBHOOK_SECRET = "bench-secret"
+
+
+def telegram_update(update_id: int, user: Any, message_id: int, text: str) -> dict[str, Any]:
+    """A private text message to the bot, shaped like Telegram's webhook body."""
+    person = {"id": user.id, "is_bot": False, "first_name": user.first_name}
+    if user.last_name:
+        person["last_name"] = user.last_name
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": message_id,
+            "date": int(time.time()),
+            "chat": {**{k: v for k, v in person.items() if k != "is_bot"}, "type": "private"},
+            "from": person,
+            "text": text,
+        },
+    }
+
+
+async def count_messages(database_url: str) -> int:
+    from sqlalchemy import func, select
+
+    from storage.db import create_engine, session_factory
+    from storage.models import Message
+
+    engine = create_engine(database_url)
+    try:
+        async with session_factory(engine)() as session:
+            return int(
+                (await session.exec(select(func.count()).select_from(Message))).scalar_one()
+            )
+    finally:
+        await engine.dispose()
+
+
+async def post_webhooks(url: str, bodies: list[dict[str, Any]], workers: int) -> dict[str, Any]:
+    """POST every body with `workers` connections; returns the rate and the failures."""
+    import aiohttp
+
+    queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    for body in bodies:
+        queue.put_nowait(body)
+    failures: list[int] = []
+    headers = {"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET}
+
+    async def worker(http: aiohttp.ClientSession) -> None:
+        while not queue.empty():
+            body = queue.get_nowait()
+            async with http.post(url, json=body, headers=headers) as response:
+                await response.read()
+                if response.status != 200:
+                    failures.append(response.status)
+
+    connector = aiohttp.TCPConnector(limit=workers)
+    async with aiohttp.ClientSession(connector=connector) as http:
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(http) for _ in range(workers)))
+        elapsed = time.perf_counter() - started
+    return {"seconds": round(elapsed, 2), "failures": len(failures), "statuses": failures[:5]}
+
+
+async def _webhook_ingest(
+    options: Any, folder: Path, run_cls: Any, *, customers: int, per_customer: int, workers: int
+) -> dict[str, Any]:
+    async with run_cls(options, folder, accept=False, updates="webhook") as run:
+        users = run.fakes.add_customers(customers)
+        await run.start_bridge()
+        url = run.bridge.url + "/webhooks/telegram"
+        # Warm-up (not timed): each customer's first message opens a conversation and a card.
+        first = [telegram_update(i + 1, u, 1, f"hello {i}") for i, u in enumerate(users)]
+        warm = await post_webhooks(url, first, workers)
+        bodies = []
+        update_id = len(first)
+        for seq in range(2, per_customer + 2):
+            for i, user in enumerate(users):
+                update_id += 1
+                bodies.append(telegram_update(update_id, user, seq, f"message {seq} of {i}"))
+        timed = await post_webhooks(url, bodies, workers)
+        stored = await count_messages(run.database_url)
+        rss = run.bridge.rss_kb()
+        expected = len(first) + len(bodies)
+        return {
+            "messages": len(bodies),
+            "workers": workers,
+            "new_conversations": {
+                "messages": len(first),
+                "per_second": round(len(first) / warm["seconds"], 1),
+            },
+            "seconds": timed["seconds"],
+            "webhook_per_second": round(len(bodies) / timed["seconds"], 1),
+            "failures": timed["failures"] + warm["failures"],
+            "stored": stored,
+            "lost": expected - stored,
+            "bridge_rss_mb": round(rss / 1024, 1),
+        }
+
+
+class NullDesk:
+    """A desk that shows nothing: isolates storage cost in the core comparison."""
+
+    async def post_card(self, session, conversation, customer) -> None:  # type: ignore[no-untyped-def]
+        return None
+
+    async def update_card(self, session, conversation, customer) -> None:  # type: ignore[no-untyped-def]
+        return None
+
+    async def relay_inbound(self, session, conversation, customer, message) -> None:  # type: ignore[no-untyped-def]
+        return None
+
+
+async def _core_ingest(
+    database_url: str, *, customers: int, per_customer: int, workers: int
+) -> dict[str, Any]:
+    """handle_inbound one transaction per message vs GroupCommit, same events, same database."""
+    from bridge.core.inbound import handle_inbound
+    from bridge.core.ingest import GroupCommit, running
+    from bridge.events import CustomerProfile, Inbound
+    from storage.db import create_engine, session_factory
+    from storage.migrate import upgrade_async
+
+    await upgrade_async(database_url)
+    engine = create_engine(database_url)
+    sessions = session_factory(engine)
+    desk = NullDesk()
+
+    def event(prefix: str, customer: int, seq: int) -> Inbound:
+        return Inbound(
+            channel="telegram",
+            chat=str(10_000 + customer),
+            user=str(10_000 + customer),
+            external_id=f"{prefix}:{customer}:{seq}",
+            text=f"message {seq}",
+            profile=CustomerProfile(first_name=f"Customer{customer}"),
+        )
+
+    async def handle(session: Any, item: Inbound) -> Any:
+        return await handle_inbound(session, item, group="support", desk=desk)
+
+    async def one_per_transaction(item: Inbound) -> None:
+        async with sessions() as session, session.begin():
+            await handle(session, item)
+
+    async def drive(submit: Any, prefix: str) -> float:
+        items = [event(prefix, c, s) for s in range(1, per_customer + 1) for c in range(customers)]
+        queue: asyncio.Queue[Inbound] = asyncio.Queue()
+        for item in items:
+            queue.put_nowait(item)
+
+        async def worker() -> None:
+            while not queue.empty():
+                await submit(queue.get_nowait())
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(workers)))
+        return len(items) / (time.perf_counter() - started)
+
+    try:
+        for c in range(customers):  # conversations exist before timing (as after warm-up)
+            await one_per_transaction(event("open", c, 0))
+        alone = await drive(one_per_transaction, "alone")
+        committer = GroupCommit(sessions, handle)
+        async with running(committer):
+            grouped = await drive(committer.submit, "grouped")
+        stats = committer.stats
+    finally:
+        await engine.dispose()
+    return {
+        "messages_each": customers * per_customer,
+        "workers": workers,
+        "one_per_transaction": round(alone, 1),
+        "group_commit": round(grouped, 1),
+        "mean_batch": round(stats.events / stats.batches, 1) if stats.batches else None,
+        "largest_batch": stats.largest_batch,
+    }
+
+
+async def ingest_scenario(options: Any, folder: Path, run_cls: Any) -> dict[str, Any]:
+    from bench.relay import make_database
+
+    backends: dict[str, Any] = {}
+    for backend in ("sqlite", "postgresql"):
+        sub = folder / backend
+        sub.mkdir()
+        backend_options = replace(options, database=backend)
+        try:
+            figures = await _webhook_ingest(
+                backend_options, sub, run_cls, customers=200, per_customer=10, workers=64
+            )
+            core_folder = sub / "core"
+            core_folder.mkdir()
+            url, drop = await make_database(backend, core_folder)
+            try:
+                figures["core"] = await _core_ingest(
+                    url, customers=100, per_customer=10, workers=64
+                )
+            finally:
+                if drop is not None:
+                    await drop()
+        except Exception as exc:  # e.g. no PostgreSQL here: report it, keep SQLite's figures
+            figures = {"error": f"{type(exc).__name__}: {exc}", "webhook_per_second": None}
+        backends[backend] = figures
+    sqlite_rate = backends["sqlite"].get("webhook_per_second") or 0
+    return {
+        "backends": backends,
+        "target": ">= 1000 webhook messages/s stored on SQLite",
+        "met": sqlite_rate >= 1000,
+    }
+
+
+# --- memory -----------------------------------------------------------------------------------
+
+
+async def _seed_conversations(config_data: dict[str, Any], users: list[Any]) -> float:
+    """Open one conversation per user through the real core and desk (cards queued)."""
+    from bridge.core.inbound import handle_inbound
+    from bridge.core.ingest import GroupCommit, running
+    from bridge.desk.telegram_desk import TelegramDesk
+    from bridge.events import CustomerProfile, Inbound
+    from config import parse_config
+    from storage.db import create_engine, session_factory
+    from storage.migrate import upgrade_async
+
+    config = parse_config(config_data, source="bench memory")
+    await upgrade_async(config.database)
+    engine = create_engine(config.database)
+    desk = TelegramDesk(config)
+
+    async def handle(session: Any, event: Inbound) -> Any:
+        return await handle_inbound(session, event, group="support", desk=desk)
+
+    started = time.perf_counter()
+    try:
+        committer = GroupCommit(session_factory(engine), handle)
+        async with running(committer):
+            events = [
+                Inbound(
+                    channel="telegram",
+                    chat=str(user.id),
+                    user=str(user.id),
+                    external_id=f"seed:{user.id}",
+                    text=f"hello from {user.first_name}",
+                    profile=CustomerProfile(first_name=user.first_name, last_name=user.last_name),
+                )
+                for user in users
+            ]
+            for start in range(0, len(events), 500):
+                await asyncio.gather(*(committer.submit(e) for e in events[start : start + 500]))
+    finally:
+        await engine.dispose()
+    return time.perf_counter() - started
+
+
+async def memory_scenario(options: Any, folder: Path, run_cls: Any) -> dict[str, Any]:
+    conversations = 10_000
+    async with run_cls(options, folder, accept=False) as run:
+        fakes: Fakes = run.fakes
+        users = fakes.add_customers(conversations)
+        seed_seconds = await _seed_conversations(run.bridge.config, users)
+        await run.start_bridge()
+        samples = [run.bridge.rss_kb()]
+        started = time.monotonic()
+        for i in range(300):  # more messages from customers whose conversations are open
+            fakes.say(i * 31 % conversations, 1, "still there?")
+            if i % 10 == 0:
+                samples.append(run.bridge.rss_kb())
+                await asyncio.sleep(0.1)
+        while time.monotonic() - started < 20:
+            samples.append(run.bridge.rss_kb())
+            await asyncio.sleep(0.5)
+        rss = run.bridge.rss_kb()
+        stored = await count_messages(run.database_url)
+        return {
+            "conversations": conversations,
+            "seed_seconds": round(seed_seconds, 1),
+            "messages_stored": stored,
+            "rss_mb": round(rss / 1024, 1),
+            "peak_rss_mb": round(run.bridge.peak_rss_kb / 1024, 1),
+            "rss_at_start_mb": round(samples[0] / 1024, 1),
+            "target": "<= 150 MB",
+            "met": run.bridge.peak_rss_kb / 1024 <= 150,
+        }
