@@ -174,7 +174,6 @@ class BridgeProcess:
     time_scale: float
     folder: Path
     log_level: str = "warning"
-    digest: bool = False  # run with the storm digest's desk (bench/_digest_run.py)
     process: asyncio.subprocess.Process | None = None
     peak_rss_kb: int = 0
 
@@ -197,10 +196,7 @@ class BridgeProcess:
         config_path.write_text(yaml.safe_dump(self.config))
         script = Path(sys.executable).parent / "talker-bridge"
         launcher = [str(script)] if script.exists() else [sys.executable, "-m", "bridge"]
-        if self.digest:
-            launcher = [sys.executable, "-m", "bench._digest_run"]
-        else:
-            launcher.append("run")
+        launcher.append("run")
         command = [
             *launcher,
             "-c",

@@ -58,7 +58,6 @@ class Options:
     seed: int
     busy_minutes: float
     light_minutes: float
-    digest: bool = False
 
 
 class Run:
@@ -90,7 +89,7 @@ class Run:
             port=free_port(),
             updates=self.updates,
         )
-        self.bridge = BridgeProcess(config, self.k, self.folder, digest=self.options.digest)
+        self.bridge = BridgeProcess(config, self.k, self.folder)
         return self
 
     async def start_bridge(self) -> None:
@@ -501,7 +500,6 @@ async def main_async(names: list[str], options: Options) -> dict[str, Any]:
         "started": datetime.now(UTC).isoformat(timespec="seconds"),
         "time_scale": options.time_scale,
         "database": options.database,
-        "digest": options.digest,
         "machine": machine(),
         "scenarios": {},
     }
@@ -527,11 +525,6 @@ def parse_args(argv: list[str] | None = None) -> tuple[list[str], Options, Path 
     parser.add_argument("--busy-minutes", type=float, default=5.0)
     parser.add_argument("--light-minutes", type=float, default=2.0)
     parser.add_argument("--seed", type=int, default=4)
-    parser.add_argument(
-        "--digest",
-        action="store_true",
-        help="run the bridge with the storm digest's desk (bench/_digest_run.py)",
-    )
     parser.add_argument("--keep", action="store_true", help="keep each run's folder (logs, db)")
     parser.add_argument("--json", type=Path, default=None, help="where to write the figures")
     args = parser.parse_args(argv)
@@ -548,7 +541,6 @@ def parse_args(argv: list[str] | None = None) -> tuple[list[str], Options, Path 
         seed=args.seed,
         busy_minutes=args.busy_minutes,
         light_minutes=args.light_minutes,
-        digest=args.digest,
     )
     return names, options, args.json
 

@@ -15,7 +15,7 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 from bridge.core.desk import Outlets
-from bridge.desk.telegram_desk import TelegramDesk
+from bridge.desk.feed import FeedDesk
 from bridge.leader import Leader
 
 if TYPE_CHECKING:
@@ -39,7 +39,7 @@ class DeskRuntime:
     def __init__(self, config: BridgeConfig, *, time_scale: float = 1.0) -> None:
         self.config = config
         self.time_scale = time_scale
-        self.desk = TelegramDesk(config)
+        self.desk = FeedDesk(config)  # cards, and the storm digest (bridge/desk/feed.py)
         self.outlets = Outlets()
         #: The outbox's senders of the customer platforms (wiring adds one per channel).
         self.senders: dict[str, Any] = {}

@@ -42,8 +42,8 @@ def test_bad_arguments_are_refused(capsys) -> None:  # type: ignore[no-untyped-d
     assert "unknown scenario 'nonsense'" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         parse_args(["light", "-k", "0"])
-    names, options, _ = parse_args(["storm", "-k", "2", "--digest"])
-    assert names == ["storm"] and options.time_scale == 2 and options.digest
+    names, options, _ = parse_args(["storm", "-k", "2"])
+    assert names == ["storm"] and options.time_scale == 2
 
 
 def test_the_table_shows_each_scenario_and_an_error() -> None:
