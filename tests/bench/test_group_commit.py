@@ -6,15 +6,15 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
-from core_fakes import FakeDesk
 from sqlalchemy import func, select, text
 
+from bench.group_commit import GroupCommit, IngestStopped, running
 from bridge.core.inbound import DuplicateInbound, InboundResult, handle_inbound
-from bridge.core.ingest import GroupCommit, IngestStopped, running
 from bridge.events import CustomerProfile, Inbound
 from storage.db import create_engine, session_factory
 from storage.migrate import upgrade_async
 from storage.models import Message
+from tests.bridge.core.core_fakes import FakeDesk
 
 ANN = CustomerProfile(first_name="Ann", last_name="Lee", language="en")
 
