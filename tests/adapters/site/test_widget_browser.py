@@ -29,7 +29,14 @@ ARGS = [
     "--no-first-run",
     "--disable-sync",
 ]
-DOCS = Path(__file__).resolve().parents[3] / "docs"
+# Screenshots land in docs/ only when asked (TB_SCREENSHOTS=1), so a test run leaves the tree
+# clean; otherwise in a scratch folder, still taken (a failing screenshot fails the test).
+DOCS = (
+    Path(__file__).resolve().parents[3] / "docs"
+    if os.environ.get("TB_SCREENSHOTS") == "1"
+    else Path(os.environ.get("TMPDIR", "/tmp")) / "talker-bridge-screenshots"
+)
+DOCS.mkdir(parents=True, exist_ok=True)
 SHOP_PAGE = """<!doctype html><html lang="{lang}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>Shop</title>
 <style>body{{margin:0;font:16px/1.5 Georgia,serif;background:#faf7f2;color:#222}}
