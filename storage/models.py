@@ -325,6 +325,8 @@ class Pacing(SQLModel, table=True):
     next_at: datetime = _created()
     penalty_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     tokens: float = Field(default=0.0)
+    # Window buckets (a Telegram group): the last N reserved slots, a JSON list of epoch seconds.
+    window_log: str | None = Field(default=None, sa_type=Text)
     updated_at: datetime = _created()
 
 

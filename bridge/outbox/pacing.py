@@ -1,28 +1,42 @@
-"""Pacing arithmetic: the generic cell rate algorithm (GCRA) over shared bucket state.
+"""Pacing arithmetic over shared bucket state: GCRA, and a sliding window for groups.
 
-A bucket's whole state is `next_at` (the "theoretical arrival time") plus `penalty_until`.
+GCRA: a bucket's state is `next_at` (the "theoretical arrival time") plus `penalty_until`.
 A call may go at `t` when `t >= next_at - (burst - 1) * interval`; reserving it moves
-`next_at` to `max(next_at, t) + interval`. Because a reservation may lie in the future, a
-worker reserves its slot, sleeps until then and calls: no polling, and two processes that
-reserve through the same row (locked in the database) share one budget exactly.
+`next_at` to `max(next_at, t) + interval`.
 
-Pure functions on `BucketState`; storage/outbox.py loads and saves the rows around them.
+Window (a Telegram group: "at most N calls in any W seconds"): the state also keeps `log`,
+the last N reserved slots in order. The next call may go at `max(log[-1], log[-N] + W)`, and
+besides that passes the GCRA rule above with the bucket's `pace` (a group is also a chat:
+about one call a second, short bursts tolerated). A quiet group therefore posts a short burst
+at once, and a busy one still never has more than N calls in any W.
+
+Because a reservation may lie in the future, a worker reserves its slot, sleeps until then
+and calls: no polling, and two processes that reserve through the same row (locked in the
+database) share one budget exactly. After a 429 nothing goes before `retry_after`, then for
+the penalty window a GCRA bucket runs `penalty_factor` times slower and a window bucket
+allows only N / `penalty_factor` calls in any W (and paces its GCRA part that much slower).
+
+Pure functions on `BucketState`; storage/outbox.py loads and saves the rows around them
+(`dump_log` / `load_log` turn the window log into the row's text column and back).
 """
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bridge.outbox.policy import Bucket
 
 
 @dataclass(slots=True)
 class BucketState:
-    """The stored state of one bucket (epoch seconds)."""
+    """The stored state of one bucket (epoch seconds); `log` is used by window buckets."""
 
     next_at: float = 0.0
     penalty_until: float = 0.0
+    log: list[float] = field(default_factory=list)
 
 
 def reserve(
@@ -38,27 +52,73 @@ def reserve(
     """
     slot = now
     for bucket in buckets:
-        state = states[bucket.key]
-        interval = _interval(bucket, state, now, penalty_factor)
-        slot = max(slot, state.next_at - (bucket.burst - 1) * interval)
+        slot = max(slot, _earliest(bucket, states[bucket.key], now, penalty_factor))
     for bucket in buckets:
         state = states[bucket.key]
-        interval = _interval(bucket, state, slot, penalty_factor)
-        state.next_at = max(state.next_at, slot) + interval
+        spacing = _spacing(bucket, state, slot, penalty_factor)
+        state.next_at = max(state.next_at, slot) + spacing
+        if bucket.window:
+            state.log.append(slot)
+            del state.log[: -bucket.window]
     return slot
 
 
 def penalize(
-    state: BucketState, bucket: Bucket, now: float, retry_after: float, window: float
+    state: BucketState,
+    bucket: Bucket,
+    now: float,
+    retry_after: float,
+    window: float,
+    *,
+    penalty_factor: float = 2.0,
 ) -> None:
     """Record a 429: nothing goes before `now + retry_after`, then a slower pace for `window`."""
     allowed_at = now + max(0.0, retry_after)
-    # next_at - (burst-1)*interval must not be earlier than allowed_at.
-    state.next_at = max(state.next_at, allowed_at + (bucket.burst - 1) * bucket.interval)
+    # While penalised the earliest call is next_at - (burst-1)*spacing*factor: not before
+    # allowed_at.
+    held = (bucket.burst - 1) * bucket.spacing * penalty_factor
+    state.next_at = max(state.next_at, allowed_at + held)
     state.penalty_until = max(state.penalty_until, allowed_at + window)
 
 
-def _interval(bucket: Bucket, state: BucketState, at: float, penalty_factor: float) -> float:
+def dump_log(log: Sequence[float]) -> str | None:
+    """The window log as stored in the pacing row (None when empty)."""
+    if not log:
+        return None
+    return json.dumps([round(slot, 6) for slot in log], separators=(",", ":"))
+
+
+def load_log(text: str | None) -> list[float]:
+    """The window log from its stored text; a clear ValueError when it is not a list of numbers."""
+    if not text:
+        return []
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"pacing window_log is not JSON: {text[:80]!r}") from exc
+    if not isinstance(value, list) or not all(
+        isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x) for x in value
+    ):
+        raise ValueError(f"pacing window_log must be a JSON list of numbers, got {text[:80]!r}")
+    return sorted(float(x) for x in value)
+
+
+def _earliest(bucket: Bucket, state: BucketState, at: float, penalty_factor: float) -> float:
+    spacing = _spacing(bucket, state, at, penalty_factor)
+    earliest = state.next_at - (bucket.burst - 1) * spacing
+    if bucket.window:
+        log = state.log
+        if log:
+            earliest = max(earliest, log[-1])
+        allowed = bucket.window
+        if at < state.penalty_until:
+            allowed = max(1, math.floor(bucket.window / penalty_factor))
+        if len(log) >= allowed:
+            earliest = max(earliest, log[-allowed] + bucket.period)
+    return earliest
+
+
+def _spacing(bucket: Bucket, state: BucketState, at: float, penalty_factor: float) -> float:
     if at < state.penalty_until:
-        return bucket.interval * penalty_factor
-    return bucket.interval
+        return bucket.spacing * penalty_factor
+    return bucket.spacing

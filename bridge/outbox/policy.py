@@ -1,12 +1,16 @@
 """Per-platform sending limits turned into pacing buckets.
 
 Every outbox row names a `platform` and a `destination`; the policy maps the pair to the
-token buckets a call must pass (GCRA, see `pacing.py`). The numbers come from config and
-default to the published limits in specs/LIMITS.md, with a little headroom so the platform
-never has to answer 429 in the first place:
+buckets a call must pass (see `pacing.py`). The numbers come from config and default to the
+published limits in specs/LIMITS.md, with a little headroom so the platform never has to
+answer 429 in the first place:
 
 - Telegram: one private chat 1/s; one group 20/min (every call that posts into the group:
   sends, edits, topic creation, pins); the whole bot 30/s. A negative chat id is a group.
+  A group's own bucket is a *window*: at most 20 calls in any 60 s (times headroom), and at
+  the same time about 1 call a second with short bursts (`telegram_chat_burst`), because a
+  group is also a chat. So a quiet group posts a few messages at once instead of one every
+  3 s, and a busy one still never has more than 20 in any minute.
 - VK: 20 calls/s per community token.
 - Viber: no per-second cap is published; 10/s overall is a conservative default, and 1/s per user.
 - Facebook: 300 calls/s per Page are published, but "too many messages into one thread may be
@@ -19,22 +23,47 @@ buckets are keyed by the whole string, so two bots never share one budget.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True, slots=True)
 class Bucket:
-    """One pacing budget: at most one call per `interval` seconds, bursts of up to `burst`."""
+    """One pacing budget.
+
+    GCRA kind (`window == 0`): at most one call per `interval` seconds on average, bursts of
+    up to `burst`.
+
+    Window kind (`window > 0`): at most `window` calls in any `period` (= `window * interval`)
+    seconds, and besides that at most one call per `pace` seconds on average with bursts of
+    up to `burst` (`pace == 0`: no such spacing).
+    """
 
     key: str
     interval: float
     burst: int = 1
+    window: int = 0
+    pace: float = 0.0
 
     def __post_init__(self) -> None:
         if self.interval < 0:
             raise ValueError(f"bucket {self.key!r}: interval must be >= 0, got {self.interval}")
         if self.burst < 1:
             raise ValueError(f"bucket {self.key!r}: burst must be >= 1, got {self.burst}")
+        if self.window < 0:
+            raise ValueError(f"bucket {self.key!r}: window must be >= 0, got {self.window}")
+        if self.pace < 0:
+            raise ValueError(f"bucket {self.key!r}: pace must be >= 0, got {self.pace}")
+
+    @property
+    def period(self) -> float:
+        """Window kind: the seconds in which at most `window` calls may go (0 for GCRA)."""
+        return self.window * self.interval
+
+    @property
+    def spacing(self) -> float:
+        """The GCRA part's interval: `pace` for the window kind, `interval` otherwise."""
+        return self.pace if self.window else self.interval
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +78,10 @@ class Limits:
     viber_user_per_second: float = 1.0
     facebook_per_second: float = 20.0
     facebook_thread_per_second: float = 1.0
+    # Calls one Telegram chat (a group too) may take at once before the ~1/s pace applies.
+    # Telegram tolerates "short bursts" (the fake: 3); one less leaves a call's worth of slack
+    # for a reserved call that reaches Telegram late while the next one is on time.
+    telegram_chat_burst: int = 2
     # Pace a little slower than the published figure so clocks and rounding never tip us over.
     headroom: float = 1.05
     # After a 429 a destination is paced at 1/`penalty_factor` of its rate for `penalty_window`.
@@ -74,6 +107,9 @@ class Limits:
             value = getattr(self, name)
             if not value > 0:
                 raise ValueError(f"limit {name} must be a positive number, got {value!r}")
+        burst = self.telegram_chat_burst
+        if isinstance(burst, bool) or not (isinstance(burst, int) and burst >= 1):
+            raise ValueError(f"telegram_chat_burst must be a whole number >= 1, got {burst!r}")
         if self.headroom < 1:
             raise ValueError(f"headroom must be >= 1, got {self.headroom}")
         if self.penalty_factor < 1:
@@ -114,7 +150,7 @@ class PacingPolicy:
         lim = self.limits
         if family == "telegram":
             if str(destination).startswith("-"):
-                own = self._bucket(f"{platform}|{destination}", lim.telegram_group_per_minute / 60)
+                own = self._window_bucket(f"{platform}|{destination}")
             else:
                 own = self._bucket(f"{platform}|{destination}", lim.telegram_private_per_second)
             return (own, self._bucket(f"{platform}|*", lim.telegram_global_per_second))
@@ -134,6 +170,19 @@ class PacingPolicy:
 
     def _bucket(self, key: str, per_second: float) -> Bucket:
         return Bucket(key=key, interval=self.limits.headroom / (per_second * self.time_scale))
+
+    def _window_bucket(self, key: str) -> Bucket:
+        """A Telegram group: N posts in any 60 s (with headroom, scaled), ~1/s with bursts."""
+        lim = self.limits
+        count = max(1, math.floor(lim.telegram_group_per_minute))
+        period = 60.0 * lim.headroom / self.time_scale
+        return Bucket(
+            key=key,
+            interval=period / count,
+            burst=lim.telegram_chat_burst,
+            window=count,
+            pace=lim.headroom / (lim.telegram_private_per_second * self.time_scale),
+        )
 
 
 def _family(platform: str) -> str:

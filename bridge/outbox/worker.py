@@ -36,7 +36,7 @@ from bridge.outbox import metrics
 from bridge.outbox.coalesce import can_merge, mergeable_prefix, merged_payload
 from bridge.outbox.handlers import HandlerRegistry
 from bridge.outbox.handlers import handlers as default_handlers
-from bridge.outbox.pacing import BucketState, penalize, reserve
+from bridge.outbox.pacing import BucketState, dump_log, load_log, penalize, reserve
 from bridge.outbox.policy import PacingPolicy
 from bridge.outbox.senders import Senders
 from storage import outbox as store
@@ -288,6 +288,7 @@ class OutboxWorker:
             )
             for key, row in rows.items():
                 row.next_at = _dt(states[key].next_at)
+                row.window_log = dump_log(states[key].log)
             await store.store_pacing(session, rows.values())
             await session.commit()
         return slot
@@ -388,7 +389,14 @@ class OutboxWorker:
                 own = buckets[0]
                 rows = await store.lock_pacing(session, [own.key])
                 state = _state(rows[own.key])
-                penalize(state, own, now, seconds, self.policy.penalty_window)
+                penalize(
+                    state,
+                    own,
+                    now,
+                    seconds,
+                    self.policy.penalty_window,
+                    penalty_factor=self.policy.penalty_factor,
+                )
                 rows[own.key].next_at = _dt(state.next_at)
                 rows[own.key].penalty_until = _dt(state.penalty_until)
                 await store.store_pacing(session, rows.values())
@@ -479,6 +487,7 @@ def _state(row: Any) -> BucketState:
     return BucketState(
         next_at=row.next_at.timestamp(),
         penalty_until=row.penalty_until.timestamp() if row.penalty_until else 0.0,
+        log=load_log(row.window_log),
     )
 
 

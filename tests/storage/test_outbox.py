@@ -162,6 +162,18 @@ async def test_pacing_rows_are_created_and_locked(factory) -> None:  # type: ign
         assert (await store.lock_pacing(s, ["a"]))["a"].tokens == 1.0
 
 
+async def test_pacing_window_log_survives_in_the_database(factory) -> None:  # type: ignore[no-untyped-def]
+    async with factory() as s:
+        rows = await store.lock_pacing(s, ["telegram|-1"])
+        assert rows["telegram|-1"].window_log is None
+        rows["telegram|-1"].window_log = "[1795569784.047739,1795569785.1]"
+        await store.store_pacing(s, rows.values())
+        await s.commit()
+    async with factory() as s:
+        row = (await store.lock_pacing(s, ["telegram|-1"]))["telegram|-1"]
+        assert row.window_log == "[1795569784.047739,1795569785.1]"
+
+
 async def test_queue_stats_counts_open_rows(factory) -> None:  # type: ignore[no-untyped-def]
     await put(factory, "a")
     await put(factory, "b", dest="2")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bridge.outbox.pacing import BucketState, penalize, reserve
+from bridge.outbox.pacing import BucketState, dump_log, load_log, penalize, reserve
 from bridge.outbox.policy import Bucket, Limits, PacingPolicy
 
 
@@ -80,3 +80,73 @@ def test_retry_after_is_never_undercut_and_then_pace_is_slower() -> None:
     second = reserve(states, [bucket], now=100.0, penalty_factor=2.0)
     assert first >= 107.0
     assert second - first == pytest.approx(2.0)
+
+
+def test_group_bucket_is_a_window_of_twenty_per_minute_paced_about_one_a_second() -> None:
+    own, _ = PacingPolicy(time_scale=4).buckets_for("telegram", "-100123")
+    assert own.window == 20
+    assert own.period == pytest.approx(60 * 1.05 / 4)
+    assert own.pace == pytest.approx(1.05 / 4)
+    assert own.burst == 2
+
+
+def test_quiet_group_takes_a_short_burst_at_once_then_about_one_a_second() -> None:
+    bucket = PacingPolicy().buckets_for("telegram", "-1")[0]
+    states = {bucket.key: BucketState()}
+    slots = [reserve(states, [bucket], now=100.0) for _ in range(4)]
+    assert slots == pytest.approx([100.0, 100.0, 101.05, 102.1])
+
+
+def test_the_twenty_first_post_waits_for_the_first_to_leave_the_window() -> None:
+    bucket = PacingPolicy().buckets_for("telegram", "-1")[0]
+    states = {bucket.key: BucketState()}
+    slots = [reserve(states, [bucket], now=0.0) for _ in range(21)]
+    assert slots[19] < 21.0
+    assert slots[20] == pytest.approx(slots[0] + 63.0)
+    assert len(states[bucket.key].log) == 20
+
+
+def test_a_long_burst_uses_nine_tenths_of_the_budget_and_never_more() -> None:
+    bucket = PacingPolicy().buckets_for("telegram", "-1")[0]
+    states = {bucket.key: BucketState()}
+    slots = [reserve(states, [bucket], now=0.0) for _ in range(400)]
+    for i, start in enumerate(slots):
+        assert sum(1 for s in slots[i:] if s < start + 60.0) <= 20
+    ten_minutes = sum(1 for s in slots if s < 600.0)
+    assert ten_minutes >= 0.9 * 200
+
+
+def test_window_slots_never_go_back_in_time() -> None:
+    window, bot = PacingPolicy().buckets_for("telegram", "-1")
+    states = {window.key: BucketState(), bot.key: BucketState(next_at=500.0)}
+    first = reserve(states, [window, bot], now=0.0)
+    # The bot bucket no longer holds anything back; the group must still not go before 500.
+    states[bot.key] = BucketState()
+    assert first == 500.0
+    assert reserve(states, [window, bot], now=0.0) >= 500.0
+
+
+def test_window_bucket_honours_retry_after_then_allows_half_as_many() -> None:
+    bucket = PacingPolicy().buckets_for("telegram", "-1")[0]
+    state = BucketState()
+    states = {bucket.key: state}
+    penalize(state, bucket, now=100.0, retry_after=7, window=60.0, penalty_factor=2.0)
+    slots = [reserve(states, [bucket], now=100.0, penalty_factor=2.0) for _ in range(11)]
+    assert min(slots) >= 107.0
+    # Ten in the window while penalised, the eleventh a whole window after the first.
+    assert slots[10] >= slots[0] + 63.0
+
+
+def test_window_log_round_trips_and_bad_text_is_refused() -> None:
+    assert load_log(dump_log([2.5, 1.25])) == [1.25, 2.5]
+    assert dump_log([]) is None and load_log(None) == []
+    with pytest.raises(ValueError, match="window_log"):
+        load_log("{not json")
+    with pytest.raises(ValueError, match="list of numbers"):
+        load_log('["soon"]')
+
+
+@pytest.mark.parametrize("bad", [0, -2, 1.5, True])
+def test_bad_chat_burst_is_refused_with_a_clear_error(bad: object) -> None:
+    with pytest.raises(ValueError, match="telegram_chat_burst"):
+        Limits(telegram_chat_burst=bad)  # type: ignore[arg-type]

@@ -59,9 +59,10 @@ async def finish(worker: OutboxWorker) -> None:
 
 
 async def test_burst_into_one_group_keeps_the_limit_with_no_429(factory) -> None:  # type: ignore[no-untyped-def]
-    async with served_telegram() as tg:
+    # Speed 20, not 50: the window's headroom (3 s in 63) must exceed the event loop's jitter.
+    async with served_telegram(speed=20.0) as tg:
         await put_texts(factory, tg.group, lanes=4, per_lane=12)
-        worker = worker_for(factory, tg.api_url, concurrency=8)
+        worker = worker_for(factory, tg.api_url, scale=20.0, concurrency=8)
         await worker.start()
         await wait_for(lambda: worker.stats.sent == 48, within=20)
         await finish(worker)
@@ -172,3 +173,40 @@ async def test_concurrent_enqueues_and_wake_give_low_latency(factory) -> None:  
         latency = loop.time() - started
         await finish(worker)
         assert latency < 1.0
+
+
+async def test_quiet_group_shows_a_short_burst_at_once(factory) -> None:  # type: ignore[no-untyped-def]
+    # Real time on both sides: Telegram's own figures, no scaling.
+    async with served_telegram(speed=1.0) as tg:
+        worker = worker_for(factory, tg.api_url, scale=1.0, poll_interval=5.0)
+        await worker.start()
+        await asyncio.sleep(0.1)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        await put_texts(factory, tg.group, lanes=3, per_lane=1)
+        worker.wake()
+        await wait_for(lambda: worker.stats.sent == 3, within=5)
+        took = loop.time() - started
+        await finish(worker)
+        times = [c.time for c in tg.fake.calls("sendMessage", status=200)]
+        assert tg.fake.too_many_requests.total == 0
+        assert times[1] - times[0] < 0.3  # two at once
+        assert took < 1.5  # the third about a second later, not 6 s as at one per 3.15 s
+
+
+async def test_long_burst_never_has_more_than_twenty_in_a_minute_and_uses_the_budget(
+    factory,
+) -> None:  # type: ignore[no-untyped-def]
+    # Speed 20, not 50: the window's headroom (3 s in 63) must exceed the event loop's jitter.
+    async with served_telegram(speed=20.0) as tg:
+        await put_texts(factory, tg.group, lanes=4, per_lane=15)
+        worker = worker_for(factory, tg.api_url, scale=20.0, concurrency=8)
+        await worker.start()
+        await wait_for(lambda: worker.stats.sent == 60, within=20)
+        await finish(worker)
+        assert tg.fake.too_many_requests.total == 0
+        times = sorted(c.time for c in tg.fake.calls("sendMessage", status=200))  # fake seconds
+        for i, start in enumerate(times):
+            assert sum(1 for t in times[i:] if t < start + 60.0) <= 20
+        # While posts wait, the group gets at least 90% of its 20 a minute.
+        assert sum(1 for t in times if t < times[0] + 120.0) >= 0.9 * 40

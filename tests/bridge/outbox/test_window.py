@@ -1,0 +1,83 @@
+"""A group's window state lives in the database: a new worker and a second worker obey it."""
+
+from __future__ import annotations
+
+import pytest
+
+from bridge.outbox import OutboxWorker, PacingPolicy, enqueue
+from tests.bridge.outbox.helpers import RecordingSender, open_db, wait_for
+
+SCALE = 40.0  # the window: 20 posts in any 60 * 1.05 / 40 = 1.575 s
+PERIOD = 60 * 1.05 / SCALE
+
+
+def worker(sf, sender: RecordingSender, owner: str) -> OutboxWorker:  # type: ignore[no-untyped-def]
+    return OutboxWorker(
+        sf,
+        {"telegram": sender},
+        PacingPolicy(time_scale=SCALE),
+        owner_id=owner,
+        concurrency=4,
+        poll_interval=0.02,
+    )
+
+
+async def put_posts(sf, count: int, *, first: int = 0, lanes: int = 4) -> None:  # type: ignore[no-untyped-def]
+    async with sf() as s:
+        for n in range(first, first + count):
+            await enqueue(
+                s,
+                platform="telegram",
+                destination="-100",
+                lane=f"topic:{n % lanes}",
+                kind="call",
+                payload={"n": n},
+            )
+        await s.commit()
+
+
+def most_in_any_window(times: list[float], period: float) -> int:
+    times = sorted(times)
+    return max(sum(1 for t in times[i:] if t < start + period) for i, start in enumerate(times))
+
+
+async def test_a_new_worker_waits_for_the_window_its_predecessor_filled(db_url: str) -> None:
+    engine, sf = await open_db(db_url)
+    first = RecordingSender()
+    await put_posts(sf, 20)
+    w1 = worker(sf, first, "w1")
+    await w1.start()
+    await wait_for(lambda: len(first.delivered) == 20)
+    await w1.stop()
+    await engine.dispose()
+
+    # A fresh engine and worker (as after a restart): only the database remembers the window.
+    engine, sf = await open_db(db_url)
+    second = RecordingSender()
+    await put_posts(sf, 1, first=20)
+    w2 = worker(sf, second, "w2")
+    await w2.start()
+    await wait_for(lambda: len(second.delivered) == 1, within=2 * PERIOD + 5)
+    await w2.stop()
+    await engine.dispose()
+    assert first.delivered[-1]["at"] - first.delivered[0]["at"] < PERIOD / 2
+    assert second.delivered[0]["at"] >= first.delivered[0]["at"] + PERIOD - 0.01
+
+
+@pytest.mark.postgres
+async def test_two_workers_share_one_window_and_use_its_budget(pg_url: str) -> None:
+    engine, sf = await open_db(pg_url)
+    senders = [RecordingSender(), RecordingSender()]
+    workers = [worker(sf, sender, f"w{n}") for n, sender in enumerate(senders)]
+    await put_posts(sf, 50, lanes=8)
+    for w in workers:
+        await w.start()
+    await wait_for(lambda: sum(len(s.delivered) for s in senders) == 50, within=20)
+    for w in workers:
+        await w.stop()
+    await engine.dispose()
+    assert all(s.delivered for s in senders)
+    times = sorted(c["at"] for s in senders for c in s.delivered)
+    assert most_in_any_window(times, PERIOD - 0.02) <= 20
+    # 50 posts: two full windows and 10 more, so the last goes soon after two periods.
+    assert times[-1] - times[0] < 2 * PERIOD + 10 * 1.05 / SCALE + 0.5
