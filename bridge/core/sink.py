@@ -54,6 +54,7 @@ RANK = {"pending": 0, "sent": 1, "delivered": 2, "seen": 3}
 #: speeds the service up like the outbox's pacing).
 LOOKUP_DELAYS = (5.0, 30.0, 300.0, 3600.0)
 
+
 def sent_key(channel: str, external_id: str) -> str:
     """The kv key under which the message id of a reply the platform knows by `external_id` is."""
     family = channel.split(":", 1)[0]

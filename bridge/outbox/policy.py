@@ -82,6 +82,8 @@ class Limits:
     # Telegram tolerates "short bursts" (the fake: 3); one less leaves a call's worth of slack
     # for a reserved call that reaches Telegram late while the next one is on time.
     telegram_chat_burst: int = 2
+    # Posts a quiet group may send at once before the even pace of N a minute applies.
+    telegram_group_burst: int = 10
     # Pace a little slower than the published figure so clocks and rounding never tip us over.
     headroom: float = 1.05
     # After a 429 a destination is paced at 1/`penalty_factor` of its rate for `penalty_window`.
@@ -110,6 +112,11 @@ class Limits:
         burst = self.telegram_chat_burst
         if isinstance(burst, bool) or not (isinstance(burst, int) and burst >= 1):
             raise ValueError(f"telegram_chat_burst must be a whole number >= 1, got {burst!r}")
+        group_burst = self.telegram_group_burst
+        if isinstance(group_burst, bool) or not isinstance(group_burst, int) or group_burst < 1:
+            raise ValueError(
+                f"telegram_group_burst must be a whole number >= 1, got {group_burst!r}"
+            )
         if self.headroom < 1:
             raise ValueError(f"headroom must be >= 1, got {self.headroom}")
         if self.penalty_factor < 1:
@@ -149,11 +156,12 @@ class PacingPolicy:
         family = _family(platform)
         lim = self.limits
         if family == "telegram":
+            bot = self._bucket(f"{platform}|*", lim.telegram_global_per_second)
             if str(destination).startswith("-"):
-                own = self._window_bucket(f"{platform}|{destination}")
-            else:
-                own = self._bucket(f"{platform}|{destination}", lim.telegram_private_per_second)
-            return (own, self._bucket(f"{platform}|*", lim.telegram_global_per_second))
+                window = self._window_bucket(f"{platform}|{destination}")
+                return (window, self._steady_bucket(f"{platform}|{destination}|steady"), bot)
+            own = self._bucket(f"{platform}|{destination}", lim.telegram_private_per_second)
+            return (own, bot)
         if family == "vk":
             return (self._bucket(f"{platform}|*", lim.vk_per_second),)
         if family == "viber":
@@ -183,6 +191,19 @@ class PacingPolicy:
             window=count,
             pace=lim.headroom / (lim.telegram_private_per_second * self.time_scale),
         )
+
+    def _steady_bucket(self, key: str) -> Bucket:
+        """A Telegram group's even pace (N a minute) after a burst of `telegram_group_burst`.
+
+        The window alone would let a busy group spend a minute's budget in its first seconds
+        and then stay silent for the rest of it; a storm's digest edits and relayed messages
+        would then wait ~40 s. With this the budget is spread over the minute, and a quiet
+        group still posts a short burst at once.
+        """
+        lim = self.limits
+        count = max(1, math.floor(lim.telegram_group_per_minute))
+        period = 60.0 * lim.headroom / self.time_scale
+        return Bucket(key=key, interval=period / count, burst=lim.telegram_group_burst)
 
 
 def _family(platform: str) -> str:

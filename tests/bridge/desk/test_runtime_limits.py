@@ -38,7 +38,7 @@ async def test_configured_rates_pace_the_outbox(tmp_path) -> None:  # type: igno
     try:
         policy = runtime.make_worker().policy
         headroom = policy.limits.headroom
-        group, _ = policy.buckets_for("telegram", "-1001")
+        group, *_ = policy.buckets_for("telegram", "-1001")
         (vk,) = policy.buckets_for("vk", "501")
         _, facebook = policy.buckets_for("facebook", "psid-1")
     finally:

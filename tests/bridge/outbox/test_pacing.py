@@ -10,8 +10,10 @@ from bridge.outbox.policy import Bucket, Limits, PacingPolicy
 
 def test_group_chat_gets_twenty_a_minute_and_bot_wide_bucket() -> None:
     policy = PacingPolicy()
-    own, bot = policy.buckets_for("telegram", "-100123")
+    own, steady, bot = policy.buckets_for("telegram", "-100123")
     assert own.interval == pytest.approx(3.0 * 1.05)
+    # The minute's budget is spread evenly after a burst of 10, not spent in its first seconds.
+    assert (steady.interval, steady.burst, steady.window) == (pytest.approx(3.0 * 1.05), 10, 0)
     assert bot.key == "telegram|*"
     assert bot.interval == pytest.approx(1.05 / 30)
 
@@ -22,7 +24,7 @@ def test_private_chat_gets_one_a_second() -> None:
 
 
 def test_time_scale_multiplies_rates() -> None:
-    own, _ = PacingPolicy(time_scale=20).buckets_for("telegram", "-1")
+    own, *_ = PacingPolicy(time_scale=20).buckets_for("telegram", "-1")
     assert own.interval == pytest.approx(3.0 * 1.05 / 20)
     assert PacingPolicy(time_scale=20).penalty_window == pytest.approx(3.0)
 
@@ -83,7 +85,7 @@ def test_retry_after_is_never_undercut_and_then_pace_is_slower() -> None:
 
 
 def test_group_bucket_is_a_window_of_twenty_per_minute_paced_about_one_a_second() -> None:
-    own, _ = PacingPolicy(time_scale=4).buckets_for("telegram", "-100123")
+    own, *_ = PacingPolicy(time_scale=4).buckets_for("telegram", "-100123")
     assert own.window == 20
     assert own.period == pytest.approx(60 * 1.05 / 4)
     assert own.pace == pytest.approx(1.05 / 4)
@@ -117,7 +119,7 @@ def test_a_long_burst_uses_nine_tenths_of_the_budget_and_never_more() -> None:
 
 
 def test_window_slots_never_go_back_in_time() -> None:
-    window, bot = PacingPolicy().buckets_for("telegram", "-1")
+    window, _, bot = PacingPolicy().buckets_for("telegram", "-1")
     states = {window.key: BucketState(), bot.key: BucketState(next_at=500.0)}
     first = reserve(states, [window, bot], now=0.0)
     # The bot bucket no longer holds anything back; the group must still not go before 500.

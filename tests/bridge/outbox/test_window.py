@@ -9,6 +9,8 @@ from tests.bridge.outbox.helpers import RecordingSender, open_db, wait_for
 
 SCALE = 40.0  # the window: 20 posts in any 60 * 1.05 / 40 = 1.575 s
 PERIOD = 60 * 1.05 / SCALE
+#: Telegram's own window (what a 429 would come from): the pacing keeps 5 % headroom inside it.
+TELEGRAM_WINDOW = 60 / SCALE
 
 
 def worker(sf, sender: RecordingSender, owner: str) -> OutboxWorker:  # type: ignore[no-untyped-def]
@@ -60,7 +62,7 @@ async def test_a_new_worker_waits_for_the_window_its_predecessor_filled(db_url: 
     await wait_for(lambda: len(second.delivered) == 1, within=2 * PERIOD + 5)
     await w2.stop()
     await engine.dispose()
-    assert first.delivered[-1]["at"] - first.delivered[0]["at"] < PERIOD / 2
+    assert first.delivered[-1]["at"] - first.delivered[0]["at"] < PERIOD
     assert second.delivered[0]["at"] >= first.delivered[0]["at"] + PERIOD - 0.01
 
 
@@ -78,6 +80,6 @@ async def test_two_workers_share_one_window_and_use_its_budget(pg_url: str) -> N
     await engine.dispose()
     assert all(s.delivered for s in senders)
     times = sorted(c["at"] for s in senders for c in s.delivered)
-    assert most_in_any_window(times, PERIOD - 0.02) <= 20
+    assert most_in_any_window(times, TELEGRAM_WINDOW) <= 20
     # 50 posts: two full windows and 10 more, so the last goes soon after two periods.
     assert times[-1] - times[0] < 2 * PERIOD + 10 * 1.05 / SCALE + 0.5
