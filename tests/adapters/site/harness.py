@@ -7,6 +7,7 @@ it the way the core does (customer, open conversation, message), so history read
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from itertools import count
 from pathlib import Path
@@ -102,6 +103,11 @@ class Bridge:
         """An operator answers `visitor`: stored, then delivered by the site sender."""
         self._ids = self._ids or count(1)
         channel = f"site:{WIDGET}"
+        for _ in range(100):  # the visitor's message may still be committing
+            async with self.sessions() as session:
+                if await find_customer(session, channel, visitor) is not None:
+                    break
+            await asyncio.sleep(0.05)
         async with self.sessions() as session, session.begin():
             customer = await find_customer(session, channel, visitor)
             assert customer is not None, "the visitor has not written yet"
