@@ -7,10 +7,16 @@ committed — the moment the platform may be acknowledged.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
 
 from bridge.adapter import CoreSink, DeliveryState
-from bridge.events import Inbound
+from bridge.errors import BridgeError
+from bridge.events import CustomerProfile, Inbound
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,3 +65,22 @@ async def apply(sink: CoreSink, channel: str, update: Update) -> bool:
         await sink.reachability(channel, update.user, update.reachable, update.reason)
         return True
     return False
+
+
+#: Longest a webhook waits for a customer's name before posting them as a guest.
+PROFILE_TIMEOUT = 5.0
+
+
+async def with_profile(
+    update: InboundUpdate,
+    lookup: Callable[[str], Awaitable[CustomerProfile | None]],
+    platform: str,
+) -> InboundUpdate:
+    """`update` with the customer's looked-up name; unchanged (a guest for now) when the lookup
+    fails or is slow — the core's later lookups fill the name in."""
+    try:
+        profile = await asyncio.wait_for(lookup(update.event.user), PROFILE_TIMEOUT)
+    except (BridgeError, TimeoutError) as exc:
+        log.info("%s: no name for %s yet (%s); a guest for now", platform, update.event.user, exc)
+        return update
+    return update if profile is None else InboundUpdate(replace(update.event, profile=profile))

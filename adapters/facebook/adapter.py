@@ -10,16 +10,14 @@ guest). `read` receipts (a watermark) are resolved to the mids this process sent
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from dataclasses import replace
 from typing import Any
 
 import aiohttp
 from aiohttp import web
 
 from adapters.common.http import client_session
-from adapters.common.updates import DeliveryUpdate, Ignored, InboundUpdate, apply
+from adapters.common.updates import DeliveryUpdate, Ignored, InboundUpdate, apply, with_profile
 from adapters.facebook.client import GraphApi
 from adapters.facebook.convert import ReadWatermark, convert_body
 from adapters.facebook.profiles import FacebookProfiles
@@ -28,12 +26,9 @@ from adapters.facebook.settings import FacebookSettings
 from adapters.facebook.webhook import FacebookWebhook
 from bridge.adapter import CoreSink
 from bridge.components import ComponentState
-from bridge.errors import BridgeError
 from bridge.events import CustomerProfile
 
 log = logging.getLogger(__name__)
-
-PROFILE_TIMEOUT = 5.0
 
 
 class FacebookAdapter:
@@ -81,17 +76,8 @@ class FacebookAdapter:
                 continue
             if isinstance(update, InboundUpdate):
                 self.sender.customer_wrote(update.event.user)
-                profile = await self._profile_or_none(update.event.user)
-                if profile is not None:
-                    update = InboundUpdate(replace(update.event, profile=profile))
+                update = await with_profile(update, self.profiles.lookup, "Messenger")
             await apply(self._sink, self.channel, update)
-
-    async def _profile_or_none(self, psid: str) -> CustomerProfile | None:
-        try:
-            return await asyncio.wait_for(self.profiles.lookup(psid), PROFILE_TIMEOUT)
-        except (BridgeError, TimeoutError) as exc:
-            log.info("Messenger: no name for %s yet (%s); a guest for now", psid, exc)
-            return None
 
     async def lookup_profile(self, user: str) -> CustomerProfile | None:
         """LooksUpProfiles: the customer's name, None when Meta refuses it."""

@@ -14,14 +14,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
 from typing import Any, Protocol
 
 import aiohttp
 from aiohttp import web
 
 from adapters.common.http import client_session
-from adapters.common.updates import Ignored, InboundUpdate, ReachabilityUpdate, apply
+from adapters.common.updates import Ignored, InboundUpdate, ReachabilityUpdate, apply, with_profile
 from adapters.vk.callback import VkCallback
 from adapters.vk.client import VkClient
 from adapters.vk.convert import convert_event
@@ -35,8 +34,6 @@ from bridge.errors import BridgeError
 from bridge.events import CustomerProfile
 
 log = logging.getLogger(__name__)
-
-PROFILE_TIMEOUT = 5.0
 
 
 class LeaderDuties(Protocol):
@@ -175,17 +172,8 @@ class VkAdapter:
                 (self._denied.discard if update.reachable else self._denied.add)(update.user)
             if isinstance(update, InboundUpdate) and update.event.profile is None:
                 self._denied.discard(update.event.user)  # writing to us allows replies
-                profile = await self._profile_or_none(update.event.user)
-                if profile is not None:
-                    update = InboundUpdate(replace(update.event, profile=profile))
+                update = await with_profile(update, self.profiles.lookup, "VK")
             await apply(self._sink, self.channel, update)
-
-    async def _profile_or_none(self, user: str) -> CustomerProfile | None:
-        try:
-            return await asyncio.wait_for(self.profiles.lookup(user), PROFILE_TIMEOUT)
-        except (BridgeError, TimeoutError) as exc:
-            log.info("VK: no name for user %s yet (%s); a guest for now", user, exc)
-            return None
 
     async def lookup_profile(self, user: str) -> CustomerProfile | None:
         """LooksUpProfiles: the customer's VK name (None for deleted/banned accounts)."""
