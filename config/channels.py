@@ -47,6 +47,10 @@ class ViberLimits(Section):
     per_user_per_hour: int = Field(100, gt=0)
 
 
+#: Viber's limit on the text of the welcome message answered to `conversation_started`.
+MAX_VIBER_GREETING = 7000
+
+
 class ViberChannel(Section):
     """A Viber bot (Viber calls our webhook, so `http.public_url` is needed)."""
 
@@ -54,6 +58,7 @@ class ViberChannel(Section):
     token: NonEmptyStr
     name: NonEmptyStr
     avatar: HttpUrl | None = None
+    greeting: NonEmptyStr | None = None
     api_url: HttpUrl = "https://chatapi.viber.com/pa"
     limits: ViberLimits = ViberLimits()
 
@@ -62,6 +67,16 @@ class ViberChannel(Section):
     def _short_sender_name(cls, value: str) -> str:
         if len(value) > 28:
             raise fail(f"Viber allows at most 28 characters in the sender name, got {len(value)}")
+        return value
+
+    @field_validator("greeting")
+    @classmethod
+    def _short_greeting(cls, value: str | None) -> str | None:
+        if value is not None and len(value) > MAX_VIBER_GREETING:
+            raise fail(
+                f"Viber allows at most {MAX_VIBER_GREETING} characters in a welcome message, "
+                f"got {len(value)}"
+            )
         return value
 
 

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from typing import Any
 
 MAX_SENDER_NAME = 28
+#: Viber's limit on a welcome message's text.
+MAX_GREETING = 7000
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +27,8 @@ class ViberSettings:
             raise ValueError("channels.viber.token is required")
         if not self.name or len(self.name) > MAX_SENDER_NAME:
             raise ValueError(f"channels.viber.name is 1..{MAX_SENDER_NAME} characters")
+        if self.greeting is not None and not 0 < len(self.greeting) <= MAX_GREETING:
+            raise ValueError(f"channels.viber.greeting is 1..{MAX_GREETING} characters")
 
     @classmethod
     def from_section(cls, section: Any, **overrides: Any) -> ViberSettings:
@@ -35,7 +39,7 @@ class ViberSettings:
             "name": section.name,
             "api_url": str(section.api_url),
             "avatar": str(avatar) if avatar else None,
-            "greeting": getattr(section, "greeting", None),
+            "greeting": section.greeting,
         }
         values.update(overrides)
         return cls(**values)

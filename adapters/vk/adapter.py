@@ -6,7 +6,9 @@
 
 Events pass `convert.convert_event`; a new customer's message carries the name from
 `users.get` (cached; deleted or banned accounts and failed lookups leave a guest). The adapter
-remembers who denied messages so the sender does not try them (the core is told as well).
+remembers who denied messages so the sender does not try them; the core is told as well and
+keeps it in the database (it refuses replies to them, also after a restart). A customer's new
+message reports them reachable again: writing to the community allows its replies.
 """
 
 from __future__ import annotations
@@ -170,8 +172,13 @@ class VkAdapter:
                 continue
             if isinstance(update, ReachabilityUpdate):
                 (self._denied.discard if update.reachable else self._denied.add)(update.user)
+            if isinstance(update, InboundUpdate) and update.event.edit_of is None:
+                # Writing to the community allows its replies again (also after a
+                # message_deny the core remembers across restarts).
+                self._denied.discard(update.event.user)
+                allowed = ReachabilityUpdate(update.event.user, True, "wrote to the community")
+                await apply(self._sink, self.channel, allowed)
             if isinstance(update, InboundUpdate) and update.event.profile is None:
-                self._denied.discard(update.event.user)  # writing to us allows replies
                 update = await with_profile(update, self.profiles.lookup, "VK")
             await apply(self._sink, self.channel, update)
 

@@ -67,6 +67,9 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "replies cannot reach them until they unblock it.",
         "place.customer_unblocked_bot": "✅ The customer unblocked the bot: "
         "replies reach them again.",
+        "place.reply_not_sent_unreachable": "🚫 Not sent: the customer can no longer be "
+        "reached{reason}. The reply is kept; replies go out again once the customer can "
+        "receive messages.",
         "place.note_hint": "🔒 {operator}, your messages here are internal notes: "
         "only the operator who accepted the conversation talks to the customer.",
         "place.topic_recreated": "The previous topic was unavailable; "
@@ -150,6 +153,9 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "place.customer_blocked_bot": "⛔ Клиент заблокировал бота: "
         "ответы не дойдут, пока он его не разблокирует.",
         "place.customer_unblocked_bot": "✅ Клиент разблокировал бота: ответы снова доходят.",
+        "place.reply_not_sent_unreachable": "🚫 Не отправлено: клиенту больше нельзя "
+        "написать{reason}. Ответ сохранён; ответы снова будут уходить, когда клиент сможет "
+        "получать сообщения.",
         "place.note_hint": "🔒 {operator}, ваши сообщения здесь — внутренние заметки: "
         "клиенту пишет только оператор, принявший обращение.",
         "place.topic_recreated": "Прежняя тема недоступна; разговор продолжается здесь.",

@@ -290,6 +290,41 @@ def test_viber_sender_name_over_28_characters_is_refused(minimal):
     assert line.startswith("cfg.yaml: channels.viber.name: Viber allows at most 28 characters")
 
 
+def viber_with_greeting(minimal: dict[str, Any], greeting: object) -> dict[str, Any]:
+    minimal["http"] = {"public_url": "https://support.example.com"}
+    minimal["channels"]["viber"] = {
+        "group": "support",
+        "token": "t",
+        "name": "Shop",
+        "greeting": greeting,
+    }
+    return minimal
+
+
+def test_viber_greeting_is_read_and_is_off_when_absent(minimal):
+    greeting = "Привіт! " * 875  # exactly 7000 characters: Viber's limit
+    assert len(greeting) == 7000
+    config = parse_config(viber_with_greeting(minimal, greeting), env={})
+    assert config.channels.viber.greeting == greeting
+    del minimal["channels"]["viber"]["greeting"]
+    assert parse_config(minimal, env={}).channels.viber.greeting is None
+
+
+def test_viber_greeting_over_7000_characters_is_refused(minimal):
+    (line,) = errors_of(viber_with_greeting(minimal, "x" * 7001))
+    assert line == (
+        "cfg.yaml: channels.viber.greeting: Viber allows at most 7000 characters "
+        "in a welcome message, got 7001"
+    )
+
+
+@pytest.mark.parametrize("greeting", ["", "   "])
+def test_an_empty_viber_greeting_is_refused(minimal, greeting):
+    assert errors_of(viber_with_greeting(minimal, greeting)) == [
+        "cfg.yaml: channels.viber.greeting: must not be empty"
+    ]
+
+
 def test_bad_database_url_does_not_echo_a_password(minimal):
     minimal["database"] = "postgresql:/user:hunter2@@"
     (line,) = errors_of(minimal)

@@ -107,6 +107,12 @@ class Bridge:
     def operator_sends_photo(self, thread_id: int) -> None:
         self.telegram.user_sends_photo(self.ann, chat_id=self.group_id, topic=thread_id)
 
+    async def restart(self) -> None:
+        """Stop the service and start a fresh one on the same port: only the database (and the
+        fakes) carry over, as after a restart of the process."""
+        await self.service.stop()
+        self.service = await start_service(self.config, self.service.port)
+
     async def stored_messages(self) -> int:
         from sqlalchemy import func, select
 
@@ -191,12 +197,8 @@ async def running_bridge(database: str, *, vk_updates: str = "callback") -> Asyn
             },
             source="contract",
         )
-        components = build_components(config, time_scale=SCALE)
-        for component in components:
-            if isinstance(component, UpdatesIntake):
-                component.poll_timeout = 1
-        service = Service(config, components, port=port)
-        await service.start()
+        bridge: Bridge | None = None
+        service = await start_service(config, port)
         try:
             async with aiohttp.ClientSession() as http:
                 bridge = Bridge(
@@ -215,7 +217,18 @@ async def running_bridge(database: str, *, vk_updates: str = "callback") -> Asyn
                 await connect_webhooks(bridge)
                 yield bridge
         finally:
-            await service.stop()
+            await (bridge.service if bridge is not None else service).stop()
+
+
+async def start_service(config: BridgeConfig, port: int) -> Service:
+    """The real service with every component `run` builds, started on `port`."""
+    components = build_components(config, time_scale=SCALE)
+    for component in components:
+        if isinstance(component, UpdatesIntake):
+            component.poll_timeout = 1
+    service = Service(config, components, port=port)
+    await service.start()
+    return service
 
 
 async def connect_webhooks(bridge: Bridge) -> None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from adapters.vk.adapter import VkAdapter
+from bridge.events import Outbound
 from sandbox.runner import RunningApp, start_app
 from sandbox.vk import FakeVK
+from tests.adapters.outbox_rows import reply_row
 from tests.adapters.recording_sink import RecordingSink
 
 
@@ -77,6 +79,22 @@ async def test_deny_and_allow_change_reachability(
     await fake_vk.customer_allows(505)
     await sink.wait_for(lambda s: len(s.reachability_changes) == 2)
     assert [(c[1], c[2]) for c in sink.reachability_changes] == [("505", False), ("505", True)]
+
+
+async def test_writing_after_a_deny_reports_the_customer_reachable_before_the_message(
+    fake_vk: FakeVK, sink: RecordingSink, make_adapter: Callable[..., VkAdapter]
+) -> None:
+    fake_vk.add_user(507, "Vera", "V")
+    adapter = make_adapter()
+    await adapter.start()
+    await fake_vk.customer_denies(507)
+    await sink.wait_for(lambda s: len(s.reachability_changes) == 1)
+    await fake_vk.customer_message(507, "I'm back")
+    await sink.wait_for(lambda s: len(s.inbound_events) == 1)
+    assert [(c[1], c[2]) for c in sink.reachability_changes] == [("507", False), ("507", True)]
+    assert sink.reachability_changes[1][3] == "wrote to the community"
+    await adapter.sender.deliver(reply_row("vk", Outbound("vk", "507", "Welcome back")))
+    assert [m["text"] for m in fake_vk.received(507)] == ["Welcome back"]
 
 
 async def test_failed_1_2_3_are_survived_without_losing_the_next_message(

@@ -134,3 +134,51 @@ async def test_reachability_changes_are_told_once_and_unknown_customers_ignored(
         "🚫 The customer can no longer be reached (blocked): replies won't arrive.",
         "✅ The customer can receive messages again.",
     ]
+
+
+async def test_a_reply_to_an_unreachable_customer_is_kept_failed_and_sent_once_reachable(
+    sessions,
+) -> None:  # type: ignore[no-untyped-def]
+    outlet, desk = FakeOutlet(), FakeDesk()
+    await accepted_with_reply(sessions, outlet)
+    sent_before = list(outlet.sent)
+
+    async def reachable(value: bool) -> None:
+        async with sessions() as session, session.begin():
+            reason = None if value else "denied messages from the community"
+            await set_reachability(
+                session, "vk", "501", value, reason=reason, desk=desk, language="en"
+            )
+
+    async def ann_replies(external_id: str, body: str) -> str:
+        async with sessions() as session, session.begin():
+            conversation = await get_conversation(session, 1)
+            return await handle_operator_message(
+                session,
+                conversation,
+                OperatorMessage(external_id, 7, "Ann", body),
+                desk=desk,
+                outlet=outlet,
+                language="en",
+            )
+
+    await reachable(False)
+    assert await ann_replies("g:3", "Still there?") == "unreachable"
+    assert outlet.sent == sent_before
+    assert desk.calls[-1] == (
+        "notice",
+        "🚫 Not sent: the customer can no longer be reached (denied messages from the "
+        "community). The reply is kept; replies go out again once the customer can receive "
+        "messages.",
+    )
+    async with sessions() as session:
+        kept = (await conversation_messages(session, 1))[-1]
+    assert (kept.direction, kept.text, kept.delivery_state) == ("out", "Still there?", "failed")
+    assert kept.delivery_error == (
+        "not sent: the customer can no longer be reached (denied messages from the community)"
+    )
+    assert await ann_replies("g:3", "Still there?") == "duplicate"
+
+    await reachable(True)
+    assert await ann_replies("g:4", "Welcome back") == "relayed"
+    assert outlet.sent == [*sent_before, ("reply", "Welcome back")]
