@@ -1,20 +1,34 @@
-"""The dashboard's counters: new conversations in the feed, and claimed ones awaiting a reply."""
+"""The dashboard's counters: new conversations in the feed, and claimed ones awaiting a reply.
+
+A blocked customer's conversations are never counted: their messages are stored, not posted,
+so nobody can (or should) act on them.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import func, or_
+from sqlalchemy import Select, func, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import Conversation, ConversationState
+from storage.models import Conversation, ConversationState, Customer
+
+
+def _counted_conversations() -> Select[tuple[int]]:
+    """SELECT count(*) over conversations whose customer is not blocked."""
+    return (
+        select(func.count())
+        .select_from(Conversation)
+        .join(Customer, col(Customer.id) == col(Conversation.customer_id))
+        .where(col(Customer.blocked).is_(False))
+    )
 
 
 async def count_new(session: AsyncSession, group: str) -> int:
     """New (unclaimed) conversations of a group: the left counter of the dashboard."""
     count = await session.scalar(
-        select(func.count())
-        .select_from(Conversation)
-        .where(Conversation.group == group, Conversation.state == ConversationState.NEW)
+        _counted_conversations().where(
+            Conversation.group == group, Conversation.state == ConversationState.NEW
+        )
     )
     return int(count or 0)
 
@@ -26,19 +40,14 @@ async def count_unanswered(
 
     The right counter of the dashboard; with `operator_id`, only that operator's (`/my`).
     """
-    statement = (
-        select(func.count())
-        .select_from(Conversation)
-        .where(
-            Conversation.group == group,
-            Conversation.state == ConversationState.ACCEPTED,
-            col(Conversation.last_customer_message_at).is_not(None),
-            or_(
-                col(Conversation.last_operator_reply_at).is_(None),
-                col(Conversation.last_customer_message_at)
-                > col(Conversation.last_operator_reply_at),
-            ),
-        )
+    statement = _counted_conversations().where(
+        Conversation.group == group,
+        Conversation.state == ConversationState.ACCEPTED,
+        col(Conversation.last_customer_message_at).is_not(None),
+        or_(
+            col(Conversation.last_operator_reply_at).is_(None),
+            col(Conversation.last_customer_message_at) > col(Conversation.last_operator_reply_at),
+        ),
     )
     if operator_id is not None:
         statement = statement.where(Conversation.operator_id == operator_id)

@@ -88,9 +88,15 @@ async def store_inbound_message(
     text: str | None,
     attachments: Iterable[Any] | None = None,
     created_at: datetime | None = None,
+    counted: bool = True,
 ) -> Message | None:
     """Store a customer's message and bump the conversation's and customer's inbound times.
 
+    `created_at` is the platform's time of the message (shown to operators). The counters
+    compare the conversation's `last_customer_message_at` with the claimer's last reply, so it
+    is the bridge's receive time: the same clock as the reply's (Telegram dates in whole
+    seconds, and a backlog arrives long after its platform time). `counted=False` (a blocked
+    customer) stores the message without making the conversation count as unanswered.
     Returns None for a duplicate (same channel and external_id), touching nothing. Inbound
     messages count as delivered (they reached us).
     """
@@ -110,11 +116,12 @@ async def store_inbound_message(
     )
     if message is None:
         return None
-    await session.exec(
-        update(Conversation)
-        .where(Conversation.id == conversation.id)
-        .values(last_customer_message_at=message.created_at)
-    )
+    if counted:
+        await session.exec(
+            update(Conversation)
+            .where(Conversation.id == conversation.id)
+            .values(last_customer_message_at=utcnow())
+        )
     await session.exec(
         update(Customer)
         .where(Customer.id == conversation.customer_id)

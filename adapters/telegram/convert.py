@@ -116,7 +116,9 @@ def to_inbound(message: Message, *, edited: bool = False) -> Inbound:
         chat=str(chat_id),
         user=str(user.id if user else chat_id),
         external_id=f"{own_id}:edit:{message.edit_date}" if edited else own_id,
-        text=message.text or "",
+        # A media message's words are its caption (also kept on the attachment, which the
+        # desk posts with it): the card, /history and an edit's notice read the text.
+        text=message.text or message.caption or "",
         attachments=attachments_of(message),
         profile=profile_of(user),
         sent_at=message.date,

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from bridge.core.cards import escape, escaped_shortened, format_time, link_html, message_summary
-from bridge.core.counters import Counts, has_new_messages
+from bridge.core.counters import Counts, has_new_messages, shown
 from bridge.core.inbound import lock_conversation
 from bridge.core.texts import source_name, text
 from storage.conversations import (
@@ -238,7 +238,10 @@ async def my(
 ) -> CommandReply:
     """The operator's open conversations with links, and their counters.
 
-    `link_for(conversation) -> str` gives the t.me link of a conversation's place.
+    The counters are those of `groups` only (the group the command was given in, or in a
+    private chat the groups the caller is an operator of); the total is shown like the
+    dashboard's ("!" above 9). `link_for(conversation) -> str` gives the t.me link of a
+    conversation's place.
     """
     mine = await open_conversations(session, operator_id=operator_id)
     new = 0
@@ -247,7 +250,15 @@ async def my(
         new += await count_new(session, group)
         unanswered += await count_unanswered(session, group, operator_id)
     counts = Counts(new=new, unanswered=unanswered)
-    lines = [text(language, "private.my_counters", new=counts.new, mine=counts.unanswered)]
+    lines = [
+        text(
+            language,
+            "private.my_counters",
+            new=counts.new,
+            mine=counts.unanswered,
+            total=shown(counts.total),
+        )
+    ]
     if not mine:
         lines.append(text(language, "private.my_none"))
         return CommandReply("\n".join(lines))
@@ -257,7 +268,8 @@ async def my(
         name = customer.name or text(language, "guest", number=customer.guest_number or 0)
         flag = (
             text(language, "private.my_unanswered")
-            if has_new_messages(
+            if not customer.blocked
+            and has_new_messages(
                 conversation.last_customer_message_at, conversation.last_operator_reply_at
             )
             else ""

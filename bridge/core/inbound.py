@@ -81,6 +81,7 @@ async def handle_inbound(
         text=event.text,
         attachments=event.attachments,
         created_at=event.sent_at,
+        counted=not customer.blocked,
     )
     if message is None:
         raise DuplicateInbound(f"{event.channel}:{event.external_id}")

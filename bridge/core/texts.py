@@ -60,6 +60,7 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "place.previous": "Previous conversation: #{number}",
         "place.customer_edit": "✏️ The customer edited a message:\n{text}",
         "place.delivery_failed": "⚠️ Not delivered to the customer: {reason}",
+        "place.delivery_failed_unknown": "the platform reported a failure",
         "place.customer_unreachable": "🚫 The customer can no longer be reached{reason}: "
         "replies won't arrive.",
         "place.customer_reachable": "✅ The customer can receive messages again.",
@@ -95,7 +96,8 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "private.my_item": "#{number} · {name} · {source}{unanswered} — {link}",
         "private.my_unanswered": " · new messages",
         "private.my_none": "You have no open conversations.",
-        "private.my_counters": "Waiting in the feed: {new} · yours with new messages: {mine}",
+        "private.my_counters": "Waiting in the feed: {new} · yours with new messages: {mine} "
+        "· total: {total}",
         "command.refused": "Only operators of this group can use this command.",
         "command.help": (
             "<b>Talker Bridge</b>\n"
@@ -147,6 +149,7 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "place.previous": "Предыдущее обращение: #{number}",
         "place.customer_edit": "✏️ Клиент изменил сообщение:\n{text}",
         "place.delivery_failed": "⚠️ Не доставлено клиенту: {reason}",
+        "place.delivery_failed_unknown": "платформа сообщила о сбое",
         "place.customer_unreachable": "🚫 Клиенту больше нельзя написать{reason}: "
         "ответы не дойдут.",
         "place.customer_reachable": "✅ Клиенту снова можно писать.",
@@ -179,7 +182,8 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "private.my_item": "#{number} · {name} · {source}{unanswered} — {link}",
         "private.my_unanswered": " · новые сообщения",
         "private.my_none": "У вас нет открытых обращений.",
-        "private.my_counters": "Ждут в ленте: {new} · ваши с новыми сообщениями: {mine}",
+        "private.my_counters": "Ждут в ленте: {new} · ваши с новыми сообщениями: {mine} "
+        "· всего: {total}",
         "command.refused": "Эта команда доступна только операторам этой группы.",
         "command.help": (
             "<b>Talker Bridge</b>\n"

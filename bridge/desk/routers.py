@@ -2,16 +2,21 @@
 
 Every handler records the update as processed in the same transaction as its effects, so a
 repeated update (a redelivered webhook, a restart before the offset was saved) changes nothing.
-A button is answered right after its one-UPDATE transaction commits, before any slow work.
+A button is answered right after its one-UPDATE transaction commits, before any slow work; a
+repeated press update is answered too (from what the first one did), since the first answer may
+be the very call that failed.
 """
 
 from __future__ import annotations
 
+import html
 import logging
+import re
 from typing import TYPE_CHECKING
 
 from aiogram import F, Router
 from aiogram.enums import ChatType
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import CallbackQuery, ChatMemberUpdated, Message, Update
 
 from adapters.telegram.convert import attachments_of as operator_attachments
@@ -60,6 +65,47 @@ async def _fresh(session: AsyncSession, event_update: Update) -> bool:
     return await mark_event_processed(session, "telegram", event_update.update_id)
 
 
+def alert_text(html_text: str) -> str:
+    """An HTML text as an answerCallbackQuery alert: plain (tags dropped, entities decoded)."""
+    return html.unescape(re.sub(r"<[^>]*>", "", html_text))[:ALERT_LIMIT]
+
+
+#: An answer to a button press: (alert text or None, show_alert).
+PressAnswer = tuple[str | None, bool]
+
+
+async def _answer_again(query: CallbackQuery, answer: PressAnswer) -> None:
+    """Answer a repeated press update; refused when the first answer went through after all."""
+    try:
+        await query.answer(answer[0], show_alert=answer[1])
+    except TelegramBadRequest as exc:
+        log.debug("repeated callback %s not answered again: %s", query.id, exc)
+
+
+async def _repeated_accept(
+    session: AsyncSession, conversation_id: int, user_id: int, language: str
+) -> PressAnswer:
+    """What the first delivery of this accept did, to tell the presser again."""
+    conversation = await get_conversation(session, conversation_id)
+    if conversation is None or conversation.state == ConversationState.CLOSED:
+        return text(language, "alert.closed"), True
+    if conversation.operator_id == user_id:
+        return text(language, "alert.accepted"), False
+    if conversation.state == ConversationState.ACCEPTED:
+        answer = text(language, "alert.already_accepted", operator=conversation.operator_name)
+        return answer[:ALERT_LIMIT], True
+    return None, False
+
+
+def _repeated_transfer(
+    conversation: Conversation | None, target: Operator | None, language: str
+) -> PressAnswer:
+    """A repeated transfer press: "transferred" when it went to that operator, else silence."""
+    if conversation is not None and target is not None and conversation.operator_id == target.id:
+        return text(language, "alert.transfer_done", operator=target.name)[:ALERT_LIMIT], False
+    return None, False
+
+
 async def _remember_operator(session: AsyncSession, user: object) -> Operator:
     return await upsert_operator(
         session,
@@ -88,14 +134,18 @@ def build_router(runtime: DeskRuntime) -> Router:
         if not await runtime.is_operator(chat_id, user.id, proven_member=False):
             await query.answer(text(language, "alert.not_operator"), show_alert=True)
             return
+        again: PressAnswer | None = None
         async with runtime.transaction() as session:
-            if not await _fresh(session, event_update):
-                return
-            await _remember_operator(session, user)
-            outcome = await accept(
-                session, callback_data.c, user.id, user.full_name, desk=runtime.desk
-            )
-        if outcome.status == "won":
+            if await _fresh(session, event_update):
+                await _remember_operator(session, user)
+                outcome = await accept(
+                    session, callback_data.c, user.id, user.full_name, desk=runtime.desk
+                )
+            else:
+                again = await _repeated_accept(session, callback_data.c, user.id, language)
+        if again is not None:
+            await _answer_again(query, again)
+        elif outcome.status == "won":
             await query.answer(text(language, "alert.accepted"))
         elif outcome.status == "taken":
             answer = text(language, "alert.already_accepted", operator=outcome.operator_name)
@@ -115,12 +165,14 @@ def build_router(runtime: DeskRuntime) -> Router:
         if not await runtime.is_operator(chat_id, callback_data.o, proven_member=False):
             await query.answer(text(language, "alert.unknown_operator"), show_alert=True)
             return
+        again: PressAnswer | None = None
         async with runtime.transaction() as session:
-            if not await _fresh(session, event_update):
-                return
+            fresh = await _fresh(session, event_update)
             conversation = await get_conversation(session, callback_data.c)
             target = await session.get(Operator, callback_data.o)
-            if conversation is None or target is None:
+            if not fresh:
+                again = _repeated_transfer(conversation, target, language)
+            elif conversation is None or target is None:
                 reply = commands.CommandReply(text(language, "alert.closed"), ok=False)
             else:
                 reply = await commands.transfer(
@@ -132,8 +184,10 @@ def build_router(runtime: DeskRuntime) -> Router:
                     language=language,
                     link=runtime.desk.place_link(conversation),
                 )
-        plain = reply.html.replace("<b>", "").replace("</b>", "")
-        await query.answer(plain[:ALERT_LIMIT], show_alert=not reply.ok)
+        if again is not None:
+            await _answer_again(query, again)
+        else:
+            await query.answer(alert_text(reply.html), show_alert=not reply.ok)
 
     # --- the operators' group ----------------------------------------------------------
 
@@ -180,7 +234,8 @@ def build_router(runtime: DeskRuntime) -> Router:
                     html=(message.html_text if (message.text or message.caption) else None),
                     attachments=operator_attachments(message),
                 ),
-                desk=runtime.desk,
+                # What it says back answers its author's own message: no notification sound.
+                desk=runtime.desk.quiet_notices(),
                 outlet=customer_outlet,
                 language=language,
             )
@@ -407,10 +462,8 @@ async def _anywhere_command(
     language = runtime.config.language
     user = message.from_user
     assert user is not None
-    if message.chat.type == ChatType.PRIVATE:
-        is_operator = await runtime.is_operator_anywhere(user.id)
-    else:
-        is_operator = await runtime.is_operator(message.chat.id, user.id, proven_member=True)
+    groups = await _groups_of_caller(runtime, message, user.id)
+    is_operator = bool(groups)
     async with runtime.transaction() as session:
         if not await _fresh(session, event_update):
             return
@@ -423,8 +476,25 @@ async def _anywhere_command(
             reply = await commands.my(
                 session,
                 user.id,
-                list(runtime.config.groups),
+                groups,
                 link_for=runtime.desk.place_link,
                 language=language,
             )
         await _answer(session, runtime, message, reply.html)
+
+
+async def _groups_of_caller(runtime: DeskRuntime, message: Message, user_id: int) -> list[str]:
+    """The groups whose counters a command shows; empty when the caller is no operator there.
+
+    In a group: that group. In a private chat: every group the caller is an operator of.
+    """
+    if message.chat.type == ChatType.PRIVATE:
+        return [
+            group.name
+            for group in runtime.config.groups.values()
+            if await runtime.is_operator(group.chat_id, user_id, proven_member=False)
+        ]
+    group = runtime.config.group_for_chat(message.chat.id)
+    if group is None or not await runtime.is_operator(group.chat_id, user_id, proven_member=True):
+        return []
+    return [group.name]

@@ -25,6 +25,7 @@ from bridge.core.cards import (
     link_html,
     message_summary,
     pieces,
+    tg_length,
     topic_name,
 )
 from bridge.core.cards import render_card as render_card_html
@@ -45,6 +46,8 @@ if TYPE_CHECKING:
     from storage.models import Conversation, Customer, Message
 
 PLATFORM = "telegram"
+#: The longest caption of a customer's media copy (Telegram allows 1024, with room to spare).
+COPY_CAPTION_LIMIT = 1000
 
 
 def attachments_of(message: Message) -> tuple[Attachment, ...]:
@@ -54,6 +57,18 @@ def attachments_of(message: Message) -> tuple[Attachment, ...]:
         fields = {k: v for k, v in raw.items() if k in Attachment.__slots__}
         out.append(Attachment(**fields))
     return tuple(out)
+
+
+def _carried_as_caption(
+    message: Message, attachments: tuple[Attachment, ...], author: str | None
+) -> bool:
+    """Whether the text goes whole as an attachment's caption, so posting it too would double it.
+
+    A Telegram customer's photo caption is both the message's text and the photo's caption.
+    """
+    if not message.text or not any(a.caption == message.text for a in attachments):
+        return False
+    return tg_length(customer_copy(message.text, author=author, limit=10**6)) <= COPY_CAPTION_LIMIT
 
 
 class TelegramDesk:
@@ -296,7 +311,11 @@ class TelegramDesk:
         lane = self.place_lane(conversation)
         name = self.customer_name(customer)
         at = message.created_at.strftime("%H:%M")
-        for piece in pieces(message.text or "", 3500) if message.text else []:
+        attachments = attachments_of(message)
+        words = message.text or ""
+        if _carried_as_caption(message, attachments, author):
+            words = ""  # it goes once, under the media
+        for piece in pieces(words, 3500) if words else []:
             html = customer_copy(piece, author=author, language=self.language)
             payload = calls.send_text(group.chat_id, html, thread_id=thread_id, reply_to=reply_to)
             payload["part"] = {"author": name, "at": at, "html": escape(piece)}
@@ -313,9 +332,9 @@ class TelegramDesk:
                 ctx=ctx,
             )
         same_bot = customer.channel == "telegram"
-        for attachment in attachments_of(message):
+        for attachment in attachments:
             caption = (
-                customer_copy(attachment.caption, author=author, limit=1000)
+                customer_copy(attachment.caption, author=author, limit=COPY_CAPTION_LIMIT)
                 if (attachment.caption)
                 else (customer_copy("", author=author) if author else None)
             )
@@ -359,7 +378,10 @@ class TelegramDesk:
         )
         await self.notice(session, conversation, html)
 
-    async def notice(self, session: AsyncSession, conversation: Conversation, html: str) -> None:
+    async def notice(
+        self, session: AsyncSession, conversation: Conversation, html: str, *, quiet: bool = False
+    ) -> None:
+        """Post `html` in the place; `quiet` posts it without a notification sound."""
         group = self.group(conversation)
         if group.mode == "topics" and conversation.topic_id is None:
             conversation = await get_conversation(session, conversation.id or 0) or conversation
@@ -370,16 +392,23 @@ class TelegramDesk:
             thread_id, reply_to = conversation.topic_id, None
         else:
             thread_id, reply_to = None, conversation.card_message_id
+        payload = calls.send_text(group.chat_id, html, thread_id=thread_id, reply_to=reply_to)
+        if quiet:
+            payload["params"]["disable_notification"] = True
         await self.enqueue(
             session,
             conversation,
             chat_id=group.chat_id,
             lane=self.place_lane(conversation),
             kind="notice",
-            payload=calls.send_text(group.chat_id, html, thread_id=thread_id, reply_to=reply_to),
+            payload=payload,
             handler="desk.notice_posted",
             ctx={"topic": thread_id},
         )
+
+    def quiet_notices(self) -> QuietNotices:
+        """This desk, with notices posted without a notification sound (see QuietNotices)."""
+        return QuietNotices(self)
 
     async def close_place(self, session: AsyncSession, conversation: Conversation) -> None:
         group = self.group(conversation)
@@ -429,3 +458,21 @@ class TelegramDesk:
         for operator in await operators_reachable_in_private(session):
             if group.allows(operator.id):
                 await self.notify_operator(session, operator.id, html)
+
+
+class QuietNotices:
+    """A `TelegramDesk` whose notices make no sound; every other method is the desk's own.
+
+    Given to the handling of an operator's own message in a conversation's place: what it says
+    back (the note hint to a non-claimer, a reply that could not be sent) answers the message
+    its author has just written there, so it need not ring the phones of the whole group.
+    """
+
+    def __init__(self, desk: TelegramDesk) -> None:
+        self._desk = desk
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._desk, name)
+
+    async def notice(self, session: AsyncSession, conversation: Conversation, html: str) -> None:
+        await self._desk.notice(session, conversation, html, quiet=True)

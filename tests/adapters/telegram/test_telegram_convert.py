@@ -107,3 +107,13 @@ def test_caption_location_and_contact() -> None:
 def test_an_edit_names_the_original_message() -> None:
     event = to_inbound(message(text="fixed", edit_date=1700000100), edited=True)
     assert event.edit_of == "501:9" and event.external_id != "501:9"
+
+
+def test_a_media_messages_caption_is_its_text_new_and_edited() -> None:
+    sent = to_inbound(message(photo=PHOTO, caption="my recept"))
+    assert sent.text == "my recept" and sent.attachments[0].caption == "my recept"
+    edited = to_inbound(
+        message(photo=PHOTO, caption="my receipt", edit_date=1700000100), edited=True
+    )
+    assert edited.text == "my receipt" and edited.edit_of == "501:9"
+    assert to_inbound(message(photo=PHOTO)).text == ""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import pytest
 from core_fakes import FakeDesk, FakeOutlet
@@ -171,3 +172,70 @@ async def test_blocked_customer_is_stored_but_not_posted(sessions) -> None:  # t
         await commands.set_blocked(session, conversation, True, language="en")
     blocked = await inbound(sessions, desk, said("2"))
     assert blocked.status == "blocked" and desk.names() == ["post_card"]
+
+
+async def _reply(sessions, desk, outlet, external_id: str, body: str, operator_id: int = 42):  # type: ignore[no-untyped-def]
+    async with sessions() as session, session.begin():
+        conversation = await get_conversation(session, 1)
+        message = OperatorMessage(
+            external_id, operator_id=operator_id, operator_name="Bob", text=body
+        )
+        return await handle_operator_message(
+            session, conversation, message, desk=desk, outlet=outlet, language="en"
+        )
+
+
+async def test_a_blocked_customers_messages_are_stored_but_never_counted(sessions) -> None:  # type: ignore[no-untyped-def]
+    desk, outlet = FakeDesk(), FakeOutlet()
+    result = await inbound(sessions, desk, said("1"))
+    async with sessions() as session, session.begin():
+        await accept(session, result.conversation_id, 42, "Bob", desk=desk)
+    await _reply(sessions, desk, outlet, "g:1", "hello")
+    async with sessions() as session, session.begin():
+        conversation = await get_conversation(session, result.conversation_id)
+        await commands.set_blocked(session, conversation, True, language="en")
+    spam = await inbound(sessions, desk, said("2", "spam"))
+    assert spam.status == "blocked"
+    async with sessions() as session:
+        assert await count_unanswered(session, "support") == 0
+        assert await count_unanswered(session, "support", operator_id=42) == 0
+        my = await commands.my(session, 42, ["support"], link_for=lambda c: "x", language="en")
+        assert "yours with new messages: 0" in my.html and "new messages —" not in my.html
+        assert [m.text for m in await conversation_messages(session, 1)][-1] == "spam"
+    # Closed, the blocked customer writes again: a conversation nobody sees is not "new".
+    async with sessions() as session, session.begin():
+        conversation = await get_conversation(session, result.conversation_id)
+        bob = commands.Caller(42, "Bob")
+        await commands.close(session, conversation, bob, desk=desk, outlet=outlet, language="en")
+    again = await inbound(sessions, desk, said("3", "more spam"))
+    assert again.status == "blocked" and again.new_conversation
+    async with sessions() as session:
+        assert await count_new(session, "support") == 0
+    assert "post_card" not in desk.names()[1:]
+
+
+@pytest.mark.parametrize("late_seconds", [0, 600], ids=["same_second", "backlog"])
+async def test_a_customer_message_right_after_a_reply_is_unanswered_until_the_next_reply(
+    sessions,  # type: ignore[no-untyped-def]
+    late_seconds: int,
+) -> None:
+    desk, outlet = FakeDesk(), FakeOutlet()
+    result = await inbound(sessions, desk, said("1"))
+    async with sessions() as session, session.begin():
+        await accept(session, result.conversation_id, 42, "Bob", desk=desk)
+    await _reply(sessions, desk, outlet, "g:1", "hello")
+    async with sessions() as session:
+        replied_at = (await conversation_messages(session, 1))[-1].created_at
+        assert await count_unanswered(session, "support") == 0
+    # Telegram dates a message in whole seconds (and a backlog arrives long after it was sent):
+    # the platform's time reads as older than the reply the customer is answering.
+    sent_at = replied_at.replace(microsecond=0) - timedelta(seconds=late_seconds)
+    await inbound(sessions, desk, said("2", "one more thing", sent_at=sent_at))
+    async with sessions() as session:
+        assert await count_unanswered(session, "support") == 1
+        assert await count_unanswered(session, "support", operator_id=42) == 1
+        shown = (await conversation_messages(session, 1))[-1]
+        assert shown.text == "one more thing" and shown.created_at == sent_at  # display time
+    await _reply(sessions, desk, outlet, "g:2", "sure")
+    async with sessions() as session:
+        assert await count_unanswered(session, "support") == 0

@@ -10,7 +10,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
@@ -38,6 +38,7 @@ class Desk:
     eve: Any  # a member who is not an operator when `operators` is set
     customer: Any
     base_url: str
+    other_groups: dict[str, int] = field(default_factory=dict)  # name → chat id
 
     def card(self, index: int = -1) -> Any:
         cards = [m for m in self.fake.chat_view(self.group_id) if m.kind == "photo"]
@@ -84,6 +85,7 @@ async def running_desk(
     notify_private: bool = False,
     per_group_per_minute: int = 20,
     extra_group: dict[str, Any] | None = None,
+    other_groups: tuple[str, ...] = (),
 ) -> AsyncIterator[Desk]:
     fake = FakeTelegram(
         limits=TelegramLimits(per_group_per_minute=per_group_per_minute, time_scale=time_scale)
@@ -96,6 +98,11 @@ async def running_desk(
     group_id = fake.create_group(
         "Support", members=[ann, bob, eve], forum=(mode == "topics"), supergroup=True
     )
+    # More operators' groups (Ann and Bob in each), served by no channel of the test.
+    others = {
+        name: fake.create_group(name, members=[ann, bob], forum=True, supergroup=True)
+        for name in other_groups
+    }
     root = web.Application()
     root.add_subapp("/telegram", fake.app)
     async with serving(root) as running:
@@ -118,7 +125,13 @@ async def running_desk(
                 "webhook_secret": SECRET,
                 "limits": {"per_group_per_minute": per_group_per_minute},
             },
-            "groups": {"support": group},
+            "groups": {
+                "support": group,
+                **{
+                    name: {"chat_id": chat_id, "mode": "topics"}
+                    for name, chat_id in others.items()
+                },
+            },
             "channels": {"telegram": {"group": "support"}},
         }
         config = parse_config(data, source="test")
@@ -139,6 +152,7 @@ async def running_desk(
                 eve,
                 customer,
                 f"http://127.0.0.1:{service.port}",
+                others,
             )
         finally:
             await service.stop()
