@@ -7,7 +7,8 @@
 Each adapter serves `/widget/<id>.js` (the one-tag embed), `/widget/<id>` (standalone page),
 `/widget/<id>/ws` and the API under `/widget/<id>/` (see `routes.py`). A visitor's message
 goes to the core as `Inbound(channel="site:<id>", chat=visitor, user=visitor, ...)` and is
-answered only after the core committed it.
+answered only after the core committed it. An operator's files are copied for the visitor
+they were sent to (`replies.py`); `telegram_link` fetches those known only by a Telegram file_id.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from adapters.site.limits import (
     RateLimiter,
 )
 from adapters.site.origins import OriginPolicy
+from adapters.site.replies import ReplyFiles, TelegramLink, telegram_link_of
 from adapters.site.sender import SiteSender
 from adapters.site.uploads import FileStore
 from bridge.components import ComponentState
@@ -84,6 +86,7 @@ class SiteAdapter:
         files: FileStore,
         public_url: str | None = None,
         language: str = "en",
+        telegram_link: TelegramLink | None = None,
     ) -> None:
         self.widget_id = widget_id
         self.widget = widget
@@ -93,6 +96,7 @@ class SiteAdapter:
         self.key = signing_key
         self.database = database
         self.files = files
+        self.replies = ReplyFiles(signing_key, widget_id, files, telegram_link)
         self.public_url = public_url.rstrip("/") if public_url else None
         self.language = language
         self.origins = OriginPolicy(widget.origins, public_url)
@@ -111,6 +115,7 @@ class SiteAdapter:
 
     async def stop(self) -> None:
         await self.hub.close_all()
+        await self.replies.close()
         if self._state.state != "stopped":
             await self.database.close()
         self._state = ComponentState("stopped")
@@ -140,7 +145,7 @@ class SiteAdapter:
     def history(self) -> History:
         if self.database.sessions is None:
             raise RuntimeError(f"{self.name} is not started")
-        return History(self.database.sessions, self.channel, self.file_link)
+        return History(self.database.sessions, self.channel, self.file_link, self.replies.find)
 
     async def stored_view(self, visitor: str, message_id: int | None) -> dict[str, Any] | None:
         """A stored message of this visitor as the widget shows it, or None."""
@@ -148,7 +153,9 @@ class SiteAdapter:
             return None
         async with self.database.sessions() as session:
             message = await visitor_message_by_id(session, self.channel, visitor, message_id)
-        return None if message is None else message_view(message, visitor, self.file_link)
+        if message is None:
+            return None
+        return message_view(message, visitor, self.file_link, self.replies.find)
 
     async def own_message_view(self, visitor: str, external_id: str) -> dict[str, Any] | None:
         """The visitor's message the core stored under `external_id`, as the widget shows it."""
@@ -170,13 +177,17 @@ class SiteChannel:
         sessions: async_sessionmaker | None = None,
         files_dir: Path | None = None,
         max_upload: int = MAX_UPLOAD,
+        telegram_link: TelegramLink | None = None,
     ) -> None:
+        """`telegram_link` signs links to operators' Telegram files (bridge.wiring's
+        `TelegramFiles.link`); without one it is derived from the config the same way."""
         site = config.channels.site
         widgets = dict(site.widgets) if site is not None else {}
         self.database = SharedDatabase(config.database, sessions)
         self.files = FileStore(files_dir or default_files_dir(config.database), max_upload)
         key = config.widget_signing_key()
         public_url = str(config.http.public_url) if config.http.public_url else None
+        telegram_link = telegram_link or telegram_link_of(config)
         self.adapters = [
             SiteAdapter(
                 widget_id,
@@ -187,6 +198,7 @@ class SiteChannel:
                 files=self.files,
                 public_url=public_url,
                 language=config.language,
+                telegram_link=telegram_link,
             )
             for widget_id, widget in widgets.items()
         ]

@@ -16,6 +16,7 @@ from aiohttp import web
 MAX_TEXT = 4000  # characters in one visitor message
 MAX_NAME = 64  # characters in the visitor's name
 MAX_UPLOAD = 5 * 1024 * 1024  # bytes in one file
+MAX_REPLY_FILE = 20 * 1024 * 1024  # bytes in one operator's file (what a bot may download)
 MAX_ATTACHMENTS = 5  # files in one message
 
 

@@ -2,6 +2,9 @@
 
 The row's payload is `adapters.common.outbound.outbound_payload`; `SiteSender` delivers it.
 The reply is already stored as a message, so a visitor who is offline reads it from history.
+An operator's file travels as it came (a Telegram file_id): the sender keeps a copy for the
+visitor, fetched through the bridge's `/files/telegram/...` link, and the widget links that
+copy (adapters/site/replies.py), since the widget shows files only under a visitor's own link.
 """
 
 from __future__ import annotations

@@ -2,8 +2,9 @@
 
 The reply is already stored (the outbox row names its message), so delivery never waits for
 the visitor: whoever is offline reads it from history when the panel opens or the socket
-reconnects. Files that travel with their bytes are stored for the visitor and linked; files
-known only by another platform's handle are shown by name.
+reconnects. Every file of the reply is first kept for the visitor (`replies.ReplyFiles`: its
+bytes, or the operator's Telegram file fetched through the bridge's link) and linked, in the
+live push and in history alike; a file that cannot be had is shown by name.
 """
 
 from __future__ import annotations
@@ -15,18 +16,23 @@ from typing import TYPE_CHECKING, Any
 
 from adapters.common.outbound import outbound_from_payload
 from adapters.site.history import attachment_view
-from adapters.site.uploads import UploadRefused
+from adapters.site.replies import reply_key
 from bridge.errors import PermanentError
-from bridge.events import Attachment
 
 if TYPE_CHECKING:
     from adapters.site.adapter import SiteAdapter
+    from adapters.site.uploads import StoredFile
+    from bridge.events import Attachment
 
 log = logging.getLogger(__name__)
 
 
 class SiteSender:
-    """Delivers outbox rows of platform "site" (see bridge.outbox.senders.Sender)."""
+    """Delivers outbox rows of platform "site" (see bridge.outbox.senders.Sender).
+
+    Idempotent: a retried row keeps no second copy of a file and pushes the same message id,
+    which the widget shows once.
+    """
 
     def __init__(self, adapters: Mapping[str, SiteAdapter] | Callable[[], Mapping]) -> None:
         self._adapters = adapters
@@ -42,7 +48,13 @@ class SiteSender:
         outbound = outbound_from_payload(item.payload)
         adapter = self._adapter(outbound.channel)
         visitor = outbound.chat
-        view = await adapter.stored_view(visitor, getattr(item, "message_id", None))
+        message_id = getattr(item, "message_id", None)
+        reply = reply_key(message_id, getattr(item, "id", None))
+        copies = [
+            await adapter.replies.keep(visitor, reply, index, attachment)
+            for index, attachment in enumerate(outbound.attachments)
+        ]
+        view = await adapter.stored_view(visitor, message_id)
         if view is None:
             view = {
                 "id": None,
@@ -52,31 +64,21 @@ class SiteSender:
                 "attachments": [],
                 "at": datetime.now(UTC).isoformat(),
             }
-        view["attachments"] = [self._attachment(adapter, visitor, a) for a in outbound.attachments]
+        view["attachments"] = [
+            _attachment(adapter, visitor, a, c)
+            for a, c in zip(outbound.attachments, copies, strict=True)
+        ]
         sockets = await adapter.hub.push(visitor, {"type": "message", "message": view})
         return {"message_id": str(view["id"] or ""), "sockets": sockets}
 
-    @staticmethod
-    def _attachment(adapter: SiteAdapter, visitor: str, attachment: Attachment) -> dict:
-        raw: dict[str, Any] = {
-            "kind": attachment.kind,
-            "file_name": attachment.file_name,
-            "mime_type": attachment.mime_type,
-            "size": attachment.size,
-        }
-        if attachment.data is not None:
-            try:
-                stored = adapter.files.save(
-                    adapter.widget_id,
-                    visitor,
-                    attachment.data,
-                    attachment.file_name,
-                    attachment.mime_type or "",
-                )
-            except UploadRefused as exc:
-                log.debug("site: an operator's file is shown by name only: %s", exc)
-            else:
-                raw["file_ref"] = f"site-file:{visitor}/{stored.id}"
-                raw["file_name"] = stored.name
-                raw["mime_type"] = stored.mime
-        return attachment_view(raw, visitor, adapter.file_link)
+
+def _attachment(
+    adapter: SiteAdapter, visitor: str, attachment: Attachment, copy: StoredFile | None
+) -> dict[str, Any]:
+    raw: dict[str, Any] = {
+        "kind": attachment.kind,
+        "file_name": attachment.file_name,
+        "mime_type": attachment.mime_type,
+        "size": attachment.size,
+    }
+    return attachment_view(raw, visitor, adapter.file_link, copy)

@@ -54,3 +54,12 @@ def verify_token(key: bytes, widget_id: str, token: str | None) -> str | None:
 def file_signature(key: bytes, widget_id: str, visitor_id: str, file_id: str) -> str:
     """The unguessable part of a file's link: only its owner (and the bridge) are given it."""
     return _sign(key, "file", widget_id, visitor_id, file_id)
+
+
+def reply_file_id(key: bytes, widget_id: str, visitor_id: str, reply: str, index: int) -> str:
+    """The id under which the `index`-th file of an operator's reply is kept for the visitor.
+
+    Derived, not random: a retried delivery keeps the file under the same id (no second copy),
+    and history finds it from the stored message alone.
+    """
+    return _sign(key, "reply-file", widget_id, visitor_id, reply, str(index))

@@ -2,7 +2,9 @@
 
 Layout: `<root>/<widget>/<visitor>/<file id>` plus `<file id>.json` with the name and type.
 A file is served only under its owner's signed link (see tokens.file_signature), so a visitor
-reads their own files and nobody else's. The type is checked against the bytes, not trusted.
+reads their own files and nobody else's. The type is checked against the bytes, not trusted:
+a visitor's upload of another type is refused; an operator's file of another type is kept as
+`application/octet-stream`, which the widget offers as a download and never renders.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ ALLOWED_TYPES: dict[str, tuple[bytes, ...] | None] = {
     "text/plain": None,
 }
 FILE_ID = re.compile(r"^[A-Za-z0-9_-]{16,40}$")
+OPAQUE = "application/octet-stream"
 
 
 class UploadRefused(ValueError):
@@ -49,7 +52,7 @@ def clean_name(name: str | None, mime: str) -> str:
     name = unicodedata.normalize("NFC", name or "")
     name = re.sub(r"[\x00-\x1f\x7f/\\\"]+", "_", name).strip(" .")[:120]
     if not name:
-        name = "file." + {"text/plain": "txt", "application/pdf": "pdf"}.get(
+        name = "file." + {"text/plain": "txt", "application/pdf": "pdf", OPAQUE: "bin"}.get(
             mime, mime.split("/")[-1]
         )
     return name
@@ -72,6 +75,21 @@ def check_type(data: bytes, mime: str) -> str:
     return mime
 
 
+def sniff_type(data: bytes, claimed: str | None) -> str:
+    """The accepted type of `data` (the claimed one if the bytes prove it), else OPAQUE."""
+    try:
+        return check_type(data, claimed or "")
+    except UploadRefused:
+        pass
+    for mime, magic in ALLOWED_TYPES.items():
+        if magic is not None:
+            try:
+                return check_type(data, mime)
+            except UploadRefused:
+                continue
+    return OPAQUE
+
+
 class FileStore:
     """Widget files on disk under `root`."""
 
@@ -91,13 +109,40 @@ class FileStore:
         if len(data) > self.max_size:
             raise UploadRefused(f"files are limited to {self.max_size // (1024 * 1024)} MB")
         mime = check_type(data, mime)
-        stored = StoredFile(
-            id=secrets.token_urlsafe(18), name=clean_name(name, mime), mime=mime, size=len(data)
-        )
+        return self._write(widget, visitor, secrets.token_urlsafe(18), name, mime, data)
+
+    def keep(
+        self,
+        widget: str,
+        visitor: str,
+        file_id: str,
+        data: bytes,
+        name: str | None,
+        mime: str | None,
+        max_size: int,
+    ) -> StoredFile:
+        """Store an operator's file for the visitor under `file_id` (idempotent: a file already
+        stored under that id is returned as it is). Any type: see the module docstring."""
+        if not FILE_ID.match(file_id):
+            raise ValueError(f"not a file id: {file_id!r}")
+        found = self.find(widget, visitor, file_id)
+        if found is not None:
+            return found[1]
+        if not data:
+            raise UploadRefused("the file is empty")
+        if len(data) > max_size:
+            raise UploadRefused(f"files are limited to {max_size // (1024 * 1024)} MB")
+        return self._write(widget, visitor, file_id, name, sniff_type(data, mime), data)
+
+    def _write(
+        self, widget: str, visitor: str, file_id: str, name: str | None, mime: str, data: bytes
+    ) -> StoredFile:
+        stored = StoredFile(file_id, clean_name(name, mime), mime, len(data))
         folder = self._folder(widget, visitor)
         folder.mkdir(parents=True, exist_ok=True)
         (folder / stored.id).write_bytes(data)
         meta = {"name": stored.name, "mime": stored.mime, "size": stored.size}
+        # The description last: `find` sees a file only once both parts are written.
         (folder / f"{stored.id}.json").write_text(json.dumps(meta), encoding="utf-8")
         return stored
 

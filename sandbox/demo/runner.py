@@ -4,11 +4,14 @@ The bridge is the real service (`bridge.service.Service`) with the components
 `bridge.wiring.build_components(config)` returns, plus the demo page; its database is SQLite in
 a temporary folder that is deleted on stop. Viber and Facebook call webhooks, so once the
 bridge listens the runner registers its URLs with those fakes (as an admin's set-webhooks would);
-a channel whose adapter is not in this build stays visibly disconnected on the page.
+a channel whose adapter is not in this build stays visibly disconnected on the page. `start`
+returns once no channel is on standby: VK's long poll begins a moment after this process leads,
+from VK's current `ts`, so a customer who wrote before that would never reach the group.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import shutil
 import tempfile
@@ -26,6 +29,7 @@ if TYPE_CHECKING:
     from sandbox.server import Sandbox
 
 log = logging.getLogger(__name__)
+READY_WAIT = 10.0  # seconds for every channel to leave standby before the demo says "open"
 
 
 class DemoRunner:
@@ -99,6 +103,7 @@ class DemoRunner:
             page.channel_states = self.service.channel_states
             await self.service.start()
             await self._connect_webhooks()
+            await self._wait_until_listening()
         except BaseException:
             await self.stop()
             raise
@@ -118,6 +123,19 @@ class DemoRunner:
             if not await facebook.verify_webhook(url, FB_VERIFY_TOKEN):
                 self.notes["facebook"] = "webhook verification failed"
                 log.warning("facebook webhook not verified at %s", url)
+
+    async def _wait_until_listening(self) -> None:
+        """Until no channel waits on standby (or READY_WAIT passed: the page shows which)."""
+        assert self.service is not None
+        deadline = asyncio.get_running_loop().time() + READY_WAIT
+        waiting: list[str] = []
+        while asyncio.get_running_loop().time() < deadline:
+            states = self.service.channel_states()
+            waiting = [name for name, state in states.items() if "standby" in state.detail]
+            if not waiting:
+                return
+            await asyncio.sleep(0.05)
+        log.warning("still on standby after %.0f s: %s", READY_WAIT, ", ".join(waiting))
 
     async def stop(self) -> None:
         """Stop the bridge, then the fakes; delete the temporary folder. Never raises."""

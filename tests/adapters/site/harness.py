@@ -3,12 +3,15 @@
 `StoringSink` records what the adapter reported (like tests/adapters/recording_sink) and stores
 it the way the core does (customer, open conversation, message), so history reads real rows.
 `Bridge.reply()` plays an operator: stores the reply and hands the outbox row to the sender.
+`OperatorFiles` plays the bridge's `/files/telegram/...` route over real HTTP: the operators'
+Telegram files, which the site sender fetches to keep a copy for the visitor.
 """
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+import secrets
+from dataclasses import dataclass, field
 from itertools import count
 from pathlib import Path
 from typing import Any
@@ -21,6 +24,7 @@ from adapters.common.outbound import outbound_payload
 from adapters.site import SiteChannel
 from bridge.events import Attachment, Inbound, Outbound
 from config import BridgeConfig, parse_config
+from sandbox.runner import RunningApp, start_app
 from storage.conversations import find_or_open_conversation
 from storage.customers import find_customer, upsert_customer
 from storage.db import create_engine, session_factory
@@ -84,11 +88,50 @@ class StoringSink(RecordingSink):
 
 
 @dataclass
+class OperatorFiles:
+    """Operators' Telegram files by file_id, served at `<base_url>/files/telegram/<id>/<sig>`."""
+
+    files: dict[str, tuple[bytes, str]] = field(default_factory=dict)
+    fetches: list[str] = field(default_factory=list)
+    base_url: str = ""
+    running: RunningApp | None = None
+
+    def add(self, data: bytes, content_type: str = "image/jpeg") -> str:
+        """A file an operator sent in the group; returns its file_id."""
+        file_id = "AgACAgIAAxkBAAI" + secrets.token_urlsafe(12)
+        self.files[file_id] = (data, content_type)
+        return file_id
+
+    def link(self, file_id: str) -> str | None:
+        return f"{self.base_url}/files/telegram/{file_id}/signed" if self.base_url else None
+
+    async def _serve(self, request: web.Request) -> web.Response:
+        file_id = request.match_info["file_id"]
+        self.fetches.append(file_id)
+        if file_id not in self.files:
+            return web.Response(status=404, text="no such file")
+        data, content_type = self.files[file_id]
+        return web.Response(body=data, content_type=content_type)
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_get("/files/telegram/{file_id}/{signature}", self._serve)
+        self.running = await start_app(app)
+        self.base_url = self.running.base_url
+
+    async def stop(self) -> None:
+        if self.running is not None:
+            await self.running.runner.cleanup()
+            self.running = None
+
+
+@dataclass
 class Bridge:
     config: BridgeConfig
     site: SiteChannel
     sink: StoringSink
     sessions: async_sessionmaker
+    operator_files: OperatorFiles
     _ids: Any = None
 
     def app(self) -> web.Application:
@@ -101,6 +144,13 @@ class Bridge:
         self, visitor: str, text: str, attachments: tuple[Attachment, ...] = ()
     ) -> dict[str, Any]:
         """An operator answers `visitor`: stored, then delivered by the site sender."""
+        item = await self.store_reply(visitor, text, attachments)
+        return await self.site.sender.deliver(item)
+
+    async def store_reply(
+        self, visitor: str, text: str, attachments: tuple[Attachment, ...] = ()
+    ) -> OutboxItem:
+        """An operator's reply stored as the core stores it; returns its outbox row."""
         self._ids = self._ids or count(1)
         channel = f"site:{WIDGET}"
         for _ in range(100):  # the visitor's message may still be committing
@@ -114,10 +164,15 @@ class Bridge:
             conversation, _ = await find_or_open_conversation(session, customer, "support")
             assert conversation.id is not None
             message = await store_operator_reply(
-                session, conversation.id, channel="desk", author="Anna", text=text
+                session,
+                conversation.id,
+                channel="desk",
+                author="Anna",
+                text=text,
+                attachments=attachments,
             )
         outbound = Outbound(channel=channel, chat=visitor, text=text, attachments=attachments)
-        item = OutboxItem(
+        return OutboxItem(
             id=next(self._ids),
             platform="site",
             destination=f"{channel}:{visitor}",
@@ -126,7 +181,6 @@ class Bridge:
             payload=outbound_payload(outbound),
             message_id=message.id,
         )
-        return await self.site.sender.deliver(item)
 
 
 async def open_bridge(tmp_path: Path, origins: list[str], language: str = "en") -> Bridge:
@@ -139,10 +193,18 @@ async def open_bridge(tmp_path: Path, origins: list[str], language: str = "en") 
     sink = StoringSink()
     sink.sessions = sessions
     config = site_config(origins, url, language)
-    site = SiteChannel(config, sink, sessions=sessions, files_dir=tmp_path / "files")
+    operator_files = OperatorFiles()
+    await operator_files.start()
+    site = SiteChannel(
+        config,
+        sink,
+        sessions=sessions,
+        files_dir=tmp_path / "files",
+        telegram_link=operator_files.link,
+    )
     for adapter in site.adapters:
         await adapter.start()
-    bridge = Bridge(config, site, sink, sessions)
+    bridge = Bridge(config, site, sink, sessions, operator_files)
     bridge._engine = engine  # type: ignore[attr-defined]
     return bridge
 
@@ -150,4 +212,5 @@ async def open_bridge(tmp_path: Path, origins: list[str], language: str = "en") 
 async def close_bridge(bridge: Bridge) -> None:
     for adapter in bridge.site.adapters:
         await adapter.stop()
+    await bridge.operator_files.stop()
     await bridge._engine.dispose()  # type: ignore[attr-defined]

@@ -6,7 +6,10 @@ Debian's chromium only (never a downloaded browser). Without it these tests skip
 
 from __future__ import annotations
 
+import asyncio
+import io
 import os
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +18,7 @@ import pytest
 from aiohttp import web
 
 from adapters.site.tokens import new_visitor_id
+from bridge.events import Attachment
 from sandbox.runner import free_port, serving
 from tests.adapters.site.harness import WIDGET, Bridge, close_bridge, open_bridge
 
@@ -151,6 +155,56 @@ async def test_a_visitor_writes_gets_a_live_reply_and_keeps_history_across_reloa
     offline = await world.bridge.reply(event.user, "Reserved for you")
     assert offline["sockets"] == 0
     await expect(page.get_by_text("Reserved for you")).to_be_visible(timeout=15_000)
+
+
+def _png(width: int, height: int) -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), "teal").save(out, "PNG")
+    return out.getvalue()
+
+
+async def test_an_operators_photo_and_file_work_in_the_widget_and_after_a_reload(world):
+    from playwright.async_api import expect
+
+    page = await world.visitor()
+    await open_chat(page)
+    await page.get_by_label("Message").fill("What does the tin look like?")
+    await page.get_by_label("Send").click()
+    await world.bridge.sink.wait_for(lambda s: len(s.inbound_events) == 1)
+    visitor = world.bridge.sink.inbound_events[0].user
+    photo = world.bridge.operator_files.add(_png(48, 32), "image/png")
+    leaflet = world.bridge.operator_files.add(b"%PDF-1.4 leaflet", "application/pdf")
+    await world.bridge.reply(
+        visitor,
+        "Like this",
+        (
+            Attachment(kind="photo", file_ref=photo),
+            Attachment(kind="document", file_ref=leaflet, file_name="leaflet.pdf"),
+        ),
+    )
+
+    async def shown_and_working() -> None:
+        image = page.locator("img.tb-img")
+        await expect(image).to_have_count(1)
+        size = await image.evaluate(
+            "img => img.decode().then(() => [img.naturalWidth, img.naturalHeight])"
+        )
+        assert size == [48, 32]
+        link = page.locator("a.tb-file-link", has_text="leaflet.pdf")
+        await expect(link).to_have_attribute("href", re.compile(r"^blob:"))
+        async with page.expect_download() as download_info:
+            await link.click()
+        download = await download_info.value
+        assert download.suggested_filename == "leaflet.pdf"
+        saved = await asyncio.to_thread(Path(await download.path()).read_bytes)
+        assert saved == b"%PDF-1.4 leaflet"
+
+    await shown_and_working()  # live, over the socket
+    await page.reload()
+    await expect(page.get_by_text("Like this")).to_be_visible()
+    await shown_and_working()  # from history
 
 
 async def test_a_second_visitor_never_sees_the_first_ones_messages(world):

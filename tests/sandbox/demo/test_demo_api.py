@@ -1,5 +1,6 @@
-"""The demo's JSON API over real HTTP: a Telegram customer's message reaches the operators'
-group through the real bridge, an operator accepts and answers, the customer receives it."""
+"""The demo's JSON API over real HTTP: a customer's message (Telegram, VK, Viber, Facebook)
+reaches the operators' group through the real bridge, an operator accepts and answers, the
+customer receives it in the demo's simulator."""
 
 from __future__ import annotations
 
@@ -59,37 +60,42 @@ async def test_page_is_served_with_the_widget_tag(demo: DemoRunner, http) -> Non
         assert response.status == 200
 
 
-async def test_customer_message_becomes_a_card_then_the_reply_reaches_the_customer(
-    demo: DemoRunner, http: aiohttp.ClientSession
-) -> None:
+async def _new_customer(
+    http: aiohttp.ClientSession, demo: DemoRunner, platform: str, name: str
+) -> dict[str, Any]:
+    body = {"platform": platform, "name": name}
     status, customer = await _json(
-        await http.post(
-            f"{demo.base_url}/demo/api/customers", json={"platform": "telegram", "name": "Nina Q"}
-        )
+        await http.post(f"{demo.base_url}/demo/api/customers", json=body)
     )
-    assert status == 200 and customer["name"] == "Nina Q"
-    path = f"{demo.base_url}/demo/api/customers/telegram/{customer['id']}/messages"
-    status, _ = await _json(await http.post(path, json={"text": "Where is <b>my</b> order?"}))
-    assert status == 200
+    assert status == 200 and customer["name"] == name
+    return customer
 
+
+async def _customer_says(
+    http: aiohttp.ClientSession, demo: DemoRunner, customer: dict[str, Any], text: str
+) -> None:
+    path = f"/demo/api/customers/{customer['platform']}/{customer['id']}/messages"
+    status, body = await _json(await http.post(demo.base_url + path, json={"text": text}))
+    assert status == 200, body
+
+
+async def _card(http: aiohttp.ClientSession, demo: DemoRunner, name: str) -> dict[str, Any]:
     async def card() -> dict[str, Any] | None:
         group = (await _state(http, demo))["group"]
-        return next((m for m in group["messages"] if "Nina Q" in m["text"] and m["buttons"]), None)
+        return next((m for m in group["messages"] if name in m["text"] and m["buttons"]), None)
 
-    found = await _eventually(card, "a card with a button for Nina Q")
-    assert found["topic"] is None  # the General topic: the Incoming feed
-    assert "Where is <b>my</b> order?" in found["text"]  # the customer's text, as text
-    assert any(e["type"] == "bold" for e in found["entities"])  # the bot's own formatting
-    async with http.get(demo.base_url + found["photo"]) as response:
-        assert response.status == 200
-        assert response.content_type == "image/png"
-        assert (await response.read()).startswith(b"\x89PNG")
+    return await _eventually(card, f"a card with a button for {name}")
 
+
+async def _accept(
+    http: aiohttp.ClientSession, demo: DemoRunner, card: dict[str, Any], name: str
+) -> int:
+    """Anna presses Accept on the card; the thread id of the customer's topic."""
     anna = demo.sandbox.operators[0]
     press = {
         "operator_id": anna.id,
-        "message_id": found["id"],
-        "data": found["buttons"][0][0]["callback_data"],
+        "message_id": card["id"],
+        "data": card["buttons"][0][0]["callback_data"],
     }
     status, pressed = await _json(
         await http.post(f"{demo.base_url}/demo/api/group/presses", json=press)
@@ -98,22 +104,79 @@ async def test_customer_message_becomes_a_card_then_the_reply_reaches_the_custom
 
     async def topic() -> dict[str, Any] | None:
         topics = (await _state(http, demo))["group"]["topics"]
-        return next((t for t in topics if "Nina Q" in t["name"]), None)
+        return next((t for t in topics if name in t["name"]), None)
 
-    thread = await _eventually(topic, "a topic for Nina Q")
-    reply = {"operator_id": anna.id, "text": "It ships today", "topic": thread["thread_id"]}
+    return (await _eventually(topic, f"a topic for {name}"))["thread_id"]
+
+
+async def _anna_replies(
+    http: aiohttp.ClientSession, demo: DemoRunner, thread_id: int, text: str
+) -> None:
+    reply = {"operator_id": demo.sandbox.operators[0].id, "text": text, "topic": thread_id}
     status, _ = await _json(
         await http.post(f"{demo.base_url}/demo/api/group/messages", json=reply)
     )
     assert status == 200
 
-    async def received() -> list[dict[str, Any]]:
-        lines = (await _state(http, demo, platform="telegram", customer=customer["id"]))[
-            "transcript"
-        ]
-        return [line for line in lines if line["side"] == "business" and "ships" in line["text"]]
 
-    await _eventually(received, "Anna's reply at the customer")
+async def _received(
+    http: aiohttp.ClientSession, demo: DemoRunner, customer: dict[str, Any], text: str
+) -> list[dict[str, Any]]:
+    """The lines of the customer's chat in the simulator where the business wrote `text`."""
+
+    async def received() -> list[dict[str, Any]]:
+        query = {"platform": customer["platform"], "customer": customer["id"]}
+        lines = (await _state(http, demo, **query))["transcript"]
+        return [line for line in lines if line["side"] == "business" and text in line["text"]]
+
+    return await _eventually(received, f"Anna's reply at the {customer['platform']} customer")
+
+
+async def test_customer_message_becomes_a_card_then_the_reply_reaches_the_customer(
+    demo: DemoRunner, http: aiohttp.ClientSession
+) -> None:
+    customer = await _new_customer(http, demo, "telegram", "Nina Q")
+    await _customer_says(http, demo, customer, "Where is <b>my</b> order?")
+
+    found = await _card(http, demo, "Nina Q")
+    assert found["topic"] is None  # the General topic: the Incoming feed
+    assert "Where is <b>my</b> order?" in found["text"]  # the customer's text, as text
+    assert any(e["type"] == "bold" for e in found["entities"])  # the bot's own formatting
+    async with http.get(demo.base_url + found["photo"]) as response:
+        assert response.status == 200
+        assert response.content_type == "image/png"
+        assert (await response.read()).startswith(b"\x89PNG")
+
+    thread_id = await _accept(http, demo, found, "Nina Q")
+    await _anna_replies(http, demo, thread_id, "It ships today")
+    await _received(http, demo, customer, "ships")
+
+
+@pytest.mark.parametrize(
+    ("platform", "name"),
+    [("vk", "Vlad Kovalev"), ("viber", "Vika Bondar"), ("facebook", "Fiona Banks")],
+)
+async def test_a_simulated_customer_of_each_platform_is_answered_through_the_bridge(
+    demo: DemoRunner, http: aiohttp.ClientSession, platform: str, name: str
+) -> None:
+    customer = await _new_customer(http, demo, platform, name)
+    question = f"Is my {platform} order on its way?"
+    await _customer_says(http, demo, customer, question)
+    query = {"platform": platform, "customer": customer["id"]}
+    lines = (await _state(http, demo, **query))["transcript"]
+    assert [(line["side"], line["text"]) for line in lines] == [("customer", question)]
+
+    card = await _card(http, demo, name)
+    assert question in card["text"]
+    thread_id = await _accept(http, demo, card, name)
+    answer = f"Yes, {name.split()[0]}, it left the warehouse"
+    await _anna_replies(http, demo, thread_id, answer)
+
+    (line,) = await _received(http, demo, customer, answer)
+    assert line["kind"] == "text"
+    transcript = (await _state(http, demo, **query))["transcript"]
+    in_order = [(e["side"], e["text"]) for e in transcript if e["text"] in (question, answer)]
+    assert in_order == [("customer", question), ("business", answer)]
 
 
 @pytest.mark.parametrize(
