@@ -94,7 +94,7 @@ def customer_channels(
     if channels.site is not None:
         from adapters.site import SiteChannel, SiteOutlet
 
-        site = SiteChannel(config, sink)
+        site = SiteChannel(config, sink, telegram_link=file_link)  # type: ignore[arg-type]
         runtime.senders["site"] = site.sender
         runtime.outlets.register("site", SiteOutlet())
         adapters.extend(site.adapters)

@@ -1,6 +1,6 @@
 """The site widget component: one `SiteAdapter` per configured widget, sharing the database.
 
-    site = SiteChannel(config, sink)           # or SiteChannel(..., sessions=factory) in tests
+    site = SiteChannel(config, sink, telegram_link=link)  # tests add sessions=factory
     components.extend(site.adapters)           # Adapter + HasRoutes: /widget/<id>...
     senders["site"] = site.sender              # SiteSender, pushes replies to open sockets
 
@@ -31,7 +31,7 @@ from adapters.site.limits import (
     RateLimiter,
 )
 from adapters.site.origins import OriginPolicy
-from adapters.site.replies import ReplyFiles, TelegramLink, telegram_link_of
+from adapters.site.replies import ReplyFiles, TelegramLink
 from adapters.site.sender import SiteSender
 from adapters.site.uploads import FileStore
 from bridge.components import ComponentState
@@ -174,20 +174,19 @@ class SiteChannel:
         config: BridgeConfig,
         sink: CoreSink,
         *,
+        telegram_link: TelegramLink,
         sessions: async_sessionmaker | None = None,
         files_dir: Path | None = None,
         max_upload: int = MAX_UPLOAD,
-        telegram_link: TelegramLink | None = None,
     ) -> None:
-        """`telegram_link` signs links to operators' Telegram files (bridge.wiring's
-        `TelegramFiles.link`); without one it is derived from the config the same way."""
+        """`telegram_link` signs links to operators' Telegram files (bridge.wiring hands
+        in `TelegramFiles.link`, the same link the VK, Viber and Facebook outlets get)."""
         site = config.channels.site
         widgets = dict(site.widgets) if site is not None else {}
         self.database = SharedDatabase(config.database, sessions)
         self.files = FileStore(files_dir or default_files_dir(config.database), max_upload)
         key = config.widget_signing_key()
         public_url = str(config.http.public_url) if config.http.public_url else None
-        telegram_link = telegram_link or telegram_link_of(config)
         self.adapters = [
             SiteAdapter(
                 widget_id,

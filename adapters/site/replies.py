@@ -26,7 +26,6 @@ if TYPE_CHECKING:
     import aiohttp
 
     from bridge.events import Attachment
-    from config import BridgeConfig
 
 log = logging.getLogger(__name__)
 
@@ -114,17 +113,3 @@ class ReplyFiles:
         if self._http is not None:
             await self._http.close()
             self._http = None
-
-
-def telegram_link_of(config: BridgeConfig) -> TelegramLink:
-    """The same signed `/files/telegram/...` links the VK, Viber and Facebook outlets get.
-
-    `bridge.wiring` hands those outlets `TelegramFiles.link`; the site channel derives the
-    identical link from the config (key and address) when it is not handed one.
-    """
-    from adapters.telegram.files import TelegramFiles
-    from bridge.wiring import bridge_url
-
-    # Only `link` is used, which signs with the key and needs no running desk.
-    key, address = config.widget_signing_key(), bridge_url(config)
-    return TelegramFiles(None, key, address).link  # type: ignore[arg-type]

@@ -4,8 +4,8 @@
     app.add_routes(adapter.routes())        # POST /webhooks/viber
     senders["viber"] = adapter.sender
 
-A customer's message also reports them reachable (writing subscribes a Viber user again), so
-replies flow again after an `unsubscribed`; the core refuses replies in between.
+After an `unsubscribed` the core refuses replies until the customer subscribes or writes
+again (writing subscribes a Viber user again; the core marks them reachable then).
 
 Registering the webhook with Viber (`set_webhook`) is the set-webhooks command's job:
 `adapter.set_webhook(url)` does it.
@@ -79,10 +79,6 @@ class ViberAdapter:
                 continue
             if isinstance(update, InboundUpdate):
                 self.profiles.remember(update.event.user, update.event.profile)
-                # Writing subscribes the user again (Viber sends no `subscribed` for it), so
-                # the core may write to them again after an `unsubscribed`.
-                wrote = ReachabilityUpdate(update.event.user, True, "wrote to the bot")
-                await apply(self._sink, self.channel, wrote)
             if isinstance(update, ReachabilityUpdate) and update.reachable:
                 log.debug("Viber: %s subscribed", update.user)
             await apply(self._sink, self.channel, update)

@@ -8,7 +8,7 @@ Events pass `convert.convert_event`; a new customer's message carries the name f
 `users.get` (cached; deleted or banned accounts and failed lookups leave a guest). The adapter
 remembers who denied messages so the sender does not try them; the core is told as well and
 keeps it in the database (it refuses replies to them, also after a restart). A customer's new
-message reports them reachable again: writing to the community allows its replies.
+message makes them reachable again: writing to the community allows its replies.
 """
 
 from __future__ import annotations
@@ -173,11 +173,9 @@ class VkAdapter:
             if isinstance(update, ReachabilityUpdate):
                 (self._denied.discard if update.reachable else self._denied.add)(update.user)
             if isinstance(update, InboundUpdate) and update.event.edit_of is None:
-                # Writing to the community allows its replies again (also after a
-                # message_deny the core remembers across restarts).
+                # Writing to the community allows its replies again; the core marks the
+                # customer reachable in the database when it stores the message.
                 self._denied.discard(update.event.user)
-                allowed = ReachabilityUpdate(update.event.user, True, "wrote to the community")
-                await apply(self._sink, self.channel, allowed)
             if isinstance(update, InboundUpdate) and update.event.profile is None:
                 update = await with_profile(update, self.profiles.lookup, "VK")
             await apply(self._sink, self.channel, update)

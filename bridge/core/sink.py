@@ -130,6 +130,19 @@ class BridgeSink:
                 result = await handle_inbound(session, event, group=group, desk=self.runtime.desk)
                 customer = await find_customer(session, event.channel, event.user)
                 guest = customer is not None and not customer.name
+                if result.status == "posted" and event.edit_of is None and customer is not None:
+                    if not customer.reachable:
+                        # A customer who writes can be written to again (a Viber user who
+                        # writes is subscribed again, a VK user allows the community's
+                        # replies, Messenger opens its window): replies flow again.
+                        await set_reachability(
+                            session,
+                            event.channel,
+                            event.user,
+                            True,
+                            desk=self.runtime.desk,
+                            language=self.language,
+                        )
         except DuplicateInbound:
             log.debug("inbound %s:%s stored concurrently", event.channel, event.external_id)
             return False
@@ -151,7 +164,7 @@ class BridgeSink:
                 log.debug("delivery %s of unknown %s:%s ignored", state, channel, external_id)
                 return
             if state == "failed":
-                reason = error or "the platform reported a failure"
+                reason = error or text(self.language, "place.delivery_failed_unknown")
                 await set_delivery_state(session, message.id, StoredState.FAILED, reason)
                 conversation = await _conversation_of(session, message.conversation_id)
                 if conversation is not None:

@@ -11,6 +11,7 @@ from storage.db import create_engine, session_factory
 from storage.models import Message
 from tests.adapters.contract.harness import (
     Bridge,
+    FacebookCustomer,
     ViberCustomer,
     VkCustomer,
     eventually,
@@ -35,7 +36,7 @@ def told(bridge: Bridge, thread: int, wanted: str) -> bool:
     return any(wanted in t for t in bridge.topic_texts(thread))
 
 
-async def accepted(bridge: Bridge, customer: ViberCustomer | VkCustomer) -> int:
+async def accepted(bridge: Bridge, customer: ViberCustomer | VkCustomer | FacebookCustomer) -> int:
     await customer.says("hello")
     thread = await bridge.accept()
     await eventually(lambda: told(bridge, thread, "hello"), what="the history in the topic")
@@ -106,3 +107,28 @@ async def test_a_vk_customer_who_denied_messages_is_not_written_to_after_a_resta
         await eventually(
             lambda: customer.received_texts() == ["Welcome back"], what="the reply after all"
         )
+
+
+async def test_a_messenger_customer_who_was_unavailable_gets_replies_again_after_writing(
+    sqlite_url: str,
+) -> None:
+    async with running_bridge(sqlite_url) as bridge:
+        customer = FacebookCustomer(bridge)
+        thread = await accepted(bridge, customer)
+        await customer.becomes_unreachable()  # the Send API answers (#551) from now on
+        bridge.operator_says(thread, "Are you there?")
+        await eventually(
+            lambda: told(bridge, thread, "Not delivered to the customer: Messenger error 551"),
+            what="the failure told",
+        )
+        bridge.operator_says(thread, "Hello?")
+        await eventually(lambda: told(bridge, thread, NOT_SENT), what="the refusal told")
+        assert customer.received_texts() == []
+
+        bridge.facebook.blocked.discard(customer.user_id)  # available again, and writes
+        await customer.says("Sorry, I was away")
+        await eventually(
+            lambda: told(bridge, thread, "can receive messages again"), what="the return told"
+        )
+        bridge.operator_says(thread, "Welcome back")
+        await eventually(lambda: customer.received_texts() == ["Welcome back"], what="the reply")

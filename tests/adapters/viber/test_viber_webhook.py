@@ -91,19 +91,6 @@ async def test_subscribe_and_unsubscribe_change_reachability(
     assert [(c[1], c[2]) for c in sink.reachability_changes] == [(user, True), (user, False)]
 
 
-async def test_writing_after_unsubscribing_reports_the_customer_reachable_again(
-    fake_viber: FakeViber, sink: RecordingSink, viber_webhook: Webhook
-) -> None:
-    user = fake_viber.add_user(name="Ira", subscribed=True)
-    await fake_viber.customer_unsubscribes(user)
-    await fake_viber.customer_message(user, "still there?")  # Viber sends no `subscribed`
-    assert [c[1:] for c in sink.reachability_changes] == [
-        (user, False, "unsubscribed from the bot"),
-        (user, True, "wrote to the bot"),
-    ]
-    assert [e.text for e in sink.inbound_events] == ["still there?"]
-
-
 async def test_conversation_started_is_answered_with_the_greeting(
     fake_viber: FakeViber, sink: RecordingSink, viber_webhook: Webhook
 ) -> None:

@@ -84,9 +84,8 @@ async def test_a_repeated_event_id_is_stored_once(
 ) -> None:
     body = json.dumps(signed_event(event_id="same"))
     assert await post(bridge[1], body) == (200, "ok")
-    calls = sink.calls  # the message and its sender's "reachable again"
     assert await post(bridge[1], body) == (200, "ok")
-    assert len(sink.inbound_events) == 1 and sink.calls == calls
+    assert len(sink.inbound_events) == 1 and sink.calls == 1
 
 
 async def test_a_failed_commit_is_not_acknowledged_so_vk_retries(

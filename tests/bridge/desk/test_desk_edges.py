@@ -73,7 +73,10 @@ async def test_a_failed_delivery_shows_in_place_and_marks_the_message(sqlite_url
         fake.user_says(desk.customer, "hi")
         await accept_card(desk, desk.ann, await eventually(desk.card))
         topic = (await eventually(lambda: fake.topics(desk.group_id)))[0].thread_id
-        fake.block(desk.customer)
+        await eventually(lambda: any("hi" in (m.text or "") for m in desk.topic_messages(topic)))
+        # The customer blocked the bot, but the bridge has not heard of it yet: the send
+        # itself is refused, as Telegram refuses it.
+        fake.fail_next(1, 403, "sendMessage", "Forbidden: bot was blocked by the user")
         fake.user_says(desk.ann, "are you there?", chat_id=desk.group_id, topic=topic)
         await eventually(
             lambda: any(
@@ -86,6 +89,34 @@ async def test_a_failed_delivery_shows_in_place_and_marks_the_message(sqlite_url
             out = [m for m in await conversation_messages(session, 1) if m.direction == "out"]
         await engine.dispose()
         assert out[0].delivery_state == "failed" and "blocked" in out[0].delivery_error
+
+
+async def test_a_reply_to_a_customer_known_to_have_blocked_the_bot_is_not_sent(sqlite_url) -> None:  # type: ignore[no-untyped-def]
+    async with running_desk(sqlite_url) as desk:
+        fake = desk.fake
+        fake.user_says(desk.customer, "hi")
+        await accept_card(desk, desk.ann, await eventually(desk.card))
+        topic = (await eventually(lambda: fake.topics(desk.group_id)))[0].thread_id
+        fake.block(desk.customer)  # Telegram tells the bridge (my_chat_member)
+        await eventually(
+            lambda: any("blocked" in (m.text or "") for m in desk.topic_messages(topic))
+        )
+        sends_before = len(fake.calls("sendMessage"))
+        fake.user_says(desk.ann, "are you there?", chat_id=desk.group_id, topic=topic)
+        await eventually(
+            lambda: any("Not sent" in (m.text or "") for m in desk.topic_messages(topic))
+        )
+        to_customer = [
+            c
+            for c in fake.calls("sendMessage")[sends_before:]
+            if str(c.params.get("chat_id")) == str(desk.customer.id)
+        ]
+        assert to_customer == []
+        engine = create_engine(desk.db)
+        async with session_factory(engine)() as session:
+            out = [m for m in await conversation_messages(session, 1) if m.direction == "out"]
+        await engine.dispose()
+        assert out[0].delivery_state == "failed" and "reached" in out[0].delivery_error
 
 
 async def test_replies_mode_posts_in_the_group_and_relays_a_reply(sqlite_url) -> None:  # type: ignore[no-untyped-def]
