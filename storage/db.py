@@ -2,13 +2,14 @@
 
 Config files name the database with a plain URL (`sqlite:///bridge.db`,
 `postgresql://user:pass@host/db`); `to_async_url` turns it into the async driver URL
-(`sqlite+aiosqlite`, `postgresql+asyncpg`). Sessions are sqlmodel's `AsyncSession` (it adds
+(`sqlite+tbloop`, see storage/sqlite_loop.py, and `postgresql+asyncpg`). Sessions are sqlmodel's `AsyncSession` (it adds
 `exec` to SQLAlchemy's) with `expire_on_commit=False`, so rows stay readable after commit.
 
 SQLite is tuned for one process with concurrent coroutines: WAL journal, a busy timeout,
 foreign keys on, and every transaction opened with `BEGIN IMMEDIATE`. The last point makes a
 transaction take the write lock up front, so two coroutines never both read and then fail to
-upgrade to writing ("database is locked"); they queue on the busy timeout instead. Keep
+upgrade to writing ("database is locked"); they queue instead (sqlite_loop waits for the
+lock with awaited sleeps, so the event loop runs on meanwhile). Keep
 transactions short: never await the network inside one.
 """
 
@@ -23,13 +24,15 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage import sqlite_loop
+
 log = logging.getLogger(__name__)
 
 Backend = Literal["sqlite", "postgresql"]
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
-_SQLITE_DRIVERS = {"sqlite", "sqlite+pysqlite", "sqlite+aiosqlite"}
+_SQLITE_DRIVERS = {"sqlite", "sqlite+pysqlite", "sqlite+aiosqlite", f"sqlite+{sqlite_loop.DRIVER}"}
 _PG_DRIVERS = {
     "postgres",
     "postgresql",
@@ -62,10 +65,13 @@ def backend_name(url: str) -> Backend:
 
 
 def to_async_url(url: str) -> str:
-    """Turn a config URL into the URL of the async driver (aiosqlite or asyncpg)."""
+    """Turn a config URL into the URL of the async driver (storage.sqlite_loop or asyncpg).
+
+    An explicit `sqlite+aiosqlite` URL keeps aiosqlite (a thread per connection)."""
     parsed = _parse(url)
     if backend_name(url) == "sqlite":
-        parsed = parsed.set(drivername="sqlite+aiosqlite")
+        if parsed.drivername != "sqlite+aiosqlite":
+            parsed = parsed.set(drivername=f"sqlite+{sqlite_loop.DRIVER}")
     else:
         parsed = parsed.set(drivername="postgresql+asyncpg")
         query = dict(parsed.query)
@@ -113,7 +119,9 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            # storage.sqlite_loop waits for locks itself, never blocking the event loop.
+            on_loop = isinstance(dbapi_connection, sqlite_loop.LoopConnection)
+            cursor.execute(f"PRAGMA busy_timeout={0 if on_loop else SQLITE_BUSY_TIMEOUT_MS}")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA synchronous=NORMAL")
         finally:
