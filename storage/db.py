@@ -2,8 +2,9 @@
 
 Config files name the database with a plain URL (`sqlite:///bridge.db`,
 `postgresql://user:pass@host/db`); `to_async_url` turns it into the async driver URL
-(`sqlite+tbloop`, see storage/sqlite_loop.py, and `postgresql+asyncpg`). Sessions are sqlmodel's `AsyncSession` (it adds
-`exec` to SQLAlchemy's) with `expire_on_commit=False`, so rows stay readable after commit.
+(`sqlite+tbloop`, see storage/sqlite_loop.py, and `postgresql+asyncpg`). Sessions are
+sqlmodel's `AsyncSession` (it adds `exec` to SQLAlchemy's) with `expire_on_commit=False`,
+so rows stay readable after commit.
 
 SQLite is tuned for one process with concurrent coroutines: WAL journal, a busy timeout,
 foreign keys on, and every transaction opened with `BEGIN IMMEDIATE`. The last point makes a

@@ -6,6 +6,7 @@ posted days ago still finds its conversation.
 
 from __future__ import annotations
 
+from sqlalchemy import true
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -77,3 +78,27 @@ async def links_for_message(session: AsyncSession, message_id: int) -> list[Mess
         .order_by(col(MessageLink.id))
     )
     return list(result.all())
+
+
+async def copy_showing(
+    session: AsyncSession, conversation_id: int, message_id: int, topic_id: int | None
+) -> int | None:
+    """The group message (in topic `topic_id`) that shows conversation message `message_id`.
+
+    A copy merged from several messages is linked to the first of them (one link per group
+    message), and merged parts keep their order, so the copy that shows a message is the
+    newest copy linked to it or to an earlier message of the conversation.
+    """
+    result = await session.exec(
+        select(MessageLink.group_message_id)
+        .where(
+            MessageLink.conversation_id == conversation_id,
+            col(MessageLink.kind).in_((LinkKind.CUSTOMER_COPY, LinkKind.HISTORY)),
+            col(MessageLink.message_id) <= message_id,
+            MessageLink.topic_id == topic_id if topic_id is not None else true(),
+        )
+        .order_by(col(MessageLink.message_id).desc(), col(MessageLink.id).desc())
+        .limit(1)
+    )
+    found = result.first()
+    return int(found) if found is not None else None

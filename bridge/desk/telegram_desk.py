@@ -35,6 +35,7 @@ from bridge.desk.callbacks import AcceptCallback, packed
 from bridge.events import Attachment
 from storage.avatars import get_avatar_file_id
 from storage.conversations import get_conversation
+from storage.links import copy_showing
 from storage.messages import conversation_messages
 from storage.models import ConversationState, Direction
 from storage.operators import operators_reachable_in_private
@@ -373,15 +374,34 @@ class TelegramDesk:
         customer: Customer,
         message: Message,
     ) -> None:
+        """The customer edited a message: say so as a reply to its copy in the place, so the
+        operator sees which message changed (the copy itself stays as it was relayed)."""
         html = text(
             self.language, "place.customer_edit", text=escaped_shortened(message.text or "", 3500)
         )
-        await self.notice(session, conversation, html)
+        copy = await self._place_copy(session, conversation, message)
+        await self.notice(session, conversation, html, answering=copy)
+
+    async def _place_copy(
+        self, session: AsyncSession, conversation: Conversation, message: Message
+    ) -> int | None:
+        """The group message that shows `message` in the conversation's place."""
+        if message.id is None or conversation.id is None:
+            return None
+        topic = conversation.topic_id if self.group(conversation).mode == "topics" else None
+        return await copy_showing(session, conversation.id, message.id, topic)
 
     async def notice(
-        self, session: AsyncSession, conversation: Conversation, html: str, *, quiet: bool = False
+        self,
+        session: AsyncSession,
+        conversation: Conversation,
+        html: str,
+        *,
+        quiet: bool = False,
+        answering: int | None = None,
     ) -> None:
-        """Post `html` in the place; `quiet` posts it without a notification sound."""
+        """Post `html` in the place; `quiet` posts it without a notification sound;
+        `answering` is a group message in the place to reply to."""
         group = self.group(conversation)
         if group.mode == "topics" and conversation.topic_id is None:
             conversation = await get_conversation(session, conversation.id or 0) or conversation
@@ -389,9 +409,9 @@ class TelegramDesk:
             thread_id = group.incoming_topic  # no topic yet: say it in the feed
             reply_to = conversation.card_message_id
         elif group.mode == "topics":
-            thread_id, reply_to = conversation.topic_id, None
+            thread_id, reply_to = conversation.topic_id, answering
         else:
-            thread_id, reply_to = None, conversation.card_message_id
+            thread_id, reply_to = None, answering or conversation.card_message_id
         payload = calls.send_text(group.chat_id, html, thread_id=thread_id, reply_to=reply_to)
         if quiet:
             payload["params"]["disable_notification"] = True

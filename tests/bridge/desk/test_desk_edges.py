@@ -264,9 +264,13 @@ async def test_private_ping_and_a_customer_edit_shown_in_the_topic(sqlite_url) -
         sent = fake.user_says(desk.customer, "typo")
         await eventually(lambda: any("typo" in (m.text or "") for m in desk.topic_messages(topic)))
         fake.user_edits(desk.customer, desk.customer.id, sent["message_id"], "fixed text")
-        await eventually(
-            lambda: any(
-                "The customer edited a message:\nfixed text" in (m.text or "")
+        notice = await eventually(
+            lambda: [
+                m
                 for m in desk.topic_messages(topic)
-            )
+                if "The customer edited a message:\nfixed text" in (m.text or "")
+            ]
         )
+        # The notice answers the relayed copy, so the operator sees which message changed.
+        copy = next(m for m in desk.topic_messages(topic) if "typo" in (m.text or ""))
+        assert notice[0].reply_to == copy.message_id
