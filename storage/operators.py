@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.dialect import upsert_insert
 from storage.models import Operator
+from storage.state import kv_get, kv_set
 from storage.timeutil import utcnow
 
 
@@ -54,3 +57,21 @@ async def operators_reachable_in_private(session: AsyncSession) -> list[Operator
         select(Operator).where(col(Operator.private_chat_started)).order_by(col(Operator.id))
     )
     return list(result.all())
+
+
+def _groups_key(user_id: int) -> str:
+    return f"operator:groups:{user_id}"
+
+
+async def operator_groups(session: AsyncSession, user_id: int) -> set[str]:
+    """The operators' groups (config names) this operator was seen to belong to."""
+    stored = await kv_get(session, _groups_key(user_id))
+    return set(json.loads(stored)) if stored else set()
+
+
+async def add_operator_groups(session: AsyncSession, user_id: int, groups: set[str]) -> None:
+    """Record that the operator belongs to `groups` (kept in the key-value table)."""
+    known = await operator_groups(session, user_id)
+    if groups <= known:
+        return
+    await kv_set(session, _groups_key(user_id), json.dumps(sorted(known | groups)))

@@ -33,7 +33,7 @@ from bridge.desk.callbacks import AcceptCallback, TransferCallback, packed
 from storage.conversations import get_conversation, open_conversations
 from storage.links import conversation_for_group_message
 from storage.models import ConversationState, Operator
-from storage.operators import set_private_chat_started, upsert_operator
+from storage.operators import add_operator_groups, set_private_chat_started, upsert_operator
 from storage.state import mark_event_processed
 
 if TYPE_CHECKING:
@@ -106,14 +106,26 @@ def _repeated_transfer(
     return None, False
 
 
-async def _remember_operator(session: AsyncSession, user: object) -> Operator:
-    return await upsert_operator(
+async def _remember_operator(
+    session: AsyncSession, user: object, groups: set[str] | None = None
+) -> Operator:
+    """Record the operator, and `groups` (config names) they were seen to belong to: a
+    private ping about a group's new inquiry goes only to that group's operators."""
+    operator = await upsert_operator(
         session,
         user.id,  # type: ignore[attr-defined]
         user.full_name,  # type: ignore[attr-defined]
         username=user.username,  # type: ignore[attr-defined]
         language=user.language_code,  # type: ignore[attr-defined]
     )
+    if groups:
+        await add_operator_groups(session, operator.id, groups)
+    return operator
+
+
+def _group_of(runtime: DeskRuntime, chat_id: int) -> set[str]:
+    group = runtime.config.group_for_chat(chat_id)
+    return {group.name} if group is not None else set()
 
 
 def build_router(runtime: DeskRuntime) -> Router:
@@ -137,7 +149,7 @@ def build_router(runtime: DeskRuntime) -> Router:
         again: PressAnswer | None = None
         async with runtime.transaction() as session:
             if await _fresh(session, event_update):
-                await _remember_operator(session, user)
+                await _remember_operator(session, user, _group_of(runtime, chat_id))
                 outcome = await accept(
                     session, callback_data.c, user.id, user.full_name, desk=runtime.desk
                 )
@@ -211,7 +223,9 @@ def build_router(runtime: DeskRuntime) -> Router:
                         session, runtime, message, text(language, "place.not_a_conversation")
                     )
                 return
-            await _remember_operator(session, user)
+            await _remember_operator(
+                session, user, _group_of(runtime, message.chat.id) if is_operator else None
+            )
             if command in PLACE_COMMANDS and not is_operator:
                 await _answer(session, runtime, message, text(language, "command.refused"))
                 return
@@ -249,9 +263,10 @@ def build_router(runtime: DeskRuntime) -> Router:
             return
         command = command_of(message, await _bot_username(runtime))
         if command in ANYWHERE_COMMANDS or command == "start":
-            if await runtime.is_operator_anywhere(user.id):
+            groups = await runtime.operator_groups_of(user.id)
+            if groups:
                 async with runtime.transaction() as session:
-                    await _remember_operator(session, user)
+                    await _remember_operator(session, user, groups)
                     await set_private_chat_started(session, user.id)
                 if command != "start":
                     await _anywhere_command(runtime, message, command, event_update)

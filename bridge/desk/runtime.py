@@ -164,9 +164,10 @@ class DeskRuntime:
         self._members[(chat_id, user_id)] = (now, allowed)
         return allowed
 
-    async def is_operator_anywhere(self, user_id: int) -> bool:
-        """Whether `user_id` is an operator of any configured group (for private commands)."""
-        for group in self.config.groups.values():
-            if await self.is_operator(group.chat_id, user_id, proven_member=False):
-                return True
-        return False
+    async def operator_groups_of(self, user_id: int) -> set[str]:
+        """The configured groups (names) in which `user_id` may act as an operator."""
+        return {
+            group.name
+            for group in self.config.groups.values()
+            if await self.is_operator(group.chat_id, user_id, proven_member=False)
+        }

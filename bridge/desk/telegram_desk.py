@@ -38,7 +38,7 @@ from storage.conversations import get_conversation
 from storage.links import copy_showing
 from storage.messages import conversation_messages
 from storage.models import ConversationState, Direction
-from storage.operators import operators_reachable_in_private
+from storage.operators import operator_groups, operators_reachable_in_private
 
 if TYPE_CHECKING:
     from sqlmodel.ext.asyncio.session import AsyncSession
@@ -476,7 +476,12 @@ class TelegramDesk:
             link=link_html(self.place_link(conversation), text(self.language, "card.open_link")),
         )
         for operator in await operators_reachable_in_private(session):
-            if group.allows(operator.id):
+            # The configured list decides; without one, the groups they were seen in.
+            if group.operators:
+                allowed = group.allows(operator.id)
+            else:
+                allowed = group.name in await operator_groups(session, operator.id)
+            if allowed:
                 await self.notify_operator(session, operator.id, html)
 
 

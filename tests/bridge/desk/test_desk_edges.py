@@ -274,3 +274,21 @@ async def test_private_ping_and_a_customer_edit_shown_in_the_topic(sqlite_url) -
         # The notice answers the relayed copy, so the operator sees which message changed.
         copy = next(m for m in desk.topic_messages(topic) if "typo" in (m.text or ""))
         assert notice[0].reply_to == copy.message_id
+
+
+async def test_a_private_ping_goes_only_to_operators_of_the_inquirys_group(sqlite_url) -> None:  # type: ignore[no-untyped-def]
+    async with running_desk(sqlite_url, notify_private=True, other_groups=("sales",)) as desk:
+        fake = desk.fake
+        sam = fake.add_user("Sam", "Sales", username="sam")  # an operator of "sales" only
+        fake.join(sam, desk.other_groups["sales"])
+        fake.user_says(desk.bob, "/start")
+        fake.user_says(sam, "/start")
+        await asyncio.sleep(0.3)
+        fake.user_says(desk.customer, "ping the support team")
+        await eventually(
+            lambda: any(
+                "New conversation #1" in (m.text or "") for m in fake.chat_view(desk.bob.id)
+            )
+        )
+        await asyncio.sleep(0.3)
+        assert not any("New conversation" in (m.text or "") for m in fake.chat_view(sam.id))
