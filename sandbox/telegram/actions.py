@@ -211,6 +211,23 @@ class UserActions:
         stored = store_file(self.world, "voice", data, None, "audio/ogg")
         return self._media(user, stored, None, {"duration": duration}, **where)
 
+    def user_sends_video(
+        self,
+        user: FakeUser,
+        data: bytes = b"\x00\x00\x00\x18ftypmp42",
+        filename: str = "video.mp4",
+        *,
+        caption: str | None = None,
+        duration: int = 1,
+        width: int = 320,
+        height: int = 240,
+        **where: Any,
+    ) -> dict[str, Any]:
+        """`user` sends a video (a Video object: file_id, width, height, duration, ...)."""
+        stored = store_file(self.world, "video", data, filename, "video/mp4")
+        extra = {"duration": duration, "width": width, "height": height}
+        return self._media(user, stored, caption, extra, **where)
+
     def user_sends_sticker(
         self, user: FakeUser, emoji: str = "👍", data: bytes | None = None, **where: Any
     ) -> dict[str, Any]:

@@ -151,6 +151,15 @@ class _Control:
             result = fake.user_sends_voice(
                 user, data or b"OggS", int(body.get("duration", 1)), **where
             )
+        elif kind == "video":
+            result = fake.user_sends_video(
+                user,
+                data or b"\x00\x00\x00\x18ftypmp42",
+                body.get("filename", "video.mp4"),
+                caption=body.get("caption"),
+                duration=int(body.get("duration", 1)),
+                **where,
+            )
         elif kind == "sticker":
             result = fake.user_sends_sticker(user, body.get("emoji", "👍"), data, **where)
         elif kind == "location":
