@@ -7,8 +7,12 @@ A call may go at `t` when `t >= next_at - (burst - 1) * interval`; reserving it 
 Window (a Telegram group: "at most N calls in any W seconds"): the state also keeps `log`,
 the last N reserved slots in order. The next call may go at `max(log[-1], log[-N] + W)`, and
 besides that passes the GCRA rule above with the bucket's `pace` (a group is also a chat:
-about one call a second, short bursts tolerated). A quiet group therefore posts a short burst
-at once, and a busy one still never has more than N calls in any W.
+about one call a second, short bursts tolerated). Once `spread_after` = b calls lie in the
+window, the remaining N - c (c in the window now) are spread evenly until the oldest of them
+leaves: the next goes no sooner than `last + (oldest + W - last) / (N - c + 1)`. A quiet group
+therefore posts a short burst at once, a storm keeps posting every few seconds instead of
+spending the minute's budget at once and then waiting for the window, and a busy group still
+never has more than N calls in any W.
 
 Because a reservation may lie in the future, a worker reserves its slot, sleeps until then
 and calls: no polling, and two processes that reserve through the same row (locked in the
@@ -115,7 +119,20 @@ def _earliest(bucket: Bucket, state: BucketState, at: float, penalty_factor: flo
             allowed = max(1, math.floor(bucket.window / penalty_factor))
         if len(log) >= allowed:
             earliest = max(earliest, log[-allowed] + bucket.period)
+        if bucket.spread_after:
+            earliest = max(earliest, _spread(bucket, log, at, allowed))
     return earliest
+
+
+def _spread(bucket: Bucket, log: Sequence[float], at: float, allowed: int) -> float:
+    """Past `spread_after` calls in the window, the remaining budget goes evenly before the
+    oldest call in the window leaves it (the window rule itself covers a full window)."""
+    recent = [slot for slot in log if slot > at - bucket.period]
+    count = len(recent)
+    if count < min(bucket.spread_after, allowed) or count >= allowed:
+        return at
+    oldest, last = recent[0], recent[-1]
+    return last + (oldest + bucket.period - last) / (allowed - count + 1)
 
 
 def _spacing(bucket: Bucket, state: BucketState, at: float, penalty_factor: float) -> float:

@@ -36,7 +36,9 @@ class Bucket:
 
     Window kind (`window > 0`): at most `window` calls in any `period` (= `window * interval`)
     seconds, and besides that at most one call per `pace` seconds on average with bursts of
-    up to `burst` (`pace == 0`: no such spacing).
+    up to `burst` (`pace == 0`: no such spacing). With `spread_after` = b > 0, once b calls
+    lie in the window the rest of its budget is spread evenly until the oldest of them leaves
+    it, so a burst never leaves the window dry for the rest of the minute (0: off).
     """
 
     key: str
@@ -44,6 +46,7 @@ class Bucket:
     burst: int = 1
     window: int = 0
     pace: float = 0.0
+    spread_after: int = 0
 
     def __post_init__(self) -> None:
         if self.interval < 0:
@@ -54,6 +57,10 @@ class Bucket:
             raise ValueError(f"bucket {self.key!r}: window must be >= 0, got {self.window}")
         if self.pace < 0:
             raise ValueError(f"bucket {self.key!r}: pace must be >= 0, got {self.pace}")
+        if self.spread_after < 0:
+            raise ValueError(
+                f"bucket {self.key!r}: spread_after must be >= 0, got {self.spread_after}"
+            )
 
     @property
     def period(self) -> float:
@@ -82,7 +89,7 @@ class Limits:
     # Telegram tolerates "short bursts" (the fake: 3); one less leaves a call's worth of slack
     # for a reserved call that reaches Telegram late while the next one is on time.
     telegram_chat_burst: int = 2
-    # Posts a quiet group may send at once before the even pace of N a minute applies.
+    # Posts a quiet group may send at once before the rest of the minute's budget is spread.
     telegram_group_burst: int = 10
     # Pace a little slower than the published figure so clocks and rounding never tip us over.
     headroom: float = 1.05
@@ -158,8 +165,7 @@ class PacingPolicy:
         if family == "telegram":
             bot = self._bucket(f"{platform}|*", lim.telegram_global_per_second)
             if str(destination).startswith("-"):
-                window = self._window_bucket(f"{platform}|{destination}")
-                return (window, self._steady_bucket(f"{platform}|{destination}|steady"), bot)
+                return (self._window_bucket(f"{platform}|{destination}"), bot)
             own = self._bucket(f"{platform}|{destination}", lim.telegram_private_per_second)
             return (own, bot)
         if family == "vk":
@@ -180,7 +186,14 @@ class PacingPolicy:
         return Bucket(key=key, interval=self.limits.headroom / (per_second * self.time_scale))
 
     def _window_bucket(self, key: str) -> Bucket:
-        """A Telegram group: N posts in any 60 s (with headroom, scaled), ~1/s with bursts."""
+        """A Telegram group: N posts in any 60 s (with headroom, scaled), ~1/s with bursts.
+
+        A quiet group posts up to `telegram_group_burst` at once; past that the rest of the
+        window's budget is spread evenly until the burst leaves it. The window alone would
+        let a storm spend the minute's budget in its first seconds and then stay silent for
+        the rest of it (digest edits and relayed messages waited ~40 s); a fixed even pace
+        after the burst still ran the window dry halfway through the minute.
+        """
         lim = self.limits
         count = max(1, math.floor(lim.telegram_group_per_minute))
         period = 60.0 * lim.headroom / self.time_scale
@@ -190,20 +203,8 @@ class PacingPolicy:
             burst=lim.telegram_chat_burst,
             window=count,
             pace=lim.headroom / (lim.telegram_private_per_second * self.time_scale),
+            spread_after=min(lim.telegram_group_burst, count),
         )
-
-    def _steady_bucket(self, key: str) -> Bucket:
-        """A Telegram group's even pace (N a minute) after a burst of `telegram_group_burst`.
-
-        The window alone would let a busy group spend a minute's budget in its first seconds
-        and then stay silent for the rest of it; a storm's digest edits and relayed messages
-        would then wait ~40 s. With this the budget is spread over the minute, and a quiet
-        group still posts a short burst at once.
-        """
-        lim = self.limits
-        count = max(1, math.floor(lim.telegram_group_per_minute))
-        period = 60.0 * lim.headroom / self.time_scale
-        return Bucket(key=key, interval=period / count, burst=lim.telegram_group_burst)
 
 
 def _family(platform: str) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from bridge.outbox.pacing import BucketState, dump_log, load_log, penalize, reserve
@@ -10,10 +12,10 @@ from bridge.outbox.policy import Bucket, Limits, PacingPolicy
 
 def test_group_chat_gets_twenty_a_minute_and_bot_wide_bucket() -> None:
     policy = PacingPolicy()
-    own, steady, bot = policy.buckets_for("telegram", "-100123")
+    own, bot = policy.buckets_for("telegram", "-100123")
     assert own.interval == pytest.approx(3.0 * 1.05)
-    # The minute's budget is spread evenly after a burst of 10, not spent in its first seconds.
-    assert (steady.interval, steady.burst, steady.window) == (pytest.approx(3.0 * 1.05), 10, 0)
+    # After a burst of 10 the rest of the minute's budget is spread, not spent at once.
+    assert (own.window, own.spread_after) == (20, 10)
     assert bot.key == "telegram|*"
     assert bot.interval == pytest.approx(1.05 / 30)
 
@@ -103,7 +105,7 @@ def test_the_twenty_first_post_waits_for_the_first_to_leave_the_window() -> None
     bucket = PacingPolicy().buckets_for("telegram", "-1")[0]
     states = {bucket.key: BucketState()}
     slots = [reserve(states, [bucket], now=0.0) for _ in range(21)]
-    assert slots[19] < 21.0
+    assert slots[19] < slots[0] + 63.0
     assert slots[20] == pytest.approx(slots[0] + 63.0)
     assert len(states[bucket.key].log) == 20
 
@@ -119,7 +121,7 @@ def test_a_long_burst_uses_nine_tenths_of_the_budget_and_never_more() -> None:
 
 
 def test_window_slots_never_go_back_in_time() -> None:
-    window, _, bot = PacingPolicy().buckets_for("telegram", "-1")
+    window, bot = PacingPolicy().buckets_for("telegram", "-1")
     states = {window.key: BucketState(), bot.key: BucketState(next_at=500.0)}
     first = reserve(states, [window, bot], now=0.0)
     # The bot bucket no longer holds anything back; the group must still not go before 500.
@@ -152,3 +154,20 @@ def test_window_log_round_trips_and_bad_text_is_refused() -> None:
 def test_bad_chat_burst_is_refused_with_a_clear_error(bad: object) -> None:
     with pytest.raises(ValueError, match="telegram_chat_burst"):
         Limits(telegram_chat_burst=bad)  # type: ignore[arg-type]
+
+
+def test_after_a_burst_the_rest_of_the_minute_is_spread_and_never_runs_dry() -> None:
+    window, bot = PacingPolicy().buckets_for("telegram", "-1")
+    states = {window.key: BucketState(), bot.key: BucketState()}
+    slots = [reserve(states, [window, bot], now=0.0) for _ in range(60)]
+    # A quiet group's first ten go at once, about a second apart (a group is also a chat)…
+    assert slots[9] < 10.0
+    # …then the other ten of the minute are spread until the burst leaves the window, so a
+    # storm's later posts never wait for the whole window to reopen.
+    gaps = [b - a for a, b in itertools.pairwise(slots[9:20])]
+    assert max(gaps) < 7.0
+    assert slots[19] < 63.0
+    # Never more than 20 in any minute, and the budget is still used.
+    for i, start in enumerate(slots):
+        assert sum(1 for s in slots[i:] if s < start + 60.0) <= 20
+    assert sum(1 for s in slots if s < 180.0) >= 0.9 * 60

@@ -7,7 +7,7 @@ import pytest
 from bridge.outbox import OutboxWorker, PacingPolicy, enqueue
 from tests.bridge.outbox.helpers import RecordingSender, open_db, wait_for
 
-SCALE = 40.0  # the window: 20 posts in any 60 * 1.05 / 40 = 1.575 s
+SCALE = 20.0  # the window: 20 posts in any 60 * 1.05 / 20 = 3.15 s (0.15 s of headroom)
 PERIOD = 60 * 1.05 / SCALE
 #: Telegram's own window (what a 429 would come from): the pacing keeps 5 % headroom inside it.
 TELEGRAM_WINDOW = 60 / SCALE
@@ -74,7 +74,7 @@ async def test_two_workers_share_one_window_and_use_its_budget(pg_url: str) -> N
     await put_posts(sf, 50, lanes=8)
     for w in workers:
         await w.start()
-    await wait_for(lambda: sum(len(s.delivered) for s in senders) == 50, within=20)
+    await wait_for(lambda: sum(len(s.delivered) for s in senders) == 50, within=30)
     for w in workers:
         await w.stop()
     await engine.dispose()
