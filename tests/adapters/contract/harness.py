@@ -114,15 +114,23 @@ class Bridge:
         self.service = await start_service(self.config, self.service.port)
 
     async def stored_messages(self) -> int:
+        return (await self.stored_rows())["messages"]
+
+    async def stored_rows(self) -> dict[str, int]:
+        """How many messages, customers and conversations the database holds now."""
         from sqlalchemy import func, select
 
         from storage.db import create_engine
-        from storage.models import Message
+        from storage.models import Conversation, Customer, Message
 
         engine = create_engine(self.config.database)
+        tables = {"messages": Message, "customers": Customer, "conversations": Conversation}
         try:
             async with engine.connect() as connection:
-                return int(await connection.scalar(select(func.count()).select_from(Message)))
+                return {
+                    name: int(await connection.scalar(select(func.count()).select_from(table)))
+                    for name, table in tables.items()
+                }
         finally:
             await engine.dispose()
 
