@@ -156,3 +156,20 @@ async def running_desk(
             )
         finally:
             await service.stop()
+
+
+async def accept_card(desk: Desk, by: Any, card: Any) -> Any:
+    """`by` presses the card's Accept button; returns the answer the presser saw."""
+    query = desk.fake.press(by, desk.group_id, card.message_id, card.callback_data[0])
+    return await eventually(lambda: desk.fake.callback_answer(query))
+
+
+async def accepted(desk: Desk, by: Any, first: str = "I need help") -> int:
+    """The customer writes `first`, `by` accepts; returns the topic's thread id once the
+    history is in it."""
+    desk.fake.user_says(desk.customer, first)
+    await accept_card(desk, by, await eventually(desk.card))
+    topic = await eventually(lambda: [t for t in desk.fake.topics(desk.group_id) if not t.deleted])
+    thread = topic[-1].thread_id
+    await eventually(lambda: any(first in (m.text or "") for m in desk.topic_messages(thread)))
+    return thread

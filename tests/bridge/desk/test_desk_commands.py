@@ -4,22 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
-from desk_harness import eventually, running_desk
+from desk_harness import accepted, eventually, running_desk
 
 from bridge.desk.callbacks import TransferCallback
 from storage.db import create_engine, session_factory
 from storage.messages import conversation_messages
-
-
-async def accepted(desk, by) -> int:  # type: ignore[no-untyped-def]
-    """The customer writes, `by` accepts; returns the topic's thread id."""
-    fake = desk.fake
-    fake.user_says(desk.customer, "I need help")
-    card = await eventually(desk.card)
-    query = fake.press(by, desk.group_id, card.message_id, card.callback_data[0])
-    await eventually(lambda: fake.callback_answer(query))
-    topic = await eventually(lambda: [t for t in fake.topics(desk.group_id) if not t.deleted])
-    return topic[-1].thread_id
 
 
 def says_in(desk, topic: int, needle: str) -> bool:  # type: ignore[no-untyped-def]

@@ -5,15 +5,10 @@ from __future__ import annotations
 import asyncio
 
 import aiohttp
-from desk_harness import SECRET, TOKEN, eventually, running_desk
+from desk_harness import SECRET, TOKEN, accept_card, accepted, eventually, running_desk
 
 from storage.db import create_engine, session_factory
 from storage.messages import conversation_messages
-
-
-async def accept_card(desk, by, card):  # type: ignore[no-untyped-def]
-    query = desk.fake.press(by, desk.group_id, card.message_id, card.callback_data[0])
-    return await eventually(lambda: desk.fake.callback_answer(query))
 
 
 def dashboard(desk):  # type: ignore[no-untyped-def]
@@ -70,10 +65,7 @@ async def test_counters_after_a_scripted_sequence_and_no_429(sqlite_url) -> None
 async def test_a_failed_delivery_shows_in_place_and_marks_the_message(sqlite_url) -> None:  # type: ignore[no-untyped-def]
     async with running_desk(sqlite_url) as desk:
         fake = desk.fake
-        fake.user_says(desk.customer, "hi")
-        await accept_card(desk, desk.ann, await eventually(desk.card))
-        topic = (await eventually(lambda: fake.topics(desk.group_id)))[0].thread_id
-        await eventually(lambda: any("hi" in (m.text or "") for m in desk.topic_messages(topic)))
+        topic = await accepted(desk, desk.ann, "hi")
         # The customer blocked the bot, but the bridge has not heard of it yet: the send
         # itself is refused, as Telegram refuses it.
         fake.fail_next(1, 403, "sendMessage", "Forbidden: bot was blocked by the user")

@@ -13,17 +13,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from desk_harness import Desk, eventually, running_desk
+from desk_harness import Desk, accept_card, accepted, eventually, running_desk
 from sqlmodel import col, select
 
 from storage.db import create_engine, session_factory
 from storage.messages import conversation_messages
 from storage.models import Message
-
-
-async def accept_card(desk, by, card):  # type: ignore[no-untyped-def]
-    query = desk.fake.press(by, desk.group_id, card.message_id, card.callback_data[0])
-    return await eventually(lambda: desk.fake.callback_answer(query))
 
 
 @dataclass(frozen=True)
@@ -141,11 +136,7 @@ async def test_a_customers_media_after_accept_shows_in_the_topic_as_the_same_kin
     sqlite_url, case: Sent
 ) -> None:  # type: ignore[no-untyped-def]
     async with running_desk(sqlite_url) as desk:
-        fake = desk.fake
-        fake.user_says(desk.customer, "hi")
-        await accept_card(desk, desk.ann, await eventually(desk.card))
-        topic = (await eventually(lambda: fake.topics(desk.group_id)))[0].thread_id
-        await eventually(lambda: any("hi" in (m.text or "") for m in desk.topic_messages(topic)))
+        topic = await accepted(desk, desk.ann, "hi")
         sent = case.send(desk)
         await assert_shown_and_stored_once(desk, topic, case, sent)
 

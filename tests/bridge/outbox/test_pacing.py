@@ -171,3 +171,16 @@ def test_after_a_burst_the_rest_of_the_minute_is_spread_and_never_runs_dry() -> 
     for i, start in enumerate(slots):
         assert sum(1 for s in slots[i:] if s < start + 60.0) <= 20
     assert sum(1 for s in slots if s < 180.0) >= 0.9 * 60
+
+
+def test_a_group_call_late_for_its_slot_takes_a_new_one() -> None:
+    from bridge.outbox.worker import OutboxWorker
+
+    now = 1000.0
+    worker = OutboxWorker(lambda: None, {}, PacingPolicy(), owner_id="w", clock=lambda: now)
+    group = PacingPolicy().buckets_for("telegram", "-1")
+    # The window is 63 s with 3 s of headroom: up to ~0.9 s late still keeps every window.
+    assert not worker._too_late(group, slot=now - 0.5)
+    assert worker._too_late(group, slot=now - 2.0)
+    # A private chat is paced on average (no window): lateness crowds nothing there.
+    assert not worker._too_late(PacingPolicy().buckets_for("telegram", "42"), slot=now - 60.0)
