@@ -75,6 +75,13 @@ def check_type(data: bytes, mime: str) -> str:
     return mime
 
 
+def _check_size(data: bytes, max_size: int) -> None:
+    if not data:
+        raise UploadRefused("the file is empty")
+    if len(data) > max_size:
+        raise UploadRefused(f"files are limited to {max_size // (1024 * 1024)} MB")
+
+
 def sniff_type(data: bytes, claimed: str | None) -> str:
     """The accepted type of `data` (the claimed one if the bytes prove it), else OPAQUE."""
     try:
@@ -104,10 +111,7 @@ class FileStore:
         self, widget: str, visitor: str, data: bytes, name: str | None, mime: str
     ) -> StoredFile:
         """Check and store a file; returns what the widget and the core need to know."""
-        if not data:
-            raise UploadRefused("the file is empty")
-        if len(data) > self.max_size:
-            raise UploadRefused(f"files are limited to {self.max_size // (1024 * 1024)} MB")
+        _check_size(data, self.max_size)
         mime = check_type(data, mime)
         return self._write(widget, visitor, secrets.token_urlsafe(18), name, mime, data)
 
@@ -128,10 +132,7 @@ class FileStore:
         found = self.find(widget, visitor, file_id)
         if found is not None:
             return found[1]
-        if not data:
-            raise UploadRefused("the file is empty")
-        if len(data) > max_size:
-            raise UploadRefused(f"files are limited to {max_size // (1024 * 1024)} MB")
+        _check_size(data, max_size)
         return self._write(widget, visitor, file_id, name, sniff_type(data, mime), data)
 
     def _write(

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from config.channels import MAX_VIBER_GREETING as MAX_GREETING
+
 MAX_SENDER_NAME = 28
-#: Viber's limit on a welcome message's text.
-MAX_GREETING = 7000
 
 
 @dataclass(frozen=True, slots=True)

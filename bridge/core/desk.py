@@ -53,8 +53,11 @@ class Desk(Protocol):
     ) -> None:
         """Show that the customer edited `message` (its text is already the new one)."""
 
-    async def notice(self, session: AsyncSession, conversation: Conversation, html: str) -> None:
-        """Post a short notice (HTML) in the conversation's place."""
+    async def notice(
+        self, session: AsyncSession, conversation: Conversation, html: str, *, quiet: bool = False
+    ) -> None:
+        """Post a short notice (HTML) in the conversation's place; `quiet`: without a
+        notification sound (it answers what an operator has just written there)."""
 
     async def close_place(self, session: AsyncSession, conversation: Conversation) -> None:
         """The conversation is closed: close its topic (topics mode)."""

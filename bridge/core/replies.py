@@ -78,7 +78,7 @@ async def handle_operator_message(
         if await kv_get(session, hint_key) is None:
             await kv_set(session, hint_key, "1")
             hint = text(language, "place.note_hint", operator=escape(message.operator_name))
-            await desk.notice(session, conversation, hint)
+            await desk.notice(session, conversation, hint, quiet=True)
         return "note"
     stored = await store_operator_reply(
         session,
@@ -123,4 +123,4 @@ async def _refuse_unreachable(
     error = f"not sent: the customer can no longer be reached{shown}"
     await set_delivery_state(session, stored.id, DeliveryState.FAILED, error)
     notice = text(language, "place.reply_not_sent_unreachable", reason=escape(shown))
-    await desk.notice(session, conversation, notice)
+    await desk.notice(session, conversation, notice, quiet=True)

@@ -130,19 +130,19 @@ class BridgeSink:
                 result = await handle_inbound(session, event, group=group, desk=self.runtime.desk)
                 customer = await find_customer(session, event.channel, event.user)
                 guest = customer is not None and not customer.name
-                if result.status == "posted" and event.edit_of is None and customer is not None:
-                    if not customer.reachable:
-                        # A customer who writes can be written to again (a Viber user who
-                        # writes is subscribed again, a VK user allows the community's
-                        # replies, Messenger opens its window): replies flow again.
-                        await set_reachability(
-                            session,
-                            event.channel,
-                            event.user,
-                            True,
-                            desk=self.runtime.desk,
-                            language=self.language,
-                        )
+                wrote_again = result.status == "posted" and event.edit_of is None
+                if wrote_again and customer is not None and not customer.reachable:
+                    # A customer who writes can be written to again (a Viber user who writes
+                    # is subscribed again, a VK user allows the community's replies, Messenger
+                    # opens its window): replies flow again.
+                    await set_reachability(
+                        session,
+                        event.channel,
+                        event.user,
+                        True,
+                        desk=self.runtime.desk,
+                        language=self.language,
+                    )
         except DuplicateInbound:
             log.debug("inbound %s:%s stored concurrently", event.channel, event.external_id)
             return False

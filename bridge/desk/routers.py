@@ -248,8 +248,7 @@ def build_router(runtime: DeskRuntime) -> Router:
                     html=(message.html_text if (message.text or message.caption) else None),
                     attachments=operator_attachments(message),
                 ),
-                # What it says back answers its author's own message: no notification sound.
-                desk=runtime.desk.quiet_notices(),
+                desk=runtime.desk,
                 outlet=customer_outlet,
                 language=language,
             )
@@ -504,11 +503,7 @@ async def _groups_of_caller(runtime: DeskRuntime, message: Message, user_id: int
     In a group: that group. In a private chat: every group the caller is an operator of.
     """
     if message.chat.type == ChatType.PRIVATE:
-        return [
-            group.name
-            for group in runtime.config.groups.values()
-            if await runtime.is_operator(group.chat_id, user_id, proven_member=False)
-        ]
+        return sorted(await runtime.operator_groups_of(user_id))
     group = runtime.config.group_for_chat(message.chat.id)
     if group is None or not await runtime.is_operator(group.chat_id, user_id, proven_member=True):
         return []

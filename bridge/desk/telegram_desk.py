@@ -426,10 +426,6 @@ class TelegramDesk:
             ctx={"topic": thread_id},
         )
 
-    def quiet_notices(self) -> QuietNotices:
-        """This desk, with notices posted without a notification sound (see QuietNotices)."""
-        return QuietNotices(self)
-
     async def close_place(self, session: AsyncSession, conversation: Conversation) -> None:
         group = self.group(conversation)
         if group.mode != "topics" or conversation.topic_id is None:
@@ -483,21 +479,3 @@ class TelegramDesk:
                 allowed = group.name in await operator_groups(session, operator.id)
             if allowed:
                 await self.notify_operator(session, operator.id, html)
-
-
-class QuietNotices:
-    """A `TelegramDesk` whose notices make no sound; every other method is the desk's own.
-
-    Given to the handling of an operator's own message in a conversation's place: what it says
-    back (the note hint to a non-claimer, a reply that could not be sent) answers the message
-    its author has just written there, so it need not ring the phones of the whole group.
-    """
-
-    def __init__(self, desk: TelegramDesk) -> None:
-        self._desk = desk
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._desk, name)
-
-    async def notice(self, session: AsyncSession, conversation: Conversation, html: str) -> None:
-        await self._desk.notice(session, conversation, html, quiet=True)

@@ -267,7 +267,7 @@ class OutboxWorker:
         """True when this call would go so long after its slot that it could crowd a later
         window (the loop was busy: a long statement, a collection pause): then it takes a new
         slot. The window's headroom is 5 %; a call may be late by at most a third of it."""
-        windows = [bucket.period for bucket in buckets if getattr(bucket, "window", 0)]
+        windows = [bucket.period for bucket in buckets if bucket.window]
         if not windows:
             return False
         late = self.clock() - slot

@@ -28,7 +28,7 @@ class FakeDesk:
     async def relay_edit(self, session, conversation, customer, message) -> None:  # type: ignore[no-untyped-def]
         self.calls.append(("relay_edit", message.text))
 
-    async def notice(self, session, conversation, html) -> None:  # type: ignore[no-untyped-def]
+    async def notice(self, session, conversation, html, *, quiet=False) -> None:  # type: ignore[no-untyped-def]
         self.calls.append(("notice", html))
 
     async def close_place(self, session, conversation) -> None:  # type: ignore[no-untyped-def]

@@ -86,9 +86,7 @@ async def test_a_failed_delivery_shows_in_place_and_marks_the_message(sqlite_url
 async def test_a_reply_to_a_customer_known_to_have_blocked_the_bot_is_not_sent(sqlite_url) -> None:  # type: ignore[no-untyped-def]
     async with running_desk(sqlite_url) as desk:
         fake = desk.fake
-        fake.user_says(desk.customer, "hi")
-        await accept_card(desk, desk.ann, await eventually(desk.card))
-        topic = (await eventually(lambda: fake.topics(desk.group_id)))[0].thread_id
+        topic = await accepted(desk, desk.ann, "hi")
         fake.block(desk.customer)  # Telegram tells the bridge (my_chat_member)
         await eventually(
             lambda: any("blocked" in (m.text or "") for m in desk.topic_messages(topic))
@@ -170,9 +168,7 @@ async def test_webhook_checks_the_secret_and_stores_nothing_on_a_wrong_one(sqlit
 async def test_media_both_ways_and_a_deleted_topic_is_replaced(sqlite_url) -> None:  # type: ignore[no-untyped-def]
     async with running_desk(sqlite_url) as desk:
         fake = desk.fake
-        fake.user_says(desk.customer, "hi")
-        await accept_card(desk, desk.ann, await eventually(desk.card))
-        topic = (await eventually(lambda: fake.topics(desk.group_id)))[0].thread_id
+        topic = await accepted(desk, desk.ann, "hi")
         fake.user_sends_photo(desk.customer, caption="my <receipt>")
         fake.user_sends_location(desk.customer, 55.75, 37.61)
         shown = await eventually(

@@ -178,9 +178,7 @@ def private_message(desk: Desk, message_id: int) -> Any:
 async def test_claimers_voice_sticker_and_formatted_text_reach_the_customer(sqlite_url) -> None:  # type: ignore[no-untyped-def]
     async with running_desk(sqlite_url) as desk:
         fake = desk.fake
-        fake.user_says(desk.customer, "hi")
-        await accept_card(desk, desk.ann, await eventually(desk.card))
-        topic = (await eventually(lambda: fake.topics(desk.group_id)))[0].thread_id
+        topic = await accepted(desk, desk.ann, "hi")
         in_topic = {"chat_id": desk.group_id, "topic": topic}
         voice = fake.user_sends_voice(desk.ann, b"OggS-answer", duration=2, **in_topic)
         sticker = fake.user_sends_sticker(desk.ann, "🙂", **in_topic)
