@@ -4,7 +4,8 @@
   every rate limit multiplied by K. Customers write through its Python API (the in-process form
   of its control API); every Bot API call it answers is logged with a monotonic time stamp.
 - `BridgeProcess`: `talker-bridge run -c FILE --time-scale K` in a subprocess, with its own
-  config file and database; reads its resident memory from /proc.
+  config file and database; reads its resident memory from /proc. With `BENCH_PROFILE=FILE`
+  in the environment it runs under cProfile and writes the profile to FILE when it stops.
 - `GroupObserver`: reads the fake's call log and tells when each tagged customer message first
   became visible in the operators' group (a card caption, a relayed copy, a digest), how many
   posts the group received and when, and which Accept buttons appeared.
@@ -196,6 +197,8 @@ class BridgeProcess:
         config_path.write_text(yaml.safe_dump(self.config))
         script = Path(sys.executable).parent / "talker-bridge"
         launcher = [str(script)] if script.exists() else [sys.executable, "-m", "bridge"]
+        if profile := os.environ.get("BENCH_PROFILE"):  # cProfile the bridge into that file
+            launcher = [sys.executable, "-m", "cProfile", "-o", profile, "-m", "bridge"]
         launcher.append("run")
         command = [
             *launcher,
