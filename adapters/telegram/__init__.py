@@ -3,3 +3,6 @@
 `convert.py` turns an aiogram Message into `bridge.events.Inbound`; `outlet.py` turns an
 operator's reply into outbox rows of Bot API calls (sent by bridge/desk/telegram_calls.py).
 """
+
+# Imported before aiogram: it defers aiogram's model builds (bridge/desk/aiogram_models.py).
+import bridge.desk  # noqa: F401

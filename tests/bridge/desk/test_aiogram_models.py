@@ -6,6 +6,7 @@ aiogram first, and the test process has imported it long ago.
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
@@ -171,3 +172,35 @@ def test_deferred_models_parse_and_serialize_exactly_like_eagerly_built_ones() -
 
 def test_every_bot_api_type_and_method_still_builds_when_deferred() -> None:
     assert run("lazy")["broken"] == []
+
+
+def modules_importing_aiogram() -> list[str]:
+    """Every first-party module with an aiogram import (the ones that could import it first)."""
+    found = []
+    for package in ("adapters", "bridge", "config", "sandbox", "storage"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            names = [
+                alias.name if isinstance(node, ast.Import) else node.module or ""
+                for node in ast.walk(tree)
+                if isinstance(node, ast.Import | ast.ImportFrom)
+                for alias in node.names
+            ]
+            if any(name.split(".")[0] == "aiogram" for name in names):
+                found.append(".".join(path.relative_to(ROOT).with_suffix("").parts))
+    return found
+
+
+def test_whichever_module_imports_aiogram_first_the_models_stay_deferred() -> None:
+    modules = modules_importing_aiogram()
+    assert "adapters.telegram.files" in modules and "bridge.desk.routers" in modules
+    check = "import aiogram.types as t\nassert not t.Message.__pydantic_complete__"
+    for module in modules:
+        result = subprocess.run(
+            [sys.executable, "-c", f"import {module}\n{check}"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 0, f"importing {module} first: {result.stderr[-800:]}"
