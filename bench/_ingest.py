@@ -198,6 +198,81 @@ async def _core_ingest(
     }
 
 
+FLOOR_STAGES = ("http", "parse", "dispatch")
+
+
+def _floor_server(port: int, stage: str, ready: Any) -> None:
+    """A bare webhook server that stops after `stage` (runs in a child process)."""
+    from bridge.desk.aiogram_models import defer_model_builds
+
+    defer_model_builds()  # as in the service
+    asyncio.run(_serve_floor(port, stage, ready))
+
+
+async def _serve_floor(port: int, stage: str, ready: Any) -> None:
+    from aiogram import Bot, Dispatcher, Router
+    from aiogram.types import Message, Update
+    from aiohttp import web
+
+    bot = Bot("123456:floor")
+    dispatcher = Dispatcher()
+    router = Router()
+
+    async def private(message: Message) -> bool:
+        return message.chat.type == "private"
+
+    @router.message(private)
+    async def handle(message: Message) -> None:
+        return None
+
+    dispatcher.include_router(router)
+
+    async def webhook(request: web.Request) -> web.Response:
+        body = await request.json()
+        if stage != "http":
+            update = Update.model_validate(body, context={"bot": bot})
+            if stage == "dispatch":
+                await dispatcher.feed_update(bot, update)
+        return web.Response(text="ok")
+
+    app = web.Application()
+    app.router.add_post("/webhooks/telegram", webhook)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    ready.set()
+    await asyncio.Event().wait()
+
+
+async def webhook_floor(users: list[Any], *, messages: int, workers: int) -> dict[str, float]:
+    """Webhooks per second each stage of the floor server answers (see the module doc)."""
+    import multiprocessing
+
+    from sandbox.runner import free_port
+
+    bodies = [
+        telegram_update(k + 1, users[k % len(users)], k + 1, f"floor {k}") for k in range(messages)
+    ]
+    rates: dict[str, float] = {}
+    context = multiprocessing.get_context("spawn")
+    for stage in FLOOR_STAGES:
+        port = free_port()
+        ready = context.Event()
+        server = context.Process(target=_floor_server, args=(port, stage, ready), daemon=True)
+        server.start()
+        try:
+            if not await asyncio.to_thread(ready.wait, 60):
+                raise RuntimeError(f"the floor server ({stage}) did not start")
+            url = f"http://127.0.0.1:{port}/webhooks/telegram"
+            await post_webhooks(url, bodies[:200], workers)  # warm-up: first builds, connections
+            timed = await post_webhooks(url, bodies, workers)
+            rates[stage] = round(messages / timed["seconds"], 1)
+        finally:
+            server.kill()
+            server.join(10)
+    return rates
+
+
 async def ingest_scenario(options: Any, folder: Path, run_cls: Any) -> dict[str, Any]:
     from bench.relay import make_database
 
@@ -224,8 +299,10 @@ async def ingest_scenario(options: Any, folder: Path, run_cls: Any) -> dict[str,
             figures = {"error": f"{type(exc).__name__}: {exc}", "webhook_per_second": None}
         backends[backend] = figures
     sqlite_rate = backends["sqlite"].get("webhook_per_second") or 0
+    floor_users = Fakes(1.0).add_customers(200)
     return {
         "backends": backends,
+        "floor_per_second": await webhook_floor(floor_users, messages=4000, workers=64),
         "target": ">= 1000 webhook messages/s stored on SQLite",
         "met": sqlite_rate >= 1000,
     }

@@ -482,6 +482,16 @@ def _rows(name: str, f: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                         "",
                     )
                 )
+        floor = f.get("floor_per_second")
+        if floor:
+            out.append(
+                (
+                    name,
+                    "floor/s: http -> +Update -> +Dispatcher",
+                    " -> ".join(str(floor[stage]) for stage in ("http", "parse", "dispatch")),
+                    "",
+                )
+            )
         return out
     if name == "memory":
         return [

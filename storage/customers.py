@@ -63,6 +63,49 @@ async def upsert_customer(
     name = name.strip() if isinstance(name, str) and name.strip() else None
     profile_data = _profile_dict(profile)
     language = (profile_data or {}).get("language")
+    customer = await _locked_customer(session, channel, external_id)
+    if customer is None:
+        await _insert_customer(session, channel, external_id, chat, name, profile_data, language)
+        customer = await _locked_customer(session, channel, external_id)
+    assert customer is not None
+    if name is not None and customer.name != name:
+        customer.name = name
+    if customer.chat != chat:
+        customer.chat = chat
+    if profile_data is not None and customer.profile != profile_data:
+        customer.profile = profile_data
+    if language and customer.language != language:
+        customer.language = language
+    if customer.name is None and customer.guest_number is None:
+        customer.guest_number = await next_guest_number(session)
+    session.add(customer)
+    await session.flush()
+    return customer
+
+
+async def _locked_customer(
+    session: AsyncSession, channel: str, external_id: str
+) -> Customer | None:
+    """The customer row, freshly read and locked until the transaction ends."""
+    result = await session.exec(
+        select(Customer)
+        .where(Customer.channel == channel, Customer.external_id == external_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return result.first()
+
+
+async def _insert_customer(
+    session: AsyncSession,
+    channel: str,
+    external_id: str,
+    chat: str,
+    name: str | None,
+    profile_data: dict[str, Any] | None,
+    language: Any,
+) -> None:
+    """Insert the customer unless a concurrent transaction just did."""
     now = utcnow()
     await session.exec(
         upsert_insert(session, Customer)
@@ -80,27 +123,6 @@ async def upsert_customer(
         )
         .on_conflict_do_nothing(index_elements=["channel", "external_id"])
     )
-    customer = (
-        await session.exec(
-            select(Customer)
-            .where(Customer.channel == channel, Customer.external_id == external_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-    ).one()
-    if name is not None and customer.name != name:
-        customer.name = name
-    if customer.chat != chat:
-        customer.chat = chat
-    if profile_data is not None and customer.profile != profile_data:
-        customer.profile = profile_data
-    if language and customer.language != language:
-        customer.language = language
-    if customer.name is None and customer.guest_number is None:
-        customer.guest_number = await next_guest_number(session)
-    session.add(customer)
-    await session.flush()
-    return customer
 
 
 async def next_guest_number(session: AsyncSession) -> int:

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -70,12 +71,9 @@ async def store_message(
         upsert_insert(session, Message)
         .values(**values)
         .on_conflict_do_nothing(index_elements=["channel", "external_id"])
-        .returning(Message.id)
+        .returning(Message)  # the stored row as an ORM object: no second query
     )
-    message_id = inserted.scalar_one_or_none()
-    if message_id is None:
-        return None
-    return await session.get(Message, message_id)
+    return inserted.scalar_one_or_none()
 
 
 async def store_inbound_message(
@@ -117,11 +115,14 @@ async def store_inbound_message(
     if message is None:
         return None
     if counted:
+        received = utcnow()
         await session.exec(
             update(Conversation)
             .where(Conversation.id == conversation.id)
-            .values(last_customer_message_at=utcnow())
+            .values(last_customer_message_at=received)
         )
+        # The caller's object shows the new time too, without a re-read or a second UPDATE.
+        set_committed_value(conversation, "last_customer_message_at", received)
     await session.exec(
         update(Customer)
         .where(Customer.id == conversation.customer_id)

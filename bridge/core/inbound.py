@@ -85,7 +85,6 @@ async def handle_inbound(
     )
     if message is None:
         raise DuplicateInbound(f"{event.channel}:{event.external_id}")
-    conversation = await lock_conversation(session, found.id)
     if customer.blocked:
         return InboundResult("blocked", conversation.id, message.id, is_new)
     if is_new:

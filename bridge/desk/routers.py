@@ -12,9 +12,10 @@ from __future__ import annotations
 import html
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.enums import ChatType
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import CallbackQuery, ChatMemberUpdated, Message, Update
@@ -128,8 +129,26 @@ def _group_of(runtime: DeskRuntime, chat_id: int) -> set[str]:
     return {group.name} if group is not None else set()
 
 
+async def in_private_chat(event: Message | ChatMemberUpdated) -> bool:
+    """Filter: a private chat with the bot (a customer, or an operator's own chat)."""
+    return event.chat.type == ChatType.PRIVATE
+
+
+def in_chats(chat_ids: set[int]) -> Callable[[Message], Awaitable[bool]]:
+    """Filter: a message in one of these chats (the operators' groups)."""
+
+    async def in_one_of_them(message: Message) -> bool:
+        return message.chat.id in chat_ids
+
+    return in_one_of_them
+
+
 def build_router(runtime: DeskRuntime) -> Router:
-    """The desk's router; `runtime` gives it the database, the desk and the bot."""
+    """The desk's router; `runtime` gives it the database, the desk and the bot.
+
+    Its filters are coroutines: aiogram runs a plain callable (a magic filter `F....`) in a
+    thread of its own (`asyncio.to_thread`) for every update it looks at.
+    """
     router = Router(name="desk")
     config = runtime.config
     language = config.language
@@ -203,7 +222,7 @@ def build_router(runtime: DeskRuntime) -> Router:
 
     # --- the operators' group ----------------------------------------------------------
 
-    @router.message(F.chat.id.in_(group_chats))
+    @router.message(in_chats(group_chats))
     async def on_group_message(message: Message, event_update: Update) -> None:
         user = message.from_user
         if user is None or user.is_bot:
@@ -255,7 +274,7 @@ def build_router(runtime: DeskRuntime) -> Router:
 
     # --- private chats: operators' commands, customers' messages -----------------------
 
-    @router.message(F.chat.type == ChatType.PRIVATE)
+    @router.message(in_private_chat)
     async def on_private_message(message: Message, event_update: Update) -> None:
         user = message.from_user
         if user is None or user.is_bot:
@@ -277,11 +296,11 @@ def build_router(runtime: DeskRuntime) -> Router:
                 return
         await _customer_message(runtime, message, event_update, edited=False)
 
-    @router.edited_message(F.chat.type == ChatType.PRIVATE)
+    @router.edited_message(in_private_chat)
     async def on_private_edit(message: Message, event_update: Update) -> None:
         await _customer_message(runtime, message, event_update, edited=True)
 
-    @router.edited_message(F.chat.id.in_(group_chats))
+    @router.edited_message(in_chats(group_chats))
     async def on_group_edit(message: Message, event_update: Update) -> None:
         """An operator edited a message in the group: follow a relayed reply's edit."""
         user = message.from_user
@@ -307,7 +326,7 @@ def build_router(runtime: DeskRuntime) -> Router:
             )
         log.debug("operator edit of %s: %s", message.message_id, status)
 
-    @router.my_chat_member(F.chat.type == ChatType.PRIVATE)
+    @router.my_chat_member(in_private_chat)
     async def on_private_member(update: ChatMemberUpdated, event_update: Update) -> None:
         """A customer blocked the bot (kicked) or unblocked it (member again)."""
         status = str(update.new_chat_member.status).rsplit(".", 1)[-1].lower()
