@@ -3,7 +3,7 @@
 ingest: Telegram webhooks (`POST /webhooks/telegram`, the real service, answered 200 only after
 the commit) from many customers at once; messages durably stored per second, on SQLite and on
 PostgreSQL. Then the same core path in this process without HTTP, one transaction per message
-(what the service does today) against `bench.group_commit.GroupCommit`, to show what the group
+(what the service does today) against `bridge.core.group_commit.GroupCommit`, to show what the group
 commit buys once the intake uses it.
 
 memory: 10,000 customers each open a conversation (stored through the real core and desk, so
@@ -136,7 +136,7 @@ async def _core_ingest(
     database_url: str, *, customers: int, per_customer: int, workers: int
 ) -> dict[str, Any]:
     """handle_inbound one transaction per message vs GroupCommit, same events, same database."""
-    from bench.group_commit import GroupCommit, running
+    from bridge.core.group_commit import GroupCommit, running
     from bridge.core.inbound import handle_inbound
     from bridge.events import CustomerProfile, Inbound
     from storage.db import create_engine, session_factory
@@ -313,7 +313,7 @@ async def ingest_scenario(options: Any, folder: Path, run_cls: Any) -> dict[str,
 
 async def _seed_conversations(config_data: dict[str, Any], users: list[Any]) -> float:
     """Open one conversation per user through the real core and desk (cards queued)."""
-    from bench.group_commit import GroupCommit, running
+    from bridge.core.group_commit import GroupCommit, running
     from bridge.core.inbound import handle_inbound
     from bridge.desk.telegram_desk import TelegramDesk
     from bridge.events import CustomerProfile, Inbound

@@ -8,6 +8,7 @@ changed a row, so of two concurrent claims exactly one wins.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import text, update
@@ -40,6 +41,27 @@ async def find_open_conversation(session: AsyncSession, customer_id: int) -> Con
         .execution_options(populate_existing=True)
     )
     return result.first()
+
+
+async def lock_open_conversations(
+    session: AsyncSession, customer_ids: Iterable[int]
+) -> dict[int, Conversation]:
+    """These customers' open conversations by customer id, freshly read and row-locked.
+
+    Locked in id order, so two transactions locking overlapping sets queue instead of
+    deadlocking.
+    """
+    ids = sorted(set(customer_ids))
+    if not ids:
+        return {}
+    result = await session.exec(
+        select(Conversation)
+        .where(col(Conversation.customer_id).in_(ids), col(Conversation.state).in_(OPEN_STATES))
+        .order_by(col(Conversation.id))
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return {conversation.customer_id: conversation for conversation in result.all()}
 
 
 async def last_closed_conversation(session: AsyncSession, customer_id: int) -> Conversation | None:

@@ -9,11 +9,11 @@ one-row counter updated inside the caller's transaction (SQLite transactions are
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import func, update
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.db import dialect_name
@@ -144,6 +144,37 @@ async def next_guest_number(session: AsyncSession) -> int:
     session.add(GuestCounter(id=1, value=value))
     await session.flush()
     return value
+
+
+def upsert_would_change(
+    customer: Customer, chat: str, name: str | None, profile: Mapping[str, Any] | Any | None
+) -> bool:
+    """Whether `upsert_customer` with these values would change the stored row."""
+    name = name.strip() if isinstance(name, str) and name.strip() else None
+    profile_data = _profile_dict(profile)
+    language = (profile_data or {}).get("language")
+    return (
+        (name is not None and customer.name != name)
+        or customer.chat != chat
+        or (profile_data is not None and customer.profile != profile_data)
+        or bool(language and customer.language != language)
+        or (customer.name is None and customer.guest_number is None)
+    )
+
+
+async def find_customers(
+    session: AsyncSession, channel: str, external_ids: Iterable[str]
+) -> dict[str, Customer]:
+    """The known customers of `channel` among these platform user ids, by user id."""
+    ids = sorted(set(external_ids))
+    if not ids:
+        return {}
+    result = await session.exec(
+        select(Customer)
+        .where(Customer.channel == channel, col(Customer.external_id).in_(ids))
+        .execution_options(populate_existing=True)
+    )
+    return {customer.external_id: customer for customer in result.all()}
 
 
 async def get_customer(session: AsyncSession, customer_id: int) -> Customer | None:

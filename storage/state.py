@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import delete
@@ -27,6 +28,25 @@ async def mark_event_processed(session: AsyncSession, source: str, event_id: str
         .returning(ProcessedEvent.event_id)
     )
     return inserted.scalar_one_or_none() is not None
+
+
+async def mark_events_processed(
+    session: AsyncSession, source: str, event_ids: Sequence[str | int]
+) -> set[str]:
+    """`mark_event_processed` for many ids in one statement; the ids seen for the first time."""
+    if not source:
+        raise ValueError("source must be a non-empty string")
+    ids = list(dict.fromkeys(str(event_id) for event_id in event_ids))
+    if not ids:
+        return set()
+    now = utcnow()
+    inserted = await session.exec(  # one cached statement, rows sent as "insertmanyvalues"
+        upsert_insert(session, ProcessedEvent)
+        .on_conflict_do_nothing(index_elements=["source", "event_id"])
+        .returning(ProcessedEvent.event_id),
+        params=[{"source": source, "event_id": event_id, "created_at": now} for event_id in ids],
+    )
+    return set(inserted.scalars().all())
 
 
 async def prune_processed_events(session: AsyncSession, older_than: datetime) -> int:

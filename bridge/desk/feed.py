@@ -136,6 +136,10 @@ class FeedDesk(TelegramDesk):
     async def update_card(
         self, session: AsyncSession, conversation: Conversation, customer: Customer
     ) -> None:
+        if conversation.card_message_id is None and conversation.state == ConversationState.NEW:
+            # Nothing to show yet: a queued card is rendered afresh when it is sent
+            # (completions.py), and a digest shows an inquiry's first words only.
+            return
         if conversation.card_message_id is None and conversation.id is not None:
             state = FeedState.parse(await lock_state(session, state_key(conversation.group)))
             digest = state.holding(conversation.id)

@@ -23,6 +23,7 @@ from aiogram.types import Update
 from aiohttp import web
 
 from bridge.components import ComponentState
+from bridge.desk.customer_intake import CustomerIntake
 from bridge.desk.routers import build_router
 from storage.state import kv_get, kv_set
 
@@ -54,6 +55,7 @@ class UpdatesIntake:
         self._started = False
         self._state = ComponentState("stopped")
         self.handled = 0
+        self.customers: CustomerIntake | None = None
 
     @property
     def polling(self) -> bool:
@@ -61,6 +63,9 @@ class UpdatesIntake:
 
     async def start(self) -> None:
         await self.runtime.open()
+        self.customers = CustomerIntake(self.runtime)
+        await self.customers.start()
+        self.runtime.customer_intake = self.customers
         self._state = ComponentState("running")
         if self.polling:
             assert self.runtime.bot is not None
@@ -73,6 +78,10 @@ class UpdatesIntake:
             await self.runtime.leader.remove_duty(POLL_DUTY)
         self._started = False
         self._state = ComponentState("stopped")
+        if self.customers is not None:
+            self.runtime.customer_intake = None
+            await self.customers.stop()
+            self.customers = None
         await self.runtime.close()
 
     def state(self) -> ComponentState:

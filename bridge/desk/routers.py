@@ -373,6 +373,9 @@ async def _customer_message(
         return
     group = runtime.config.group_name_for_channel("telegram")
     event = to_inbound(message, edited=edited)
+    if runtime.customer_intake is not None:  # the running service: one group commit
+        await runtime.customer_intake.submit(event_update.update_id, event)
+        return
     try:
         async with runtime.transaction() as session:
             if not await _fresh(session, event_update):

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
     from sqlmodel.ext.asyncio.session import AsyncSession
 
+    from bridge.desk.customer_intake import CustomerIntake
     from bridge.outbox import OutboxWorker
     from config import BridgeConfig
 
@@ -48,6 +49,8 @@ class DeskRuntime:
         self.bot: Bot | None = None
         self.worker: OutboxWorker | None = None
         self.bot_id: int | None = None
+        #: Customers' private messages, stored by a group commit (set while the intake runs).
+        self.customer_intake: CustomerIntake | None = None
         self._users = 0
         self._members: dict[tuple[int, int], tuple[float, bool]] = {}
         # Leader-only duties (the getUpdates poller, the dashboards); bridge/leader.py.

@@ -10,7 +10,10 @@ whole batch durable:
     result = await ingest.submit(event)   # returns only after the commit that stored `event`
 
 Every event runs in its own SAVEPOINT, so a duplicate or a bad event rolls back only its own
-work and its caller gets its own exception; the others commit. If the commit itself fails
+work and its caller gets its own exception; the others commit. With `handle_batch`, a batch is
+handed over whole instead (`handle_batch(session, events)` returns one `Outcome` per event),
+so set-based statements can store it (bridge/core/inbound_batch.py); `handle` then serves only
+the retry of each event alone. If the commit itself fails
 (a PostgreSQL deadlock or serialisation failure between processes, a full disk), each event of
 the batch is retried alone in its own transaction, so one event never keeps another from
 being stored and every caller learns the truth about its own event. A caller acknowledges its
@@ -58,6 +61,14 @@ class IngestStats:
     commit_seconds: float = 0.0
 
 
+@dataclass(frozen=True, slots=True)
+class Outcome(Generic[R]):
+    """What `handle_batch` made of one event: a result, or the error its caller gets."""
+
+    result: R | None = None
+    error: BaseException | None = None
+
+
 @dataclass(slots=True)
 class _Pending(Generic[E, R]):
     event: E
@@ -81,6 +92,7 @@ class GroupCommit(Generic[E, R]):
         max_batch: int = DEFAULT_MAX_BATCH,
         linger: float = DEFAULT_LINGER,
         on_commit: Callable[[], None] | None = None,
+        handle_batch: Callable[[AsyncSession, list[E]], Awaitable[list[Outcome[R]]]] | None = None,
     ) -> None:
         if max_batch < 1:
             raise ValueError(f"max_batch must be >= 1, got {max_batch}")
@@ -88,6 +100,7 @@ class GroupCommit(Generic[E, R]):
             raise ValueError(f"linger must be >= 0 seconds, got {linger}")
         self.session_factory = session_factory
         self.handle = handle
+        self.handle_batch = handle_batch
         self.max_batch = max_batch
         self.linger = linger
         self.on_commit = on_commit
@@ -158,8 +171,12 @@ class GroupCommit(Generic[E, R]):
         try:
             async with self.session_factory() as session:
                 async with session.begin():
-                    for pending in batch:
-                        outcomes.append(await self._one_in_savepoint(session, pending.event))
+                    if self.handle_batch is not None:
+                        events = [pending.event for pending in batch]
+                        outcomes = _as_pairs(await self.handle_batch(session, events), len(batch))
+                    else:
+                        for pending in batch:
+                            outcomes.append(await self._one_in_savepoint(session, pending.event))
         except Exception:
             self.stats.commit_failures += 1
             log.warning(
@@ -208,6 +225,12 @@ class GroupCommit(Generic[E, R]):
             self.on_commit()
         except Exception:  # waking is best effort: the worker polls anyway
             log.exception("ingest: on_commit callback failed")
+
+
+def _as_pairs(outcomes: list[Outcome[Any]], expected: int) -> list[tuple[bool, Any]]:
+    if len(outcomes) != expected:
+        raise RuntimeError(f"handle_batch gave {len(outcomes)} outcomes for {expected} events")
+    return [(False, o.error) if o.error is not None else (True, o.result) for o in outcomes]
 
 
 def _settle(future: asyncio.Future[Any], ok: bool, value: Any) -> None:

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy import func, select, text
 
-from bench.group_commit import GroupCommit, IngestStopped, running
+from bridge.core.group_commit import GroupCommit, IngestStopped, running
 from bridge.core.inbound import DuplicateInbound, InboundResult, handle_inbound
 from bridge.events import CustomerProfile, Inbound
 from storage.db import create_engine, session_factory
