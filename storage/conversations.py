@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import text, update
+from sqlalchemy import bindparam, text, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -54,14 +54,20 @@ async def lock_open_conversations(
     ids = sorted(set(customer_ids))
     if not ids:
         return {}
-    result = await session.exec(
-        select(Conversation)
-        .where(col(Conversation.customer_id).in_(ids), col(Conversation.state).in_(OPEN_STATES))
-        .order_by(col(Conversation.id))
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    result = await session.exec(_OPEN_OF_CUSTOMERS_LOCKED, params={"customers": ids})
     return {conversation.customer_id: conversation for conversation in result.all()}
+
+
+_OPEN_OF_CUSTOMERS_LOCKED = (
+    select(Conversation)
+    .where(
+        col(Conversation.customer_id).in_(bindparam("customers", expanding=True)),
+        col(Conversation.state).in_(OPEN_STATES),
+    )
+    .order_by(col(Conversation.id))
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
 
 
 async def last_closed_conversation(session: AsyncSession, customer_id: int) -> Conversation | None:

@@ -12,7 +12,7 @@ import dataclasses
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import bindparam, func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -169,12 +169,18 @@ async def find_customers(
     ids = sorted(set(external_ids))
     if not ids:
         return {}
-    result = await session.exec(
-        select(Customer)
-        .where(Customer.channel == channel, col(Customer.external_id).in_(ids))
-        .execution_options(populate_existing=True)
-    )
+    result = await session.exec(_CUSTOMERS_OF_USERS, params={"channel": channel, "users": ids})
     return {customer.external_id: customer for customer in result.all()}
+
+
+_CUSTOMERS_OF_USERS = (
+    select(Customer)
+    .where(
+        Customer.channel == bindparam("channel"),
+        col(Customer.external_id).in_(bindparam("users", expanding=True)),
+    )
+    .execution_options(populate_existing=True)
+)
 
 
 async def get_customer(session: AsyncSession, customer_id: int) -> Customer | None:

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.dialect import upsert_insert
+from storage.dialect import insert_skipping_duplicates, upsert_insert
 from storage.models import Conversation, Customer, DeliveryState, Direction, Message
 from storage.timeutil import as_utc, utcnow
 
@@ -132,6 +132,13 @@ async def store_inbound_message(
     return message
 
 
+_CUSTOMER_WROTE = (
+    update(Conversation)
+    .where(col(Conversation.id).in_(bindparam("ids", expanding=True)))
+    .values(last_customer_message_at=bindparam("received"))
+)
+
+
 @dataclass(frozen=True, slots=True)
 class InboundRow:
     """One customer message for `store_inbound_messages`."""
@@ -172,9 +179,7 @@ async def store_inbound_messages(
         for row in rows
     ]
     inserted = await session.exec(  # an ORM bulk INSERT: one cached statement for all rows
-        upsert_insert(session, Message)
-        .on_conflict_do_nothing(index_elements=["channel", "external_id"])
-        .returning(Message),
+        insert_skipping_duplicates(session, Message, ("channel", "external_id"), Message),
         params=values,
     )
     by_id = {(m.channel, m.external_id): m for m in inserted.scalars().all()}
@@ -186,11 +191,7 @@ async def store_inbound_messages(
     }
     if not conversations:
         return stored
-    await session.exec(
-        update(Conversation)
-        .where(col(Conversation.id).in_(sorted(conversations)))
-        .values(last_customer_message_at=now)
-    )
+    await session.exec(_CUSTOMER_WROTE, params={"ids": sorted(conversations), "received": now})
     for conversation in conversations.values():
         set_committed_value(conversation, "last_customer_message_at", now)
     last_inbound: dict[int, datetime] = {}

@@ -28,6 +28,8 @@ from storage.models import OutboxItem, OutboxState, Pacing
 from storage.timeutil import utcnow
 
 _OPEN = (OutboxState.PENDING.value, OutboxState.LEASED.value)
+#: `session.info` key set once a session added an outbox row.
+ENQUEUED = "outbox_enqueued"
 
 
 async def insert_item(
@@ -48,7 +50,13 @@ async def insert_item(
         )
     session.add(item)
     await session.flush()
+    session.info[ENQUEUED] = True
     return item
+
+
+def enqueued_in(session: AsyncSession) -> bool:
+    """Whether `insert_item` added a row in this session (the worker has something to look at)."""
+    return bool(session.info.get(ENQUEUED))
 
 
 async def lease_heads(

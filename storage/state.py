@@ -9,7 +9,7 @@ from sqlalchemy import delete
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.dialect import upsert_insert
+from storage.dialect import insert_skipping_duplicates, upsert_insert
 from storage.models import KeyValue, ProcessedEvent
 from storage.timeutil import as_utc, utcnow
 
@@ -41,9 +41,9 @@ async def mark_events_processed(
         return set()
     now = utcnow()
     inserted = await session.exec(  # one cached statement, rows sent as "insertmanyvalues"
-        upsert_insert(session, ProcessedEvent)
-        .on_conflict_do_nothing(index_elements=["source", "event_id"])
-        .returning(ProcessedEvent.event_id),
+        insert_skipping_duplicates(
+            session, ProcessedEvent, ("source", "event_id"), ProcessedEvent.event_id
+        ),
         params=[{"source": source, "event_id": event_id, "created_at": now} for event_id in ids],
     )
     return set(inserted.scalars().all())

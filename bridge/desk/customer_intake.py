@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from bridge.core.group_commit import GroupCommit, Outcome
 from bridge.core.inbound import DuplicateInbound, InboundResult, handle_inbound
 from bridge.core.inbound_batch import handle_inbound_batch
+from storage.outbox import enqueued_in
 from storage.state import mark_event_processed, mark_events_processed
 
 if TYPE_CHECKING:
@@ -45,13 +46,14 @@ class CustomerIntake:
         self.runtime = runtime
         self.group = runtime.config.group_name_for_channel("telegram")
         self.committer: GroupCommit[CustomerUpdate, InboundResult] | None = None
+        self._enqueued = False  # the batch being committed added outbox rows
 
     async def start(self) -> None:
         self.committer = GroupCommit(
             self.runtime.sessions,
             self._store_one,
             handle_batch=self._store_batch,
-            on_commit=self.runtime.wake,
+            on_commit=self._committed,
         )
         await self.committer.start()
 
@@ -72,10 +74,22 @@ class CustomerIntake:
             log.debug("duplicate customer message %s dropped", event.external_id)
             return InboundResult("duplicate")
 
+    def _committed(self) -> None:
+        # Most messages into a new conversation change only rows the worker already knows
+        # about; waking it for nothing would cost a leasing transaction per commit.
+        if self._enqueued:
+            self._enqueued = False
+            self.runtime.wake()
+
     async def _store_one(self, session: AsyncSession, item: CustomerUpdate) -> InboundResult:
-        if not await mark_event_processed(session, SOURCE, item.update_id):
-            return InboundResult("duplicate")
-        return await handle_inbound(session, item.event, group=self.group, desk=self.runtime.desk)
+        try:
+            if not await mark_event_processed(session, SOURCE, item.update_id):
+                return InboundResult("duplicate")
+            return await handle_inbound(
+                session, item.event, group=self.group, desk=self.runtime.desk
+            )
+        finally:
+            self._enqueued = self._enqueued or enqueued_in(session)
 
     async def _store_batch(
         self, session: AsyncSession, items: list[CustomerUpdate]
@@ -93,4 +107,5 @@ class CustomerIntake:
         )
         for index, result in zip(todo, stored, strict=True):
             outcomes[index] = Outcome(result)
+        self._enqueued = self._enqueued or enqueued_in(session)
         return outcomes

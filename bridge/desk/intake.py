@@ -50,7 +50,7 @@ class UpdatesIntake:
     def __init__(self, runtime: DeskRuntime, *, poll_timeout: int = 10) -> None:
         self.runtime = runtime
         self.poll_timeout = poll_timeout
-        self.dispatcher = Dispatcher()
+        self.dispatcher = Dispatcher(disable_fsm=True)  # no conversation states kept in aiogram
         self.dispatcher.include_router(build_router(runtime))
         self._started = False
         self._state = ComponentState("stopped")

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Any
+from typing import Any, ClassVar
 
 from aiogram import Bot, methods
 from aiogram.client.session.aiohttp import AiohttpSession
@@ -39,7 +39,7 @@ from aiogram.exceptions import (
     TelegramServerError,
     TelegramUnauthorizedError,
 )
-from aiogram.methods.base import TelegramMethod
+from aiogram.methods.base import Response, TelegramMethod
 from aiogram.types import BufferedInputFile, FSInputFile, InputFile
 from pydantic import BaseModel, ValidationError
 
@@ -59,9 +59,28 @@ _HARMLESS_BAD_REQUESTS = (
 )
 
 
+class KeptResponsesSession(AiohttpSession):
+    """aiogram's aiohttp session, holding on to each `Response[T]` model it parses with.
+
+    aiogram parametrizes `Response[method.__returning__]` for every answer, and pydantic
+    caches parametrized generics only weakly: once collected, the next call builds the model
+    again (schema and validator), which showed in the webhook profile.
+    """
+
+    _responses: ClassVar[dict[Any, type[Response[Any]]]] = {}
+
+    def check_response(
+        self, bot: Bot, method: TelegramMethod[Any], status_code: int, content: str
+    ) -> Response[Any]:
+        returning = method.__returning__
+        if returning not in self._responses:
+            self._responses[returning] = Response[returning]  # type: ignore[valid-type]
+        return super().check_response(bot, method, status_code, content)
+
+
 def make_bot(token: str, api_url: str, *, timeout: float = 30.0) -> Bot:
     """An aiogram Bot that talks to `api_url` (the real Bot API or a fake one)."""
-    session = AiohttpSession(api=TelegramAPIServer.from_base(api_url), timeout=timeout)
+    session = KeptResponsesSession(api=TelegramAPIServer.from_base(api_url), timeout=timeout)
     return Bot(token=token, session=session)
 
 
