@@ -2,9 +2,9 @@
 
 ingest: Telegram webhooks (`POST /webhooks/telegram`, the real service, answered 200 only after
 the commit) from many customers at once; messages durably stored per second, on SQLite and on
-PostgreSQL. Then the same core path in this process without HTTP, one transaction per message
-(what the service does today) against `bridge.core.group_commit.GroupCommit`, to show what the group
-commit buys once the intake uses it.
+PostgreSQL. Then the same core path in this process without HTTP: one transaction per message,
+the group commit with a SAVEPOINT per message, and the group commit with the set-based batch
+path (`bridge/core/inbound_batch.py`, what the service runs for Telegram customers).
 
 memory: 10,000 customers each open a conversation (stored through the real core and desk, so
 10,000 cards wait in the outbox), then the bridge starts on that database and runs while a few
@@ -136,8 +136,9 @@ async def _core_ingest(
     database_url: str, *, customers: int, per_customer: int, workers: int
 ) -> dict[str, Any]:
     """handle_inbound one transaction per message vs GroupCommit, same events, same database."""
-    from bridge.core.group_commit import GroupCommit, running
+    from bridge.core.group_commit import GroupCommit, Outcome, running
     from bridge.core.inbound import handle_inbound
+    from bridge.core.inbound_batch import handle_inbound_batch
     from bridge.events import CustomerProfile, Inbound
     from storage.db import create_engine, session_factory
     from storage.migrate import upgrade_async
@@ -178,6 +179,10 @@ async def _core_ingest(
         await asyncio.gather(*(worker() for _ in range(workers)))
         return len(items) / (time.perf_counter() - started)
 
+    async def handle_batch(session: Any, items: list[Inbound]) -> list[Outcome[Any]]:
+        results = await handle_inbound_batch(session, items, group="support", desk=desk)
+        return [Outcome(result) for result in results]
+
     try:
         for c in range(customers):  # conversations exist before timing (as after warm-up)
             await one_per_transaction(event("open", c, 0))
@@ -185,7 +190,10 @@ async def _core_ingest(
         committer = GroupCommit(sessions, handle)
         async with running(committer):
             grouped = await drive(committer.submit, "grouped")
-        stats = committer.stats
+        batcher = GroupCommit(sessions, handle, handle_batch=handle_batch)
+        async with running(batcher):
+            batched = await drive(batcher.submit, "batched")
+        stats = batcher.stats
     finally:
         await engine.dispose()
     return {
@@ -193,6 +201,7 @@ async def _core_ingest(
         "workers": workers,
         "one_per_transaction": round(alone, 1),
         "group_commit": round(grouped, 1),
+        "batch_path": round(batched, 1),
         "mean_batch": round(stats.events / stats.batches, 1) if stats.batches else None,
         "largest_batch": stats.largest_batch,
     }

@@ -477,8 +477,9 @@ def _rows(name: str, f: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                 out.append(
                     (
                         name,
-                        f"core stored/s ({backend}): 1 txn/msg -> group commit",
-                        f"{core['one_per_transaction']} -> {core['group_commit']}",
+                        f"core stored/s ({backend}): 1 txn/msg -> group -> batch",
+                        f"{core['one_per_transaction']} -> {core['group_commit']}"
+                        f" -> {core['batch_path']}",
                         "",
                     )
                 )

@@ -8,6 +8,7 @@ components (each finishes work in flight and leaves the rest durably queued), cl
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 from collections.abc import Sequence
@@ -106,6 +107,9 @@ class Service:
             loop.add_signal_handler(sig, self._on_signal, sig, stop_requested)
         try:
             await self.start()
+            # What start-up built (modules, models, routes) lives as long as the process:
+            # keep it out of the collector's full passes, which otherwise stall the loop.
+            gc.freeze()
             await stop_requested.wait()
         finally:
             await self.stop()

@@ -59,6 +59,14 @@ class CustomerIntake:
 
     async def stop(self) -> None:
         if self.committer is not None:
+            stats = self.committer.stats
+            log.info(
+                "customer intake: %d messages in %d commits (largest %d), %d stored alone",
+                stats.events,
+                stats.batches,
+                stats.largest_batch,
+                stats.commit_failures,
+            )
             await self.committer.stop()
             self.committer = None
 

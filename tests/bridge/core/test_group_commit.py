@@ -149,3 +149,56 @@ def test_bad_settings_are_refused() -> None:
         GroupCommit(lambda: None, core_handler(FakeDesk()), max_batch=0)
     with pytest.raises(ValueError, match="linger"):
         GroupCommit(lambda: None, core_handler(FakeDesk()), linger=-1)
+
+
+def batch_handler(desk: FakeDesk, seen: list[int]):  # type: ignore[no-untyped-def]
+    from bridge.core.group_commit import Outcome
+    from bridge.core.inbound_batch import handle_inbound_batch
+
+    async def handle_batch(session, events: list[Inbound]) -> list[Outcome[InboundResult]]:  # type: ignore[no-untyped-def]
+        seen.append(len(events))
+        if any(event.text == "explode" for event in events):
+            raise ValueError("a bad event fails its whole batch")
+        results = await handle_inbound_batch(session, events, group="support", desk=desk)
+        return [Outcome(result) for result in results]
+
+    return handle_batch
+
+
+async def test_a_batch_handler_gets_the_whole_batch_and_each_caller_its_own_result(
+    sessions,  # type: ignore[no-untyped-def]
+) -> None:
+    desk, sizes = FakeDesk(), []
+    committer = GroupCommit(
+        sessions, core_handler(desk), handle_batch=batch_handler(desk, sizes), linger=0.05
+    )
+    async with running(committer):
+        opened = [said(f"open{u}", "hello", str(u)) for u in range(600, 605)]
+        await asyncio.gather(*(committer.submit(e) for e in opened))
+        events = [said(str(i), f"m{i}", user=str(600 + i % 5)) for i in range(40)]
+        results = await asyncio.gather(*(committer.submit(e) for e in events))
+    assert [r.status for r in results] == ["posted"] * 40
+    assert max(sizes) > 1 and sum(sizes) == 45
+    texts = await stored_texts(sessions)
+    for user in range(5):  # each customer's messages stored in the order they were sent
+        mine = [t for t in texts if t.startswith("m") and int(t[1:]) % 5 == user]
+        assert mine == [f"m{i}" for i in range(user, 40, 5)]
+
+
+async def test_a_failed_batch_is_stored_again_event_by_event(sessions) -> None:  # type: ignore[no-untyped-def]
+    desk, sizes = FakeDesk(), []
+    committer = GroupCommit(
+        sessions, core_handler(desk), handle_batch=batch_handler(desk, sizes), linger=0.05
+    )
+    async with running(committer):
+        outcomes = await asyncio.gather(
+            committer.submit(said("1", "before", "701")),
+            committer.submit(said("2", "explode", "702")),
+            committer.submit(said("3", "after", "703")),
+            return_exceptions=True,
+        )
+    assert sizes == [3]  # one batch, which failed; then each event alone
+    assert outcomes[0].status == "posted" and outcomes[2].status == "posted"
+    assert isinstance(outcomes[1], ValueError)
+    assert await stored_texts(sessions) == ["before", "after"]
+    assert committer.stats.commit_failures == 1

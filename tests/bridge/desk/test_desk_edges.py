@@ -280,3 +280,74 @@ async def test_a_private_ping_goes_only_to_operators_of_the_inquirys_group(sqlit
         )
         await asyncio.sleep(0.3)
         assert not any("New conversation" in (m.text or "") for m in fake.chat_view(sam.id))
+
+
+async def test_concurrent_webhooks_are_stored_by_their_200_in_each_customers_order_once(
+    sqlite_url,  # type: ignore[no-untyped-def]
+) -> None:
+    from sqlmodel import select
+
+    from storage.models import Conversation, Customer, Message
+
+    def update(update_id: int, user: int, seq: int) -> dict:  # type: ignore[type-arg]
+        person = {"id": user, "first_name": f"Web{user}"}
+        return {
+            "update_id": update_id,
+            "message": {
+                "message_id": seq + 1,
+                "date": 1700000000,
+                "chat": {**person, "type": "private"},
+                "from": {**person, "is_bot": False},
+                "text": f"u{user} m{seq}",
+            },
+        }
+
+    users = [800 + i for i in range(6)]
+    async with running_desk(sqlite_url, updates="webhook") as desk:
+        url = desk.base_url + "/webhooks/telegram"
+        headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+        statuses: list[int] = []
+        async with aiohttp.ClientSession() as http:
+
+            async def post(body: dict) -> None:  # type: ignore[type-arg]
+                async with http.post(url, json=body, headers=headers) as response:
+                    statuses.append(response.status)
+
+            async def customer(index: int, user: int) -> None:
+                # Telegram delivers one chat's updates in order; all chats at once.
+                for seq in range(8):
+                    body = update(1000 + seq * 10 + index, user, seq)
+                    if seq == 3:  # a redelivery racing the first copy
+                        await asyncio.gather(post(body), post(body))
+                    else:
+                        await post(body)
+
+            await asyncio.gather(*(customer(i, user) for i, user in enumerate(users)))
+        assert statuses == [200] * (len(users) * 9)
+        # Every 200 came after its commit: the database has them all, without waiting.
+        engine = create_engine(sqlite_url)
+        try:
+            async with session_factory(engine)() as session:
+                rows = (
+                    await session.exec(
+                        select(Customer.external_id, Message.text)
+                        .select_from(Message)
+                        .join(Conversation, Conversation.id == Message.conversation_id)  # type: ignore[arg-type]
+                        .join(Customer, Customer.id == Conversation.customer_id)  # type: ignore[arg-type]
+                        .order_by(Message.id)
+                    )
+                ).all()
+        finally:
+            await engine.dispose()
+        for user in users:
+            assert [text for who, text in rows if who == str(user)] == [
+                f"u{user} m{seq}" for seq in range(8)
+            ]
+
+        def shown() -> bool:  # each new customer on a card or in a digest of the feed
+            posts = " ".join(
+                (m.caption or "") + (m.text or "") for m in desk.fake.chat_view(desk.group_id)
+            )
+            return all(f"Web{user}" in posts for user in users)
+
+        await eventually(shown, wait=20)
