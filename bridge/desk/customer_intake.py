@@ -61,7 +61,7 @@ class CustomerIntake:
         if self.committer is not None:
             stats = self.committer.stats
             log.info(
-                "customer intake: %d messages in %d commits (largest %d), %d stored alone",
+                "customer intake: %d messages in %d commits (largest %d); %d batches redone alone",
                 stats.events,
                 stats.batches,
                 stats.largest_batch,
