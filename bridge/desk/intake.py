@@ -24,7 +24,7 @@ from aiohttp import web
 
 from bridge.components import ComponentState
 from bridge.desk.customer_intake import CustomerIntake
-from bridge.desk.routers import build_router
+from bridge.desk.routers import build_router, is_private_message, private_message
 from storage.state import kv_get, kv_set
 
 if TYPE_CHECKING:
@@ -100,11 +100,16 @@ class UpdatesIntake:
         return [web.post(WEBHOOK_PATH, self._webhook)]
 
     async def feed(self, update: Update) -> bool:
-        """Run one update through the router; retried a few times, then logged and dropped."""
+        """Handle one update (a new private message directly, the rest through the router);
+        retried a few times, then logged and dropped."""
         assert self.runtime.bot is not None
         for attempt in range(1, UPDATE_TRIES + 1):
             try:
-                await self.dispatcher.feed_update(self.runtime.bot, update)
+                if is_private_message(update):
+                    assert update.message is not None
+                    await private_message(self.runtime, update.message, update)
+                else:
+                    await self.dispatcher.feed_update(self.runtime.bot, update)
                 self.handled += 1
                 return True
             except Exception:

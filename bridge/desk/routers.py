@@ -274,27 +274,7 @@ def build_router(runtime: DeskRuntime) -> Router:
 
     # --- private chats: operators' commands, customers' messages -----------------------
 
-    @router.message(in_private_chat)
-    async def on_private_message(message: Message, event_update: Update) -> None:
-        user = message.from_user
-        if user is None or user.is_bot:
-            return
-        command = command_of(message, await _bot_username(runtime))
-        if command in ANYWHERE_COMMANDS or command == "start":
-            groups = await runtime.operator_groups_of(user.id)
-            if groups:
-                async with runtime.transaction() as session:
-                    await _remember_operator(session, user, groups)
-                    await set_private_chat_started(session, user.id)
-                if command != "start":
-                    await _anywhere_command(runtime, message, command, event_update)
-                return
-            if command in ANYWHERE_COMMANDS:
-                async with runtime.transaction() as session:
-                    if await _fresh(session, event_update):
-                        await _answer(session, runtime, message, text(language, "command.refused"))
-                return
-        await _customer_message(runtime, message, event_update, edited=False)
+    # New private messages do not come through the router: see `private_message`.
 
     @router.edited_message(in_private_chat)
     async def on_private_edit(message: Message, event_update: Update) -> None:
@@ -349,6 +329,41 @@ def build_router(runtime: DeskRuntime) -> Router:
             )
 
     return router
+
+
+def is_private_message(update: Update) -> bool:
+    """A new message in a private chat with the bot: `private_message` handles it."""
+    return update.message is not None and update.message.chat.type == ChatType.PRIVATE
+
+
+async def private_message(runtime: DeskRuntime, message: Message, event_update: Update) -> None:
+    """A new private message: an operator's command, or a customer writing.
+
+    UpdatesIntake calls it directly rather than through aiogram's Dispatcher: these are most
+    of the bot's updates (every customer message), and the generic dispatch (middlewares,
+    observers, a filter per handler) cost about a third of a webhook's time under load
+    (docs/performance.md). Everything else goes through the router.
+    """
+    user = message.from_user
+    if user is None or user.is_bot:
+        return
+    language = runtime.config.language
+    command = command_of(message, await _bot_username(runtime))
+    if command in ANYWHERE_COMMANDS or command == "start":
+        groups = await runtime.operator_groups_of(user.id)
+        if groups:
+            async with runtime.transaction() as session:
+                await _remember_operator(session, user, groups)
+                await set_private_chat_started(session, user.id)
+            if command != "start":
+                await _anywhere_command(runtime, message, command, event_update)
+            return
+        if command in ANYWHERE_COMMANDS:
+            async with runtime.transaction() as session:
+                if await _fresh(session, event_update):
+                    await _answer(session, runtime, message, text(language, "command.refused"))
+            return
+    await _customer_message(runtime, message, event_update, edited=False)
 
 
 async def _bot_username(runtime: DeskRuntime) -> str | None:
