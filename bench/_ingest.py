@@ -292,7 +292,7 @@ async def ingest_scenario(options: Any, folder: Path, run_cls: Any) -> dict[str,
         backend_options = replace(options, database=backend)
         try:
             figures = await _webhook_ingest(
-                backend_options, sub, run_cls, customers=200, per_customer=10, workers=64
+                backend_options, sub, run_cls, customers=200, per_customer=25, workers=64
             )
             core_folder = sub / "core"
             core_folder.mkdir()

@@ -139,11 +139,20 @@ _CUSTOMER_WROTE = (
 )
 
 
+_CUSTOMERS = Customer.__table__  # type: ignore[attr-defined]
+_CUSTOMER_WROTE_AT = (
+    update(_CUSTOMERS)
+    .where(_CUSTOMERS.c.id == bindparam("customer"))
+    .values(last_inbound_at=bindparam("at"))
+)
+
+
 @dataclass(frozen=True, slots=True)
 class InboundRow:
     """One customer message for `store_inbound_messages`."""
 
     conversation: Conversation
+    customer: Customer
     channel: str
     external_id: str
     author: str | None
@@ -194,14 +203,16 @@ async def store_inbound_messages(
     await session.exec(_CUSTOMER_WROTE, params={"ids": sorted(conversations), "received": now})
     for conversation in conversations.values():
         set_committed_value(conversation, "last_customer_message_at", now)
-    last_inbound: dict[int, datetime] = {}
+    last_inbound: dict[int, tuple[Customer, datetime]] = {}
     for row, message in zip(rows, stored, strict=True):
-        if message is not None:
-            last_inbound[row.conversation.customer_id] = message.created_at
-    await session.exec(  # an ORM bulk UPDATE by primary key: one executemany
-        update(Customer),
-        params=[{"id": key, "last_inbound_at": at} for key, at in sorted(last_inbound.items())],
+        if message is not None and row.customer.id is not None:
+            last_inbound[row.customer.id] = (row.customer, message.created_at)
+    await session.exec(  # a Core executemany: one statement, no ORM bookkeeping per row
+        _CUSTOMER_WROTE_AT,
+        params=[{"customer": key, "at": at} for key, (_, at) in sorted(last_inbound.items())],
     )
+    for customer, at in last_inbound.values():
+        set_committed_value(customer, "last_inbound_at", at)
     return stored
 
 

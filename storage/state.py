@@ -30,6 +30,10 @@ async def mark_event_processed(session: AsyncSession, source: str, event_id: str
     return inserted.scalar_one_or_none() is not None
 
 
+#: The table itself: a Core INSERT of many rows skips the ORM's per-row bookkeeping.
+_PROCESSED = ProcessedEvent.__table__  # type: ignore[attr-defined]
+
+
 async def mark_events_processed(
     session: AsyncSession, source: str, event_ids: Sequence[str | int]
 ) -> set[str]:
@@ -42,7 +46,7 @@ async def mark_events_processed(
     now = utcnow()
     inserted = await session.exec(  # one cached statement, rows sent as "insertmanyvalues"
         insert_skipping_duplicates(
-            session, ProcessedEvent, ("source", "event_id"), ProcessedEvent.event_id
+            session, _PROCESSED, ("source", "event_id"), _PROCESSED.c.event_id
         ),
         params=[{"source": source, "event_id": event_id, "created_at": now} for event_id in ids],
     )

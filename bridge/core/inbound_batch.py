@@ -56,6 +56,7 @@ async def handle_inbound_batch(
         rows.append(
             InboundRow(
                 conversation=conversations[customer.id],  # type: ignore[index]
+                customer=customer,
                 channel=event.channel,
                 external_id=event.external_id,
                 author=customer.name,
