@@ -81,5 +81,7 @@ async def test_two_workers_share_one_window_and_use_its_budget(pg_url: str) -> N
     assert all(s.delivered for s in senders)
     times = sorted(c["at"] for s in senders for c in s.delivered)
     assert most_in_any_window(times, TELEGRAM_WINDOW) <= 20
-    # 50 posts: two full windows and 10 more, so the last goes soon after two periods.
-    assert times[-1] - times[0] < 2 * PERIOD + 10 * 1.05 / SCALE + 0.5
+    # 50 posts: two full windows and 10 more, so the last goes soon after two periods (not
+    # after a third). The slack allows a call or two that woke late under a loaded CI machine
+    # and took a new slot (OutboxWorker._too_late): 7.5 s was seen once for a 7.3 s bound.
+    assert times[-1] - times[0] < 2 * PERIOD + 10 * 1.05 / SCALE + 1.0
