@@ -60,22 +60,14 @@ async def upsert_customer(
     channel = _require_text("channel", channel)
     external_id = _require_text("external_id", external_id)
     chat = _require_text("chat", chat)
-    name = name.strip() if isinstance(name, str) and name.strip() else None
-    profile_data = _profile_dict(profile)
-    language = (profile_data or {}).get("language")
+    name, profile_data, language = _given(name, profile)
     customer = await _locked_customer(session, channel, external_id)
     if customer is None:
         await _insert_customer(session, channel, external_id, chat, name, profile_data, language)
         customer = await _locked_customer(session, channel, external_id)
     assert customer is not None
-    if name is not None and customer.name != name:
-        customer.name = name
-    if customer.chat != chat:
-        customer.chat = chat
-    if profile_data is not None and customer.profile != profile_data:
-        customer.profile = profile_data
-    if language and customer.language != language:
-        customer.language = language
+    for field, value in _changes(customer, chat, name, profile_data, language).items():
+        setattr(customer, field, value)
     if customer.name is None and customer.guest_number is None:
         customer.guest_number = await next_guest_number(session)
     session.add(customer)
@@ -150,16 +142,38 @@ def upsert_would_change(
     customer: Customer, chat: str, name: str | None, profile: Mapping[str, Any] | Any | None
 ) -> bool:
     """Whether `upsert_customer` with these values would change the stored row."""
+    if customer.name is None and customer.guest_number is None:
+        return True
+    return bool(_changes(customer, chat, *_given(name, profile)))
+
+
+def _given(
+    name: str | None, profile: Mapping[str, Any] | Any | None
+) -> tuple[str | None, dict[str, Any] | None, Any]:
+    """The name, profile and language an upsert was given, as it stores them."""
     name = name.strip() if isinstance(name, str) and name.strip() else None
     profile_data = _profile_dict(profile)
-    language = (profile_data or {}).get("language")
-    return (
-        (name is not None and customer.name != name)
-        or customer.chat != chat
-        or (profile_data is not None and customer.profile != profile_data)
-        or bool(language and customer.language != language)
-        or (customer.name is None and customer.guest_number is None)
-    )
+    return name, profile_data, (profile_data or {}).get("language")
+
+
+def _changes(
+    customer: Customer,
+    chat: str,
+    name: str | None,
+    profile_data: dict[str, Any] | None,
+    language: Any,
+) -> dict[str, Any]:
+    """The fields an upsert with these values sets on `customer` (a None name keeps the old)."""
+    changes: dict[str, Any] = {}
+    if name is not None and customer.name != name:
+        changes["name"] = name
+    if customer.chat != chat:
+        changes["chat"] = chat
+    if profile_data is not None and customer.profile != profile_data:
+        changes["profile"] = profile_data
+    if language and customer.language != language:
+        changes["language"] = language
+    return changes
 
 
 async def find_customers(

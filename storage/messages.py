@@ -39,6 +39,33 @@ def attachments_json(attachments: Iterable[Any] | None) -> list[dict[str, Any]] 
     return items or None
 
 
+def _row(
+    conversation_id: int | None,
+    direction: Direction,
+    *,
+    channel: str,
+    author: str | None,
+    text: str | None,
+    attachments: Iterable[Any] | None,
+    external_id: str | None,
+    delivery_state: DeliveryState,
+    created_at: datetime | None,
+    now: datetime,
+) -> dict[str, Any]:
+    """A messages row as the INSERT takes it (`now` when the platform gave no time)."""
+    return {
+        "conversation_id": conversation_id,
+        "direction": direction,
+        "author": author,
+        "text": text,
+        "attachments": attachments_json(attachments),
+        "channel": channel,
+        "external_id": None if external_id is None else str(external_id),
+        "created_at": as_utc(created_at) if created_at is not None else now,
+        "delivery_state": delivery_state,
+    }
+
+
 async def store_message(
     session: AsyncSession,
     conversation_id: int,
@@ -57,17 +84,18 @@ async def store_message(
     delivery_state = DeliveryState(delivery_state)
     if not channel:
         raise ValueError("channel must be a non-empty string")
-    values = {
-        "conversation_id": conversation_id,
-        "direction": direction,
-        "author": author,
-        "text": text,
-        "attachments": attachments_json(attachments),
-        "channel": channel,
-        "external_id": None if external_id is None else str(external_id),
-        "created_at": as_utc(created_at) if created_at is not None else utcnow(),
-        "delivery_state": delivery_state,
-    }
+    values = _row(
+        conversation_id,
+        direction,
+        channel=channel,
+        author=author,
+        text=text,
+        attachments=attachments,
+        external_id=external_id,
+        delivery_state=delivery_state,
+        created_at=created_at,
+        now=utcnow(),
+    )
     inserted = await session.exec(
         upsert_insert(session, Message)
         .values(**values)
@@ -174,17 +202,18 @@ async def store_inbound_messages(
         return []
     now = utcnow()
     values = [
-        {
-            "conversation_id": row.conversation.id,
-            "direction": Direction.IN,
-            "author": row.author,
-            "text": row.text,
-            "attachments": attachments_json(row.attachments),
-            "channel": row.channel,
-            "external_id": row.external_id,
-            "created_at": as_utc(row.created_at) if row.created_at is not None else now,
-            "delivery_state": DeliveryState.DELIVERED,
-        }
+        _row(
+            row.conversation.id,
+            Direction.IN,
+            channel=row.channel,
+            author=row.author,
+            text=row.text,
+            attachments=row.attachments,
+            external_id=row.external_id,
+            delivery_state=DeliveryState.DELIVERED,
+            created_at=row.created_at,
+            now=now,
+        )
         for row in rows
     ]
     inserted = await session.exec(  # an ORM bulk INSERT: one cached statement for all rows

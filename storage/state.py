@@ -19,15 +19,7 @@ async def mark_event_processed(session: AsyncSession, source: str, event_id: str
 
     Race-safe: of two transactions marking the same event, one gets True.
     """
-    if not source:
-        raise ValueError("source must be a non-empty string")
-    inserted = await session.exec(
-        upsert_insert(session, ProcessedEvent)
-        .values(source=source, event_id=str(event_id), created_at=utcnow())
-        .on_conflict_do_nothing(index_elements=["source", "event_id"])
-        .returning(ProcessedEvent.event_id)
-    )
-    return inserted.scalar_one_or_none() is not None
+    return str(event_id) in await mark_events_processed(session, source, [event_id])
 
 
 #: The table itself: a Core INSERT of many rows skips the ORM's per-row bookkeeping.

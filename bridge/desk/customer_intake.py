@@ -44,9 +44,13 @@ class CustomerIntake:
 
     def __init__(self, runtime: DeskRuntime) -> None:
         self.runtime = runtime
-        self.group = runtime.config.group_name_for_channel("telegram")
         self.committer: GroupCommit[CustomerUpdate, InboundResult] | None = None
         self._enqueued = False  # the batch being committed added outbox rows
+
+    @property
+    def group(self) -> str:
+        """The group of Telegram customers (asked only when one writes: the channel may be off)."""
+        return self.runtime.config.group_name_for_channel("telegram")
 
     async def start(self) -> None:
         self.committer = GroupCommit(

@@ -55,7 +55,6 @@ class UpdatesIntake:
         self._started = False
         self._state = ComponentState("stopped")
         self.handled = 0
-        self.customers: CustomerIntake | None = None
 
     @property
     def polling(self) -> bool:
@@ -63,9 +62,9 @@ class UpdatesIntake:
 
     async def start(self) -> None:
         await self.runtime.open()
-        self.customers = CustomerIntake(self.runtime)
-        await self.customers.start()
-        self.runtime.customer_intake = self.customers
+        customers = CustomerIntake(self.runtime)
+        await customers.start()
+        self.runtime.customer_intake = customers
         self._state = ComponentState("running")
         if self.polling:
             assert self.runtime.bot is not None
@@ -78,10 +77,9 @@ class UpdatesIntake:
             await self.runtime.leader.remove_duty(POLL_DUTY)
         self._started = False
         self._state = ComponentState("stopped")
-        if self.customers is not None:
+        if (customers := self.runtime.customer_intake) is not None:
             self.runtime.customer_intake = None
-            await self.customers.stop()
-            self.customers = None
+            await customers.stop()
         await self.runtime.close()
 
     def state(self) -> ComponentState:

@@ -24,7 +24,6 @@ from adapters.telegram.convert import attachments_of as operator_attachments
 from adapters.telegram.convert import external_id, to_inbound
 from bridge.core import commands
 from bridge.core.claims import accept
-from bridge.core.inbound import DuplicateInbound, handle_inbound
 from bridge.core.operator_edits import handle_operator_edit
 from bridge.core.reachability import set_reachability
 from bridge.core.replies import OperatorMessage, handle_operator_message
@@ -386,18 +385,9 @@ async def _customer_message(
     if runtime.config.channels.telegram is None:
         log.debug("telegram customers are off; ignoring a private message")
         return
-    group = runtime.config.group_name_for_channel("telegram")
-    event = to_inbound(message, edited=edited)
-    if runtime.customer_intake is not None:  # the running service: one group commit
-        await runtime.customer_intake.submit(event_update.update_id, event)
-        return
-    try:
-        async with runtime.transaction() as session:
-            if not await _fresh(session, event_update):
-                return
-            await handle_inbound(session, event, group=group, desk=runtime.desk)
-    except DuplicateInbound:
-        log.debug("duplicate customer message %s dropped", event.external_id)
+    intake = runtime.customer_intake
+    assert intake is not None, "UpdatesIntake starts it before any update"
+    await intake.submit(event_update.update_id, to_inbound(message, edited=edited))
 
 
 async def _conversation_of_place(

@@ -86,6 +86,7 @@ async def running_desk(
     per_group_per_minute: int = 20,
     extra_group: dict[str, Any] | None = None,
     other_groups: tuple[str, ...] = (),
+    channels: dict[str, Any] | None = None,
 ) -> AsyncIterator[Desk]:
     fake = FakeTelegram(
         limits=TelegramLimits(per_group_per_minute=per_group_per_minute, time_scale=time_scale)
@@ -132,7 +133,7 @@ async def running_desk(
                     for name, chat_id in others.items()
                 },
             },
-            "channels": {"telegram": {"group": "support"}},
+            "channels": channels or {"telegram": {"group": "support"}},
         }
         config = parse_config(data, source="test")
         components = build_components(config, time_scale=time_scale)

@@ -351,3 +351,27 @@ async def test_concurrent_webhooks_are_stored_by_their_200_in_each_customers_ord
             return all(f"Web{user}" in posts for user in users)
 
         await eventually(shown, wait=20)
+
+
+async def test_with_telegram_customers_off_the_desk_runs_and_ignores_private_messages(
+    sqlite_url,  # type: ignore[no-untyped-def]
+) -> None:
+    from sqlalchemy import func
+    from sqlmodel import select
+
+    from storage.models import Message
+
+    viber_only = {"viber": {"group": "support", "token": "t0ken-for-viber", "name": "Shop"}}
+    async with running_desk(sqlite_url, channels=viber_only) as desk:
+        desk.fake.user_says(desk.customer, "anyone there?")
+        await asyncio.sleep(1.0)
+        shown = desk.fake.chat_view(desk.group_id)  # the dashboard, and no card
+        assert not [m for m in shown if m.kind == "photo"]
+        assert not any("anyone there" in (m.text or "") + (m.caption or "") for m in shown)
+        engine = create_engine(sqlite_url)
+        try:
+            async with session_factory(engine)() as session:
+                count = (await session.exec(select(func.count()).select_from(Message))).one()
+        finally:
+            await engine.dispose()
+        assert count == 0
