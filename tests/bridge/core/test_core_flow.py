@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
@@ -16,20 +15,9 @@ from bridge.core.replies import OperatorMessage, handle_operator_message
 from bridge.events import CustomerProfile, Inbound
 from storage.conversations import get_conversation
 from storage.counters import count_new, count_unanswered
-from storage.db import create_engine, session_factory
 from storage.messages import conversation_messages
-from storage.migrate import upgrade_async
 
 ANN = CustomerProfile(first_name="Ann", last_name="Lee", language="en")
-
-
-@pytest.fixture
-async def sessions(pg_server: str, db_url: str) -> AsyncIterator:  # type: ignore[type-arg]
-    # pg_server first: conftest.db_url cannot start it from inside the running loop.
-    await upgrade_async(db_url)
-    engine = create_engine(db_url)
-    yield session_factory(engine)
-    await engine.dispose()
 
 
 def said(external_id: str, body: str = "hi", user: str = "501", **kw) -> Inbound:  # type: ignore[no-untyped-def]

@@ -8,8 +8,9 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy import func, select, text
 
-from bridge.core.group_commit import GroupCommit, IngestStopped, running
+from bridge.core.group_commit import GroupCommit, IngestStopped, Outcome, running
 from bridge.core.inbound import DuplicateInbound, InboundResult, handle_inbound
+from bridge.core.inbound_batch import handle_inbound_batch
 from bridge.events import CustomerProfile, Inbound
 from storage.db import create_engine, session_factory
 from storage.migrate import upgrade_async
@@ -17,14 +18,6 @@ from storage.models import Message
 from tests.bridge.core.core_fakes import FakeDesk
 
 ANN = CustomerProfile(first_name="Ann", last_name="Lee", language="en")
-
-
-@pytest.fixture
-async def sessions(pg_server: str, db_url: str) -> AsyncIterator:  # type: ignore[type-arg]
-    await upgrade_async(db_url)
-    engine = create_engine(db_url)
-    yield session_factory(engine)
-    await engine.dispose()
 
 
 def said(external_id: str, body: str, user: str) -> Inbound:
@@ -152,9 +145,6 @@ def test_bad_settings_are_refused() -> None:
 
 
 def batch_handler(desk: FakeDesk, seen: list[int]):  # type: ignore[no-untyped-def]
-    from bridge.core.group_commit import Outcome
-    from bridge.core.inbound_batch import handle_inbound_batch
-
     async def handle_batch(session, events: list[Inbound]) -> list[Outcome[InboundResult]]:  # type: ignore[no-untyped-def]
         seen.append(len(events))
         if any(event.text == "explode" for event in events):

@@ -8,10 +8,8 @@ to the one-by-one path is in the batch. SQLite and PostgreSQL.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
 from core_fakes import FakeDesk
 from sqlalchemy import event as sa_event
 from sqlmodel import select
@@ -22,19 +20,9 @@ from bridge.core.inbound import handle_inbound
 from bridge.core.inbound_batch import handle_inbound_batch
 from bridge.events import CustomerProfile, Inbound
 from storage.conversations import get_conversation
-from storage.db import create_engine, session_factory
-from storage.migrate import upgrade_async
 from storage.models import Conversation, Customer, Message
 
 USERS = {"known": "1", "accepted": "2", "fresh": "3", "renamed": "4", "blocked": "5"}
-
-
-@pytest.fixture
-async def sessions(pg_server: str, db_url: str) -> AsyncIterator[Any]:
-    await upgrade_async(db_url)
-    engine = create_engine(db_url)
-    yield session_factory(engine)
-    await engine.dispose()
 
 
 def profile(name: str) -> CustomerProfile:

@@ -1,0 +1,21 @@
+"""Shared fixtures of the core tests."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from storage.db import create_engine, session_factory
+from storage.migrate import upgrade_async
+
+
+@pytest.fixture
+async def sessions(pg_server: str, db_url: str) -> AsyncIterator[Any]:
+    """A session factory on a fresh, migrated database: SQLite, then PostgreSQL."""
+    # pg_server first: conftest.db_url cannot start it from inside the running loop.
+    await upgrade_async(db_url)
+    engine = create_engine(db_url)
+    yield session_factory(engine)
+    await engine.dispose()
