@@ -196,9 +196,9 @@ class BridgeProcess:
         config_path = self.folder / "bridge.yaml"
         config_path.write_text(yaml.safe_dump(self.config))
         script = Path(sys.executable).parent / "talker-bridge"
-        launcher = [str(script)] if script.exists() else [sys.executable, "-m", "bridge"]
+        launcher = [str(script)] if script.exists() else [sys.executable, "-m", "app"]
         if profile := os.environ.get("BENCH_PROFILE"):  # cProfile the bridge into that file
-            launcher = [sys.executable, "-m", "cProfile", "-o", profile, "-m", "bridge"]
+            launcher = [sys.executable, "-m", "cProfile", "-o", profile, "-m", "app"]
         launcher.append("run")
         command = [
             *launcher,

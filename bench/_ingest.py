@@ -212,7 +212,7 @@ FLOOR_STAGES = ("http", "parse", "dispatch")
 
 def _floor_server(port: int, stage: str, ready: Any) -> None:
     """A bare webhook server that stops after `stage` (runs in a child process)."""
-    from bridge.desk.aiogram_models import defer_model_builds
+    from botapi.models import defer_model_builds
 
     defer_model_builds()  # as in the service
     asyncio.run(_serve_floor(port, stage, ready))
@@ -324,9 +324,9 @@ async def _seed_conversations(config_data: dict[str, Any], users: list[Any]) -> 
     """Open one conversation per user through the real core and desk (cards queued)."""
     from bridge.core.group_commit import GroupCommit, running
     from bridge.core.inbound import handle_inbound
-    from bridge.desk.telegram_desk import TelegramDesk
     from bridge.events import CustomerProfile, Inbound
     from config import parse_config
+    from desk.telegram_desk import TelegramDesk
     from storage.db import create_engine, session_factory
     from storage.migrate import upgrade_async
 

@@ -8,6 +8,7 @@ and feeds /healthz.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, Protocol, runtime_checkable
 
@@ -46,3 +47,23 @@ class HasRoutes(Protocol):
     """A component that serves HTTP (webhooks, the site widget) on the service's one server."""
 
     def routes(self) -> list[web.AbstractRouteDef]: ...
+
+
+class RoutesOnly:
+    """A component that only serves routes (it holds nothing, so start and stop do nothing)."""
+
+    def __init__(self, name: str, routes: Callable[[], list[web.AbstractRouteDef]]) -> None:
+        self.name = name
+        self._routes = routes
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+    def state(self) -> ComponentState:
+        return ComponentState("running")
+
+    def routes(self) -> list[web.AbstractRouteDef]:
+        return self._routes()

@@ -37,7 +37,7 @@ class JsonFormatter(logging.Formatter):
 
 
 class KeyValueFormatter(logging.Formatter):
-    """`2026-11-24T12:00:00.123Z info bridge.service: started port=8080`."""
+    """`2026-11-24T12:00:00.123Z info app.service: started port=8080`."""
 
     def format(self, record: logging.LogRecord) -> str:
         stamp = datetime.fromtimestamp(record.created, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]

@@ -1,4 +1,4 @@
-"""Queries of the Incoming feed's storm digest (bridge/desk/feed.py).
+"""Queries of the Incoming feed's storm digest (desk/feed.py).
 
 The digest's state is one small JSON document per group in the `kv` table, read with its row
 locked (PostgreSQL: `FOR UPDATE`; SQLite transactions are already exclusive), so two processes

@@ -5,9 +5,9 @@ outbox row (platform = the channel family, destination = the customer's chat, on
 customer so replies keep their order) whose payload is `outbound_payload(outbound)`, which the
 platform's sender reads back. An operator's file is known only by its Telegram file_id, which
 no other platform can use: `file_link` turns it into a URL of the bridge that serves the file
-(adapters/telegram/files.py), so VK downloads it and Viber and Facebook fetch it themselves.
+(botapi/files.py), so VK downloads it and Viber and Facebook fetch it themselves.
 Without a link (no address configured) the sender refuses the file with a clear reason that
-the operator sees. Handler `customer.reply_tracked` (bridge/desk/customer_side.py) records the
+the operator sees. Handler `customer.reply_tracked` (desk/customer_side.py) records the
 platform's message ids for delivery receipts and reports failures in the conversation's place.
 """
 

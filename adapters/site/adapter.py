@@ -179,7 +179,7 @@ class SiteChannel:
         files_dir: Path | None = None,
         max_upload: int = MAX_UPLOAD,
     ) -> None:
-        """`telegram_link` signs links to operators' Telegram files (bridge.wiring hands
+        """`telegram_link` signs links to operators' Telegram files (app.wiring hands
         in `TelegramFiles.link`, the same link the VK, Viber and Facebook outlets get)."""
         site = config.channels.site
         widgets = dict(site.widgets) if site is not None else {}

@@ -4,7 +4,7 @@ The widget shows a file only through the visitor's own signed link (`/widget/<id
 so every file of an operator's reply is copied into that visitor's folder of the file store:
 bytes that travel with the reply are kept as they are; a file known only by its Telegram
 file_id is fetched from the bridge's `/files/telegram/...` link first (the one VK, Viber and
-Facebook get, see adapters/telegram/files.py). The copy's id is derived from the stored reply
+Facebook get, see botapi/files.py). The copy's id is derived from the stored reply
 and the file's place in it (tokens.reply_file_id), so a retried delivery finds the copy instead
 of making another, and history after a reload links the same file.
 """

@@ -3,7 +3,7 @@
 Rows go to the customer's private chat (pacing key = the chat id, 1 message a second), one
 lane per customer so replies keep their order; the outbox's Telegram sender delivers them.
 A failure (the customer blocked the bot) marks the message failed and is shown in the
-conversation's place (handler `customer.reply_sent`, bridge/desk/completions.py). That
+conversation's place (handler `customer.reply_sent`, desk/completions.py). That
 handler also records where each reply landed (storage/copies.py), so an operator's edit of
 the reply edits the customer's copy (editMessageText / editMessageCaption); an edit Telegram
 refuses becomes a correction (handler `customer.edit_sent`).
@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from botapi import calls
 from bridge import outbox
 from bridge.core.cards import escape, pieces
-from bridge.desk import calls
 from storage.copies import customer_copies
 
 if TYPE_CHECKING:

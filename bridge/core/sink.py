@@ -4,7 +4,7 @@
   cannot store (an empty or over-long id) is refused with a warning and stores nothing, so a
   malformed webhook never turns into a 5xx.
 - `delivery`: the message the platform knows by that id (recorded when the reply was sent,
-  bridge/desk/customer_side.py) moves forward: sent → delivered → seen; `failed` is shown to
+  desk/customer_side.py) moves forward: sent → delivered → seen; `failed` is shown to
   the operator in the conversation's place.
 - `reachability`: the customer's reachable flag, and a notice in the open conversation's place.
 - `profile`: a name learned later: the customer row is updated and the desk refreshes what
@@ -62,7 +62,7 @@ def sent_key(channel: str, external_id: str) -> str:
 
 
 class SinkRuntime(Protocol):
-    """What the sink needs of the running service (bridge.desk.runtime.DeskRuntime has it)."""
+    """What the sink needs of the running service (desk.runtime.DeskRuntime has it)."""
 
     config: BridgeConfig
     desk: Desk

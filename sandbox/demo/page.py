@@ -1,6 +1,6 @@
 """The /demo page and its small JSON API over the fakes' control methods.
 
-A component of the demo's bridge service (it only adds routes to the one server):
+Routes that the composition root (app/demo.py) adds to the demo's one bridge server:
 
     GET  /demo                                   the page (static/index.html)
     GET  /demo/static/...                        its CSS and JS
@@ -18,13 +18,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aiohttp import web
 
-from bridge.components import ComponentState
 from sandbox.demo.customers import MAX_TEXT, CustomerSimulator, DemoInputError
 from sandbox.demo.group_view import file_bytes, group_view
 
@@ -37,10 +36,15 @@ PRESS_ANSWER_WAIT = 3.0  # seconds to wait for the bot's answer to a pressed but
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-class DemoPage:
-    """Serves the demo page; holds no resources, so start and stop do nothing."""
+class ChannelState(Protocol):
+    """What the page shows of a channel (the service's /healthz state of it)."""
 
-    name = "demo-page"
+    state: str
+    detail: str
+
+
+class DemoPage:
+    """Serves the demo page; holds no resources."""
 
     def __init__(
         self,
@@ -48,7 +52,7 @@ class DemoPage:
         customers: CustomerSimulator,
         *,
         widget_id: str,
-        channel_states: Callable[[], dict[str, ComponentState]] | None = None,
+        channel_states: Callable[[], Mapping[str, ChannelState]] | None = None,
         notes: dict[str, str] | None = None,
     ) -> None:
         self.sandbox = sandbox
@@ -56,15 +60,6 @@ class DemoPage:
         self.widget_id = widget_id
         self.channel_states = channel_states
         self.notes = notes if notes is not None else {}
-
-    async def start(self) -> None:
-        return None
-
-    async def stop(self) -> None:
-        return None
-
-    def state(self) -> ComponentState:
-        return ComponentState("running")
 
     def routes(self) -> list[web.AbstractRouteDef]:
         return [

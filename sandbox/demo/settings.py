@@ -1,4 +1,4 @@
-"""The demo's bridge config, built as a dict and validated like any admin's file."""
+"""The demo's bridge config as a dict, validated like any admin's file (by `app.demo`)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ from sandbox.server import (
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from config import BridgeConfig
 
 WIDGET_ID = "demo"
 GROUP = "support"
@@ -70,10 +69,3 @@ def demo_config_data(
             },
         },
     }
-
-
-def demo_config(**kwargs: Any) -> BridgeConfig:
-    """`demo_config_data(...)` validated into a `BridgeConfig` (raises ConfigError)."""
-    from config import parse_config
-
-    return parse_config(demo_config_data(**kwargs), source="talker-bridge demo")

@@ -15,7 +15,7 @@ def run_check(*args: str, env: dict[str, str] | None = None) -> subprocess.Compl
     example_variables = set(re.findall(r"\$\{(\w+)\}", example_config_path().read_text()))
     inherited = {k: v for k, v in os.environ.items() if k not in example_variables}
     return subprocess.run(
-        [sys.executable, "-m", "bridge", "check-config", *args],
+        [sys.executable, "-m", "app", "check-config", *args],
         env={**inherited, **(env or {})},
         capture_output=True,
         text=True,

@@ -25,7 +25,7 @@ from sandbox.server import SANDBOX_TELEGRAM_TOKEN, SANDBOX_VIBER_TOKEN, SANDBOX_
 def sandbox_url() -> Iterator[str]:
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bridge", "sandbox", "--port", str(port)],
+        [sys.executable, "-m", "app", "sandbox", "--port", str(port)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -10,7 +10,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
-from bridge.cli import main
+from app.cli import main
 from storage.customers import upsert_customer
 from storage.db import create_engine, session_factory
 from storage.migrate import current_revision_async, head_revision, upgrade, upgrade_async
@@ -131,7 +131,7 @@ def test_migrate_console_script_creates_a_sqlite_file_in_a_new_folder(tmp_path: 
         [
             sys.executable,
             "-m",
-            "bridge",
+            "app",
             "migrate",
             "-c",
             str(config),

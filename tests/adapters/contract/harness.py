@@ -22,10 +22,10 @@ import aiohttp
 from aiohttp import web
 from PIL import Image
 
-from bridge.desk.intake import UpdatesIntake
-from bridge.service import Service
-from bridge.wiring import build_components
+from app.service import Service
+from app.wiring import build_components
 from config import BridgeConfig, parse_config
+from desk.intake import UpdatesIntake
 from sandbox.facebook import FakeFacebook
 from sandbox.runner import free_port, serving
 from sandbox.telegram.limits import TelegramLimits
@@ -241,7 +241,7 @@ async def start_service(config: BridgeConfig, port: int) -> Service:
 
 async def connect_webhooks(bridge: Bridge) -> None:
     """What `set-webhooks` and the admin do: every platform points at the running bridge."""
-    from bridge.commands.set_webhooks import register_webhooks
+    from app.commands.set_webhooks import register_webhooks
 
     report = await register_webhooks(bridge.config)
     assert report.ok, report.lines

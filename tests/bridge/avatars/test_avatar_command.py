@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from app.cli import main
 from bridge.avatars import GUEST_GREY, colour_for
 from bridge.avatars.palette import hex_to_rgb
-from bridge.cli import main
 
 
 def test_command_writes_a_png_and_prints_its_path(tmp_path: Path) -> None:
@@ -21,7 +21,7 @@ def test_command_writes_a_png_and_prints_its_path(tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "bridge",
+            "app",
             "avatar",
             "--name",
             "Иван Петров",

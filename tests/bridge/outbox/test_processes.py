@@ -10,7 +10,7 @@ from collections import Counter
 
 import pytest
 
-from bridge.desk.telegram_calls import TelegramCalls, make_bot
+from botapi.sender import TelegramCalls, make_bot
 from bridge.outbox import OutboxWorker, PacingPolicy
 from storage import outbox as store
 from tests.bridge.outbox.fake_telegram import SPEED, TOKEN, sent_texts, served_telegram
@@ -59,7 +59,7 @@ async def _spawn(db_url: str, api_url: str) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "bridge.outbox.run_worker",
+        "app.run_worker",
         "--database",
         db_url,
         "--telegram-api",

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bridge.desk.telegram_calls import TelegramCalls, make_bot
+from botapi.sender import TelegramCalls, make_bot
 from bridge.outbox import OutboxWorker, PacingPolicy, enqueue
 from storage import outbox as store
 from tests.bridge.outbox.fake_telegram import SPEED, TOKEN, sent_texts, served_telegram

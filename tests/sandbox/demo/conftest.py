@@ -43,7 +43,7 @@ def demo_process(*extra: str, port: int | None = None) -> Iterator[DemoProcess]:
     """Run `talker-bridge demo --port P` until the block ends, then SIGTERM it."""
     port = port or free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bridge", "demo", "--port", str(port), *extra],
+        [sys.executable, "-m", "app", "demo", "--port", str(port), *extra],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

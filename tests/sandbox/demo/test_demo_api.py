@@ -11,7 +11,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from sandbox.demo import DemoRunner
+from app.demo import DemoRunner
 
 WAIT = 30.0
 TIME_SCALE = 20.0  # Telegram's pacing 20x faster, so a whole flow takes seconds

@@ -34,7 +34,7 @@ def test_demo_serves_the_page_and_healthz_then_stops_on_sigterm() -> None:
 
 def test_demo_refuses_a_port_out_of_range() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "bridge", "demo", "--port", "70000"],
+        [sys.executable, "-m", "app", "demo", "--port", "70000"],
         capture_output=True,
         text=True,
         timeout=30,

@@ -1,0 +1,176 @@
+"""Start and stop the demo: the fakes on a second local port, the bridge and the page on one.
+
+The bridge is the real service (`app.service.Service`) with the components
+`app.wiring.build_components(config)` returns, plus the demo page; its database is SQLite in
+a temporary folder that is deleted on stop. Viber and Facebook call webhooks, so once the
+bridge listens the runner registers its URLs with those fakes (as an admin's set-webhooks would);
+a channel whose adapter is not in this build stays visibly disconnected on the page. `start`
+returns once no channel is on standby: VK's long poll begins a moment after this process leads,
+from VK's current `ts`, so a customer who wrote before that would never reach the group.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+import tempfile
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from sandbox.demo.customers import CustomerSimulator
+from sandbox.demo.page import DemoPage
+from sandbox.demo.settings import FB_VERIFY_TOKEN, WIDGET_ID, demo_config_data
+
+if TYPE_CHECKING:
+    from app.service import Service
+    from config import BridgeConfig
+    from sandbox.runner import RunningApp
+    from sandbox.server import Sandbox
+
+log = logging.getLogger(__name__)
+READY_WAIT = 10.0  # seconds for every channel to leave standby before the demo says "open"
+
+
+class DemoRunner:
+    """`async with DemoRunner(port=8080) as demo:` serves http://127.0.0.1:8080/demo."""
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 8080,
+        language: str = "en",
+        time_scale: float = 1.0,
+    ) -> None:
+        """`time_scale` K multiplies every platform rate limit and the bridge's pacing by K
+        (1: Telegram's real limits, e.g. 20 posts a minute into the group)."""
+        if time_scale <= 0:
+            raise ValueError("time_scale must be positive")
+        self.host = host
+        self.port = port
+        self.language = language
+        self.time_scale = time_scale
+        self.sandbox: Sandbox | None = None
+        self.customers: CustomerSimulator | None = None
+        self.service: Service | None = None
+        self.notes: dict[str, str] = {}
+        self._fakes: RunningApp | None = None
+        self._folder: Path | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self._url_host}:{self.port}"
+
+    @property
+    def url(self) -> str:
+        """The page to open."""
+        return f"{self.base_url}/demo"
+
+    @property
+    def _url_host(self) -> str:
+        return "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
+
+    async def start(self) -> None:
+        """Start the fakes, then the bridge; raises (after cleaning up) if either fails."""
+        from app.service import Service
+        from app.wiring import build_components
+        from bridge.components import RoutesOnly
+        from sandbox.runner import free_port, start_app
+        from sandbox.server import PREFIXES, Sandbox
+
+        try:
+            self.sandbox = sandbox = Sandbox(time_scale=self.time_scale)
+            self._fakes = await start_app(sandbox.build_app(), "127.0.0.1", 0)
+            fakes_url = self._fakes.base_url
+            sandbox.vk.public_url = fakes_url + PREFIXES["vk"]
+            sandbox.viber.public_url = fakes_url + PREFIXES["viber"]
+            sandbox.facebook.public_url = fakes_url + PREFIXES["facebook"]
+            self.customers = CustomerSimulator(sandbox)
+            self.customers.seed()
+            if not self.port:
+                self.port = free_port(self.host)
+            self._folder = Path(tempfile.mkdtemp(prefix="talker-bridge-demo-"))
+            config = demo_config(
+                fakes_url=fakes_url,
+                bridge_url=self.base_url,
+                group_chat_id=sandbox.group_chat_id,
+                folder=self._folder,
+                language=self.language,
+            )
+            components = build_components(config, time_scale=self.time_scale)
+            page = DemoPage(sandbox, self.customers, widget_id=WIDGET_ID, notes=self.notes)
+            self.service = Service(
+                config,
+                [*components, RoutesOnly("demo-page", page.routes)],
+                host=self.host,
+                port=self.port,
+            )
+            page.channel_states = self.service.channel_states
+            await self.service.start()
+            await self._connect_webhooks()
+            await self._wait_until_listening()
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _connect_webhooks(self) -> None:
+        """Point Viber and Facebook at the bridge, unless an adapter did it when it started."""
+        assert self.sandbox is not None
+        viber, facebook = self.sandbox.viber, self.sandbox.facebook
+        if not viber.webhook_url:
+            try:
+                await viber.set_webhook(f"{self.base_url}/webhooks/viber")
+            except Exception as error:  # the fake answers as Viber: the URL did not answer 200
+                self.notes["viber"] = f"webhook not accepted: {error}"
+                log.warning("viber webhook not set: %s", error)
+        if not facebook.webhook_url:
+            url = f"{self.base_url}/webhooks/facebook"
+            if not await facebook.verify_webhook(url, FB_VERIFY_TOKEN):
+                self.notes["facebook"] = "webhook verification failed"
+                log.warning("facebook webhook not verified at %s", url)
+
+    async def _wait_until_listening(self) -> None:
+        """Until no channel waits on standby (or READY_WAIT passed: the page shows which)."""
+        assert self.service is not None
+        deadline = asyncio.get_running_loop().time() + READY_WAIT
+        waiting: list[str] = []
+        while asyncio.get_running_loop().time() < deadline:
+            states = self.service.channel_states()
+            waiting = [name for name, state in states.items() if "standby" in state.detail]
+            if not waiting:
+                return
+            await asyncio.sleep(0.05)
+        log.warning("still on standby after %.0f s: %s", READY_WAIT, ", ".join(waiting))
+
+    async def stop(self) -> None:
+        """Stop the bridge, then the fakes; delete the temporary folder. Never raises."""
+        if self.service is not None:
+            await self.service.stop()
+            self.service = None
+        if self._fakes is not None:
+            await self._fakes.runner.cleanup()
+            self._fakes = None
+        if self._folder is not None:
+            shutil.rmtree(self._folder, ignore_errors=True)
+            self._folder = None
+
+    async def __aenter__(self) -> DemoRunner:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+
+def demo_config(**kwargs: Any) -> BridgeConfig:
+    """`demo_config_data(...)` validated into a `BridgeConfig` (raises ConfigError)."""
+    from config import parse_config
+
+    return parse_config(demo_config_data(**kwargs), source="talker-bridge demo")

@@ -1,0 +1,91 @@
+"""`GET /files/telegram/<file_id>/<signature>`: an operator's Telegram file, for other platforms.
+
+VK, Viber and Facebook cannot use a Telegram file_id: Viber and Messenger fetch media from a
+public URL, and the VK sender downloads it to upload it again. This component serves the file
+the operator sent (getFile, then the Bot API's file download) at a link signed with the
+bridge's key, so only files the bridge itself handed out can be fetched through it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import mimetypes
+from typing import TYPE_CHECKING
+
+from aiogram.exceptions import TelegramAPIError, TelegramNetworkError
+from aiohttp import web
+
+from bridge.components import ComponentState
+
+if TYPE_CHECKING:
+    from desk.runtime import DeskRuntime
+
+log = logging.getLogger(__name__)
+
+PREFIX = "/files/telegram"
+
+
+class TelegramFiles:
+    """A component with one route; `link(file_id)` is the outlets' `file_link`."""
+
+    name = "telegram-files"
+
+    def __init__(self, runtime: DeskRuntime, key: bytes, base_url: str | None) -> None:
+        self.runtime = runtime
+        self._key = hmac.new(key, b"talker-bridge telegram files", hashlib.sha256).digest()
+        self.base_url = base_url.rstrip("/") if base_url else None
+        self._running = False
+
+    def signature(self, file_id: str) -> str:
+        return hmac.new(self._key, file_id.encode(), hashlib.sha256).hexdigest()[:32]
+
+    def link(self, file_id: str) -> str | None:
+        """The absolute URL of the file, or None when the bridge's address is not known."""
+        if self.base_url is None or not file_id or "/" in file_id:
+            return None
+        return f"{self.base_url}{PREFIX}/{file_id}/{self.signature(file_id)}"
+
+    def routes(self) -> list[web.AbstractRouteDef]:
+        return [web.get(PREFIX + "/{file_id}/{signature}", self.serve)]
+
+    async def serve(self, request: web.Request) -> web.Response:
+        file_id = request.match_info["file_id"]
+        given = request.match_info["signature"]
+        if not hmac.compare_digest(given.encode(), self.signature(file_id).encode()):
+            return web.Response(status=403, text="bad signature")
+        bot = self.runtime.bot
+        if bot is None:
+            return web.Response(status=503, text="not running")
+        try:
+            file = await bot.get_file(file_id)
+            if not file.file_path:
+                return web.Response(status=404, text="no such file")
+            data = await bot.download_file(file.file_path)
+        except TelegramNetworkError:
+            log.warning("download of Telegram file %s failed", file_id, exc_info=True)
+            return web.Response(status=502, text="Telegram is unreachable")
+        except TelegramAPIError as exc:
+            log.info("Telegram file %s is not available: %s", file_id, exc)
+            return web.Response(status=404, text="no such file")
+        body = data.read() if data is not None else b""
+        name = file.file_path.rsplit("/", 1)[-1]
+        content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        return web.Response(
+            body=body,
+            content_type=content_type,
+            headers={"Content-Disposition": f'inline; filename="{name}"'},
+        )
+
+    async def start(self) -> None:
+        await self.runtime.open()
+        self._running = True
+
+    async def stop(self) -> None:
+        if self._running:
+            self._running = False
+            await self.runtime.close()
+
+    def state(self) -> ComponentState:
+        return ComponentState("running" if self._running else "stopped")
