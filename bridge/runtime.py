@@ -108,7 +108,14 @@ class Runtime:
         if self.worker is not None:
             self.worker.wake()
 
-    async def start_worker(self, *, concurrency: int = 16) -> OutboxWorker:
+    async def start_worker(
+        self,
+        *,
+        concurrency: int = 16,
+        owner_id: str | None = None,
+        lease_seconds: float = 60.0,
+        poll_interval: float = POLL_INTERVAL,
+    ) -> OutboxWorker:
         """Start the process's one outbox worker over the registered senders and handlers."""
         if self.worker is not None:
             raise RuntimeError("the outbox worker is already running")
@@ -116,10 +123,11 @@ class Runtime:
             self.sessions,
             self.senders,
             self.policy,
-            owner_id=f"{socket.gethostname()}:{os.getpid()}:{id(self)}",
+            owner_id=owner_id or f"{socket.gethostname()}:{os.getpid()}:{id(self)}",
             concurrency=concurrency,
             handlers=self.handlers,
-            poll_interval=POLL_INTERVAL,
+            lease_seconds=lease_seconds,
+            poll_interval=poll_interval,
             backoff_max=self.backoff_max,
         )
         await worker.start()
