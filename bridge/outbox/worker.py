@@ -264,7 +264,9 @@ class OutboxWorker:
 
     def _check_handlers(self, group: Sequence[OutboxCall]) -> None:
         """TransientError (the rows stay queued) when a row's handler is not registered here."""
-        unknown = sorted({row.handler for row in group if not self.handlers.knows(row.handler)})
+        unknown = sorted(
+            {row.handler for row in group if row.handler and not self.handlers.knows(row.handler)}
+        )
         if unknown:
             raise TransientError(
                 f"no handler {', '.join(map(repr, unknown))} registered in this worker: not sent"
