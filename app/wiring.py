@@ -70,9 +70,10 @@ def build_components(
     (it sends what the others enqueue), then the desk's dashboards and the Telegram updates
     intake (operators and Telegram customers), the file links operators' files travel by, the
     background name lookups, then one adapter per enabled customer channel (VK's long poll
-    starts with its adapter; webhooks and the site widget are served as routes). Every adapter reports to one `BridgeSink`; its sender is the outbox's sender
-    of its platform and its outlet queues the operators' replies. `time_scale` speeds the
-    desk's pacing and debounce (and the name lookups' waits) up for benchmarks and tests.
+    starts with its adapter; webhooks and the site widget are served as routes). Every adapter
+    reports to one `BridgeSink`; its sender is the outbox's sender of its platform and its
+    outlet queues the operators' replies. `time_scale` speeds the desk's pacing and debounce
+    (and the name lookups' waits) up for benchmarks and tests.
     """
     from botapi.files import TelegramFiles
     from bridge.core.sink import BridgeSink
