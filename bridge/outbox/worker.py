@@ -268,9 +268,9 @@ class OutboxWorker:
             {row.handler for row in group if row.handler and not self.handlers.knows(row.handler)}
         )
         if unknown:
-            raise TransientError(
-                f"no handler {', '.join(map(repr, unknown))} registered in this worker: not sent"
-            )
+            reason = f"no handler {', '.join(map(repr, unknown))} registered in this worker"
+            log.error("outbox: rows %s not sent: %s", [row.id for row in group], reason)
+            raise TransientError(f"{reason}: not sent")
 
     async def _wait_for_slot(self, ids: list[int], buckets: Sequence[Any]) -> float:
         """Reserve a pacing slot and sleep until it (extending the lease for a long wait)."""
