@@ -1,7 +1,7 @@
 """The whole bridge, as `run` builds it, against every fake platform in-process.
 
 `running_bridge()` starts the fake Telegram, VK, Viber and Facebook under one test server and
-the real `Service` with `build_components(config)` — every channel on (Telegram customers,
+the real `Service` that `build_service(config)` builds — every channel on (Telegram customers,
 VK, Viber, Facebook, one site widget) — on a free port that is also its `public_url`, so the
 fakes call its webhooks and fetch the operators' files from it. `Customer` drivers play one
 customer per platform behind the same small interface, which the contract suite runs over.
@@ -23,7 +23,7 @@ from aiohttp import web
 from PIL import Image
 
 from app.service import Service
-from app.wiring import build_components
+from app.wiring import build_service
 from config import BridgeConfig, parse_config
 from desk.intake import UpdatesIntake
 from sandbox.facebook import FakeFacebook
@@ -230,11 +230,10 @@ async def running_bridge(database: str, *, vk_updates: str = "callback") -> Asyn
 
 async def start_service(config: BridgeConfig, port: int) -> Service:
     """The real service with every component `run` builds, started on `port`."""
-    components = build_components(config, time_scale=SCALE)
-    for component in components:
+    service = build_service(config, time_scale=SCALE, port=port)
+    for component in service.components:
         if isinstance(component, UpdatesIntake):
             component.poll_timeout = 1
-    service = Service(config, components, port=port)
     await service.start()
     return service
 

@@ -1,5 +1,5 @@
 """One contract, every customer platform: the same scenarios over Telegram, VK, Viber, Facebook
-and the site widget, through the real service (`build_components`) against the fakes.
+and the site widget, through the real service (`build_service`) against the fakes.
 """
 
 from __future__ import annotations
