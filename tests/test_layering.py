@@ -12,8 +12,9 @@
 | config | `config` | nothing first-party |
 | fake platforms | `sandbox` | nothing first-party |
 
-An adapter never imports another platform. Platform SDKs stay at the edges: aiogram only in `botapi`, `desk` and `adapters.telegram`; vk_api
-and requests only in `adapters.vk`; viberbot only in `adapters.viber`. `tests` and `bench` sit
+An adapter never imports another platform. Platform SDKs stay at the edges: aiogram only in
+`botapi`, `desk` and `adapters.telegram`; vk_api and requests only in `adapters.vk`; viberbot
+only in `adapters.viber`. `tests` and `bench` sit
 above everything and are not checked. Imports inside `if TYPE_CHECKING:` count like any other:
 an upward arrow for the type checker is an upward arrow for a reader.
 """
