@@ -169,10 +169,12 @@ def build_router(runtime: DeskRuntime) -> Router:
             if await _fresh(session, event_update):
                 await _remember_operator(session, user, _group_of(runtime, chat_id))
                 outcome = await accept(
-                    session, callback_data.c, user.id, user.full_name, desk=runtime.desk
+                    session, callback_data.conversation, user.id, user.full_name, desk=runtime.desk
                 )
             else:
-                again = await _repeated_accept(session, callback_data.c, user.id, language)
+                again = await _repeated_accept(
+                    session, callback_data.conversation, user.id, language
+                )
         if again is not None:
             await _answer_again(query, again)
         elif outcome.status == "won":
@@ -192,14 +194,14 @@ def build_router(runtime: DeskRuntime) -> Router:
         if not await runtime.is_operator(chat_id, user.id, proven_member=False):
             await query.answer(text(language, "alert.not_operator"), show_alert=True)
             return
-        if not await runtime.is_operator(chat_id, callback_data.o, proven_member=False):
+        if not await runtime.is_operator(chat_id, callback_data.operator, proven_member=False):
             await query.answer(text(language, "alert.unknown_operator"), show_alert=True)
             return
         again: PressAnswer | None = None
         async with runtime.transaction() as session:
             fresh = await _fresh(session, event_update)
-            conversation = await get_conversation(session, callback_data.c)
-            target = await session.get(Operator, callback_data.o)
+            conversation = await get_conversation(session, callback_data.conversation)
+            target = await session.get(Operator, callback_data.operator)
             if not fresh:
                 again = _repeated_transfer(conversation, target, language)
             elif conversation is None or target is None:
@@ -466,7 +468,14 @@ async def _place_command(
         reply = commands.transfer_choices(conversation, caller, candidates, language)
         if reply.choices:
             rows = [
-                [(name, packed(TransferCallback(c=conversation.id or 0, o=op_id)))]
+                [
+                    (
+                        name,
+                        packed(
+                            TransferCallback(conversation=conversation.id or 0, operator=op_id)
+                        ),
+                    )
+                ]
                 for op_id, name in reply.choices
             ]
             await _answer(
