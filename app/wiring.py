@@ -27,7 +27,6 @@ def build_components(config: BridgeConfig, *, time_scale: float = 1.0) -> list[C
     from bridge.core.sink import BridgeSink
     from desk.customer_side import TelegramCustomerRefresh
     from desk.dashboard import Dashboards
-    from desk.intake import UpdatesIntake
     from desk.runtime import DeskRuntime
     from desk.worker import OutboxComponent
 
@@ -35,16 +34,32 @@ def build_components(config: BridgeConfig, *, time_scale: float = 1.0) -> list[C
     sink = BridgeSink(
         runtime, refresh=TelegramCustomerRefresh(runtime.desk), time_scale=time_scale
     )
-    files = TelegramFiles(runtime, config.widget_signing_key(), bridge_url(config))
+    files = TelegramFiles(lambda: runtime.bot, config.widget_signing_key(), bridge_url(config))
     components: list[Component] = [
         OutboxComponent(runtime),
         Dashboards(runtime),
-        UpdatesIntake(runtime),
+        telegram_updates(config, runtime, sink),
         files,
         sink.names,
     ]
     components.extend(customer_channels(config, runtime, sink, files.link))
     return components
+
+
+def telegram_updates(config: BridgeConfig, runtime: DeskRuntime, sink: BridgeSink) -> Component:
+    """The one bot's updates intake: the operators' desk, then the Telegram customers (when
+    `channels.telegram` is on), whose replies go out through their outlet."""
+    from adapters.telegram.customers import TelegramCustomers
+    from adapters.telegram.outlet import TelegramOutlet
+    from botapi.updates import UpdatesIntake
+    from desk import routers
+
+    intake = UpdatesIntake(runtime)
+    routers.install(intake, runtime)
+    runtime.outlets.register("telegram", TelegramOutlet())
+    if config.channels.telegram is not None:
+        TelegramCustomers(sink).install(intake)
+    return intake
 
 
 def bridge_url(config: BridgeConfig) -> str:
@@ -61,8 +76,8 @@ def customer_channels(
     """The adapters of VK, Viber, Facebook and the site widgets that `config` turns on.
 
     Each one's sender joins the outbox, its outlet the core's outlets, and (when it can look
-    customers up) the background name lookups. Telegram customers need no adapter: the desk's
-    updates intake serves them with the same bot.
+    customers up) the background name lookups. Telegram customers are served by the desk's bot:
+    `telegram_updates` installs them on the same updates intake.
     """
     from adapters.common.outlet import PlatformOutlet
 

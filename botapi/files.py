@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import logging
 import mimetypes
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from aiogram.exceptions import TelegramAPIError, TelegramNetworkError
@@ -20,7 +21,7 @@ from aiohttp import web
 from bridge.components import ComponentState
 
 if TYPE_CHECKING:
-    from desk.runtime import DeskRuntime
+    from aiogram import Bot
 
 log = logging.getLogger(__name__)
 
@@ -28,12 +29,15 @@ PREFIX = "/files/telegram"
 
 
 class TelegramFiles:
-    """A component with one route; `link(file_id)` is the outlets' `file_link`."""
+    """A component with one route; `link(file_id)` is the outlets' `file_link`.
+
+    `bot` gives the running service's Bot (None while it is not running).
+    """
 
     name = "telegram-files"
 
-    def __init__(self, runtime: DeskRuntime, key: bytes, base_url: str | None) -> None:
-        self.runtime = runtime
+    def __init__(self, bot: Callable[[], Bot | None], key: bytes, base_url: str | None) -> None:
+        self.bot = bot
         self._key = hmac.new(key, b"talker-bridge telegram files", hashlib.sha256).digest()
         self.base_url = base_url.rstrip("/") if base_url else None
         self._running = False
@@ -55,7 +59,7 @@ class TelegramFiles:
         given = request.match_info["signature"]
         if not hmac.compare_digest(given.encode(), self.signature(file_id).encode()):
             return web.Response(status=403, text="bad signature")
-        bot = self.runtime.bot
+        bot = self.bot()
         if bot is None:
             return web.Response(status=503, text="not running")
         try:
@@ -79,13 +83,10 @@ class TelegramFiles:
         )
 
     async def start(self) -> None:
-        await self.runtime.open()
         self._running = True
 
     async def stop(self) -> None:
-        if self._running:
-            self._running = False
-            await self.runtime.close()
+        self._running = False
 
     def state(self) -> ComponentState:
         return ComponentState("running" if self._running else "stopped")

@@ -25,7 +25,6 @@ if TYPE_CHECKING:
 
     from bridge.outbox import OutboxWorker
     from config import BridgeConfig
-    from desk.customer_intake import CustomerIntake
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +48,6 @@ class DeskRuntime:
         self.bot: Bot | None = None
         self.worker: OutboxWorker | None = None
         self.bot_id: int | None = None
-        #: Customers' private messages, stored by a group commit (set while the intake runs).
-        self.customer_intake: CustomerIntake | None = None
         self._users = 0
         self._members: dict[tuple[int, int], tuple[float, bool]] = {}
         # Leader-only duties (the getUpdates poller, the dashboards); bridge/leader.py.
@@ -61,7 +58,6 @@ class DeskRuntime:
         self._users += 1
         if self._users > 1:
             return
-        from adapters.telegram.outlet import TelegramOutlet
         from botapi.sender import make_bot
         from desk import completions, customer_side  # noqa: F401 - registers handlers
         from storage.db import create_engine, session_factory
@@ -72,7 +68,6 @@ class DeskRuntime:
         self.sessions = session_factory(self.engine)
         self.bot = make_bot(self.config.telegram.token, str(self.config.telegram.api_url))
         self.bot_id = int(self.config.telegram.token.split(":", 1)[0])
-        self.outlets.register("telegram", TelegramOutlet())
         completions.bind(self.desk)
 
     async def close(self) -> None:
