@@ -46,6 +46,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 OFFSET_KEY = "telegram:offset"
+#: The processed-events source of Telegram update ids: the desk's handlers and the Telegram
+#: customers' record each update they take under it (an update goes to exactly one of them).
+UPDATE_SOURCE = "telegram"
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 WEBHOOK_PATH = "/webhooks/telegram"

@@ -1,8 +1,9 @@
 """aiogram Message (a customer's private message) → `bridge.events.Inbound`.
 
 Covers text, photo, document, voice, audio, video, sticker, location and contact, with
-captions; an edited message becomes an Inbound with `edit_of` set. Telegram's message ids are
-unique per chat, so the external id is "<chat id>:<message id>".
+captions (the media and the external id "<chat id>:<message id>" are read as the desk reads
+an operator's message: botapi/messages.py); an edited message becomes an Inbound with
+`edit_of` set.
 """
 
 from __future__ import annotations

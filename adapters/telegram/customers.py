@@ -19,6 +19,7 @@ from aiogram.enums import ChatType
 from aiogram.types import ChatMemberUpdated, Message, Update
 
 from adapters.telegram.convert import CHANNEL, to_inbound
+from botapi.updates import UPDATE_SOURCE
 from bridge.core.sink_batches import InboundBatches
 
 if TYPE_CHECKING:
@@ -27,8 +28,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: The processed-events source of Telegram update ids (shared with the desk's handlers).
-SOURCE = "telegram"
 #: What operators are told when a Telegram customer blocks (unblocks) the bot.
 BLOCKED_NOTICES = ("place.customer_blocked_bot", "place.customer_unblocked_bot")
 
@@ -38,7 +37,7 @@ class TelegramCustomers:
 
     def __init__(self, sink: BridgeSink) -> None:
         self.sink = sink
-        self.batches = InboundBatches(sink, SOURCE)
+        self.batches = InboundBatches(sink, UPDATE_SOURCE)
 
     def install(self, intake: UpdatesIntake) -> None:
         """Serve Telegram customers from `intake`'s updates (after the desk's handlers)."""
@@ -74,7 +73,7 @@ class TelegramCustomers:
             reachable,
             None if reachable else "the customer blocked the bot",
             notice=BLOCKED_NOTICES,
-            update=(SOURCE, update_id),
+            update=(UPDATE_SOURCE, update_id),
         )
 
 

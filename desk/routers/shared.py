@@ -17,6 +17,7 @@ from aiogram.enums import ChatType
 from aiogram.types import Message, Update
 
 from botapi import calls
+from botapi.updates import UPDATE_SOURCE
 from storage.conversations import open_conversations
 from storage.links import conversation_for_group_message
 from storage.operators import add_operator_groups, upsert_operator
@@ -28,8 +29,6 @@ if TYPE_CHECKING:
     from desk.runtime import DeskRuntime
     from storage.models import Conversation, Operator
 
-#: The processed-events source of Telegram update ids (shared with the Telegram customers).
-SOURCE = "telegram"
 PLACE_COMMANDS = frozenset({"close", "release", "transfer", "history", "block", "unblock"})
 ANYWHERE_COMMANDS = frozenset({"my", "help"})
 ALERT_LIMIT = 200
@@ -54,7 +53,7 @@ def alert_text(html_text: str) -> str:
 
 async def fresh(session: AsyncSession, event_update: Update) -> bool:
     """Record the update as processed; False when it was seen before (do nothing)."""
-    return await mark_event_processed(session, SOURCE, event_update.update_id)
+    return await mark_event_processed(session, UPDATE_SOURCE, event_update.update_id)
 
 
 async def bot_username(runtime: DeskRuntime) -> str | None:
