@@ -80,7 +80,6 @@ def build_components(
     from bridge.outbox.component import OutboxComponent
     from desk.customer_side import TelegramCustomerRefresh
     from desk.dashboard import Dashboards
-    from desk.intake import UpdatesIntake
 
     sink = BridgeSink(desk, refresh=TelegramCustomerRefresh(desk.desk), time_scale=time_scale)
     files = TelegramFiles(desk.bot, config.widget_signing_key(), bridge_url(config))
@@ -88,12 +87,26 @@ def build_components(
         desk,
         OutboxComponent(runtime),
         Dashboards(desk),
-        UpdatesIntake(desk),
+        telegram_updates(config, desk, sink),
         files,
         sink.names,
     ]
     components.extend(customer_channels(config, runtime, sink, files.link))
     return components
+
+
+def telegram_updates(config: BridgeConfig, runtime: DeskRuntime, sink: BridgeSink) -> Component:
+    """The one bot's updates intake: the operators' desk, then the Telegram customers (when
+    `channels.telegram` is on; their outlet is registered by `build_runtime`)."""
+    from adapters.telegram.customers import TelegramCustomers
+    from botapi.updates import UpdatesIntake
+    from desk import routers
+
+    intake = UpdatesIntake(runtime)
+    routers.install(intake, runtime)
+    if config.channels.telegram is not None:
+        TelegramCustomers(sink).install(intake)
+    return intake
 
 
 def bridge_url(config: BridgeConfig) -> str:
@@ -110,8 +123,8 @@ def customer_channels(
     """The adapters of VK, Viber, Facebook and the site widgets that `config` turns on.
 
     Each one's sender joins the outbox, its outlet the core's outlets, and (when it can look
-    customers up) the background name lookups. Telegram customers need no adapter: the desk's
-    updates intake serves them with the same bot.
+    customers up) the background name lookups. Telegram customers are served by the desk's bot:
+    `telegram_updates` installs them on the same updates intake.
     """
     from adapters.common.outlet import PlatformOutlet
 

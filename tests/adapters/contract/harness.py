@@ -24,8 +24,8 @@ from PIL import Image
 
 from app.service import Service
 from app.wiring import build_service
+from botapi.updates import UpdatesIntake
 from config import BridgeConfig, parse_config
-from desk.intake import UpdatesIntake
 from sandbox.facebook import FakeFacebook
 from sandbox.runner import free_port, serving
 from sandbox.telegram.limits import TelegramLimits
