@@ -250,7 +250,9 @@ async def set_card(
 async def set_topic(session: AsyncSession, conversation_id: int, topic_id: int | None) -> bool:
     """Remember the forum topic where the conversation is worked on."""
     result = await session.exec(
-        update(Conversation).where(col(Conversation.id) == conversation_id).values(topic_id=topic_id)
+        update(Conversation)
+        .where(col(Conversation.id) == conversation_id)
+        .values(topic_id=topic_id)
     )
     return result.rowcount == 1
 

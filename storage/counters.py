@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from sqlalchemy import func, or_
 from sqlmodel import col, select
-from sqlmodel.sql.expression import SelectOfScalar
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
 
 from storage.models import Conversation, ConversationState, Customer
 
