@@ -56,9 +56,9 @@ async def withdraw_queued_cards(
     if not conversation_ids:
         return []
     pending = (
-        OutboxItem.kind == kind,
+        col(OutboxItem.kind) == kind,
         col(OutboxItem.conversation_id).in_(conversation_ids),
-        OutboxItem.state == OutboxState.PENDING.value,
+        col(OutboxItem.state) == OutboxState.PENDING.value,
     )
     found = await session.exec(select(OutboxItem.conversation_id).where(*pending))
     ids = sorted({int(i) for i in found.all() if i is not None})

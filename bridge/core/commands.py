@@ -79,13 +79,14 @@ async def close(
     goodbye: bool = True,
 ) -> CommandReply:
     """End the conversation: notice, card "closed", topic closed, closing words to the customer."""
-    assert conversation.id is not None
-    conversation = await lock_conversation(session, conversation.id)
+    conversation_id = conversation.id
+    assert conversation_id is not None, "commands act on stored conversations"
+    conversation = await lock_conversation(session, conversation_id)
     if refused := _not_claimer(conversation, caller, language):
         return refused
-    if not await close_conversation(session, conversation.id):
+    if not await close_conversation(session, conversation_id):
         return CommandReply(text(language, "alert.closed"), ok=False)
-    conversation = await lock_conversation(session, conversation.id)
+    conversation = await lock_conversation(session, conversation_id)
     customer = await _customer(session, conversation)
     notice = text(language, "place.closed", number=conversation.id, operator=escape(caller.name))
     await desk.notice(session, conversation, notice)
@@ -105,13 +106,14 @@ async def release(
     session: AsyncSession, conversation: Conversation, caller: Caller, *, desk: Desk, language: str
 ) -> CommandReply:
     """Give the conversation back to the feed with a fresh card."""
-    assert conversation.id is not None
-    conversation = await lock_conversation(session, conversation.id)
+    conversation_id = conversation.id
+    assert conversation_id is not None, "commands act on stored conversations"
+    conversation = await lock_conversation(session, conversation_id)
     if refused := _not_claimer(conversation, caller, language):
         return refused
-    if not await release_conversation(session, conversation.id, caller.id):
+    if not await release_conversation(session, conversation_id, caller.id):
         return CommandReply(text(language, "alert.closed"), ok=False)
-    conversation = await lock_conversation(session, conversation.id)
+    conversation = await lock_conversation(session, conversation_id)
     customer = await _customer(session, conversation)
     notice = text(language, "place.released", number=conversation.id, operator=escape(caller.name))
     await desk.notice(session, conversation, notice)
@@ -147,15 +149,16 @@ async def transfer(
     link: str,
 ) -> CommandReply:
     """Hand the conversation to `to`; the place is told and the new operator pinged."""
-    assert conversation.id is not None
-    conversation = await lock_conversation(session, conversation.id)
+    conversation_id = conversation.id
+    assert conversation_id is not None, "commands act on stored conversations"
+    conversation = await lock_conversation(session, conversation_id)
     if conversation.state != ConversationState.ACCEPTED:
         return CommandReply(text(language, "alert.closed"), ok=False)
     if refused := _not_claimer(conversation, caller, language):
         return refused
-    if not await transfer_conversation(session, conversation.id, to.id, to.name, caller.id):
+    if not await transfer_conversation(session, conversation_id, to.id, to.name, caller.id):
         return CommandReply(text(language, "alert.closed"), ok=False)
-    conversation = await lock_conversation(session, conversation.id)
+    conversation = await lock_conversation(session, conversation_id)
     customer = await _customer(session, conversation)
     await desk.notice(
         session,
