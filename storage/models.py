@@ -112,6 +112,8 @@ class Customer(SQLModel, table=True):
     blocked: bool = Field(default=False)
     reachable: bool = Field(default=True)
     unreachable_reason: str | None = Field(default=None, sa_type=Text)
+    #: Unused (avatars are kept per render key in `avatar_files`); dropping the column would
+    #: rebuild `customers` on SQLite, whose foreign keys cascade, so it stays for now.
     avatar_file_id: str | None = Field(default=None, max_length=255)
     last_inbound_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = _created()
