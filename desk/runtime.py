@@ -104,6 +104,7 @@ class DeskRuntime:
     def make_worker(self) -> OutboxWorker:
         from botapi.sender import TelegramCalls
         from bridge.outbox import Limits, OutboxWorker, PacingPolicy
+        from desk.alarm import DeskAlarm
 
         assert self.bot is not None
         limits = self.config.telegram.limits
@@ -117,13 +118,17 @@ class DeskRuntime:
             time_scale=self.time_scale,
         )
         owner = f"{socket.gethostname()}:{os.getpid()}:{id(self)}"
+        scale = self.time_scale  # compresses waiting like the pacing (tests, benchmarks)
         self.worker = OutboxWorker(
             self.sessions,
             {**self.senders, "telegram": TelegramCalls(self.bot)},
             policy,
             owner_id=owner,
             poll_interval=0.2,
-            backoff_max=self.config.outbox.max_backoff_seconds,
+            backoff_base=1.0 / scale,
+            backoff_max=self.config.outbox.max_backoff_seconds / scale,
+            alarm_after_seconds=self.config.outbox.alarm_after_seconds / scale,
+            alarm=DeskAlarm(lambda: self.desk),
         )
         return self.worker
 
