@@ -11,7 +11,8 @@ place. A stuck row that fails for good (a permanent error) is dropped from the a
 its failure handlers tell what happened to it.
 
 The tracker is plain state of one worker (no I/O); the worker calls the listener in a
-transaction of its own and commits what it enqueued.
+transaction of its own and commits what it enqueued. Several processes sharing PostgreSQL each
+keep their own: a destination stuck in two of them is told by each, once.
 """
 
 from __future__ import annotations
