@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 
+import pytest
 from desk_harness import accepted, eventually, running_desk
 from prometheus_client import REGISTRY
 
@@ -20,7 +21,9 @@ def _stuck_rows() -> float:
     return REGISTRY.get_sample_value("outbox_transient_alarm") or 0.0
 
 
-async def test_stuck_replies_are_told_once_and_their_recovery_once(sqlite_url, caplog) -> None:  # type: ignore[no-untyped-def]
+async def test_stuck_replies_are_told_once_and_their_recovery_once(
+    sqlite_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.INFO, logger="bridge.outbox")
     async with running_desk(sqlite_url, outbox=OUTBOX) as desk:
         fake = desk.fake
@@ -55,7 +58,7 @@ async def test_stuck_replies_are_told_once_and_their_recovery_once(sqlite_url, c
         assert any("recovered" in r.getMessage() for r in caplog.records)
 
 
-async def test_a_stuck_row_of_no_conversation_is_told_in_its_groups_feed(sqlite_url) -> None:  # type: ignore[no-untyped-def]
+async def test_a_stuck_row_of_no_conversation_is_told_in_its_groups_feed(sqlite_url: str) -> None:
     async with running_desk(sqlite_url) as desk:
         runtime = next(c for c in desk.service.components if isinstance(c, UpdatesIntake)).runtime
         alarm = StuckDestination("telegram", str(desk.group_id), 1, None, 0.0, "Bad Gateway")

@@ -248,7 +248,7 @@ def _carry_over(bind: sa.Connection) -> None:
 
     for group, value, when in _kv_rows(bind, DIGEST):
         try:
-            state = json.loads(value) if value else {"next": 1, "digests": []}
+            state: dict[str, Any] = json.loads(value) if value else {"next": 1, "digests": []}
             digests = [_digest_row(group, d) for d in state["digests"]]
             next_digest = int(state["next"])
         except (ValueError, TypeError, KeyError):

@@ -4,16 +4,21 @@ once per destination, and once more when they go out; the log and /metrics show 
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from prometheus_client import REGISTRY
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bridge.errors import PermanentError, TransientError
 from bridge.outbox import OutboxWorker, PacingPolicy, enqueue
 from bridge.outbox.alarm import AlarmTracker, StuckDestination
 from bridge.outbox.policy import Limits
 from tests.bridge.outbox.helpers import RecordingSender, open_db, wait_for
+
+Sessions = async_sessionmaker[AsyncSession]
 
 
 def gauge() -> float:
@@ -75,13 +80,15 @@ class Listener:
 
 
 @pytest.fixture
-async def factory(db_url: str):  # type: ignore[no-untyped-def]
+async def factory(db_url: str) -> AsyncIterator[Sessions]:
     engine, sf = await open_db(db_url)
     yield sf
     await engine.dispose()
 
 
-def make_worker(sf, sender, clock, listener) -> OutboxWorker:  # type: ignore[no-untyped-def]
+def make_worker(
+    sf: Sessions, sender: RecordingSender, clock: Clock, listener: Listener
+) -> OutboxWorker:
     return OutboxWorker(
         sf,
         {"telegram": sender},
@@ -96,7 +103,7 @@ def make_worker(sf, sender, clock, listener) -> OutboxWorker:  # type: ignore[no
     )
 
 
-async def put(sf, lane: str, conversation_id: int | None) -> int:  # type: ignore[no-untyped-def]
+async def put(sf: Sessions, lane: str, conversation_id: int | None) -> int:
     async with sf() as s:
         row = await enqueue(
             s,
@@ -108,6 +115,7 @@ async def put(sf, lane: str, conversation_id: int | None) -> int:  # type: ignor
             conversation_id=conversation_id,
         )
         await s.commit()
+        assert row.id is not None
         return row.id
 
 
@@ -124,8 +132,8 @@ class Failing(RecordingSender):
 
 
 async def test_stuck_deliveries_tell_the_operators_once_and_once_more_when_through(
-    factory, caplog
-) -> None:  # type: ignore[no-untyped-def]
+    factory: Sessions, caplog: pytest.LogCaptureFixture
+) -> None:
     clock, listener, sender = Clock(), Listener(), Failing()
     raised, recovered, before = alarms("raised"), alarms("recovered"), gauge()
     first = await put(factory, "a", 41)
@@ -156,7 +164,9 @@ async def test_stuck_deliveries_tell_the_operators_once_and_once_more_when_throu
     assert any("recovered" in r.getMessage() for r in caplog.records)
 
 
-async def test_a_stuck_row_that_fails_for_good_is_not_called_recovered(factory) -> None:  # type: ignore[no-untyped-def]
+async def test_a_stuck_row_that_fails_for_good_is_not_called_recovered(
+    factory: Sessions,
+) -> None:
     clock, listener, sender = Clock(), Listener(), RecordingSender()
     clock.offset = 0.0
     sender.fail_next(TransientError("502"), TransientError("502"), PermanentError("gone"))
