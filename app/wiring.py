@@ -45,6 +45,7 @@ def build_runtime(config: BridgeConfig, *, time_scale: float = 1.0) -> tuple[Run
     from adapters.telegram.outlet import TelegramOutlet
     from botapi.sender import TelegramCalls
     from bridge.runtime import Runtime
+    from desk.alarm import DeskAlarm
     from desk.handlers import register_desk_handlers
     from desk.runtime import DeskRuntime, desk_policy
 
@@ -53,8 +54,10 @@ def build_runtime(config: BridgeConfig, *, time_scale: float = 1.0) -> tuple[Run
         policy=desk_policy(config, time_scale=time_scale),
         time_scale=time_scale,
         backoff_max=config.outbox.max_backoff_seconds,
+        alarm_after_seconds=config.outbox.alarm_after_seconds,
     )
     desk = DeskRuntime(runtime, config)
+    runtime.alarm = DeskAlarm(lambda: desk.desk)
     runtime.senders["telegram"] = TelegramCalls(desk.bot)
     runtime.outlets.register("telegram", TelegramOutlet())
     register_desk_handlers(runtime.handlers, desk.desk)

@@ -80,7 +80,6 @@ class TelegramDesk:
         self.config = config
         self.language = config.language
         self.avatars = avatars or AvatarService()
-        self.on_enqueue: list[Any] = []  # callables run after commit by the caller (wake)
 
     # --- places and names -----------------------------------------------------------------
 

@@ -9,7 +9,6 @@ changed a row, so of two concurrent claims exactly one wins.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
 
 from sqlalchemy import bindparam, text, update
 from sqlmodel import col, select
@@ -255,17 +254,6 @@ async def set_topic(session: AsyncSession, conversation_id: int, topic_id: int |
         .values(topic_id=topic_id)
     )
     return result.rowcount == 1
-
-
-async def record_operator_reply(
-    session: AsyncSession, conversation_id: int, at: datetime | None = None
-) -> None:
-    """Note that the claimer answered (clears the conversation from the unanswered counter)."""
-    await session.exec(
-        update(Conversation)
-        .where(col(Conversation.id) == conversation_id)
-        .values(last_operator_reply_at=at or utcnow())
-    )
 
 
 async def open_conversations(

@@ -236,15 +236,3 @@ async def set_customer_blocked(session: AsyncSession, customer_id: int, blocked:
         .values(blocked=blocked, updated_at=utcnow())
     )
     return result.rowcount == 1
-
-
-async def set_customer_avatar(
-    session: AsyncSession, customer_id: int, file_id: str | None
-) -> bool:
-    """Remember the Telegram file_id of the customer's rendered avatar."""
-    result = await session.exec(
-        update(Customer)
-        .where(col(Customer.id) == customer_id)
-        .values(avatar_file_id=file_id, updated_at=utcnow())
-    )
-    return result.rowcount == 1

@@ -300,11 +300,6 @@ async def store_note(
     )
 
 
-async def is_duplicate_message(session: AsyncSession, channel: str, external_id: str) -> bool:
-    """True when a message with this (channel, external_id) is already stored."""
-    return await find_message(session, channel, external_id) is not None
-
-
 async def find_message(session: AsyncSession, channel: str, external_id: str) -> Message | None:
     """The message a platform knows by this id, if stored."""
     result = await session.exec(

@@ -57,6 +57,18 @@ async def upgrade_async(url: str, revision: str = "head") -> None:
         await engine.dispose()
 
 
+async def downgrade_async(url: str, revision: str) -> None:
+    """Bring the database at `url` back to the older `revision` (tests; manual rollbacks)."""
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(
+                lambda sync: command.downgrade(alembic_config(sync), revision)
+            )
+    finally:
+        await engine.dispose()
+
+
 def _make_parent_dir(path: str) -> None:
     Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
 

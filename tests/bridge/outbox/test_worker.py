@@ -84,9 +84,9 @@ async def test_transient_errors_are_retried_until_success(factory) -> None:  # t
 
 async def test_transient_alarm_after_threshold(factory, caplog) -> None:  # type: ignore[no-untyped-def]
     sender = RecordingSender()
-    sender.fail_next(*[TransientError("503") for _ in range(3)])
+    sender.fail_next(*[TransientError("503") for _ in range(8)])
     await put(factory)
-    worker = make_worker(factory, sender, alarm_after=2)
+    worker = make_worker(factory, sender, alarm_after_seconds=0.05, backoff_max=0.05)
     await worker.start()
     await wait_for(lambda: len(sender.delivered) == 1)
     await worker.stop()
