@@ -17,7 +17,7 @@ called.
 
 A row is sent only by a worker whose `handlers` know the row's handler (and whose `senders`
 have its platform): otherwise it is not sent and waits like a transient failure (backoff, the
-reason on the row, the alarm past `alarm_after` tries), for a worker that can complete it. The
+reason on the row, the alarm past `alarm_after_seconds`), for a worker that can complete it. The
 call is the step that cannot be undone; sending it without its completion would lose what the
 handler records (a card's message id, a topic) while the row says "done".
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import logging
 
 import pytest
-from desk.intake import UpdatesIntake
 from desk_harness import accepted, eventually, running_desk
 from prometheus_client import REGISTRY
 
+from botapi.updates import UpdatesIntake
 from bridge.outbox.alarm import StuckDestination
 from desk.alarm import DeskAlarm
 

@@ -273,7 +273,7 @@ async def test_a_row_whose_handler_is_not_registered_is_kept_unsent_for_a_worker
     sender = RecordingSender()
     kept = await put(factory, lane="a", handler="card_posted")
     plain = await put(factory, lane="b")
-    worker = make_worker(factory, sender, alarm_after=2)
+    worker = make_worker(factory, sender, alarm_after_seconds=0.05)
     await worker.start()
     await wait_for(lambda: sender.delivered_ids() == [plain])
     await wait_for(lambda: worker.stats.retried >= 2)  # tried again, still not sent
