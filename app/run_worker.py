@@ -35,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 async def serve(args: argparse.Namespace) -> int:
     """Run until SIGTERM/SIGINT; returns the exit code."""
+    from botapi.pacing import platform_pacing
     from botapi.sender import TelegramCalls, make_bot
     from bridge.outbox import OutboxWorker, PacingPolicy
     from storage.db import create_engine, session_factory
@@ -44,7 +45,7 @@ async def serve(args: argparse.Namespace) -> int:
     worker = OutboxWorker(
         session_factory(engine),
         {args.platform: sender},
-        PacingPolicy(time_scale=args.time_scale),
+        PacingPolicy(platforms={"telegram": platform_pacing()}, time_scale=args.time_scale),
         owner_id=args.owner or f"{socket.gethostname()}:{os.getpid()}",
         concurrency=args.concurrency,
         lease_seconds=args.lease_seconds,

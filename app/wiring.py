@@ -23,6 +23,8 @@ def build_components(config: BridgeConfig, *, time_scale: float = 1.0) -> list[C
     of its platform and its outlet queues the operators' replies. `time_scale` speeds the
     desk's pacing and debounce (and the name lookups' waits) up for benchmarks and tests.
     """
+    from app.looks import platform_badges, platform_names
+    from app.pacing import customer_pacing
     from botapi.files import TelegramFiles
     from bridge.core.sink import BridgeSink
     from desk.customer_side import TelegramCustomerRefresh
@@ -31,7 +33,10 @@ def build_components(config: BridgeConfig, *, time_scale: float = 1.0) -> list[C
     from desk.runtime import DeskRuntime
     from desk.worker import OutboxComponent
 
-    runtime = DeskRuntime(config, time_scale=time_scale)
+    runtime = DeskRuntime(
+        config, time_scale=time_scale, badges=platform_badges(), names=platform_names()
+    )
+    runtime.pacing.update(customer_pacing(config))
     sink = BridgeSink(
         runtime, refresh=TelegramCustomerRefresh(runtime.desk), time_scale=time_scale
     )

@@ -186,7 +186,9 @@ async def _recover_place(session: AsyncSession, item: OutboxItem, error: Permane
             payload=calls.call(
                 "createForumTopic",
                 chat_id=group.chat_id,
-                name=topic_name(desk.customer_name(customer), customer.channel, desk.language),
+                name=topic_name(
+                    desk.customer_name(customer), desk.source_name(customer.channel), desk.language
+                ),
             ),
             handler="desk.topic_created",
             ctx={"recreated": True},

@@ -520,6 +520,7 @@ async def _anywhere_command(
                 groups,
                 link_for=runtime.desk.place_link,
                 language=language,
+                names=runtime.desk.names,
             )
         await _answer(session, runtime, message, reply.html)
 

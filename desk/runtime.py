@@ -14,7 +14,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
+from bridge.avatars import AvatarService
+from bridge.avatars.badges import NO_BADGES, Badges
 from bridge.core.desk import Outlets
+from bridge.core.platform_names import NO_NAMES, PlatformNames
 from bridge.leader import Leader
 from desk.feed import FeedDesk
 
@@ -24,6 +27,7 @@ if TYPE_CHECKING:
     from sqlmodel.ext.asyncio.session import AsyncSession
 
     from bridge.outbox import OutboxWorker
+    from bridge.outbox.policy import PlatformPacing
     from config import BridgeConfig
     from desk.customer_intake import CustomerIntake
 
@@ -37,13 +41,25 @@ MEMBER_STATUSES = frozenset({"creator", "administrator", "member"})
 class DeskRuntime:
     """Shared state of the desk's components; `open()` / `close()` are reference-counted."""
 
-    def __init__(self, config: BridgeConfig, *, time_scale: float = 1.0) -> None:
+    def __init__(
+        self,
+        config: BridgeConfig,
+        *,
+        time_scale: float = 1.0,
+        badges: Badges = NO_BADGES,
+        names: PlatformNames = NO_NAMES,
+    ) -> None:
+        """`badges` and `names`: how the platforms look to operators (the root's registry)."""
         self.config = config
         self.time_scale = time_scale
-        self.desk = FeedDesk(config)  # cards, and the storm digest (desk/feed.py)
+        # Cards, and the storm digest (desk/feed.py).
+        self.desk = FeedDesk(config, AvatarService(badges=badges), names)
         self.outlets = Outlets()
         #: The outbox's senders of the customer platforms (wiring adds one per channel).
         self.senders: dict[str, Any] = {}
+        #: How the customer platforms' calls are paced (wiring adds one per platform family;
+        #: the bot's own, "telegram", is added by `make_worker`).
+        self.pacing: dict[str, PlatformPacing] = {}
         self.engine: AsyncEngine | None = None
         self.sessions: Any = None
         self.bot: Bot | None = None
@@ -102,18 +118,13 @@ class DeskRuntime:
             self.worker.wake()
 
     def make_worker(self) -> OutboxWorker:
+        from botapi.pacing import platform_pacing
         from botapi.sender import TelegramCalls
-        from bridge.outbox import Limits, OutboxWorker, PacingPolicy
+        from bridge.outbox import OutboxWorker, PacingPolicy
 
         assert self.bot is not None
-        limits = self.config.telegram.limits
         policy = PacingPolicy(
-            Limits(
-                telegram_private_per_second=limits.per_chat_per_second,
-                telegram_group_per_minute=limits.per_group_per_minute,
-                telegram_global_per_second=limits.global_per_second,
-                **self._customer_platform_limits(),
-            ),
+            platforms={"telegram": platform_pacing(self.config.telegram.limits), **self.pacing},
             time_scale=self.time_scale,
         )
         owner = f"{socket.gethostname()}:{os.getpid()}:{id(self)}"
@@ -126,16 +137,6 @@ class DeskRuntime:
             backoff_max=self.config.outbox.max_backoff_seconds,
         )
         return self.worker
-
-    def _customer_platform_limits(self) -> dict[str, float]:
-        """The configured sending rates of the customer platforms that are on."""
-        channels = self.config.channels
-        rates: dict[str, float] = {}
-        if channels.vk is not None:
-            rates["vk_per_second"] = channels.vk.limits.requests_per_second
-        if channels.facebook is not None:
-            rates["facebook_per_second"] = channels.facebook.limits.send_per_second
-        return rates
 
     async def is_operator(self, chat_id: int, user_id: int, *, proven_member: bool) -> bool:
         """May `user_id` act in the group `chat_id`? The configured list, else membership.

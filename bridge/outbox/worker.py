@@ -223,7 +223,7 @@ class OutboxWorker:
     async def _run(self, head: OutboxCall) -> None:
         ids: list[int] = [head.id]
         try:
-            buckets = self.policy.buckets_for(head.platform, head.destination)
+            buckets = self.policy.buckets_for(head.platform, head.destination, head.payload)
             slot = await self._wait_for_slot(ids, buckets)
             group = await self._take_followers(head)
             if self._too_late(buckets, slot):
@@ -405,7 +405,7 @@ class OutboxWorker:
         self.stats.rate_limited += 1
         metrics.RATE_LIMITED.labels(head.platform).inc()
         now = self.clock()
-        buckets = self.policy.buckets_for(head.platform, head.destination)
+        buckets = self.policy.buckets_for(head.platform, head.destination, head.payload)
         async with self.session_factory() as session:
             if buckets:
                 own = buckets[0]
