@@ -30,9 +30,14 @@ MAX_TEXT = 4096
 class TelegramRates(Protocol):
     """The config section `telegram.limits`."""
 
-    per_chat_per_second: float
-    per_group_per_minute: float
-    global_per_second: float
+    @property
+    def per_chat_per_second(self) -> float: ...
+
+    @property
+    def per_group_per_minute(self) -> float: ...
+
+    @property
+    def global_per_second(self) -> float: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -58,7 +58,7 @@ class DeskRuntime:
         #: The outbox's senders of the customer platforms (wiring adds one per channel).
         self.senders: dict[str, Any] = {}
         #: How the customer platforms' calls are paced (wiring adds one per platform family;
-        #: the bot's own, "telegram", is added by `make_worker`).
+        #: the bot's own, "telegram", is always `make_worker`'s: the bot sends those calls).
         self.pacing: dict[str, PlatformPacing] = {}
         self.engine: AsyncEngine | None = None
         self.sessions: Any = None
@@ -124,7 +124,7 @@ class DeskRuntime:
 
         assert self.bot is not None
         policy = PacingPolicy(
-            platforms={"telegram": platform_pacing(self.config.telegram.limits), **self.pacing},
+            platforms={**self.pacing, "telegram": platform_pacing(self.config.telegram.limits)},
             time_scale=self.time_scale,
         )
         owner = f"{socket.gethostname()}:{os.getpid()}:{id(self)}"

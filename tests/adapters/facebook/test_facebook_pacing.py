@@ -9,7 +9,7 @@ import pytest
 
 from adapters.common.outbound import outbound_payload
 from adapters.facebook import look, pacing
-from bridge.events import Attachment, Outbound
+from bridge.events import Attachment, AttachmentKind, Outbound
 from bridge.outbox.policy import PacingPolicy, PlatformPacing
 from config.channels import FacebookChannel
 
@@ -27,8 +27,8 @@ def _policy(limits: dict[str, Any] | None = None) -> PacingPolicy:
     return PacingPolicy(platforms={"facebook": entry})
 
 
-def _reply(*kinds: str) -> dict[str, Any]:
-    attachments = tuple(Attachment(kind=k, url=f"https://x.test/{k}") for k in kinds)  # type: ignore[arg-type]
+def _reply(*kinds: AttachmentKind) -> dict[str, Any]:
+    attachments = tuple(Attachment(kind=k, url=f"https://x.test/{k}") for k in kinds)
     return outbound_payload(
         Outbound(channel="facebook", chat="psid-1", text="hi", attachments=attachments)
     )
@@ -47,7 +47,9 @@ def test_send_per_second_reaches_the_buckets() -> None:
 
 
 @pytest.mark.parametrize("kind", ["audio", "voice", "video"])
-def test_audio_video_per_second_reaches_the_buckets_of_audio_and_video(kind: str) -> None:
+def test_audio_video_per_second_reaches_the_buckets_of_audio_and_video(
+    kind: AttachmentKind,
+) -> None:
     policy = _policy({"audio_video_per_second": 4})
     _, _, media = policy.buckets_for("facebook", "psid-1", _reply("photo", kind))
     assert (media.key, media.interval) == ("facebook|*audio-video", pytest.approx(1.05 / 4))

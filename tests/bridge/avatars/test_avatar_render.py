@@ -7,7 +7,7 @@ from collections import Counter
 from itertools import combinations
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from app.looks import platform_badges
 from bridge.avatars import (
@@ -211,7 +211,7 @@ def test_style_key_names_everything_that_changes_the_pixels() -> None:
     assert guest.key == f"v1:256:vk:{GUEST_GREY}:•"
 
 
-def _toy_mark(draw, frame: Frame) -> None:  # type: ignore[no-untyped-def]
+def _toy_mark(draw: ImageDraw.ImageDraw, frame: Frame) -> None:
     draw.ellipse(frame.box(0, 0, 0.3), fill=WHITE)
 
 
@@ -221,7 +221,7 @@ def test_the_core_draws_any_badge_it_is_handed() -> None:
     opaque = [p[:3] for p in _pixels(_badge_region(image)) if p[3] == 255]
     assert _distance(Counter(opaque).most_common(1)[0][0], hex_to_rgb(toy.colour)) < 3
     assert AvatarStyle.for_customer("Anna Lee", badge=toy, seed="s").key.startswith("v1:256:toy:")
-    assert _badge_region(image).getpixel((43, 43))[:3] == WHITE[:3]  # the toy's mark
+    assert _rgb_at(_badge_region(image), 43, 43) == WHITE[:3]  # the toy's mark
 
 
 def test_a_platform_without_a_badge_gets_a_slate_disc_with_its_letter() -> None:
