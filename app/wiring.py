@@ -43,20 +43,22 @@ def build_runtime(config: BridgeConfig, *, time_scale: float = 1.0) -> tuple[Run
     completes the same way whichever process sends it.
     """
     from adapters.telegram.outlet import TelegramOutlet
+    from app.looks import platform_badges, platform_names
+    from app.pacing import pacing_policy
     from botapi.sender import TelegramCalls
     from bridge.runtime import Runtime
     from desk.alarm import DeskAlarm
     from desk.handlers import register_desk_handlers
-    from desk.runtime import DeskRuntime, desk_policy
+    from desk.runtime import DeskRuntime
 
     runtime = Runtime(
         config.database,
-        policy=desk_policy(config, time_scale=time_scale),
+        policy=pacing_policy(config, time_scale=time_scale),
         time_scale=time_scale,
         backoff_max=config.outbox.max_backoff_seconds,
         alarm_after_seconds=config.outbox.alarm_after_seconds,
     )
-    desk = DeskRuntime(runtime, config)
+    desk = DeskRuntime(runtime, config, badges=platform_badges(), names=platform_names())
     runtime.alarm = DeskAlarm(lambda: desk.desk)
     runtime.senders["telegram"] = TelegramCalls(desk.bot)
     runtime.outlets.register("telegram", TelegramOutlet())

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from botapi import calls
 from bridge import outbox
 from bridge.core.cards import escaped_shortened
-from bridge.core.texts import source_name, text
+from bridge.core.texts import text
 from storage.conversations import get_conversation
 
 if TYPE_CHECKING:
@@ -40,7 +40,7 @@ class DeskAlarm:
         html = text(
             desk.language,
             "alarm.stuck",
-            platform=source_name(desk.language, alarm.platform),
+            platform=desk.source_name(alarm.platform),
             minutes=_minutes(now - alarm.since),
             error=escaped_shortened(alarm.error, ERROR_SHOWN),
         )
@@ -51,7 +51,7 @@ class DeskAlarm:
         html = text(
             desk.language,
             "alarm.recovered",
-            platform=source_name(desk.language, alarm.platform),
+            platform=desk.source_name(alarm.platform),
             minutes=_minutes(now - alarm.since),
         )
         await self._tell(session, desk, alarm, html)

@@ -87,7 +87,9 @@ class TelegramCustomerRefresh:
         # A queued card re-renders its caption when it is posted (completions.card_posted).
         await desk.update_card(session, conversation, customer)
         if group.mode == "topics" and conversation.topic_id is not None:
-            title = topic_name(desk.customer_name(customer), customer.channel, desk.language)
+            title = topic_name(
+                desk.customer_name(customer), desk.source_name(customer.channel), desk.language
+            )
             await desk.enqueue(
                 session,
                 conversation,

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from botapi import calls
 from bridge import outbox
 from bridge.core.cards import MESSAGE_LIMIT, escape, escaped_shortened, shorten, tg_length
-from bridge.core.texts import normalize_language, source_name
+from bridge.core.texts import normalize_language
 from desk.callbacks import AcceptCallback, packed
 from desk.telegram_desk import TelegramDesk
 from storage.conversations import get_conversation
@@ -199,7 +199,7 @@ async def _set_entry(
     name = desk.customer_name(customer)
     head = (
         f"#{conversation_id} <b>{escaped_shortened(name, 64)}</b> · "
-        f"{escape(source_name(desk.language, customer.channel))}"
+        f"{escape(desk.source_name(customer.channel))}"
     )
     if conversation.state == ConversationState.NEW:
         view = await desk.card_view(session, conversation, customer)

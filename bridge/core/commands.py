@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from bridge.core.cards import escape, escaped_shortened, format_time, link_html, message_summary
 from bridge.core.counters import Counts, has_new_messages, shown
 from bridge.core.inbound import lock_conversation
-from bridge.core.texts import source_name, text
+from bridge.core.texts import text
 from storage.conversations import (
     close_conversation,
     open_conversations,
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from sqlmodel.ext.asyncio.session import AsyncSession
 
     from bridge.core.desk import CustomerOutlet, Desk
+    from bridge.core.platform_names import PlatformNames
     from storage.models import Conversation
 
 #: Longest /history answer (Telegram's message limit minus room for the header).
@@ -238,13 +239,14 @@ async def my(
     *,
     link_for: object,
     language: str,
+    names: PlatformNames,
 ) -> CommandReply:
     """The operator's open conversations with links, and their counters.
 
     The counters are those of `groups` only (the group the command was given in, or in a
     private chat the groups the caller is an operator of); the total is shown like the
     dashboard's ("!" above 9). `link_for(conversation) -> str` gives the t.me link of a
-    conversation's place.
+    conversation's place; `names` names each customer's channel.
     """
     mine = await open_conversations(session, operator_id=operator_id)
     new = 0
@@ -284,7 +286,7 @@ async def my(
                 "private.my_item",
                 number=conversation.id,
                 name=escaped_shortened(name, 64),
-                source=escape(source_name(language, customer.channel)),
+                source=escape(names.source(language, customer.channel)),
                 unanswered=flag,
                 link=link_html(link, text(language, "card.open_link")),
             )

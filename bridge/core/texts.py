@@ -13,23 +13,6 @@ from typing import Final
 
 LANGUAGES: Final = ("ru", "en")
 
-SOURCE_NAMES: Final[dict[str, dict[str, str]]] = {
-    "en": {
-        "telegram": "Telegram",
-        "vk": "VK",
-        "viber": "Viber",
-        "facebook": "Facebook",
-        "site": "Site",
-    },
-    "ru": {
-        "telegram": "Telegram",
-        "vk": "ВКонтакте",
-        "viber": "Viber",
-        "facebook": "Facebook",
-        "site": "Сайт",
-    },
-}
-
 _TEXTS: Final[dict[str, dict[str, str]]] = {
     "en": {
         # the card in the Incoming feed
@@ -237,14 +220,6 @@ def text(language: str | None, key: str, **values: object) -> str:
     except KeyError:
         raise KeyError(f"no text {key!r}") from None
     return template.format(**values)
-
-
-def source_name(language: str | None, channel: str) -> str:
-    """How a channel is named to operators: "vk" → "VK", "site:shop" → "Site (shop)"."""
-    family, _, widget = channel.partition(":")
-    names = SOURCE_NAMES[normalize_language(language)]
-    name = names.get(family, family)
-    return f"{name} ({widget})" if widget else name
 
 
 def all_keys() -> dict[str, set[str]]:

@@ -236,7 +236,7 @@ class OutboxWorker:
         ids: list[int] = [head.id]
         try:
             self._check_handlers([head])
-            buckets = self.policy.buckets_for(head.platform, head.destination)
+            buckets = self.policy.buckets_for(head.platform, head.destination, head.payload)
             slot = await self._wait_for_slot(ids, buckets)
             group = await self._take_followers(head)
             ids = [row.id for row in group]
@@ -434,7 +434,7 @@ class OutboxWorker:
         self.stats.rate_limited += 1
         metrics.RATE_LIMITED.labels(head.platform).inc()
         now = self.clock()
-        buckets = self.policy.buckets_for(head.platform, head.destination)
+        buckets = self.policy.buckets_for(head.platform, head.destination, head.payload)
         async with self.session_factory() as session:
             if buckets:
                 own = buckets[0]

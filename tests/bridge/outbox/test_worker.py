@@ -8,11 +8,10 @@ from typing import Any
 import pytest
 
 from bridge.errors import PermanentError, RecipientUnreachable, RetryAfter, TransientError
-from bridge.outbox import HandlerRegistry, OutboxWorker, PacingPolicy, enqueue
-from bridge.outbox.policy import Limits
+from bridge.outbox import HandlerRegistry, OutboxWorker, enqueue
 from storage import outbox as store
 from storage.models import OutboxItem
-from tests.bridge.outbox.helpers import RecordingSender, open_db, wait_for
+from tests.bridge.outbox.helpers import RecordingSender, open_db, telegram_policy, wait_for
 
 
 @pytest.fixture
@@ -26,7 +25,7 @@ def make_worker(sf, sender, *, scale: float = 1000.0, burst: int = 2, **kw) -> O
     """`burst=1`: a group takes no short burst, so a second post waits for its slot."""
     kw.setdefault("backoff_base", 0.02)
     kw.setdefault("poll_interval", 0.05)
-    policy = PacingPolicy(Limits(telegram_chat_burst=burst), time_scale=scale)
+    policy = telegram_policy(time_scale=scale, chat_burst=burst)
     return OutboxWorker(sf, {"telegram": sender}, policy, owner_id="w1", **kw)
 
 
