@@ -72,10 +72,17 @@ class Part(Protocol):
 class UpdatesRuntime(Protocol):
     """What the intake needs of the running service: the bot, the database, the leader."""
 
-    config: BridgeConfig
-    bot: Bot
-    leader: Leader
-    sessions: Any
+    @property
+    def config(self) -> BridgeConfig: ...
+
+    @property
+    def bot(self) -> Bot: ...
+
+    @property
+    def leader(self) -> Leader: ...
+
+    @property
+    def sessions(self) -> Any: ...
 
     def transaction(self) -> AbstractAsyncContextManager[AsyncSession]: ...
 

@@ -149,6 +149,7 @@ async def gather_into_digest(
             state.digests.append(digest)
         digest.ids.append(conversation_id)
         await _set_entry(session, desk, digest, conversation_id)
+    assert digest is not None  # `joining` holds at least this conversation
     await _show(session, desk, group, digest)
     await save_feed(session, group.name, state)
     return True

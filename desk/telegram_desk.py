@@ -170,7 +170,7 @@ class TelegramDesk:
             source=self.source_name(customer.channel),
             opened_at=conversation.opened_at,
             messages=summaries,
-            state=ConversationState(conversation.state).value,  # type: ignore[arg-type]
+            state=ConversationState(conversation.state).value,
             operator_name=conversation.operator_name,
             previous_number=conversation.previous_conversation_id,
         )
@@ -359,7 +359,7 @@ class TelegramDesk:
                 if (attachment.caption)
                 else (customer_copy("", author=author) if author else None)
             )
-            payload = calls.send_attachment(
+            sent = calls.send_attachment(
                 group.chat_id,
                 attachment,
                 caption,
@@ -367,7 +367,9 @@ class TelegramDesk:
                 reply_to=reply_to,
                 same_bot=same_bot,
             )
-            if payload is None:
+            if sent is not None:
+                payload = sent
+            else:
                 label = message_summary("", [attachment.kind], self.language)
                 payload = calls.send_text(
                     group.chat_id,

@@ -11,7 +11,7 @@ refuses becomes a correction (handler `customer.edit_sent`).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from botapi import calls
 from bridge import outbox
@@ -41,7 +41,7 @@ class TelegramOutlet:
         session: AsyncSession,
         conversation: Conversation,
         customer: Customer,
-        payload: dict,  # type: ignore[type-arg]
+        payload: dict[str, Any],
         message_id: int | None,
         *,
         handler: str = HANDLER,

@@ -62,10 +62,15 @@ LOOKUP_DELAYS = (5.0, 30.0, 300.0, 3600.0)
 class SinkRuntime(Protocol):
     """What the sink needs of the running service (desk.runtime.DeskRuntime has it)."""
 
-    config: BridgeConfig
-    desk: Desk
-    #: The session factory (sink_batches.py commits its own transactions).
-    sessions: Any
+    @property
+    def config(self) -> BridgeConfig: ...
+
+    @property
+    def desk(self) -> Desk: ...
+
+    @property
+    def sessions(self) -> Any:
+        """The session factory (sink_batches.py commits its own transactions)."""
 
     def transaction(self) -> AbstractAsyncContextManager[AsyncSession]: ...
 

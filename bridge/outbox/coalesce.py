@@ -32,9 +32,14 @@ PART_SEPARATOR = "\n\n"
 class Mergeable(Protocol):
     """What merging needs of an outbox row."""
 
-    kind: str
-    coalesce_key: str | None
-    payload: dict[str, Any]
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def coalesce_key(self) -> str | None: ...
+
+    @property
+    def payload(self) -> dict[str, Any]: ...
 
 
 def format_part(part: dict[str, Any]) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import html
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aiogram.enums import ChatType
 from aiogram.types import Message, Update
@@ -119,7 +119,7 @@ async def conversation_of_place(
     return await conversation_for_group_message(session, message.chat.id, replied.message_id)
 
 
-async def answer(session: AsyncSession, message: Message, html: str, **extra: object) -> None:
+async def answer(session: AsyncSession, message: Message, html: str, **extra: Any) -> None:
     """Answer a command where it was given (through the outbox, like every post)."""
     from bridge import outbox
 

@@ -39,8 +39,11 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 class ChannelState(Protocol):
     """What the page shows of a channel (the service's /healthz state of it)."""
 
-    state: str
-    detail: str
+    @property
+    def state(self) -> str: ...
+
+    @property
+    def detail(self) -> str: ...
 
 
 class DemoPage:
