@@ -8,20 +8,25 @@ from bridge.components import Component
 
 if TYPE_CHECKING:
     from bridge.core.sink import BridgeSink
+    from bridge.platforms import Registry
     from config import BridgeConfig
     from desk.runtime import DeskRuntime
 
 
-def build_components(config: BridgeConfig, *, time_scale: float = 1.0) -> list[Component]:
+def build_components(
+    config: BridgeConfig, *, time_scale: float = 1.0, platforms: Registry | None = None
+) -> list[Component]:
     """The components `run` starts for this config, in start order.
 
     The outbox worker first (it sends what the others enqueue), then the desk's dashboards and
     the Telegram updates intake (operators and Telegram customers), the file links operators'
-    files travel by, the background name lookups, then one adapter per enabled customer
-    channel (VK's long poll starts with its adapter; webhooks and the site widget are served
-    as routes). Every adapter reports to one `BridgeSink`; its sender is the outbox's sender
-    of its platform and its outlet queues the operators' replies. `time_scale` speeds the
-    desk's pacing and debounce (and the name lookups' waits) up for benchmarks and tests.
+    files travel by, the background name lookups, then the parts of every enabled customer
+    platform of the registry (VK's long poll starts with its adapter; webhooks and the site
+    widget are served as routes). Every adapter reports to one `BridgeSink`; its sender is the
+    outbox's sender of its platform and its outlet queues the operators' replies. `time_scale`
+    speeds the desk's pacing and debounce (and the name lookups' waits) up for benchmarks and
+    tests.
+    `platforms` defaults to the registry of app/platforms.py (tests add a toy platform).
     """
     from botapi.files import TelegramFiles
     from bridge.core.sink import BridgeSink
@@ -43,7 +48,7 @@ def build_components(config: BridgeConfig, *, time_scale: float = 1.0) -> list[C
         files,
         sink.names,
     ]
-    components.extend(customer_channels(config, runtime, sink, files.link))
+    components.extend(customer_channels(config, runtime, sink, files.link, platforms))
     return components
 
 
@@ -56,46 +61,37 @@ def bridge_url(config: BridgeConfig) -> str:
 
 
 def customer_channels(
-    config: BridgeConfig, runtime: DeskRuntime, sink: BridgeSink, file_link: object
+    config: BridgeConfig,
+    runtime: DeskRuntime,
+    sink: BridgeSink,
+    file_link: object,
+    platforms: Registry | None = None,
 ) -> list[Component]:
-    """The adapters of VK, Viber, Facebook and the site widgets that `config` turns on.
+    """The components of every registered platform whose section `config` turns on.
 
-    Each one's sender joins the outbox, its outlet the core's outlets, and (when it can look
-    customers up) the background name lookups. Telegram customers need no adapter: the desk's
-    updates intake serves them with the same bot.
+    Each platform's `build` gives its parts: its sender joins the outbox, its outlet the
+    core's outlets, its profile look-ups the background name lookups. A platform without
+    `build` needs no parts of its own (Telegram customers write to the desk's bot).
     """
-    from adapters.common.outlet import PlatformOutlet
+    from app.platforms import registry
+    from bridge.platforms import PlatformContext
 
-    channels = config.channels
-    adapters: list[Component] = []
-    if channels.vk is not None:
-        from adapters.vk.adapter import VkAdapter
-        from adapters.vk.settings import VkSettings
-        from bridge.cursors import StoredCursor
-
-        vk_settings = VkSettings.from_section(channels.vk)
-        ts_store = StoredCursor(runtime.transaction, f"vk:longpoll:ts:{vk_settings.group_id}")
-        adapters.append(VkAdapter(vk_settings, sink, leader=runtime.leader, ts_store=ts_store))
-    if channels.viber is not None:
-        from adapters.viber.adapter import ViberAdapter
-        from adapters.viber.settings import ViberSettings
-
-        adapters.append(ViberAdapter(ViberSettings.from_section(channels.viber), sink))
-    if channels.facebook is not None:
-        from adapters.facebook.adapter import FacebookAdapter
-        from adapters.facebook.settings import FacebookSettings
-
-        adapters.append(FacebookAdapter(FacebookSettings.from_section(channels.facebook), sink))
-    for adapter in adapters:
-        channel: str = adapter.channel  # type: ignore[attr-defined]
-        runtime.senders[channel] = adapter.sender  # type: ignore[attr-defined]
-        runtime.outlets.register(channel, PlatformOutlet(channel, file_link))  # type: ignore[arg-type]
-        sink.names.register(channel, adapter)
-    if channels.site is not None:
-        from adapters.site import SiteChannel, SiteOutlet
-
-        site = SiteChannel(config, sink, telegram_link=file_link)  # type: ignore[arg-type]
-        runtime.senders["site"] = site.sender
-        runtime.outlets.register("site", SiteOutlet())
-        adapters.extend(site.adapters)
-    return adapters
+    context = PlatformContext(
+        config=config,
+        sink=sink,
+        file_link=file_link,  # type: ignore[arg-type]
+        leader=runtime.leader,
+        transaction=runtime.transaction,
+    )
+    components: list[Component] = []
+    for platform in registry() if platforms is None else platforms:
+        section = config.section(platform.name)
+        if section is None or platform.build is None:
+            continue
+        parts = platform.build(section, context)
+        runtime.senders[platform.name] = parts.sender
+        runtime.outlets.register(platform.name, parts.outlet)
+        for channel, profiles in parts.profiles.items():
+            sink.names.register(channel, profiles)
+        components.extend(parts.components)
+    return components

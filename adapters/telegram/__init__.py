@@ -6,3 +6,6 @@ operator's reply into outbox rows of Bot API calls (sent by botapi/sender.py).
 
 # Imported before aiogram: it defers aiogram's model builds (botapi/models.py).
 import botapi  # noqa: F401
+from adapters.telegram.platform import PLATFORM
+
+__all__ = ["PLATFORM"]

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from aiohttp import web
 
+from app.config import load_config
 from app.service import Service
 from app.wiring import build_components
-from config import load_config
 from sandbox.facebook import FakeFacebook
 from sandbox.runner import free_port, serving
 from sandbox.telegram import FakeTelegram

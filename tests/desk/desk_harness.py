@@ -15,9 +15,10 @@ from typing import Any
 
 from aiohttp import web
 
+from app.config import parse_config
 from app.service import Service
 from app.wiring import build_components
-from config import BridgeConfig, parse_config
+from config import BridgeConfig
 from desk.intake import UpdatesIntake
 from sandbox.runner import serving
 from sandbox.telegram.limits import TelegramLimits

@@ -12,9 +12,9 @@ from typing import Any
 from aiohttp import web
 from desk_harness import TOKEN, eventually
 
+from app.config import parse_config
 from app.service import Service
 from app.wiring import build_components
-from config import parse_config
 from desk.dashboard import Dashboards
 from desk.intake import UpdatesIntake
 from sandbox.runner import serving

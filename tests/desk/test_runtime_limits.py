@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from config import parse_config
+from app.config import parse_config
 from desk.runtime import DeskRuntime
 
 

@@ -22,9 +22,10 @@ import aiohttp
 from aiohttp import web
 from PIL import Image
 
+from app.config import parse_config
 from app.service import Service
 from app.wiring import build_components
-from config import BridgeConfig, parse_config
+from config import BridgeConfig
 from desk.intake import UpdatesIntake
 from sandbox.facebook import FakeFacebook
 from sandbox.runner import free_port, serving
