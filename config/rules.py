@@ -148,8 +148,9 @@ def _public_url_needed(data: dict[str, Any], platforms: Platforms) -> list[Probl
         api_url = lookup(data, ("telegram", "api_url"))
         if not isinstance(api_url, str):
             api_url = str(TelegramConfig.model_fields["api_url"].default)
-        real = (urlsplit(api_url).hostname or "") in TELEGRAM_HOSTS
-        callers.append(Caller("telegram webhook", real))
+        callers.append(
+            Caller("telegram webhook", (urlsplit(api_url).hostname or "") in TELEGRAM_HOSTS)
+        )
     for schema, raw in _sections(data, platforms):
         callers.extend(schema.callers(raw))
     if not callers:
