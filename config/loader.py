@@ -10,12 +10,13 @@ Both raise `ConfigError` whose lines read `FILE: key.path: message`, in file ord
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError, create_model
+from pydantic import BaseModel, ValidationError, create_model
 
 from config.env import substitute
 from config.errors import ConfigError
@@ -87,9 +88,13 @@ def parse_config(
 
 def config_model(platforms: Mapping[str, PlatformSchema]) -> type[BridgeConfig]:
     """`BridgeConfig` whose `channels:` holds one optional section per platform, in order."""
-    fields: dict[str, Any] = {
-        name: (schema.section | None, None) for name, schema in platforms.items()
-    }
+    return _model_for(tuple((name, schema.section) for name, schema in platforms.items()))
+
+
+@functools.cache
+def _model_for(sections: tuple[tuple[str, type[BaseModel]], ...]) -> type[BridgeConfig]:
+    """Memo of a pure function: building the models costs ~20 ms, validating with them ~0.3."""
+    fields: dict[str, Any] = {name: (section | None, None) for name, section in sections}
     channels = create_model("Channels", __base__=Channels, **fields)
     return create_model("BridgeConfig", __base__=BridgeConfig, channels=(channels, ...))
 

@@ -11,7 +11,7 @@ import hashlib
 import hmac
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field, PrivateAttr, field_validator
 
@@ -121,7 +121,12 @@ class Channels(Section):
 
     This base knows no platform: `config.loader` derives the model with one optional field per
     registered platform (its section model), so `config.channels.<name>` is that section.
+    Code outside a platform's folder asks `BridgeConfig.section(name)` instead.
     """
+
+    if TYPE_CHECKING:
+        # The fields are the registered platforms', unknown to a type checker.
+        def __getattr__(self, name: str) -> Any: ...
 
 
 class BridgeConfig(Section):
