@@ -1,7 +1,7 @@
 """Start and stop the demo: the fakes on a second local port, the bridge and the page on one.
 
-The bridge is the real service (`app.service.Service`) with the components
-`app.wiring.build_components(config)` returns, plus the demo page; its database is SQLite in
+The bridge is the real service (`app.service.Service`) that
+`app.wiring.build_service(config)` builds, plus the demo page; its database is SQLite in
 a temporary folder that is deleted on stop. Viber and Facebook call webhooks, so once the
 bridge listens the runner registers its URLs with those fakes (as an admin's set-webhooks would);
 a channel whose adapter is not in this build stays visibly disconnected on the page. `start`
@@ -74,8 +74,7 @@ class DemoRunner:
 
     async def start(self) -> None:
         """Start the fakes, then the bridge; raises (after cleaning up) if either fails."""
-        from app.service import Service
-        from app.wiring import build_components
+        from app.wiring import build_service
         from bridge.components import RoutesOnly
         from sandbox.runner import free_port, start_app
         from sandbox.server import PREFIXES, Sandbox
@@ -99,13 +98,13 @@ class DemoRunner:
                 folder=self._folder,
                 language=self.language,
             )
-            components = build_components(config, time_scale=self.time_scale)
             page = DemoPage(sandbox, self.customers, widget_id=WIDGET_ID, notes=self.notes)
-            self.service = Service(
+            self.service = build_service(
                 config,
-                [*components, RoutesOnly("demo-page", page.routes)],
+                time_scale=self.time_scale,
                 host=self.host,
                 port=self.port,
+                extra=[RoutesOnly("demo-page", page.routes)],
             )
             page.channel_states = self.service.channel_states
             await self.service.start()

@@ -1,8 +1,9 @@
 """The composition root of `talker-bridge run`: storage, components, and the one HTTP server.
 
-Start order: migrate the database, open the engine, start the components (outbox worker, desk,
-adapters), then listen. Stop order is the reverse: stop listening (no new webhooks), stop the
-components (each finishes work in flight and leaves the rest durably queued), close the engine.
+Start order: migrate the database (once, here), open the runtime (the process's one engine,
+bridge/runtime.py), start the components (outbox worker, desk, adapters), then listen. Stop
+order is the reverse: stop listening (no new webhooks), stop the components (each finishes
+work in flight and leaves the rest durably queued), close the runtime.
 """
 
 from __future__ import annotations
@@ -17,12 +18,11 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from bridge.components import Component, ComponentState, HasRoutes
+from bridge.runtime import Runtime
 from bridge.web.health import health_handler
 from bridge.web.metrics import CHANNEL_UP, DATABASE_UP, UP, count_requests, metrics_handler
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncEngine
-
     from config import BridgeConfig
 
 log = logging.getLogger(__name__)
@@ -32,33 +32,33 @@ SHUTDOWN_TIMEOUT = 10.0
 
 
 class Service:
-    """One running bridge process."""
+    """One running bridge process: its runtime (app/wiring.py made the components on it)."""
 
     def __init__(
         self,
         config: BridgeConfig,
         components: Sequence[Component] = (),
         *,
+        runtime: Runtime | None = None,
         host: str | None = None,
         port: int | None = None,
     ) -> None:
         self.config = config
         self.components = list(components)
+        self.runtime = runtime if runtime is not None else Runtime(config.database)
         self.host = host if host is not None else config.http.host
         self.port = port if port is not None else config.http.port
-        self.engine: AsyncEngine | None = None
         self._runner: web.AppRunner | None = None
         self._stopped = asyncio.Event()
 
     # --- lifecycle -------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Migrate, start every component, and listen; raises if any step fails."""
-        from storage.db import create_engine
+        """Migrate, open the runtime, start every component, and listen; raises if any fails."""
         from storage.migrate import upgrade_async
 
         await upgrade_async(self.config.database)
-        self.engine = create_engine(self.config.database)
+        await self.runtime.open()
         started: list[Component] = []
         try:
             for component in self.components:
@@ -76,7 +76,7 @@ class Service:
         except BaseException:
             for component in reversed(started):
                 await self._stop_component(component)
-            await self.engine.dispose()
+            await self.runtime.close()
             raise
         self.port = self._bound_port(site) or self.port
         UP.set(1)
@@ -92,9 +92,8 @@ class Service:
             self._runner = None
         for component in reversed(self.components):
             await self._stop_component(component)
-        if self.engine is not None:
-            await self.engine.dispose()
-            self.engine = None
+        await self.runtime.stop_worker()  # stopped by its component; a failed stop left it
+        await self.runtime.close()
         UP.set(0)
         self._stopped.set()
         log.info("stopped")
@@ -154,7 +153,8 @@ class Service:
     async def _probe_database(self) -> bool:
         from storage.db import ping
 
-        ok = self.engine is not None and await ping(self.engine)
+        engine = self.runtime.engine
+        ok = engine is not None and await ping(engine)
         DATABASE_UP.set(1 if ok else 0)
         return ok
 

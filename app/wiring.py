@@ -1,50 +1,107 @@
-"""Which components a config turns on: the one place that knows every part of the service."""
+"""Which components a config turns on: the one place that knows every part of the service.
+
+`build_service` makes the process's one `Runtime` (bridge/runtime.py), the desk on it, and the
+components, and registers the outbox's senders, handlers and the customer outlets on it, here
+and nowhere else (no registration by import, no module-level registry).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from bridge.components import Component
 
 if TYPE_CHECKING:
+    from app.service import Service
     from bridge.core.sink import BridgeSink
     from bridge.platforms import Registry
+    from bridge.runtime import Runtime
     from config import BridgeConfig
     from desk.runtime import DeskRuntime
 
 
+def build_service(
+    config: BridgeConfig,
+    *,
+    time_scale: float = 1.0,
+    host: str | None = None,
+    port: int | None = None,
+    extra: Sequence[Component] = (),
+    platforms: Registry | None = None,
+) -> Service:
+    """The service `run` starts for this config: its runtime and components (plus `extra`).
+
+    `platforms` defaults to the registry of app/platforms.py (tests add a toy platform).
+    """
+    from app.service import Service
+
+    runtime, desk = build_runtime(config, time_scale=time_scale)
+    components = build_components(
+        config, runtime, desk, time_scale=time_scale, platforms=platforms
+    )
+    return Service(config, [*components, *extra], runtime=runtime, host=host, port=port)
+
+
+def build_runtime(config: BridgeConfig, *, time_scale: float = 1.0) -> tuple[Runtime, DeskRuntime]:
+    """The process's runtime and the desk on it, with Telegram's sender, outlet and handlers.
+
+    The service and the stand-alone worker (app/run_worker.py) both start from this, so a row
+    completes the same way whichever process sends it.
+    """
+    from adapters.telegram.outlet import TelegramOutlet
+    from botapi.sender import TelegramCalls
+    from bridge.runtime import Runtime
+    from desk.handlers import register_desk_handlers
+    from desk.runtime import DeskRuntime, desk_policy
+
+    runtime = Runtime(
+        config.database,
+        policy=desk_policy(config, time_scale=time_scale),
+        time_scale=time_scale,
+        backoff_max=config.outbox.max_backoff_seconds,
+    )
+    desk = DeskRuntime(runtime, config)
+    runtime.senders["telegram"] = TelegramCalls(desk.bot)
+    runtime.outlets.register("telegram", TelegramOutlet())
+    register_desk_handlers(runtime.handlers, desk.desk)
+    return runtime, desk
+
+
 def build_components(
-    config: BridgeConfig, *, time_scale: float = 1.0, platforms: Registry | None = None
+    config: BridgeConfig,
+    runtime: Runtime,
+    desk: DeskRuntime,
+    *,
+    time_scale: float = 1.0,
+    platforms: Registry | None = None,
 ) -> list[Component]:
     """The components `run` starts for this config, in start order.
 
-    The outbox worker first (it sends what the others enqueue), then the desk's dashboards and
-    the Telegram updates intake (operators and Telegram customers), the file links operators'
-    files travel by, the background name lookups, then the parts of every enabled customer
-    platform of the registry (VK's long poll starts with its adapter; webhooks and the site
-    widget are served as routes). Every adapter reports to one `BridgeSink`; its sender is the
-    outbox's sender of its platform and its outlet queues the operators' replies. `time_scale`
-    speeds the desk's pacing and debounce (and the name lookups' waits) up for benchmarks and
-    tests.
-    `platforms` defaults to the registry of app/platforms.py (tests add a toy platform).
+    The desk's bot first (so it closes last, after the worker's last call), the outbox worker
+    (it sends what the others enqueue), then the desk's dashboards and the Telegram updates
+    intake (operators and Telegram customers), the file links operators' files travel by, the
+    background name lookups, then the parts of every enabled platform of the registry (VK's
+    long poll starts with its adapter; webhooks and the site widget are served as routes).
+    Every adapter
+    reports to one `BridgeSink`; its sender is the outbox's sender of its platform and its
+    outlet queues the operators' replies. `time_scale` speeds the desk's pacing and debounce
+    (and the name lookups' waits) up for benchmarks and tests.
     """
     from botapi.files import TelegramFiles
     from bridge.core.sink import BridgeSink
+    from bridge.outbox.component import OutboxComponent
     from desk.customer_side import TelegramCustomerRefresh
     from desk.dashboard import Dashboards
     from desk.intake import UpdatesIntake
-    from desk.runtime import DeskRuntime
-    from desk.worker import OutboxComponent
 
-    runtime = DeskRuntime(config, time_scale=time_scale)
-    sink = BridgeSink(
-        runtime, refresh=TelegramCustomerRefresh(runtime.desk), time_scale=time_scale
-    )
-    files = TelegramFiles(runtime, config.widget_signing_key(), bridge_url(config))
+    sink = BridgeSink(desk, refresh=TelegramCustomerRefresh(desk.desk), time_scale=time_scale)
+    files = TelegramFiles(desk.bot, config.widget_signing_key(), bridge_url(config))
     components: list[Component] = [
+        desk,
         OutboxComponent(runtime),
-        Dashboards(runtime),
-        UpdatesIntake(runtime),
+        Dashboards(desk),
+        UpdatesIntake(desk),
         files,
         sink.names,
     ]
@@ -62,7 +119,7 @@ def bridge_url(config: BridgeConfig) -> str:
 
 def customer_channels(
     config: BridgeConfig,
-    runtime: DeskRuntime,
+    runtime: Runtime,
     sink: BridgeSink,
     file_link: object,
     platforms: Registry | None = None,
@@ -82,6 +139,7 @@ def customer_channels(
         file_link=file_link,  # type: ignore[arg-type]
         leader=runtime.leader,
         transaction=runtime.transaction,
+        sessions=runtime.session,
     )
     components: list[Component] = []
     for platform in registry() if platforms is None else platforms:

@@ -20,7 +20,7 @@ from aiohttp import web
 from bridge.components import ComponentState
 
 if TYPE_CHECKING:
-    from desk.runtime import DeskRuntime
+    from aiogram import Bot
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +32,8 @@ class TelegramFiles:
 
     name = "telegram-files"
 
-    def __init__(self, runtime: DeskRuntime, key: bytes, base_url: str | None) -> None:
-        self.runtime = runtime
+    def __init__(self, bot: Bot, key: bytes, base_url: str | None) -> None:
+        self.bot = bot
         self._key = hmac.new(key, b"talker-bridge telegram files", hashlib.sha256).digest()
         self.base_url = base_url.rstrip("/") if base_url else None
         self._running = False
@@ -55,8 +55,8 @@ class TelegramFiles:
         given = request.match_info["signature"]
         if not hmac.compare_digest(given.encode(), self.signature(file_id).encode()):
             return web.Response(status=403, text="bad signature")
-        bot = self.runtime.bot
-        if bot is None:
+        bot = self.bot
+        if not self._running:
             return web.Response(status=503, text="not running")
         try:
             file = await bot.get_file(file_id)
@@ -79,13 +79,10 @@ class TelegramFiles:
         )
 
     async def start(self) -> None:
-        await self.runtime.open()
         self._running = True
 
     async def stop(self) -> None:
-        if self._running:
-            self._running = False
-            await self.runtime.close()
+        self._running = False
 
     def state(self) -> ComponentState:
         return ComponentState("running" if self._running else "stopped")

@@ -39,7 +39,8 @@ class PlatformContext:
     `sink` is the core's `CoreSink` every adapter reports to; `file_link` turns an operator's
     Telegram file_id into a URL of the bridge (None: no address to offer); `leader` runs duties
     only in the leading process (`bridge.leader.Leader`); `transaction` opens a database
-    transaction (for `bridge.cursors.StoredCursor`); `config` is the whole validated config.
+    transaction (for `bridge.cursors.StoredCursor`) and `sessions` makes sessions, both on the
+    process's one engine; `config` is the whole validated config.
     """
 
     config: BridgeConfig
@@ -47,6 +48,7 @@ class PlatformContext:
     file_link: Callable[[str], str | None] | None = None
     leader: Any = None
     transaction: Any = None
+    sessions: Any = None
 
 
 @dataclass

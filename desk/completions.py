@@ -4,17 +4,21 @@ Handlers run in the worker's mark-done transaction (bridge/outbox/handlers.py): 
 the message ids Telegram gave (links live in the database), and enqueue what must follow
 (the history once a topic exists, a card edit if the card changed while it was queued).
 A deleted or closed topic never traps a customer: the bridge makes a new one (or reopens it)
-and carries on. `bind(desk)` tells the handlers which desk (config) they serve.
+and carries on. `register_completions(registry, desk)` registers them, at wiring time, on the
+runtime's registry under the names below, each bound to the desk (config) it serves.
 """
 
 from __future__ import annotations
 
 import logging
+from enum import StrEnum
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from botapi import calls
 from bridge import outbox
 from bridge.core.cards import escape
+from bridge.core.reply_handlers import ReplyHandler
 from bridge.core.texts import text
 from bridge.errors import PermanentError, RecipientUnreachable
 from storage.avatars import put_avatar_file_id
@@ -28,29 +32,28 @@ from storage.models import ConversationState, Customer, DeliveryState, LinkKind
 if TYPE_CHECKING:
     from sqlmodel.ext.asyncio.session import AsyncSession
 
+    from bridge.outbox import HandlerRegistry
     from desk.telegram_desk import TelegramDesk
     from storage.models import Conversation, OutboxItem
 
 log = logging.getLogger(__name__)
 
-_desk: TelegramDesk | None = None
+
+class DeskHandler(StrEnum):
+    """Handler names of the desk's own rows (desk/telegram_desk.py enqueues them)."""
+
+    CARD_POSTED = "desk.card_posted"
+    TOPIC_CREATED = "desk.topic_created"
+    COPY_POSTED = "desk.copy_posted"
+    NOTICE_POSTED = "desk.notice_posted"
+    TOPIC_REOPENED = "desk.topic_reopened"
+    TOPIC_CLOSED = "desk.topic_closed"
+
 
 TOPIC_GONE = ("thread not found", "topic_deleted", "topic not found")
 TOPIC_CLOSED = ("topic_closed",)
 #: Send methods whose message has a caption an edit can change.
 CAPTIONED = frozenset(method for method, _ in calls.MEDIA_METHODS.values()) - {"sendSticker"}
-
-
-def bind(desk: TelegramDesk | None) -> None:
-    """Serve `desk` from now on (the runtime calls this at start, with None at stop)."""
-    global _desk
-    _desk = desk
-
-
-def _the_desk() -> TelegramDesk:
-    if _desk is None:
-        raise RuntimeError("no desk is bound: desk.completions.bind(desk) first")
-    return _desk
 
 
 async def _conversation(session: AsyncSession, item: OutboxItem) -> Conversation | None:
@@ -67,9 +70,9 @@ def _ctx(item: OutboxItem) -> dict[str, Any]:
     return item.payload.get("ctx") or {}
 
 
-@outbox.on_done("desk.card_posted")
-async def card_posted(session: AsyncSession, item: OutboxItem, result: dict[str, Any]) -> None:
-    desk = _the_desk()
+async def card_posted(
+    desk: TelegramDesk, session: AsyncSession, item: OutboxItem, result: dict[str, Any]
+) -> None:
     message_id = result.get("message_id")
     conversation = await _conversation(session, item)
     if conversation is None or conversation.id is None or message_id is None:
@@ -92,9 +95,9 @@ async def card_posted(session: AsyncSession, item: OutboxItem, result: dict[str,
         await desk.ping_operators(session, conversation, customer)
 
 
-@outbox.on_done("desk.topic_created")
-async def topic_created(session: AsyncSession, item: OutboxItem, result: dict[str, Any]) -> None:
-    desk = _the_desk()
+async def topic_created(
+    desk: TelegramDesk, session: AsyncSession, item: OutboxItem, result: dict[str, Any]
+) -> None:
     thread_id = (result.get("result") or {}).get("message_thread_id")
     conversation = await _conversation(session, item)
     if conversation is None or conversation.id is None or thread_id is None:
@@ -112,7 +115,6 @@ async def topic_created(session: AsyncSession, item: OutboxItem, result: dict[st
     await desk.update_card(session, conversation, customer)
 
 
-@outbox.on_done("desk.copy_posted")
 async def copy_posted(session: AsyncSession, item: OutboxItem, result: dict[str, Any]) -> None:
     message_id = result.get("message_id")
     if item.conversation_id is None or message_id is None:
@@ -129,7 +131,6 @@ async def copy_posted(session: AsyncSession, item: OutboxItem, result: dict[str,
     )
 
 
-@outbox.on_done("desk.notice_posted")
 async def notice_posted(session: AsyncSession, item: OutboxItem, result: dict[str, Any]) -> None:
     message_id = result.get("message_id")
     if item.conversation_id is None or message_id is None:
@@ -144,24 +145,23 @@ async def notice_posted(session: AsyncSession, item: OutboxItem, result: dict[st
     )
 
 
-@outbox.on_done("desk.topic_reopened")
 async def topic_reopened(session: AsyncSession, item: OutboxItem, result: dict[str, Any]) -> None:
     log.debug("topic reopened for conversation %s", item.conversation_id)
 
 
-@outbox.on_done("desk.topic_closed")
 async def topic_closed(session: AsyncSession, item: OutboxItem, result: dict[str, Any]) -> None:
     log.debug("topic closed for conversation %s", item.conversation_id)
 
 
-async def _recover_place(session: AsyncSession, item: OutboxItem, error: PermanentError) -> None:
+async def _recover_place(
+    desk: TelegramDesk, session: AsyncSession, item: OutboxItem, error: PermanentError
+) -> None:
     """A post into a topic failed: a deleted topic is replaced, a closed one reopened."""
     reason = (error.reason or str(error)).lower()
     conversation = await _conversation(session, item)
     if conversation is None or conversation.id is None:
         return
     failed_thread = item.payload.get("params", {}).get("message_thread_id")
-    desk = _the_desk()
     if any(marker in reason for marker in TOPIC_GONE) or (
         "reopenforumtopic" == item.payload.get("method", "").lower() and "not" in reason
     ):
@@ -188,7 +188,7 @@ async def _recover_place(session: AsyncSession, item: OutboxItem, error: Permane
                 chat_id=group.chat_id,
                 name=topic_name(desk.customer_name(customer), customer.channel, desk.language),
             ),
-            handler="desk.topic_created",
+            handler=DeskHandler.TOPIC_CREATED,
             ctx={"recreated": True},
         )
         log.info(
@@ -209,7 +209,7 @@ async def _recover_place(session: AsyncSession, item: OutboxItem, error: Permane
             payload=calls.call(
                 "reopenForumTopic", chat_id=group.chat_id, message_thread_id=failed_thread
             ),
-            handler="desk.topic_reopened",
+            handler=DeskHandler.TOPIC_REOPENED,
         )
         payload = {k: v for k, v in item.payload.items()}
         await desk.enqueue(
@@ -226,11 +226,6 @@ async def _recover_place(session: AsyncSession, item: OutboxItem, error: Permane
     log.warning("desk post for conversation #%s failed: %s", conversation.id, error.reason)
 
 
-for _name in ("desk.copy_posted", "desk.notice_posted", "desk.topic_reopened"):
-    outbox.on_failed(_name)(_recover_place)
-
-
-@outbox.on_done("customer.reply_sent")
 async def reply_sent(session: AsyncSession, item: OutboxItem, result: dict[str, Any]) -> None:
     if item.message_id is None:
         return
@@ -244,13 +239,13 @@ async def reply_sent(session: AsyncSession, item: OutboxItem, result: dict[str, 
         await add_customer_copy(session, item.message_id, copy)
 
 
-@outbox.on_done("customer.edit_sent")
 async def edit_sent(session: AsyncSession, item: OutboxItem, result: dict[str, Any]) -> None:
     log.debug("edit of message %s reached the customer", item.message_id)
 
 
-@outbox.on_failed("customer.edit_sent")
-async def edit_failed(session: AsyncSession, item: OutboxItem, error: PermanentError) -> None:
+async def edit_failed(
+    desk: TelegramDesk, session: AsyncSession, item: OutboxItem, error: PermanentError
+) -> None:
     """Telegram refused to edit the customer's copy (too old, deleted): send a correction."""
     conversation = await _conversation(session, item)
     message = await get_message(session, item.message_id) if item.message_id else None
@@ -259,10 +254,9 @@ async def edit_failed(session: AsyncSession, item: OutboxItem, error: PermanentE
     customer = await session.get(Customer, conversation.customer_id)
     assert customer is not None
     if isinstance(error, RecipientUnreachable):
-        await reply_failed(session, item, error)
+        await reply_failed(desk, session, item, error)
         return
     log.info("edit of message %s refused (%s); sending a correction", message.id, error.reason)
-    desk = _the_desk()
     correction = text(customer.language or desk.language, "customer.edited", text=message.text)
     payload = calls.send_text(customer.chat, escape(correction))
     await outbox.enqueue(
@@ -273,15 +267,15 @@ async def edit_failed(session: AsyncSession, item: OutboxItem, error: PermanentE
         kind="reply",
         payload=payload,
         priority=outbox.PRIORITY_REPLY,
-        handler="customer.reply_sent",
+        handler=ReplyHandler.SENT,
         conversation_id=conversation.id,
     )
 
 
-@outbox.on_failed("customer.reply_sent")
-async def reply_failed(session: AsyncSession, item: OutboxItem, error: PermanentError) -> None:
+async def reply_failed(
+    desk: TelegramDesk, session: AsyncSession, item: OutboxItem, error: PermanentError
+) -> None:
     """A failed delivery shows up in the conversation's place and on the message."""
-    desk = _the_desk()
     reason = error.reason or str(error)
     if item.message_id is not None:
         await set_delivery_state(session, item.message_id, DeliveryState.FAILED, reason)
@@ -292,3 +286,16 @@ async def reply_failed(session: AsyncSession, item: OutboxItem, error: Permanent
         await set_customer_reachable(session, conversation.customer_id, False, reason)
     html = text(desk.language, "place.delivery_failed", reason=escape(reason))
     await desk.notice(session, conversation, html)
+
+
+def register_completions(registry: HandlerRegistry, desk: TelegramDesk) -> None:
+    """Register the desk's completions and the Telegram/site customers' reply handlers."""
+    registry.register(DeskHandler.CARD_POSTED, done=partial(card_posted, desk))
+    registry.register(DeskHandler.TOPIC_CREATED, done=partial(topic_created, desk))
+    recover = partial(_recover_place, desk)
+    registry.register(DeskHandler.COPY_POSTED, done=copy_posted, failed=recover)
+    registry.register(DeskHandler.NOTICE_POSTED, done=notice_posted, failed=recover)
+    registry.register(DeskHandler.TOPIC_REOPENED, done=topic_reopened, failed=recover)
+    registry.register(DeskHandler.TOPIC_CLOSED, done=topic_closed)
+    registry.register(ReplyHandler.SENT, done=reply_sent, failed=partial(reply_failed, desk))
+    registry.register(ReplyHandler.EDIT_SENT, done=edit_sent, failed=partial(edit_failed, desk))

@@ -1,6 +1,7 @@
 """What the Telegram desk does for customers of the other platforms (VK, Viber, Facebook).
 
-- `customer.reply_tracked`: the outbox handler of a reply sent through an adapter's sender. On
+- `ReplyHandler.TRACKED` (`register_customer_side`): the outbox handler of a reply sent
+  through an adapter's sender (adapters/common/outlet.py enqueues it). On
   success it records the platform's message ids (kv `sent:<platform>:<id>` → our message id)
   so delivery receipts find the message (bridge/core/sink.py); on failure it does what every
   failed reply does (completions.reply_failed: the message is marked, the operator told).
@@ -12,11 +13,13 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from botapi import calls
 from bridge import outbox
 from bridge.core.cards import topic_name
+from bridge.core.reply_handlers import ReplyHandler
 from bridge.core.sink import sent_key
 from desk import completions
 from storage.conversations import set_card
@@ -27,13 +30,11 @@ from storage.state import kv_set
 if TYPE_CHECKING:
     from sqlmodel.ext.asyncio.session import AsyncSession
 
+    from bridge.outbox import HandlerRegistry
     from desk.telegram_desk import TelegramDesk
     from storage.models import Conversation, Customer, OutboxItem
 
-REPLY_HANDLER = "customer.reply_tracked"
 
-
-@outbox.on_done(REPLY_HANDLER)
 async def reply_tracked(session: AsyncSession, item: OutboxItem, result: dict[str, Any]) -> None:
     if item.message_id is None:
         return
@@ -48,7 +49,13 @@ async def reply_tracked(session: AsyncSession, item: OutboxItem, result: dict[st
         await set_delivery_state(session, item.message_id, DeliveryState.SENT)
 
 
-outbox.on_failed(REPLY_HANDLER)(completions.reply_failed)
+def register_customer_side(registry: HandlerRegistry, desk: TelegramDesk) -> None:
+    """Register the handler of the VK, Viber and Facebook replies (failures: reply_failed)."""
+    registry.register(
+        ReplyHandler.TRACKED,
+        done=reply_tracked,
+        failed=partial(completions.reply_failed, desk),
+    )
 
 
 class TelegramCustomerRefresh:

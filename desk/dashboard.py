@@ -3,9 +3,10 @@
 Every `interval` seconds (`counters.dashboard_interval`: at most `dashboard_budget_share` of
 the group's posting budget) the counters are computed; only when they changed is one edit
 enqueued (kind `dashboard`: a newer one supersedes a queued older one). The first time, the
-message is posted and then pinned (handler `desk.dashboard_posted`). Edits go through the
-outbox like every post, so the group's pace holds them too. The refresh loops are leader-only
-duties (bridge/leader.py): one process keeps the dashboards when several share PostgreSQL.
+message is posted and then pinned (handler `POSTED_HANDLER`, `register_dashboard`). Edits go
+through the outbox like every post, so the group's pace holds them too. The refresh loops are
+leader-only duties (bridge/leader.py): one process keeps the dashboards when several share
+PostgreSQL.
 """
 
 from __future__ import annotations
@@ -25,11 +26,15 @@ from storage.state import kv_get, kv_set
 if TYPE_CHECKING:
     from sqlmodel.ext.asyncio.session import AsyncSession
 
+    from bridge.outbox import HandlerRegistry
     from config import GroupConfig
     from desk.runtime import DeskRuntime
     from storage.models import OutboxItem
 
 log = logging.getLogger(__name__)
+
+#: The handler of a dashboard's first post: records its id and pins it.
+POSTED_HANDLER = "desk.dashboard_posted"
 
 
 def _keys(group: str) -> tuple[str, str]:
@@ -61,7 +66,7 @@ async def refresh(session: AsyncSession, group: GroupConfig, language: str) -> b
             kind="dashboard_post",
             payload=payload,
             priority=outbox.PRIORITY_DASHBOARD,
-            handler="desk.dashboard_posted",
+            handler=POSTED_HANDLER,
         )
     else:
         await outbox.enqueue(
@@ -78,7 +83,6 @@ async def refresh(session: AsyncSession, group: GroupConfig, language: str) -> b
     return True
 
 
-@outbox.on_done("desk.dashboard_posted")
 async def dashboard_posted(
     session: AsyncSession, item: OutboxItem, result: dict[str, Any]
 ) -> None:
@@ -101,6 +105,11 @@ async def dashboard_posted(
     )
 
 
+def register_dashboard(registry: HandlerRegistry) -> None:
+    """Register the handler of the dashboards' first posts."""
+    registry.register(POSTED_HANDLER, done=dashboard_posted)
+
+
 class Dashboards:
     """A component: refreshes every group's dashboard on its debounce interval."""
 
@@ -121,7 +130,6 @@ class Dashboards:
         self.queued = 0
 
     async def start(self) -> None:
-        await self.runtime.open()
         for group in self.groups:
             name = f"desk:dashboard:{group.name}"
             await self.runtime.leader.add_duty(name, functools.partial(self._loop, group))
@@ -133,7 +141,6 @@ class Dashboards:
             await self.runtime.leader.remove_duty(name)
         self._duties.clear()
         self._started = False
-        await self.runtime.close()
 
     def state(self) -> ComponentState:
         if not self._started:

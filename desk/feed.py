@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from botapi import calls
@@ -44,6 +45,7 @@ from storage.models import ConversationState, Customer
 if TYPE_CHECKING:
     from sqlmodel.ext.asyncio.session import AsyncSession
 
+    from bridge.outbox import HandlerRegistry
     from config import GroupConfig
     from storage.models import Conversation, OutboxItem
 
@@ -308,21 +310,15 @@ async def _show(
     return waiting
 
 
-def _the_desk() -> TelegramDesk:
-    from desk import completions
-
-    return completions._the_desk()
-
-
-@outbox.on_done(HANDLER)
-async def digest_posted(session: AsyncSession, item: OutboxItem, result: dict[str, Any]) -> None:
+async def digest_posted(
+    desk: TelegramDesk, session: AsyncSession, item: OutboxItem, result: dict[str, Any]
+) -> None:
     """Record the digest's message id; edit in the inquiries that joined while it was queued."""
     ctx = item.payload.get("ctx") or {}
     message_id = result.get("message_id")
     group_name = ctx.get("group")
     if message_id is None or group_name is None:
         return
-    desk = _the_desk()
     state = FeedState.parse(await lock_state(session, state_key(group_name)))
     digest = next((d for d in state.digests if d.n == ctx.get("n")), None)
     if digest is None:
@@ -334,8 +330,9 @@ async def digest_posted(session: AsyncSession, item: OutboxItem, result: dict[st
     await save_state(session, state_key(group_name), state.dump())
 
 
-@outbox.on_failed(HANDLER)
-async def digest_failed(session: AsyncSession, item: OutboxItem, error: Exception) -> None:
+async def digest_failed(
+    desk: TelegramDesk, session: AsyncSession, item: OutboxItem, error: Exception
+) -> None:
     """A digest could not be posted (e.g. the feed topic is gone): post it again once."""
     ctx = item.payload.get("ctx") or {}
     group_name = ctx.get("group")
@@ -350,7 +347,6 @@ async def digest_failed(session: AsyncSession, item: OutboxItem, error: Exceptio
         state.digests.remove(digest)  # shown nowhere now: the dashboard still counts them
     else:
         digest.posting = False
-        desk = _the_desk()
         group = desk.config.groups[group_name]
         html, keyboard, _ = render_digest(digest, desk.language)
         payload = calls.send_text(group.chat_id, html, reply_markup=keyboard)  # General topic
@@ -367,3 +363,10 @@ async def digest_failed(session: AsyncSession, item: OutboxItem, error: Exceptio
             handler=HANDLER,
         )
     await save_state(session, state_key(group_name), state.dump())
+
+
+def register_feed(registry: HandlerRegistry, desk: TelegramDesk) -> None:
+    """Register the digest's completion and failure handlers, bound to `desk`."""
+    registry.register(
+        HANDLER, done=partial(digest_posted, desk), failed=partial(digest_failed, desk)
+    )

@@ -61,13 +61,11 @@ class UpdatesIntake:
         return self.runtime.config.telegram.updates == "polling"
 
     async def start(self) -> None:
-        await self.runtime.open()
         customers = CustomerIntake(self.runtime)
         await customers.start()
         self.runtime.customer_intake = customers
         self._state = ComponentState("running")
         if self.polling:
-            assert self.runtime.bot is not None
             await self.runtime.bot.delete_webhook(drop_pending_updates=False)
             await self.runtime.leader.add_duty(POLL_DUTY, self._poll)
         self._started = True
@@ -80,7 +78,6 @@ class UpdatesIntake:
         if (customers := self.runtime.customer_intake) is not None:
             self.runtime.customer_intake = None
             await customers.stop()
-        await self.runtime.close()
 
     def state(self) -> ComponentState:
         if self._state.state == "running" and self.polling and not self.is_polling:
@@ -100,7 +97,6 @@ class UpdatesIntake:
     async def feed(self, update: Update) -> bool:
         """Handle one update (a new private message directly, the rest through the router);
         retried a few times, then logged and dropped."""
-        assert self.runtime.bot is not None
         for attempt in range(1, UPDATE_TRIES + 1):
             try:
                 if is_private_message(update):
@@ -120,7 +116,6 @@ class UpdatesIntake:
 
     async def _poll(self) -> None:
         bot = self.runtime.bot
-        assert bot is not None
         async with self.runtime.sessions() as session:
             stored = await kv_get(session, OFFSET_KEY)
         offset = int(stored) if stored else None

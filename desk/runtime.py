@@ -1,29 +1,34 @@
-"""What the desk's parts share while the service runs: database, bot, desk, outbox worker.
+"""What the desk's components share on top of the process's `Runtime`: the bot and the desk.
 
-Opened by the first component that starts and closed by the last that stops, so the outbox
-worker, the updates intake and the dashboard use one engine and one aiogram Bot.
+`DeskRuntime` is made once per service by the composition root (app/wiring.py) with the
+service's `bridge.runtime.Runtime`: the database, the worker, the outlets and the leader are
+the runtime's; the aiogram Bot, the bot's id, the getChatMember cache and the `FeedDesk` (cards
+and the storm digest) are the desk's. It is also the component that closes the Bot's HTTP
+session: listed first, it stops last, after the outbox worker sent its last call.
+`desk_policy` is the pacing of the Telegram limits and the customer platforms' rates.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from bridge.core.desk import Outlets
-from bridge.leader import Leader
+from botapi.sender import make_bot
+from bridge.components import ComponentState
+from bridge.outbox import Limits, PacingPolicy
 from desk.feed import FeedDesk
 
 if TYPE_CHECKING:
     from aiogram import Bot
-    from sqlalchemy.ext.asyncio import AsyncEngine
+    from sqlalchemy.ext.asyncio import async_sessionmaker
     from sqlmodel.ext.asyncio.session import AsyncSession
 
-    from bridge.outbox import OutboxWorker
+    from bridge.core.desk import Outlets
+    from bridge.leader import Leader
+    from bridge.runtime import Runtime
     from config import BridgeConfig
     from desk.customer_intake import CustomerIntake
 
@@ -35,107 +40,61 @@ MEMBER_STATUSES = frozenset({"creator", "administrator", "member"})
 
 
 class DeskRuntime:
-    """Shared state of the desk's components; `open()` / `close()` are reference-counted."""
+    """The desk's share of one service: its config, bot, desk and membership cache.
 
-    def __init__(self, config: BridgeConfig, *, time_scale: float = 1.0) -> None:
+    A component (name "telegram-bot") whose stop closes the Bot's HTTP session.
+    """
+
+    name = "telegram-bot"
+
+    def __init__(self, runtime: Runtime, config: BridgeConfig) -> None:
+        self.runtime = runtime
         self.config = config
-        self.time_scale = time_scale
+        self.time_scale = runtime.time_scale
         self.desk = FeedDesk(config)  # cards, and the storm digest (desk/feed.py)
-        self.outlets = Outlets()
-        #: The outbox's senders of the customer platforms (wiring adds one per channel).
-        self.senders: dict[str, Any] = {}
-        self.engine: AsyncEngine | None = None
-        self.sessions: Any = None
-        self.bot: Bot | None = None
-        self.worker: OutboxWorker | None = None
-        self.bot_id: int | None = None
+        self.bot: Bot = make_bot(config.telegram.token, str(config.telegram.api_url))
+        self.bot_id = int(config.telegram.token.split(":", 1)[0])
         #: Customers' private messages, stored by a group commit (set while the intake runs).
         self.customer_intake: CustomerIntake | None = None
-        self._users = 0
         self._members: dict[tuple[int, int], tuple[float, bool]] = {}
-        # Leader-only duties (the getUpdates poller, the dashboards); bridge/leader.py.
-        interval = 2.0 / max(time_scale, 1.0)
-        self.leader = Leader(config.database, retry_interval=interval, check_interval=interval)
+        self._running = False
 
-    async def open(self) -> None:
-        self._users += 1
-        if self._users > 1:
-            return
-        from adapters.telegram.outlet import TelegramOutlet
-        from botapi.sender import make_bot
-        from desk import completions, customer_side  # noqa: F401 - registers handlers
-        from storage.db import create_engine, session_factory
-        from storage.migrate import upgrade_async
+    # ---- the runtime's parts the desk uses -------------------------------------------------
 
-        await upgrade_async(self.config.database)
-        self.engine = create_engine(self.config.database)
-        self.sessions = session_factory(self.engine)
-        self.bot = make_bot(self.config.telegram.token, str(self.config.telegram.api_url))
-        self.bot_id = int(self.config.telegram.token.split(":", 1)[0])
-        self.outlets.register("telegram", TelegramOutlet())
-        completions.bind(self.desk)
+    @property
+    def outlets(self) -> Outlets:
+        return self.runtime.outlets
 
-    async def close(self) -> None:
-        self._users -= 1
-        if self._users > 0:
-            return
-        from desk import completions
+    @property
+    def leader(self) -> Leader:
+        return self.runtime.leader
 
-        completions.bind(None)
-        if self.bot is not None:
-            await self.bot.session.close()
-            self.bot = None
-        if self.engine is not None:
-            await self.engine.dispose()
-            self.engine = None
+    @property
+    def sessions(self) -> async_sessionmaker[AsyncSession]:
+        return self.runtime.sessions
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """A session in a transaction: committed on success, then the worker is woken."""
-        async with self.sessions() as session:
-            async with session.begin():
-                yield session
-        self.wake()
+        """The runtime's transaction (committed, then the worker woken)."""
+        async with self.runtime.transaction() as session:
+            yield session
 
     def wake(self) -> None:
-        if self.worker is not None:
-            self.worker.wake()
+        self.runtime.wake()
 
-    def make_worker(self) -> OutboxWorker:
-        from botapi.sender import TelegramCalls
-        from bridge.outbox import Limits, OutboxWorker, PacingPolicy
+    # ---- Component -------------------------------------------------------------------------
 
-        assert self.bot is not None
-        limits = self.config.telegram.limits
-        policy = PacingPolicy(
-            Limits(
-                telegram_private_per_second=limits.per_chat_per_second,
-                telegram_group_per_minute=limits.per_group_per_minute,
-                telegram_global_per_second=limits.global_per_second,
-                **self._customer_platform_limits(),
-            ),
-            time_scale=self.time_scale,
-        )
-        owner = f"{socket.gethostname()}:{os.getpid()}:{id(self)}"
-        self.worker = OutboxWorker(
-            self.sessions,
-            {**self.senders, "telegram": TelegramCalls(self.bot)},
-            policy,
-            owner_id=owner,
-            poll_interval=0.2,
-            backoff_max=self.config.outbox.max_backoff_seconds,
-        )
-        return self.worker
+    async def start(self) -> None:
+        self._running = True
 
-    def _customer_platform_limits(self) -> dict[str, float]:
-        """The configured sending rates of the customer platforms that are on."""
-        channels = self.config.channels
-        rates: dict[str, float] = {}
-        if channels.vk is not None:
-            rates["vk_per_second"] = channels.vk.limits.requests_per_second
-        if channels.facebook is not None:
-            rates["facebook_per_second"] = channels.facebook.limits.send_per_second
-        return rates
+    async def stop(self) -> None:
+        self._running = False
+        await self.bot.session.close()
+
+    def state(self) -> ComponentState:
+        return ComponentState("running" if self._running else "stopped")
+
+    # ---- operators -------------------------------------------------------------------------
 
     async def is_operator(self, chat_id: int, user_id: int, *, proven_member: bool) -> bool:
         """May `user_id` act in the group `chat_id`? The configured list, else membership.
@@ -154,7 +113,6 @@ class DeskRuntime:
         now = time.monotonic()
         if cached is not None and now - cached[0] < MEMBER_CACHE_SECONDS:
             return cached[1]
-        assert self.bot is not None
         try:
             member = await self.bot.get_chat_member(chat_id, user_id)
         except Exception:  # the answer is "not proven": refuse, and say why in the log
@@ -174,3 +132,28 @@ class DeskRuntime:
             for group in self.config.groups.values()
             if await self.is_operator(group.chat_id, user_id, proven_member=False)
         }
+
+
+def desk_policy(config: BridgeConfig, *, time_scale: float = 1.0) -> PacingPolicy:
+    """The outbox pacing of `config`: Telegram's limits and the customer platforms' rates."""
+    limits = config.telegram.limits
+    return PacingPolicy(
+        Limits(
+            telegram_private_per_second=limits.per_chat_per_second,
+            telegram_group_per_minute=limits.per_group_per_minute,
+            telegram_global_per_second=limits.global_per_second,
+            **_customer_platform_limits(config),
+        ),
+        time_scale=time_scale,
+    )
+
+
+def _customer_platform_limits(config: BridgeConfig) -> dict[str, float]:
+    """The configured sending rates of the customer platforms that are on."""
+    channels = config.channels
+    rates: dict[str, float] = {}
+    if channels.vk is not None:
+        rates["vk_per_second"] = channels.vk.limits.requests_per_second
+    if channels.facebook is not None:
+        rates["facebook_per_second"] = channels.facebook.limits.send_per_second
+    return rates

@@ -33,6 +33,7 @@ from bridge.core.cards import render_card as render_card_html
 from bridge.core.texts import source_name, text
 from bridge.events import Attachment
 from desk.callbacks import AcceptCallback, packed
+from desk.completions import DeskHandler
 from storage.avatars import get_avatar_file_id
 from storage.conversations import get_conversation
 from storage.links import copy_showing
@@ -204,7 +205,7 @@ class TelegramDesk:
             kind="card",
             payload=payload,
             priority=outbox.PRIORITY_INQUIRY,
-            handler="desk.card_posted",
+            handler=DeskHandler.CARD_POSTED,
             ctx={"avatar_key": style.key, "name": name},
         )
 
@@ -251,7 +252,7 @@ class TelegramDesk:
                     name=topic_name(self.customer_name(customer), customer.channel, self.language),
                 ),
                 priority=outbox.PRIORITY_RELAY,
-                handler="desk.topic_created",
+                handler=DeskHandler.TOPIC_CREATED,
             )
             return  # the history follows once the topic exists
         if group.mode == "topics":
@@ -266,7 +267,7 @@ class TelegramDesk:
                     chat_id=group.chat_id,
                     message_thread_id=conversation.topic_id,
                 ),
-                handler="desk.topic_reopened",
+                handler=DeskHandler.TOPIC_REOPENED,
             )
         await self.post_history(session, conversation, customer)
 
@@ -328,7 +329,7 @@ class TelegramDesk:
                 kind=outbox.KIND_TEXT,
                 payload=payload,
                 coalesce_key=lane,
-                handler="desk.copy_posted",
+                handler=DeskHandler.COPY_POSTED,
                 message_id=message.id,
                 ctx=ctx,
             )
@@ -362,7 +363,7 @@ class TelegramDesk:
                 lane=lane,
                 kind="media",
                 payload=payload,
-                handler="desk.copy_posted",
+                handler=DeskHandler.COPY_POSTED,
                 message_id=message.id,
                 ctx=ctx,
             )
@@ -422,7 +423,7 @@ class TelegramDesk:
             lane=self.place_lane(conversation),
             kind="notice",
             payload=payload,
-            handler="desk.notice_posted",
+            handler=DeskHandler.NOTICE_POSTED,
             ctx={"topic": thread_id},
         )
 
@@ -439,7 +440,7 @@ class TelegramDesk:
             payload=calls.call(
                 "closeForumTopic", chat_id=group.chat_id, message_thread_id=conversation.topic_id
             ),
-            handler="desk.topic_closed",
+            handler=DeskHandler.TOPIC_CLOSED,
         )
 
     async def notify_operator(self, session: AsyncSession, operator_id: int, html: str) -> None:

@@ -3,7 +3,8 @@
 | layer | package(s) | may import (first-party) |
 |---|---|---|
 | composition root | `app` | everything |
-| customer platforms | `adapters.<platform>` | the core, storage, config, `botapi`, `adapters.common` — never another platform |
+| customer platforms | `adapters.<platform>` | the core, storage, config, `botapi`,
+  `adapters.common`; never another platform |
 | shared adapter helpers | `adapters.common` | the core, storage, config |
 | the operators' desk | `desk` | the core, storage, config, `botapi` |
 | the Telegram Bot API plumbing | `botapi` | the core, storage, config |

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from adapters.common.outbound import outbound_payload
 from bridge import outbox
+from bridge.core.reply_handlers import ReplyHandler
 from bridge.events import Attachment, Outbound
 
 if TYPE_CHECKING:
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 
     from storage.models import Conversation, Customer, Message
 
-HANDLER = "customer.reply_tracked"
+HANDLER = ReplyHandler.TRACKED
 FileLink = Callable[[str], "str | None"]
 
 

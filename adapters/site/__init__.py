@@ -1,7 +1,7 @@
 """The site chat widget (channel `site:<widget id>`): embed script, standalone page, WebSocket.
 
 PLATFORM                                  # the descriptor the registry lists (platform.py)
-site = SiteChannel(config, sink, telegram_link=link)  # one SiteAdapter per configured widget
+site = SiteChannel(config, sink, sessions=runtime.session, telegram_link=link)  # one per widget
 components.extend(site.adapters)          # each serves /widget/<id>...
 senders["site"] = site.sender             # the outbox pushes operator replies to visitors
 outlets.register("site", SiteOutlet())    # the core queues replies for platform "site"

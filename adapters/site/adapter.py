@@ -1,6 +1,6 @@
-"""The site widget component: one `SiteAdapter` per configured widget, sharing the database.
+"""The site widget component: one `SiteAdapter` per configured widget, on the service's database.
 
-    site = SiteChannel(config, sink, telegram_link=link)  # tests add sessions=factory
+    site = SiteChannel(config, sink, sessions=runtime.session, telegram_link=link)
     components.extend(site.adapters)           # Adapter + HasRoutes: /widget/<id>...
     senders["site"] = site.sender              # SiteSender, pushes replies to open sockets
 
@@ -9,11 +9,14 @@ Each adapter serves `/widget/<id>.js` (the one-tag embed), `/widget/<id>` (stand
 goes to the core as `Inbound(channel="site:<id>", chat=visitor, user=visitor, ...)` and is
 answered only after the core committed it. An operator's files are copied for the visitor
 they were sent to (`replies.py`); `telegram_link` fetches those known only by a Telegram file_id.
+`sessions` makes a session of the service's one engine (bridge/runtime.py, open while the
+service runs); the site opens no engine of its own.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,37 +42,15 @@ from bridge.components import ComponentState
 from storage.site import visitor_message, visitor_message_by_id
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+    from sqlmodel.ext.asyncio.session import AsyncSession
 
     from bridge.adapter import CoreSink
     from config import BridgeConfig
 
 log = logging.getLogger(__name__)
 
-
-class SharedDatabase:
-    """One engine for every widget: opened by the first adapter to start, closed by the last."""
-
-    def __init__(self, url: str, sessions: async_sessionmaker | None = None) -> None:
-        self.url = url
-        self.sessions = sessions
-        self._owned: AsyncEngine | None = None
-        self._users = 0
-
-    async def open(self) -> None:
-        self._users += 1
-        if self.sessions is None:
-            from storage.db import create_engine, session_factory
-
-            self._owned = create_engine(self.url)
-            self.sessions = session_factory(self._owned)
-
-    async def close(self) -> None:
-        self._users -= 1
-        if self._users <= 0 and self._owned is not None:
-            await self._owned.dispose()
-            self._owned = None
-            self.sessions = None
+#: Makes a session of the service's database (`Runtime.session`, or a test's sessionmaker).
+SessionFactory = Callable[[], "AsyncSession"]
 
 
 class SiteAdapter:
@@ -82,7 +63,7 @@ class SiteAdapter:
         sink: CoreSink,
         *,
         signing_key: bytes,
-        database: SharedDatabase,
+        sessions: SessionFactory,
         files: FileStore,
         public_url: str | None = None,
         language: str = "en",
@@ -94,7 +75,7 @@ class SiteAdapter:
         self.name = f"channel:{self.channel}"
         self.sink = sink
         self.key = signing_key
-        self.database = database
+        self.sessions = sessions
         self.files = files
         self.replies = ReplyFiles(signing_key, widget_id, files, telegram_link)
         self.public_url = public_url.rstrip("/") if public_url else None
@@ -110,14 +91,11 @@ class SiteAdapter:
     # ---- Component ----------------------------------------------------------------------------
 
     async def start(self) -> None:
-        await self.database.open()
         self._state = ComponentState("running")
 
     async def stop(self) -> None:
         await self.hub.close_all()
         await self.replies.close()
-        if self._state.state != "stopped":
-            await self.database.close()
         self._state = ComponentState("stopped")
 
     def state(self) -> ComponentState:
@@ -143,15 +121,13 @@ class SiteAdapter:
 
     @property
     def history(self) -> History:
-        if self.database.sessions is None:
-            raise RuntimeError(f"{self.name} is not started")
-        return History(self.database.sessions, self.channel, self.file_link, self.replies.find)
+        return History(self.sessions, self.channel, self.file_link, self.replies.find)
 
     async def stored_view(self, visitor: str, message_id: int | None) -> dict[str, Any] | None:
         """A stored message of this visitor as the widget shows it, or None."""
-        if message_id is None or self.database.sessions is None:
+        if message_id is None:
             return None
-        async with self.database.sessions() as session:
+        async with self.sessions() as session:
             message = await visitor_message_by_id(session, self.channel, visitor, message_id)
         if message is None:
             return None
@@ -159,23 +135,21 @@ class SiteAdapter:
 
     async def own_message_view(self, visitor: str, external_id: str) -> dict[str, Any] | None:
         """The visitor's message the core stored under `external_id`, as the widget shows it."""
-        if self.database.sessions is None:
-            return None
-        async with self.database.sessions() as session:
+        async with self.sessions() as session:
             message = await visitor_message(session, self.channel, visitor, external_id)
         return None if message is None else message_view(message, visitor, self.file_link)
 
 
 class SiteChannel:
-    """Every configured widget's adapter, the shared database and files, and the sender."""
+    """Every configured widget's adapter, their files, and the sender."""
 
     def __init__(
         self,
         config: BridgeConfig,
         sink: CoreSink,
         *,
+        sessions: SessionFactory,
         telegram_link: TelegramLink,
-        sessions: async_sessionmaker | None = None,
         files_dir: Path | None = None,
         max_upload: int = MAX_UPLOAD,
     ) -> None:
@@ -184,7 +158,6 @@ class SiteChannel:
         site = config.section("site")
         assert site is None or isinstance(site, SiteSettings)
         widgets = dict(site.widgets) if site is not None else {}
-        self.database = SharedDatabase(config.database, sessions)
         self.files = FileStore(files_dir or default_files_dir(config.database), max_upload)
         key = config.widget_signing_key()
         public_url = str(config.http.public_url) if config.http.public_url else None
@@ -194,7 +167,7 @@ class SiteChannel:
                 widget,
                 sink,
                 signing_key=key,
-                database=self.database,
+                sessions=sessions,
                 files=self.files,
                 public_url=public_url,
                 language=config.language,

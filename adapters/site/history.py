@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.ext.asyncio import async_sessionmaker
-
 from storage.models import Direction, Message
 from storage.site import visitor_messages
 
 if TYPE_CHECKING:
+    from sqlmodel.ext.asyncio.session import AsyncSession
+
     from adapters.site.uploads import StoredFile
 
 FILE_REF_PREFIX = "site-file:"
@@ -89,7 +89,7 @@ class History:
 
     def __init__(
         self,
-        sessions: async_sessionmaker,
+        sessions: Callable[[], AsyncSession],
         channel: str,
         file_link: FileLink,
         reply_file: ReplyFile | None = None,

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from adapters.common.outbound import outbound_payload
 from bridge import outbox
+from bridge.core.reply_handlers import ReplyHandler
 from bridge.events import Outbound
 
 if TYPE_CHECKING:
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
     from storage.models import Conversation, Customer, Message
 
 PLATFORM = "site"
-HANDLER = "customer.reply_sent"
+HANDLER = ReplyHandler.SENT
 
 
 class SiteOutlet:

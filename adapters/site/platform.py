@@ -39,7 +39,12 @@ def build(section: SiteSettings, context: PlatformContext) -> PlatformParts:
     from adapters.site.outlet import SiteOutlet
 
     assert context.file_link is not None
-    site = SiteChannel(context.config, context.sink, telegram_link=context.file_link)
+    site = SiteChannel(
+        context.config,
+        context.sink,
+        sessions=context.sessions,
+        telegram_link=context.file_link,
+    )
     return PlatformParts(components=site.adapters, sender=site.sender, outlet=SiteOutlet())
 
 

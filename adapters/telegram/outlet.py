@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from botapi import calls
 from bridge import outbox
 from bridge.core.cards import escape, pieces
+from bridge.core.reply_handlers import ReplyHandler
 from storage.copies import customer_copies
 
 if TYPE_CHECKING:
@@ -25,8 +26,8 @@ if TYPE_CHECKING:
     from storage.models import Conversation, Customer, Message
 
 PLATFORM = "telegram"
-HANDLER = "customer.reply_sent"
-EDIT_HANDLER = "customer.edit_sent"
+HANDLER = ReplyHandler.SENT
+EDIT_HANDLER = ReplyHandler.EDIT_SENT
 #: Telegram's limits on a message's text and a media caption.
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024

@@ -26,8 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Load the config (exit 2 on errors), then serve until a signal; exit 0 after a clean stop."""
     from app.config import load_config
-    from app.service import Service
-    from app.wiring import build_components
+    from app.wiring import build_service
     from bridge.logs import setup_logging
     from config import ConfigError
 
@@ -40,8 +39,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.time_scale > 0:
         print("--time-scale must be a positive number", file=sys.stderr)
         return 2
-    components = build_components(config, time_scale=args.time_scale)
-    service = Service(config, components, port=args.port)
+    service = build_service(config, time_scale=args.time_scale, port=args.port)
     run_loop(service.run_until_signal())
     return 0
 

@@ -6,8 +6,7 @@
                                kind="text", payload={...}, handler="relay_posted")
     await session.commit(); worker.wake()
 
-    @outbox.on_done("relay_posted")
-    async def relay_posted(session, item, result): ...
+    registry.register("relay_posted", done=relay_posted)  # at wiring time (handlers.py)
 
 See worker.py for delivery, pacing.py/policy.py for limits, coalesce.py for merging.
 """
@@ -23,7 +22,7 @@ from bridge.outbox.enqueue import (
     PRIORITY_REPLY,
     enqueue,
 )
-from bridge.outbox.handlers import HandlerRegistry, handlers, on_done, on_failed
+from bridge.outbox.handlers import HandlerRegistry
 from bridge.outbox.policy import Bucket, Limits, PacingPolicy
 from bridge.outbox.senders import Sender, Senders, random_id_for
 from bridge.outbox.worker import OutboxCall, OutboxWorker
@@ -46,8 +45,5 @@ __all__ = [
     "Sender",
     "Senders",
     "enqueue",
-    "handlers",
-    "on_done",
-    "on_failed",
     "random_id_for",
 ]

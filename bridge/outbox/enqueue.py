@@ -40,7 +40,7 @@ async def enqueue(
 
     `destination` is the pacing key (a chat id); `lane` the ordering key (rows of one lane go
     strictly in id order, e.g. "telegram:-100123:topic:77"); `kind` picks coalescing
-    (see coalesce.py); `handler` names the on_done/on_failed handlers. For `edit` and
+    (see coalesce.py); `handler` names the row's registered handlers (handlers.py). For `edit` and
     `dashboard` kinds with a `coalesce_key`, older pending rows of the same lane and key are
     superseded by this one.
     """
@@ -61,7 +61,7 @@ async def enqueue(
         payload=payload,
         priority=priority,
         coalesce_key=coalesce_key,
-        handler=handler,
+        handler=str(handler) if handler is not None else None,  # a name constant may be an enum
         conversation_id=conversation_id,
         message_id=message_id,
     )

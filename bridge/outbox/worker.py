@@ -13,6 +13,12 @@ TransientError → retried forever with exponential backoff and jitter (an alarm
 the `outbox_transient_alarm` gauge past `alarm_after` attempts); PermanentError → failed with
 the platform's reason, failure handlers called.
 
+A row is sent only by a worker whose `handlers` know the row's handler (and whose `senders`
+have its platform): otherwise it is not sent and waits like a transient failure (backoff, the
+reason on the row, the alarm past `alarm_after` tries), for a worker that can complete it. The
+call is the step that cannot be undone; sending it without its completion would lose what the
+handler records (a card's message id, a topic) while the row says "done".
+
 What can repeat after a crash (kill -9): a call that the platform accepted but whose row was
 not yet marked done — at most the rows in flight at that moment (one call per busy destination,
 each possibly a merged message). On restart they are leased again (SQLite: at start-up;
@@ -35,7 +41,6 @@ from bridge.errors import PermanentError, RetryAfter, TransientError
 from bridge.outbox import metrics
 from bridge.outbox.coalesce import can_merge, mergeable_prefix, merged_payload
 from bridge.outbox.handlers import HandlerRegistry
-from bridge.outbox.handlers import handlers as default_handlers
 from bridge.outbox.pacing import BucketState, dump_log, load_log, penalize, reserve
 from bridge.outbox.policy import PacingPolicy
 from bridge.outbox.senders import Senders
@@ -65,6 +70,7 @@ class OutboxCall:
     conversation_id: int | None = None
     message_id: int | None = None
     merged_ids: tuple[int, ...] = field(default=())
+    handler: str | None = None
 
 
 @dataclass(slots=True)
@@ -108,7 +114,8 @@ class OutboxWorker:
         self.policy = policy
         self.owner_id = owner_id
         self.concurrency = concurrency
-        self.handlers = handlers or default_handlers
+        #: Completions and failures by name; rows naming another handler are not sent here.
+        self.handlers = handlers if handlers is not None else HandlerRegistry()
         self.lease_seconds = lease_seconds
         self.poll_interval = poll_interval
         self.backoff_base = backoff_base
@@ -223,12 +230,14 @@ class OutboxWorker:
     async def _run(self, head: OutboxCall) -> None:
         ids: list[int] = [head.id]
         try:
+            self._check_handlers([head])
             buckets = self.policy.buckets_for(head.platform, head.destination)
             slot = await self._wait_for_slot(ids, buckets)
             group = await self._take_followers(head)
+            ids = [row.id for row in group]
+            self._check_handlers(group)
             if self._too_late(buckets, slot):
                 await self._wait_for_slot(ids, buckets)
-            ids = [row.id for row in group]
             call = replace(head, payload=merged_payload(group), merged_ids=tuple(ids))
             sender = self.senders.get(head.platform)
             if sender is None:
@@ -252,6 +261,16 @@ class OutboxWorker:
             await self._on_transient(head, ids, f"{type(exc).__name__}: {exc}")
         else:
             await self._on_done(head, ids, result)
+
+    def _check_handlers(self, group: Sequence[OutboxCall]) -> None:
+        """TransientError (the rows stay queued) when a row's handler is not registered here."""
+        unknown = sorted(
+            {row.handler for row in group if row.handler and not self.handlers.knows(row.handler)}
+        )
+        if unknown:
+            reason = f"no handler {', '.join(map(repr, unknown))} registered in this worker"
+            log.error("outbox: rows %s not sent: %s", [row.id for row in group], reason)
+            raise TransientError(f"{reason}: not sent")
 
     async def _wait_for_slot(self, ids: list[int], buckets: Sequence[Any]) -> float:
         """Reserve a pacing slot and sleep until it (extending the lease for a long wait)."""
@@ -368,8 +387,6 @@ class OutboxWorker:
             failure: _HandlerFailed | None = None
             for row in rows if with_handlers else ():
                 fn = self.handlers.done.get(row.handler) if row.handler else None
-                if row.handler and fn is None:
-                    log.error("outbox: no on_done handler named %r", row.handler)
                 if fn is not None:
                     try:
                         await fn(session, row, result)
@@ -502,6 +519,7 @@ def _snapshot(row: Any) -> OutboxCall:
         conversation_id=row.conversation_id,
         message_id=row.message_id,
         merged_ids=(row.id,),
+        handler=row.handler,
     )
 
 

@@ -9,8 +9,7 @@ from pathlib import Path
 from aiohttp import web
 
 from app.config import load_config
-from app.service import Service
-from app.wiring import build_components
+from app.wiring import build_service
 from sandbox.facebook import FakeFacebook
 from sandbox.runner import free_port, serving
 from sandbox.telegram import FakeTelegram
@@ -75,7 +74,7 @@ async def test_set_webhooks_registers_telegram_and_viber_and_prints_facebook_ste
         database = f"sqlite:///{tmp_path / 'b.db'}"
         write_config(path, fakes=fakes.base_url, port=port, chat_id=chat_id, database=database)
         config = load_config(path)
-        service = Service(config, build_components(config), port=port)
+        service = build_service(config, port=port)
         await service.start()  # Viber checks the URL answers before it accepts it
         try:
             process = await asyncio.create_subprocess_exec(

@@ -14,7 +14,7 @@ import textwrap
 from functools import cache
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[2]
 
 UPDATES = [
     {

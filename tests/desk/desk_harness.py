@@ -17,7 +17,7 @@ from aiohttp import web
 
 from app.config import parse_config
 from app.service import Service
-from app.wiring import build_components
+from app.wiring import build_service
 from config import BridgeConfig
 from desk.intake import UpdatesIntake
 from sandbox.runner import serving
@@ -137,11 +137,10 @@ async def running_desk(
             "channels": channels or {"telegram": {"group": "support"}},
         }
         config = parse_config(data, source="test")
-        components = build_components(config, time_scale=time_scale)
-        for component in components:
+        service = build_service(config, time_scale=time_scale, port=0)
+        for component in service.components:
             if isinstance(component, UpdatesIntake):
                 component.poll_timeout = 1  # the fake holds a long poll past our stop
-        service = Service(config, components, port=0)
         await service.start()
         try:
             yield Desk(

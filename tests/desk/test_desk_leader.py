@@ -14,7 +14,7 @@ from desk_harness import TOKEN, eventually
 
 from app.config import parse_config
 from app.service import Service
-from app.wiring import build_components
+from app.wiring import build_service
 from desk.dashboard import Dashboards
 from desk.intake import UpdatesIntake
 from sandbox.runner import serving
@@ -34,11 +34,11 @@ def make_service(database: str, api_url: str, group_id: int) -> Service:
         "channels": {"telegram": {"group": "support"}},
     }
     config = parse_config(data, source="test")
-    components = build_components(config, time_scale=TIME_SCALE)
-    for component in components:
+    service = build_service(config, time_scale=TIME_SCALE, port=0)
+    for component in service.components:
         if isinstance(component, UpdatesIntake):
             component.poll_timeout = 1
-    return Service(config, components, port=0)
+    return service
 
 
 def part(service: Service, kind: type) -> Any:

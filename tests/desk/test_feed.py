@@ -6,7 +6,6 @@ import re
 
 from desk_harness import eventually, running_desk
 
-from desk import completions
 from desk.feed import (
     DIGEST_AFTER,
     DIGEST_LIMIT,
@@ -19,10 +18,9 @@ from desk.intake import UpdatesIntake
 
 
 def use_feed_desk(desk) -> None:  # type: ignore[no-untyped-def]
-    """Give the running service's desk runtime a FeedDesk (what the wiring hook does)."""
+    """The running service's desk is a FeedDesk (the wiring makes one, its handlers bound)."""
     runtime = next(c for c in desk.service.components if isinstance(c, UpdatesIntake)).runtime
-    runtime.desk = FeedDesk(desk.config)
-    completions.bind(runtime.desk)
+    assert isinstance(runtime.desk, FeedDesk)
 
 
 def digests(desk) -> list:  # type: ignore[no-untyped-def]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app.config import parse_config
-from desk.runtime import DeskRuntime
+from app.wiring import build_runtime
 
 
 async def test_configured_rates_pace_the_outbox(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -33,16 +33,13 @@ async def test_configured_rates_pace_the_outbox(tmp_path) -> None:  # type: igno
             },
         }
     )
-    runtime = DeskRuntime(config)
-    await runtime.open()
-    try:
-        policy = runtime.make_worker().policy
-        headroom = policy.limits.headroom
-        group, *_ = policy.buckets_for("telegram", "-1001")
-        (vk,) = policy.buckets_for("vk", "501")
-        _, facebook = policy.buckets_for("facebook", "psid-1")
-    finally:
-        await runtime.close()
+    runtime, desk = build_runtime(config)  # the runtime's one worker paces by its policy
+    await desk.stop()  # closes the bot's session (never opened here)
+    policy = runtime.policy
+    headroom = policy.limits.headroom
+    group, *_ = policy.buckets_for("telegram", "-1001")
+    (vk,) = policy.buckets_for("vk", "501")
+    _, facebook = policy.buckets_for("facebook", "psid-1")
     assert group.interval == pytest.approx(headroom * 60 / 12)
     assert vk.interval == pytest.approx(headroom / 4)
     assert facebook.interval == pytest.approx(headroom / 2)

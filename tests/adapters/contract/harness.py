@@ -1,7 +1,7 @@
 """The whole bridge, as `run` builds it, against every fake platform in-process.
 
 `running_bridge()` starts the fake Telegram, VK, Viber and Facebook under one test server and
-the real `Service` with `build_components(config)` — every channel on (Telegram customers,
+the real `Service` that `build_service(config)` builds — every channel on (Telegram customers,
 VK, Viber, Facebook, one site widget) — on a free port that is also its `public_url`, so the
 fakes call its webhooks and fetch the operators' files from it. `Customer` drivers play one
 customer per platform behind the same small interface, which the contract suite runs over.
@@ -29,7 +29,7 @@ from PIL import Image
 from app.config import parse_config
 from app.platforms import registry
 from app.service import Service
-from app.wiring import build_components
+from app.wiring import build_service
 from bridge.platforms import Registry
 from config import BridgeConfig
 from desk.intake import UpdatesIntake
@@ -251,11 +251,10 @@ async def start_service(
     config: BridgeConfig, port: int, platforms: Registry | None = None
 ) -> Service:
     """The real service with every component `run` builds, started on `port`."""
-    components = build_components(config, time_scale=SCALE, platforms=platforms)
-    for component in components:
+    service = build_service(config, time_scale=SCALE, port=port, platforms=platforms)
+    for component in service.components:
         if isinstance(component, UpdatesIntake):
             component.poll_timeout = 1
-    service = Service(config, components, port=port)
     await service.start()
     return service
 

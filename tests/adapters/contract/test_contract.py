@@ -1,5 +1,5 @@
 """One contract, every customer platform: the same scenarios over Telegram, VK, Viber, Facebook
-and the site widget, through the real service (`build_components`) against the fakes.
+and the site widget, through the real service (`build_service`) against the fakes.
 
 Each scenario is a plain coroutine of (bridge, customer) listed in `CONTRACT`, so that a platform
 defined elsewhere (the toy platform of test_toy_platform.py) runs the very same scenarios.

@@ -263,3 +263,49 @@ async def test_permanent_error_for_merged_rows_fails_each(factory) -> None:  # t
     await worker.stop()
     async with factory() as s:
         assert await store.count_by_state(s) == {"done": 1, "failed": 2}
+
+
+async def test_a_row_whose_handler_is_not_registered_is_kept_unsent_for_a_worker_that_knows_it(
+    factory,
+) -> None:  # type: ignore[no-untyped-def]
+    # E.g. a worker process started without the desk's handlers: sending the row would lose
+    # what its handler records (a card's message id) while the row said "done".
+    sender = RecordingSender()
+    kept = await put(factory, lane="a", handler="card_posted")
+    plain = await put(factory, lane="b")
+    worker = make_worker(factory, sender, alarm_after=2)
+    await worker.start()
+    await wait_for(lambda: sender.delivered_ids() == [plain])
+    await wait_for(lambda: worker.stats.retried >= 2)  # tried again, still not sent
+    await worker.stop()
+    row = (await rows(factory))[kept]
+    assert row.state == "pending" and row.attempts >= 2
+    assert "no handler 'card_posted' registered in this worker" in row.last_error
+    assert sender.delivered_ids() == [plain] and len(sender.calls) == 1
+
+    registry = HandlerRegistry()
+    recorded: list[int] = []
+
+    @registry.on_done("card_posted")
+    async def card_posted(session, item, result) -> None:  # type: ignore[no-untyped-def]
+        recorded.append(item.id)
+
+    knowing = make_worker(factory, sender, handlers=registry)
+    await knowing.start()
+    await wait_for(lambda: recorded == [kept], within=10)
+    await knowing.stop()
+    assert (await rows(factory))[kept].state == "done"
+
+
+def test_the_registry_takes_each_name_once_and_knows_what_it_holds() -> None:
+    registry = HandlerRegistry()
+
+    async def done(session, item, result) -> None:  # type: ignore[no-untyped-def]
+        return None
+
+    registry.register("relay", done=done)
+    assert registry.knows("relay") and registry.knows(None) and not registry.knows("other")
+    with pytest.raises(ValueError, match="already registered"):
+        registry.register("relay", done=done)
+    with pytest.raises(ValueError, match="done=, failed="):
+        registry.register("nothing")
