@@ -14,6 +14,7 @@ from bridge.components import Component
 
 if TYPE_CHECKING:
     from app.service import Service
+    from botapi.updates import UpdatesIntake
     from bridge.core.sink import BridgeSink
     from bridge.platforms import Registry
     from bridge.runtime import Runtime
@@ -83,30 +84,40 @@ def build_components(
     intake (operators and Telegram customers), the file links operators' files travel by, the
     background name lookups, then the parts of every enabled platform of the registry (VK's
     long poll starts with its adapter; webhooks and the site widget are served as routes).
-    Every adapter
-    reports to one `BridgeSink`; its sender is the outbox's sender of its platform and its
-    outlet queues the operators' replies. `time_scale` speeds the desk's pacing and debounce
-    (and the name lookups' waits) up for benchmarks and tests.
+    Every adapter reports to one `BridgeSink`; its sender is the outbox's sender of its
+    platform and its outlet queues the operators' replies. `time_scale` speeds the desk's
+    pacing and debounce (and the name lookups' waits) up for benchmarks and tests.
     """
     from botapi.files import TelegramFiles
     from bridge.core.sink import BridgeSink
     from bridge.outbox.component import OutboxComponent
     from desk.customer_side import TelegramCustomerRefresh
     from desk.dashboard import Dashboards
-    from desk.intake import UpdatesIntake
 
     sink = BridgeSink(desk, refresh=TelegramCustomerRefresh(desk.desk), time_scale=time_scale)
     files = TelegramFiles(desk.bot, config.widget_signing_key(), bridge_url(config))
+    intake = desk_updates(desk)
     components: list[Component] = [
         desk,
         OutboxComponent(runtime),
         Dashboards(desk),
-        UpdatesIntake(desk),
+        intake,
         files,
         sink.names,
     ]
-    components.extend(customer_channels(config, runtime, sink, files.link, platforms))
+    components.extend(customer_channels(config, runtime, sink, files.link, platforms, intake))
     return components
+
+
+def desk_updates(runtime: DeskRuntime) -> UpdatesIntake:
+    """The one bot's updates intake with the operators' desk installed; the Telegram customers'
+    side is installed after it by their platform's `build` (adapters/telegram/platform.py)."""
+    from botapi.updates import UpdatesIntake
+    from desk import routers
+
+    intake = UpdatesIntake(runtime)
+    routers.install(intake, runtime)
+    return intake
 
 
 def bridge_url(config: BridgeConfig) -> str:
@@ -123,12 +134,13 @@ def customer_channels(
     sink: BridgeSink,
     file_link: object,
     platforms: Registry | None = None,
+    bot_updates: UpdatesIntake | None = None,
 ) -> list[Component]:
     """The components of every registered platform whose section `config` turns on.
 
     Each platform's `build` gives its parts: its sender joins the outbox, its outlet the
-    core's outlets, its profile look-ups the background name lookups. A platform without
-    `build` needs no parts of its own (Telegram customers write to the desk's bot).
+    core's outlets, its profile look-ups the background name lookups. Telegram customers are
+    served by the desk's bot: their `build` installs them on `bot_updates`, the bot's intake.
     """
     from app.platforms import registry
     from bridge.platforms import PlatformContext
@@ -140,6 +152,7 @@ def customer_channels(
         leader=runtime.leader,
         transaction=runtime.transaction,
         sessions=runtime.session,
+        bot_updates=bot_updates,
     )
     components: list[Component] = []
     for platform in registry() if platforms is None else platforms:
@@ -147,8 +160,10 @@ def customer_channels(
         if section is None or platform.build is None:
             continue
         parts = platform.build(section, context)
-        runtime.senders[platform.name] = parts.sender
-        runtime.outlets.register(platform.name, parts.outlet)
+        if parts.sender is not None:
+            runtime.senders[platform.name] = parts.sender
+        if parts.outlet is not None:
+            runtime.outlets.register(platform.name, parts.outlet)
         for channel, profiles in parts.profiles.items():
             sink.names.register(channel, profiles)
         components.extend(parts.components)

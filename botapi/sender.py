@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, ClassVar
 
 from aiogram import Bot, methods
@@ -46,17 +48,37 @@ from pydantic import BaseModel, ValidationError
 from bridge.errors import (
     BridgeError,
     PermanentError,
+    PlaceClosed,
+    PlaceGone,
     RecipientUnreachable,
     RetryAfter,
     TransientError,
 )
 
-# Bad requests that mean "nothing left to do": treated as success.
-_HARMLESS_BAD_REQUESTS = (
-    "message is not modified",
-    "query is too old",
-    "query id is invalid",
-)
+
+class Harmless(StrEnum):
+    """Bad requests that mean "nothing left to do" (the value is Telegram's wording)."""
+
+    NOT_MODIFIED = "message is not modified"
+    QUERY_TOO_OLD = "query is too old"
+    QUERY_ID_INVALID = "query id is invalid"
+
+
+@dataclass(frozen=True, slots=True)
+class Ignored:
+    """`map_error`'s answer to a harmless refusal: the call counts as done."""
+
+    why: Harmless
+    description: str
+
+    def __str__(self) -> str:
+        return self.description
+
+
+#: Telegram's words for a forum topic that is gone (deleted) or closed: bridge.errors.PlaceGone
+#: and PlaceClosed, which the desk branches on (desk/completions.py).
+PLACE_GONE_WORDS = ("thread not found", "topic_deleted", "topic not found")
+PLACE_CLOSED_WORDS = ("topic_closed",)
 
 
 class KeptResponsesSession(AiohttpSession):
@@ -118,8 +140,12 @@ def _input_file(field: str, spec: Any) -> InputFile:
     raise PermanentError(f"file {field!r} must carry data_b64 or path")
 
 
-def map_error(exc: BaseException) -> BridgeError | None:
-    """Translate an aiogram/transport error into a bridge error; None means "success"."""
+def map_error(exc: BaseException) -> BridgeError | Ignored:
+    """Translate an aiogram/transport error into a bridge error, or `Ignored` ("success").
+
+    The one place where Telegram's words are read: callers branch on the type
+    (`PlaceGone`, `PlaceClosed`, `RecipientUnreachable`, `Ignored`...), never on the text.
+    """
     if isinstance(exc, BridgeError):
         return exc
     if isinstance(exc, TelegramRetryAfter):
@@ -127,14 +153,11 @@ def map_error(exc: BaseException) -> BridgeError | None:
     if isinstance(exc, TelegramMigrateToChat):
         return PermanentError(exc.message, code=exc.migrate_to_chat_id)
     if isinstance(exc, TelegramBadRequest):
-        lowered = exc.message.lower()
-        if any(text in lowered for text in _HARMLESS_BAD_REQUESTS):
-            return None
-        return PermanentError(exc.message, code=400)
+        return _bad_request(exc.message)
     if isinstance(exc, TelegramForbiddenError):
         return RecipientUnreachable(exc.message, code=403)
     if isinstance(exc, TelegramNotFound):
-        return PermanentError(exc.message, code=404)
+        return _refused(exc.message, 404)
     if isinstance(exc, TelegramEntityTooLarge):  # a TelegramNetworkError subclass: check first
         return PermanentError(exc.message, code=413)
     if isinstance(exc, TelegramServerError | TelegramNetworkError | ClientDecodeError):
@@ -149,6 +172,24 @@ def map_error(exc: BaseException) -> BridgeError | None:
     if isinstance(exc, AiogramError):
         return TransientError(str(exc))
     return TransientError(f"{type(exc).__name__}: {exc}")
+
+
+def _bad_request(description: str) -> PermanentError | Ignored:
+    lowered = description.lower()
+    for harmless in Harmless:
+        if harmless.value in lowered:
+            return Ignored(harmless, description)
+    return _refused(description, 400)
+
+
+def _refused(description: str, code: int) -> PermanentError:
+    """A refusal for good: typed when it says the conversation's place is gone or closed."""
+    lowered = description.lower()
+    if any(words in lowered for words in PLACE_GONE_WORDS):
+        return PlaceGone(description, code=code)
+    if any(words in lowered for words in PLACE_CLOSED_WORDS):
+        return PlaceClosed(description, code=code)
+    return PermanentError(description, code=code)
 
 
 def describe_result(result: Any) -> dict[str, Any]:
@@ -178,7 +219,7 @@ class TelegramCalls:
             result = await self.bot(method)
         except Exception as exc:  # every failure is translated here, in one place
             mapped = map_error(exc)
-            if mapped is None:
+            if isinstance(mapped, Ignored):
                 return {"result": None, "ignored": str(exc)}
             raise mapped from exc
         return describe_result(result)

@@ -41,3 +41,17 @@ class PermanentError(BridgeError):
 
 class RecipientUnreachable(PermanentError):
     """The customer can no longer be reached (blocked the bot, unsubscribed, denied messages)."""
+
+
+class PlaceGone(PermanentError):
+    """The conversation's place in the operators' group no longer exists (a deleted topic).
+
+    The desk makes a new place and carries on (desk/completions.py).
+    """
+
+
+class PlaceClosed(PermanentError):
+    """The conversation's place exists but is closed (a forum topic closed by hand).
+
+    The desk reopens it and posts again (desk/completions.py).
+    """

@@ -40,7 +40,9 @@ class PlatformContext:
     Telegram file_id into a URL of the bridge (None: no address to offer); `leader` runs duties
     only in the leading process (`bridge.leader.Leader`); `transaction` opens a database
     transaction (for `bridge.cursors.StoredCursor`) and `sessions` makes sessions, both on the
-    process's one engine; `config` is the whole validated config.
+    process's one engine; `bot_updates` is the updates intake of the desk's bot
+    (`botapi.updates.UpdatesIntake`, the desk's handlers installed first), for customers who
+    write to that bot; `config` is the whole validated config.
     """
 
     config: BridgeConfig
@@ -49,6 +51,7 @@ class PlatformContext:
     leader: Any = None
     transaction: Any = None
     sessions: Any = None
+    bot_updates: Any = None
 
 
 @dataclass
@@ -81,12 +84,13 @@ class PlatformParts:
     `components` are started and stopped by the service (adapters, pollers, routes);
     `sender` delivers the platform's outbox rows (bridge.outbox's `Sender`); `outlet` turns an
     operator's reply into outbox rows (bridge.core.desk's `CustomerOutlet`); `profiles` maps a
-    channel to what looks its customers up by id (bridge.adapter's `LooksUpProfiles`).
+    channel to what looks its customers up by id (bridge.adapter's `LooksUpProfiles`). A
+    sender or outlet left None is registered by someone else (Telegram's are the desk's bot's).
     """
 
-    components: Sequence[Component]
-    sender: Any
-    outlet: Any
+    components: Sequence[Component] = ()
+    sender: Any = None
+    outlet: Any = None
     profiles: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -101,8 +105,7 @@ class Platform:
 
     #: The config's part: section model (which the adapter reads as is), channels, checks.
     schema: PlatformSchema
-    #: Build the platform's parts from its section; None when another part of the service
-    #: serves it (Telegram customers write to the desk's bot).
+    #: Build the platform's parts from its section (None: nothing to build).
     build: Callable[[Any, PlatformContext], PlatformParts] | None = None
     #: Language code -> the platform's name as operators and customers read it.
     display_names: Mapping[str, str] = field(default_factory=dict)

@@ -1,4 +1,9 @@
-"""Typed payloads of the desk's inline buttons (aiogram CallbackData, at most 64 bytes)."""
+"""Typed payloads of the desk's inline buttons (aiogram CallbackData, at most 64 bytes).
+
+A packed payload is the prefix and the values in field order ("acc:12", "trf:12:345"), not
+the field names: buttons already posted in groups keep working when a field is renamed, but
+never reorder, remove or retype a field or change a prefix.
+"""
 
 from __future__ import annotations
 
@@ -9,16 +14,16 @@ CALLBACK_DATA_LIMIT = 64
 
 
 class AcceptCallback(CallbackData, prefix="acc"):
-    """The Accept button of a card: claims conversation `c`."""
+    """The Accept button of a card: claims the conversation."""
 
-    c: int
+    conversation: int  # the conversation's id (its number on the card)
 
 
 class TransferCallback(CallbackData, prefix="trf"):
-    """A /transfer choice: hand conversation `c` to operator `o` (a Telegram user id)."""
+    """A /transfer choice: hand the conversation to another operator."""
 
-    c: int
-    o: int
+    conversation: int  # the conversation's id
+    operator: int  # the operator's Telegram user id
 
 
 def packed(data: CallbackData) -> str:

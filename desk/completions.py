@@ -20,7 +20,7 @@ from bridge import outbox
 from bridge.core.cards import escape
 from bridge.core.reply_handlers import ReplyHandler
 from bridge.core.texts import text
-from bridge.errors import PermanentError, RecipientUnreachable
+from bridge.errors import PermanentError, PlaceClosed, PlaceGone, RecipientUnreachable
 from storage.avatars import put_avatar_file_id
 from storage.conversations import get_conversation, set_card, set_topic
 from storage.copies import CustomerCopy, add_customer_copy
@@ -50,8 +50,6 @@ class DeskHandler(StrEnum):
     TOPIC_CLOSED = "desk.topic_closed"
 
 
-TOPIC_GONE = ("thread not found", "topic_deleted", "topic not found")
-TOPIC_CLOSED = ("topic_closed",)
 #: Send methods whose message has a caption an edit can change.
 CAPTIONED = frozenset(method for method, _ in calls.MEDIA_METHODS.values()) - {"sendSticker"}
 
@@ -156,15 +154,16 @@ async def topic_closed(session: AsyncSession, item: OutboxItem, result: dict[str
 async def _recover_place(
     desk: TelegramDesk, session: AsyncSession, item: OutboxItem, error: PermanentError
 ) -> None:
-    """A post into a topic failed: a deleted topic is replaced, a closed one reopened."""
-    reason = (error.reason or str(error)).lower()
+    """A post into a topic failed: a deleted topic is replaced, a closed one reopened.
+
+    The sender's error mapping (botapi/sender.py `map_error`) says which: `PlaceGone` or
+    `PlaceClosed`; any other refusal is only logged.
+    """
     conversation = await _conversation(session, item)
     if conversation is None or conversation.id is None:
         return
     failed_thread = item.payload.get("params", {}).get("message_thread_id")
-    if any(marker in reason for marker in TOPIC_GONE) or (
-        "reopenforumtopic" == item.payload.get("method", "").lower() and "not" in reason
-    ):
+    if isinstance(error, PlaceGone):
         if conversation.topic_id is None or conversation.topic_id != failed_thread:
             return  # already replaced by an earlier failure
         await set_topic(session, conversation.id, None)
@@ -197,7 +196,7 @@ async def _recover_place(
             conversation.id,
         )
         return
-    if any(marker in reason for marker in TOPIC_CLOSED) and failed_thread:
+    if isinstance(error, PlaceClosed) and failed_thread:
         group = desk.group(conversation)
         lane = desk.place_lane(conversation)
         await desk.enqueue(

@@ -265,7 +265,9 @@ def render_digest(digest: Digest, language: str | None) -> tuple[str, dict[str, 
         key = str(conversation_id)
         lines.append(digest.lines.get(key, f"#{conversation_id}"))
         if key in digest.labels:
-            buttons.append([(digest.labels[key], packed(AcceptCallback(c=conversation_id)))])
+            buttons.append(
+                [(digest.labels[key], packed(AcceptCallback(conversation=conversation_id)))]
+            )
     return "\n\n".join(lines), calls.inline_keyboard(buttons), len(buttons)
 
 

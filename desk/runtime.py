@@ -30,7 +30,6 @@ if TYPE_CHECKING:
     from bridge.leader import Leader
     from bridge.runtime import Runtime
     from config import BridgeConfig
-    from desk.customer_intake import CustomerIntake
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +53,6 @@ class DeskRuntime:
         self.desk = FeedDesk(config)  # cards, and the storm digest (desk/feed.py)
         self.bot: Bot = make_bot(config.telegram.token, str(config.telegram.api_url))
         self.bot_id = int(config.telegram.token.split(":", 1)[0])
-        #: Customers' private messages, stored by a group commit (set while the intake runs).
-        self.customer_intake: CustomerIntake | None = None
         self._members: dict[tuple[int, int], tuple[float, bool]] = {}
         self._running = False
 

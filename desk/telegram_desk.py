@@ -170,7 +170,10 @@ class TelegramDesk:
         view = await self.card_view(session, conversation, customer)
         caption = render_card_html(view, self.language)
         if conversation.state == ConversationState.NEW:
-            button = (text(self.language, "button.accept"), packed(AcceptCallback(c=view.number)))
+            button = (
+                text(self.language, "button.accept"),
+                packed(AcceptCallback(conversation=view.number)),
+            )
             return caption, calls.inline_keyboard([[button]])
         if conversation.state == ConversationState.ACCEPTED and self.place_ready(conversation):
             caption += "\n" + link_html(

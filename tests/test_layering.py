@@ -3,8 +3,7 @@
 | layer | package(s) | may import (first-party) |
 |---|---|---|
 | composition root | `app` | everything |
-| customer platforms | `adapters.<platform>` | the core, storage, config, `botapi`,
-  `adapters.common`; never another platform |
+| customer platforms | `adapters.<platform>` | core, storage, config, `botapi`, `adapters.common` |
 | shared adapter helpers | `adapters.common` | the core, storage, config |
 | the operators' desk | `desk` | the core, storage, config, `botapi` |
 | the Telegram Bot API plumbing | `botapi` | the core, storage, config |
@@ -13,8 +12,9 @@
 | config | `config` | nothing first-party |
 | fake platforms | `sandbox` | nothing first-party |
 
-Platform SDKs stay at the edges: aiogram only in `botapi`, `desk` and `adapters.telegram`; vk_api
-and requests only in `adapters.vk`; viberbot only in `adapters.viber`. `tests` and `bench` sit
+An adapter never imports another platform. Platform SDKs stay at the edges: aiogram only in
+`botapi`, `desk` and `adapters.telegram`; vk_api and requests only in `adapters.vk`; viberbot
+only in `adapters.viber`. `tests` and `bench` sit
 above everything and are not checked. Imports inside `if TYPE_CHECKING:` count like any other:
 an upward arrow for the type checker is an upward arrow for a reader.
 """

@@ -89,7 +89,7 @@ async def register_webhooks(
 
 async def _telegram(config: BridgeConfig, base: str, report: WebhookReport) -> None:
     from botapi.sender import make_bot, map_error
-    from desk.intake import ALLOWED_UPDATES, WEBHOOK_PATH
+    from botapi.updates import ALLOWED_UPDATES, WEBHOOK_PATH
 
     telegram = config.telegram
     if telegram.updates != "webhook":

@@ -31,12 +31,19 @@ class DuplicateInbound(Exception):
 
 @dataclass(frozen=True, slots=True)
 class InboundResult:
-    """What became of an inbound event."""
+    """What became of an inbound event.
+
+    `unreachable` and `guest` describe the customer who wrote a new message ("posted" or
+    "blocked"): marked unreachable before this message (writing makes them reachable again),
+    and known by no name yet (the sink asks their platform later). The sink acts on them.
+    """
 
     status: InboundStatus
     conversation_id: int | None = None
     message_id: int | None = None
     new_conversation: bool = False
+    unreachable: bool = False
+    guest: bool = False
 
 
 async def lock_conversation(session: AsyncSession, conversation_id: int) -> Conversation:
@@ -85,15 +92,16 @@ async def handle_inbound(
     )
     if message is None:
         raise DuplicateInbound(f"{event.channel}:{event.external_id}")
+    unreachable, guest = not customer.reachable, not customer.name
     if customer.blocked:
-        return InboundResult("blocked", conversation.id, message.id, is_new)
+        return InboundResult("blocked", conversation.id, message.id, is_new, unreachable, guest)
     if is_new:
         await desk.post_card(session, conversation, customer)
     elif conversation.state == ConversationState.NEW:
         await desk.update_card(session, conversation, customer)
     else:
         await desk.relay_inbound(session, conversation, customer, message)
-    return InboundResult("posted", conversation.id, message.id, is_new)
+    return InboundResult("posted", conversation.id, message.id, is_new, unreachable, guest)
 
 
 async def _handle_edit(session: AsyncSession, event: Inbound, *, desk: Desk) -> InboundResult:

@@ -78,7 +78,14 @@ async def handle_inbound_batch(
             cards.setdefault(conversation.id, (conversation, customer))
         else:
             await desk.relay_inbound(session, conversation, customer, message)
-        results[i] = InboundResult("posted", conversation.id, message.id, False)
+        results[i] = InboundResult(
+            "posted",
+            conversation.id,
+            message.id,
+            False,
+            unreachable=not customer.reachable,
+            guest=not customer.name,
+        )
     for conversation, customer in cards.values():
         await desk.update_card(session, conversation, customer)
 

@@ -2,7 +2,10 @@
 
 - `inbound`: `handle_inbound` in one transaction (False for a duplicate). An event the core
   cannot store (an empty or over-long id) is refused with a warning and stores nothing, so a
-  malformed webhook never turns into a 5xx.
+  malformed webhook never turns into a 5xx. A customer who writes is reachable again, and a
+  guest's name is looked up later. `InboundBatches` (bridge/core/sink_batches.py) is the same
+  entry point through a group commit, for a platform whose updates arrive fast (Telegram):
+  the same rules (`admit`, `settle`, `stored`), many messages per transaction.
 - `delivery`: the message the platform knows by that id (recorded when the reply was sent,
   desk/customer_side.py) moves forward: sent → delivered → seen; `failed` is shown to
   the operator in the conversation's place.
@@ -26,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from bridge.adapter import DeliveryState, LooksUpProfiles
 from bridge.components import ComponentState
 from bridge.core.cards import escape
-from bridge.core.inbound import DuplicateInbound, handle_inbound
+from bridge.core.inbound import DuplicateInbound, InboundResult, handle_inbound
 from bridge.core.reachability import set_reachability
 from bridge.core.texts import normalize_language, text
 from bridge.errors import PermanentError
@@ -34,7 +37,7 @@ from storage.conversations import find_open_conversation
 from storage.customers import find_customer, upsert_customer
 from storage.messages import get_message, set_delivery_state
 from storage.models import DeliveryState as StoredState
-from storage.state import kv_get
+from storage.state import kv_get, mark_event_processed
 
 if TYPE_CHECKING:
     from sqlmodel.ext.asyncio.session import AsyncSession
@@ -66,8 +69,13 @@ class SinkRuntime(Protocol):
 
     config: BridgeConfig
     desk: Desk
+    #: The session factory (sink_batches.py commits its own transactions).
+    sessions: Any
 
     def transaction(self) -> AbstractAsyncContextManager[AsyncSession]: ...
+
+    def wake(self) -> None:
+        """Wake the outbox worker (new rows were committed)."""
 
 
 class CustomerRefresh(Protocol):
@@ -119,37 +127,50 @@ class BridgeSink:
 
     async def inbound(self, event: Inbound) -> bool:
         """Store the message (one transaction); False when it was already stored or refused."""
-        try:
-            check_event(event)
-            group = self.runtime.config.group_name_for_channel(event.channel)
-        except (InvalidEvent, KeyError) as exc:
-            log.warning("inbound %s:%s refused: %s", event.channel, event.external_id, exc)
+        group = self.admit(event)
+        if group is None:
             return False
         try:
             async with self.runtime.transaction() as session:
                 result = await handle_inbound(session, event, group=group, desk=self.runtime.desk)
-                customer = await find_customer(session, event.channel, event.user)
-                guest = customer is not None and not customer.name
-                wrote_again = result.status == "posted" and event.edit_of is None
-                if wrote_again and customer is not None and not customer.reachable:
-                    # A customer who writes can be written to again (a Viber user who writes
-                    # is subscribed again, a VK user allows the community's replies, Messenger
-                    # opens its window): replies flow again.
-                    await set_reachability(
-                        session,
-                        event.channel,
-                        event.user,
-                        True,
-                        desk=self.runtime.desk,
-                        language=self.language,
-                    )
+                await self.settle(session, event, result)
         except DuplicateInbound:
             log.debug("inbound %s:%s stored concurrently", event.channel, event.external_id)
             return False
+        return self.stored(event, result)
+
+    # ---- the rules every inbound event passes, one by one or in a batch (sink_batches.py) -----
+
+    def admit(self, event: Inbound) -> str | None:
+        """The group `event` goes to; None (with a warning) when the core cannot store it."""
+        try:
+            check_event(event)
+            return self.runtime.config.group_name_for_channel(event.channel)
+        except (InvalidEvent, KeyError) as exc:
+            log.warning("inbound %s:%s refused: %s", event.channel, event.external_id, exc)
+            return None
+
+    async def settle(self, session: AsyncSession, event: Inbound, result: InboundResult) -> None:
+        """What follows a stored message in its transaction: a customer who writes can be
+        written to again (a Telegram user who blocked the bot and writes has unblocked it, a
+        Viber user who writes is subscribed again, a VK user allows the community's replies,
+        Messenger opens its window): replies flow again."""
+        if result.status == "posted" and event.edit_of is None and result.unreachable:
+            await set_reachability(
+                session,
+                event.channel,
+                event.user,
+                True,
+                desk=self.runtime.desk,
+                language=self.language,
+            )
+
+    def stored(self, event: Inbound, result: InboundResult) -> bool:
+        """After the commit: a guest's name is looked up later; False for a duplicate."""
         if result.status == "duplicate":
             log.debug("inbound %s:%s is a duplicate", event.channel, event.external_id)
             return False
-        if guest and event.edit_of is None:
+        if result.guest and event.edit_of is None:
             self.names.schedule(event.channel, event.user)
         return True
 
@@ -175,10 +196,25 @@ class BridgeSink:
                 await set_delivery_state(session, message.id, state)
 
     async def reachability(
-        self, channel: str, user: str, reachable: bool, reason: str | None = None
+        self,
+        channel: str,
+        user: str,
+        reachable: bool,
+        reason: str | None = None,
+        *,
+        notice: tuple[str, str] | None = None,
+        update: tuple[str, int] | None = None,
     ) -> None:
-        """Record whether the customer can be written to; tell the operator when it changes."""
+        """Record whether the customer can be written to; tell the operator when it changes.
+
+        `notice` names the texts operators are told (see `set_reachability`). `update` is the
+        platform update that reported it, (source, id): recorded as processed in the same
+        transaction, so a repeated update changes nothing.
+        """
         async with self.runtime.transaction() as session:
+            if update is not None and not await mark_event_processed(session, *update):
+                log.debug("reachability update %s:%s seen before", *update)
+                return
             changed = await set_reachability(
                 session,
                 channel,
@@ -187,6 +223,7 @@ class BridgeSink:
                 reason=reason,
                 desk=self.runtime.desk,
                 language=self.language,
+                notice=notice,
             )
         if not changed:
             log.debug("reachability of %s:%s unchanged or customer unknown", channel, user)

@@ -6,11 +6,18 @@ import base64
 from types import SimpleNamespace
 
 import pytest
-from aiogram.exceptions import TelegramMigrateToChat
+from aiogram.exceptions import TelegramBadRequest, TelegramMigrateToChat
 from aiogram.methods import SendMessage
 
-from botapi.sender import TelegramCalls, make_bot, map_error
-from bridge.errors import PermanentError, RecipientUnreachable, RetryAfter, TransientError
+from botapi.sender import Harmless, Ignored, TelegramCalls, make_bot, map_error
+from bridge.errors import (
+    PermanentError,
+    PlaceClosed,
+    PlaceGone,
+    RecipientUnreachable,
+    RetryAfter,
+    TransientError,
+)
 from sandbox.telegram import tiny_png
 from tests.bridge.outbox.fake_telegram import TOKEN, served_telegram
 
@@ -102,3 +109,43 @@ def test_migrated_group_is_permanent_with_the_new_id() -> None:
     exc = TelegramMigrateToChat(SendMessage(chat_id=-5, text="x"), "migrated", -1001234)
     mapped = map_error(exc)
     assert isinstance(mapped, PermanentError) and mapped.code == -1001234
+
+
+def bad_request(description: str) -> TelegramBadRequest:
+    return TelegramBadRequest(SendMessage(chat_id=-5, text="x"), description)
+
+
+@pytest.mark.parametrize(
+    "description",
+    [
+        "Bad Request: message thread not found",
+        "Bad Request: TOPIC_DELETED",
+        "Bad Request: topic not found",
+    ],
+)
+def test_a_deleted_topic_is_place_gone(description: str) -> None:
+    mapped = map_error(bad_request(description))
+    assert isinstance(mapped, PlaceGone) and mapped.reason == description and mapped.code == 400
+
+
+def test_a_closed_topic_is_place_closed() -> None:
+    mapped = map_error(bad_request("Bad Request: TOPIC_CLOSED"))
+    assert isinstance(mapped, PlaceClosed) and not isinstance(mapped, PlaceGone)
+
+
+def test_other_bad_requests_are_plain_permanent_errors() -> None:
+    mapped = map_error(bad_request("Bad Request: chat not found"))
+    assert type(mapped) is PermanentError
+
+
+@pytest.mark.parametrize(
+    ("description", "why"),
+    [
+        ("Bad Request: message is not modified: same content", Harmless.NOT_MODIFIED),
+        ("Bad Request: query is too old and response timeout expired", Harmless.QUERY_TOO_OLD),
+        ("Bad Request: query ID is invalid", Harmless.QUERY_ID_INVALID),
+    ],
+)
+def test_harmless_refusals_are_a_typed_ignored_outcome(description: str, why: Harmless) -> None:
+    mapped = map_error(bad_request(description))
+    assert mapped == Ignored(why, description)

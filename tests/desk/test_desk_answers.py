@@ -98,7 +98,7 @@ async def test_the_transfer_alert_shows_the_new_operators_name_as_written(sqlite
         offer = await eventually(
             lambda: [m for m in desk.topic_messages(topic) if m.callback_data]
         )
-        data = TransferCallback(c=1, o=desk.bob.id).pack()
+        data = TransferCallback(conversation=1, operator=desk.bob.id).pack()
         query = fake.press(desk.ann, desk.group_id, offer[0].message_id, data)
         answer = await eventually(lambda: fake.callback_answer(query))
         assert answer["text"] == "Transferred to Bob & <Co> Operator."

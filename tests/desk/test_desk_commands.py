@@ -77,7 +77,7 @@ async def test_transfer_offers_operators_and_tells_the_new_one(sqlite_url) -> No
         offer = await eventually(
             lambda: [m for m in desk.topic_messages(topic) if m.callback_data]
         )
-        data = TransferCallback(c=1, o=desk.bob.id).pack()
+        data = TransferCallback(conversation=1, operator=desk.bob.id).pack()
         assert data in offer[0].callback_data
         query = fake.press(desk.ann, desk.group_id, offer[0].message_id, data)
         answer = await eventually(lambda: fake.callback_answer(query))

@@ -17,7 +17,7 @@ async def test_customer_message_posts_a_card_with_accept_and_escaped_name(sqlite
         assert "<b>Петров</b>" in card.caption  # the literal tag text the operators see
         assert "hello <i>there</i>" in card.caption
         assert "#1" in card.caption
-        assert card.callback_data == [AcceptCallback(c=1).pack()]
+        assert card.callback_data == [AcceptCallback(conversation=1).pack()]
 
 
 async def test_accept_makes_a_topic_with_the_history_and_relays_replies(sqlite_url) -> None:  # type: ignore[no-untyped-def]

@@ -15,8 +15,8 @@ from desk_harness import TOKEN, eventually
 from app.config import parse_config
 from app.service import Service
 from app.wiring import build_service
+from botapi.updates import UpdatesIntake
 from desk.dashboard import Dashboards
-from desk.intake import UpdatesIntake
 from sandbox.runner import serving
 from sandbox.telegram.limits import TelegramLimits
 from sandbox.telegram.server import FakeTelegram

@@ -8,6 +8,7 @@ import asyncio
 import aiohttp
 from desk_harness import TOKEN, eventually, running_desk
 
+from storage.customers import set_customer_reachable
 from storage.db import create_engine, session_factory
 from storage.messages import conversation_messages
 from storage.models import Customer
@@ -146,6 +147,37 @@ async def test_a_customer_who_blocks_the_bot_is_shown_unreachable_until_unblocke
             )
         )
         assert await stored(desk, reachable) == (True, None)
+        fake.user_says(desk.ann, "welcome back", chat_id=desk.group_id, topic=topic)
+        await eventually(lambda: any("welcome back" == m.text for m in desk.customer_sees()))
+
+
+async def test_an_unreachable_telegram_customer_who_writes_is_reachable_again(
+    sqlite_url,
+) -> None:  # type: ignore[no-untyped-def]
+    async with running_desk(sqlite_url, time_scale=40) as desk:
+        fake = desk.fake
+        topic = await accepted_topic(desk)
+
+        async def unreachable(session):  # type: ignore[no-untyped-def]
+            # A reply failed with "bot was blocked by the user"; the unblock update never came.
+            async with session.begin():
+                await set_customer_reachable(session, 1, False, "bot was blocked by the user")
+
+        async def reachable(session):  # type: ignore[no-untyped-def]
+            customer = await session.get(Customer, 1)
+            return customer.reachable, customer.unreachable_reason
+
+        await stored(desk, unreachable)
+        fake.user_says(desk.customer, "I am back")
+        await eventually(
+            lambda: any(
+                "The customer can receive messages again" in (m.text or "")
+                for m in desk.topic_messages(topic)
+            ),
+            what="the reachable-again notice in the topic",
+        )
+        assert await stored(desk, reachable) == (True, None)
+        assert any("I am back" == (m.text or "") for m in desk.topic_messages(topic))
         fake.user_says(desk.ann, "welcome back", chat_id=desk.group_id, topic=topic)
         await eventually(lambda: any("welcome back" == m.text for m in desk.customer_sees()))
 

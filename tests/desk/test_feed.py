@@ -6,6 +6,7 @@ import re
 
 from desk_harness import eventually, running_desk
 
+from botapi.updates import UpdatesIntake
 from desk.feed import (
     DIGEST_AFTER,
     DIGEST_LIMIT,
@@ -14,7 +15,6 @@ from desk.feed import (
     FeedState,
     render_digest,
 )
-from desk.intake import UpdatesIntake
 
 
 def use_feed_desk(desk) -> None:  # type: ignore[no-untyped-def]

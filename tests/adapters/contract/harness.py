@@ -30,9 +30,9 @@ from app.config import parse_config
 from app.platforms import registry
 from app.service import Service
 from app.wiring import build_service
+from botapi.updates import UpdatesIntake
 from bridge.platforms import Registry
 from config import BridgeConfig
-from desk.intake import UpdatesIntake
 from sandbox.facebook import FakeFacebook
 from sandbox.runner import free_port, serving
 from sandbox.telegram.limits import TelegramLimits

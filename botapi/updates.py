@@ -1,4 +1,13 @@
-"""Telegram updates in: getUpdates polling, or `POST /webhooks/telegram`.
+"""Telegram updates in: getUpdates polling, or `POST /webhooks/telegram`, into one Dispatcher.
+
+One bot serves both Telegram sides: the operators' desk (desk/routers/) and the Telegram
+customers (adapters/telegram/). The composition root installs each side's aiogram routers on
+`dispatcher` (their dependencies as the dispatcher's workflow data: `dispatcher["runtime"]`,
+handed to handlers by parameter name), its direct handlers (`add_direct`) and the parts that
+start and stop with the intake (`add_part`). A direct handler sees an update before the
+Dispatcher and takes it by returning True: new private messages, most of the bot's updates,
+skip aiogram's generic dispatch (middlewares, observers, a filter per handler), which cost
+about a third of a webhook's time under load (docs/performance.md).
 
 Polling saves the offset (kv `telegram:offset`) only after an update's effects are committed;
 each handler also records the update id as processed in its own transaction, so an update seen
@@ -16,23 +25,30 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aiogram import Dispatcher
 from aiogram.types import Update
 from aiohttp import web
 
 from bridge.components import ComponentState
-from desk.customer_intake import CustomerIntake
-from desk.routers import build_router, is_private_message, private_message
 from storage.state import kv_get, kv_set
 
 if TYPE_CHECKING:
-    from desk.runtime import DeskRuntime
+    from aiogram import Bot
+    from sqlmodel.ext.asyncio.session import AsyncSession
+
+    from bridge.leader import Leader
+    from config import BridgeConfig
 
 log = logging.getLogger(__name__)
 
 OFFSET_KEY = "telegram:offset"
+#: The processed-events source of Telegram update ids: the desk's handlers and the Telegram
+#: customers' record each update they take under it (an update goes to exactly one of them).
+UPDATE_SOURCE = "telegram"
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 WEBHOOK_PATH = "/webhooks/telegram"
@@ -41,17 +57,40 @@ UPDATE_TRIES = 3
 #: The leader duty's name.
 POLL_DUTY = "telegram:getUpdates"
 
+#: Sees an update before the Dispatcher; True when it took the update.
+DirectHandler = Callable[[Update], Awaitable[bool]]
+
+
+class Part(Protocol):
+    """Something that lives as long as the intake (e.g. the customers' group commit)."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+class UpdatesRuntime(Protocol):
+    """What the intake needs of the running service: the bot, the database, the leader."""
+
+    config: BridgeConfig
+    bot: Bot
+    leader: Leader
+    sessions: Any
+
+    def transaction(self) -> AbstractAsyncContextManager[AsyncSession]: ...
+
 
 class UpdatesIntake:
-    """A component: feeds Telegram updates to the desk's router (polling or webhook)."""
+    """A component: feeds Telegram updates to the direct handlers, then to the Dispatcher."""
 
     name = "channel:telegram"
 
-    def __init__(self, runtime: DeskRuntime, *, poll_timeout: int = 10) -> None:
+    def __init__(self, runtime: UpdatesRuntime, *, poll_timeout: int = 10) -> None:
         self.runtime = runtime
         self.poll_timeout = poll_timeout
         self.dispatcher = Dispatcher(disable_fsm=True)  # no conversation states kept in aiogram
-        self.dispatcher.include_router(build_router(runtime))
+        self._direct: list[DirectHandler] = []
+        self._parts: list[Part] = []
         self._started = False
         self._state = ComponentState("stopped")
         self.handled = 0
@@ -60,10 +99,17 @@ class UpdatesIntake:
     def polling(self) -> bool:
         return self.runtime.config.telegram.updates == "polling"
 
+    def add_direct(self, handler: DirectHandler) -> None:
+        """Offer every update to `handler` first (in the order added)."""
+        self._direct.append(handler)
+
+    def add_part(self, part: Part) -> None:
+        """Start `part` before updates flow and stop it after they stopped."""
+        self._parts.append(part)
+
     async def start(self) -> None:
-        customers = CustomerIntake(self.runtime)
-        await customers.start()
-        self.runtime.customer_intake = customers
+        for part in self._parts:
+            await part.start()
         self._state = ComponentState("running")
         if self.polling:
             await self.runtime.bot.delete_webhook(drop_pending_updates=False)
@@ -75,9 +121,8 @@ class UpdatesIntake:
             await self.runtime.leader.remove_duty(POLL_DUTY)
         self._started = False
         self._state = ComponentState("stopped")
-        if (customers := self.runtime.customer_intake) is not None:
-            self.runtime.customer_intake = None
-            await customers.stop()
+        for part in reversed(self._parts):
+            await part.stop()
 
     def state(self) -> ComponentState:
         if self._state.state == "running" and self.polling and not self.is_polling:
@@ -95,14 +140,11 @@ class UpdatesIntake:
         return [web.post(WEBHOOK_PATH, self._webhook)]
 
     async def feed(self, update: Update) -> bool:
-        """Handle one update (a new private message directly, the rest through the router);
-        retried a few times, then logged and dropped."""
+        """Handle one update (by a direct handler, else through the Dispatcher); retried a
+        few times, then logged and dropped."""
         for attempt in range(1, UPDATE_TRIES + 1):
             try:
-                if is_private_message(update):
-                    assert update.message is not None
-                    await private_message(self.runtime, update.message, update)
-                else:
+                if not await self._direct_handled(update):
                     await self.dispatcher.feed_update(self.runtime.bot, update)
                 self.handled += 1
                 return True
@@ -112,6 +154,12 @@ class UpdatesIntake:
                     return False
                 log.warning("update %s failed; retrying", update.update_id, exc_info=True)
                 await asyncio.sleep(0.2 * attempt)
+        return False
+
+    async def _direct_handled(self, update: Update) -> bool:
+        for handler in self._direct:
+            if await handler(update):
+                return True
         return False
 
     async def _poll(self) -> None:

@@ -1,0 +1,280 @@
+"""Operators' commands: in a conversation's place (/close, /transfer, ...), anywhere (/my, /help),
+in a private chat with the bot, and the /transfer choice buttons.
+
+The `desk_command` filter hands the command's name to the handler (`command`). A command that
+is not one of the desk's (or for another bot) is an ordinary message: desk/routers/topics.py.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from aiogram import Bot, Router
+from aiogram.types import CallbackQuery, Message, Update
+
+from botapi import calls
+from bridge.core import commands
+from bridge.core.texts import text
+from desk.callbacks import TransferCallback, packed
+from desk.routers.feed import PressAnswer, answer_again
+from desk.routers.shared import (
+    ALERT_LIMIT,
+    ANYWHERE_COMMANDS,
+    PLACE_COMMANDS,
+    alert_text,
+    answer,
+    bot_username,
+    command_of,
+    conversation_of_place,
+    customer_channel,
+    fresh,
+    group_of,
+    is_private,
+    remember_operator,
+)
+from storage.conversations import get_conversation
+from storage.models import Operator
+from storage.operators import set_private_chat_started
+
+if TYPE_CHECKING:
+    from sqlmodel.ext.asyncio.session import AsyncSession
+
+    from desk.runtime import DeskRuntime
+    from storage.models import Conversation
+
+log = logging.getLogger(__name__)
+
+DESK_COMMANDS = PLACE_COMMANDS | ANYWHERE_COMMANDS
+
+
+async def desk_command(message: Message, runtime: DeskRuntime, bot: Bot) -> dict[str, str] | bool:
+    """Filter: one of the desk's commands in an operators' group; hands over `command`."""
+    if runtime.config.group_for_chat(message.chat.id) is None:
+        return False
+    me = await bot.me()
+    command = command_of(message, me.username)
+    return {"command": command} if command in DESK_COMMANDS else False
+
+
+async def on_group_command(
+    message: Message, command: str, event_update: Update, runtime: DeskRuntime
+) -> None:
+    user = message.from_user
+    if user is None or user.is_bot:
+        return
+    if command in ANYWHERE_COMMANDS:
+        await _anywhere_command(runtime, message, command, event_update)
+        return
+    language = runtime.config.language
+    is_operator = await runtime.is_operator(message.chat.id, user.id, proven_member=True)
+    async with runtime.transaction() as session:
+        if not await fresh(session, event_update):
+            return
+        conversation = await conversation_of_place(session, runtime, message)
+        if conversation is None:
+            await answer(session, message, text(language, "place.not_a_conversation"))
+            return
+        await remember_operator(
+            session, user, group_of(runtime, message.chat.id) if is_operator else None
+        )
+        if not is_operator:
+            await answer(session, message, text(language, "command.refused"))
+            return
+        await _place_command(session, runtime, message, conversation, command)
+
+
+async def on_transfer(
+    query: CallbackQuery,
+    callback_data: TransferCallback,
+    event_update: Update,
+    runtime: DeskRuntime,
+) -> None:
+    language = runtime.config.language
+    chat_id = query.message.chat.id if query.message else 0
+    user = query.from_user
+    if not await runtime.is_operator(chat_id, user.id, proven_member=False):
+        await query.answer(text(language, "alert.not_operator"), show_alert=True)
+        return
+    if not await runtime.is_operator(chat_id, callback_data.operator, proven_member=False):
+        await query.answer(text(language, "alert.unknown_operator"), show_alert=True)
+        return
+    again: PressAnswer | None = None
+    async with runtime.transaction() as session:
+        is_fresh = await fresh(session, event_update)
+        conversation = await get_conversation(session, callback_data.conversation)
+        target = await session.get(Operator, callback_data.operator)
+        if not is_fresh:
+            again = _repeated_transfer(conversation, target, language)
+        elif conversation is None or target is None:
+            reply = commands.CommandReply(text(language, "alert.closed"), ok=False)
+        else:
+            reply = await commands.transfer(
+                session,
+                conversation,
+                commands.Caller(user.id, user.full_name),
+                commands.Caller(target.id, target.name),
+                desk=runtime.desk,
+                language=language,
+                link=runtime.desk.place_link(conversation),
+            )
+    if again is not None:
+        await answer_again(query, again)
+    else:
+        await query.answer(alert_text(reply.html), show_alert=not reply.ok)
+
+
+def _repeated_transfer(
+    conversation: Conversation | None, target: Operator | None, language: str
+) -> PressAnswer:
+    """A repeated transfer press: "transferred" when it went to that operator, else silence."""
+    if conversation is not None and target is not None and conversation.operator_id == target.id:
+        return text(language, "alert.transfer_done", operator=target.name)[:ALERT_LIMIT], False
+    return None, False
+
+
+async def private_command(runtime: DeskRuntime, update: Update) -> bool:
+    """A direct handler (botapi/updates.py): an operator's command in a private chat.
+
+    True when the desk took the update (a command, or a message from a bot); anything else
+    (a customer writing, /start by a customer) is left to the Telegram customers' handler.
+    """
+    message = update.message
+    if message is None or not is_private(message):
+        return False
+    user = message.from_user
+    if user is None or user.is_bot:
+        return True
+    command = command_of(message, await bot_username(runtime))
+    if command not in ANYWHERE_COMMANDS and command != "start":
+        return False
+    groups = await runtime.operator_groups_of(user.id)
+    if groups:
+        async with runtime.transaction() as session:
+            await remember_operator(session, user, groups)
+            await set_private_chat_started(session, user.id)
+        if command != "start":
+            await _anywhere_command(runtime, message, command, update)
+        return True
+    if command in ANYWHERE_COMMANDS:
+        async with runtime.transaction() as session:
+            if await fresh(session, update):
+                await answer(session, message, text(runtime.config.language, "command.refused"))
+        return True
+    return False
+
+
+async def _place_command(
+    session: AsyncSession,
+    runtime: DeskRuntime,
+    message: Message,
+    conversation: Conversation,
+    command: str,
+) -> None:
+    language = runtime.config.language
+    user = message.from_user
+    assert user is not None
+    caller = commands.Caller(user.id, user.full_name)
+    desk = runtime.desk
+    if command == "close":
+        channel = await customer_channel(session, conversation)
+        outlet = runtime.outlets.for_channel(channel)
+        reply = await commands.close(
+            session,
+            conversation,
+            caller,
+            desk=desk,
+            outlet=outlet,
+            language=language,
+            goodbye=runtime.config.close.goodbye,
+        )
+    elif command == "release":
+        reply = await commands.release(session, conversation, caller, desk=desk, language=language)
+    elif command == "transfer":
+        group = runtime.desk.group(conversation)
+        candidates = await _operators_of(session, runtime, group.chat_id)
+        reply = commands.transfer_choices(conversation, caller, candidates, language)
+        if reply.choices:
+            rows = [
+                [
+                    (
+                        name,
+                        packed(
+                            TransferCallback(conversation=conversation.id or 0, operator=op_id)
+                        ),
+                    )
+                ]
+                for op_id, name in reply.choices
+            ]
+            await answer(session, message, reply.html, reply_markup=calls.inline_keyboard(rows))
+            return
+    elif command == "history":
+        reply = await commands.history(session, conversation, language=language)
+    else:
+        reply = await commands.set_blocked(
+            session, conversation, command == "block", language=language
+        )
+    if reply.html:
+        await answer(session, message, reply.html)
+
+
+async def _operators_of(
+    session: AsyncSession, runtime: DeskRuntime, chat_id: int
+) -> list[tuple[int, str]]:
+    """The group's operators we know by name: the configured list, else everyone seen acting."""
+    from sqlmodel import select
+
+    group = runtime.config.group_for_chat(chat_id)
+    rows = (await session.exec(select(Operator))).all()
+    known = {row.id: row.name for row in rows}
+    if group is not None and group.operators:
+        return [(op_id, known.get(op_id, str(op_id))) for op_id in group.operators]
+    return sorted(known.items())
+
+
+async def _anywhere_command(
+    runtime: DeskRuntime, message: Message, command: str | None, event_update: Update
+) -> None:
+    language = runtime.config.language
+    user = message.from_user
+    assert user is not None
+    groups = await _groups_of_caller(runtime, message, user.id)
+    async with runtime.transaction() as session:
+        if not await fresh(session, event_update):
+            return
+        if not groups:
+            await answer(session, message, text(language, "command.refused"))
+            return
+        if command == "help":
+            reply = commands.help_text(language)
+        else:
+            reply = await commands.my(
+                session,
+                user.id,
+                groups,
+                link_for=runtime.desk.place_link,
+                language=language,
+            )
+        await answer(session, message, reply.html)
+
+
+async def _groups_of_caller(runtime: DeskRuntime, message: Message, user_id: int) -> list[str]:
+    """The groups whose counters a command shows; empty when the caller is no operator there.
+
+    In a group: that group. In a private chat: every group the caller is an operator of.
+    """
+    if is_private(message):
+        return sorted(await runtime.operator_groups_of(user_id))
+    group = runtime.config.group_for_chat(message.chat.id)
+    if group is None or not await runtime.is_operator(group.chat_id, user_id, proven_member=True):
+        return []
+    return [group.name]
+
+
+def commands_router() -> Router:
+    """The commands' router (a new one per dispatcher); included before the topics' router,
+    whose filter takes every message in an operators' group."""
+    router = Router(name="desk-commands")
+    router.callback_query.register(on_transfer, TransferCallback.filter())
+    router.message.register(on_group_command, desk_command)
+    return router
