@@ -54,11 +54,13 @@ def build_worker_runtime(
 
         runtime, desk = build_runtime(load_config(args.config), time_scale=args.time_scale)
         return runtime, desk.stop
+    from botapi.pacing import platform_pacing
     from botapi.sender import TelegramCalls, make_bot
     from bridge.outbox import PacingPolicy
     from bridge.runtime import Runtime
 
-    runtime = Runtime(args.database, policy=PacingPolicy(time_scale=args.time_scale))
+    policy = PacingPolicy(platforms={"telegram": platform_pacing()}, time_scale=args.time_scale)
+    runtime = Runtime(args.database, policy=policy)
     sender = TelegramCalls(make_bot(args.token, args.telegram_api))
     runtime.senders[args.platform] = sender
     return runtime, sender.close

@@ -174,7 +174,8 @@ class Service:
 
     @staticmethod
     def _bound_port(site: web.TCPSite) -> int | None:
-        server = site._server
-        if server is not None and getattr(server, "sockets", None):
-            return int(server.sockets[0].getsockname()[1])
+        # AbstractServer declares no `sockets`; asyncio's and uvloop's servers both have them.
+        sockets = getattr(site._server, "sockets", None)
+        if sockets:
+            return int(sockets[0].getsockname()[1])
         return None

@@ -37,32 +37,41 @@ def build_service(
     """
     from app.service import Service
 
-    runtime, desk = build_runtime(config, time_scale=time_scale)
+    runtime, desk = build_runtime(config, time_scale=time_scale, platforms=platforms)
     components = build_components(
         config, runtime, desk, time_scale=time_scale, platforms=platforms
     )
     return Service(config, [*components, *extra], runtime=runtime, host=host, port=port)
 
 
-def build_runtime(config: BridgeConfig, *, time_scale: float = 1.0) -> tuple[Runtime, DeskRuntime]:
+def build_runtime(
+    config: BridgeConfig, *, time_scale: float = 1.0, platforms: Registry | None = None
+) -> tuple[Runtime, DeskRuntime]:
     """The process's runtime and the desk on it, with Telegram's sender, outlet and handlers.
 
     The service and the stand-alone worker (app/run_worker.py) both start from this, so a row
     completes the same way whichever process sends it.
     """
     from adapters.telegram.outlet import TelegramOutlet
+    from app.looks import platform_badges, platform_names
+    from app.pacing import pacing_policy
     from botapi.sender import TelegramCalls
     from bridge.runtime import Runtime
+    from desk.alarm import DeskAlarm
     from desk.handlers import register_desk_handlers
-    from desk.runtime import DeskRuntime, desk_policy
+    from desk.runtime import DeskRuntime
 
     runtime = Runtime(
         config.database,
-        policy=desk_policy(config, time_scale=time_scale),
+        policy=pacing_policy(config, time_scale=time_scale, platforms=platforms),
         time_scale=time_scale,
         backoff_max=config.outbox.max_backoff_seconds,
+        alarm_after_seconds=config.outbox.alarm_after_seconds,
     )
-    desk = DeskRuntime(runtime, config)
+    desk = DeskRuntime(
+        runtime, config, badges=platform_badges(platforms), names=platform_names(platforms)
+    )
+    runtime.alarm = DeskAlarm(lambda: desk.desk)
     runtime.senders["telegram"] = TelegramCalls(desk.bot)
     runtime.outlets.register("telegram", TelegramOutlet())
     register_desk_handlers(runtime.handlers, desk.desk)

@@ -323,6 +323,8 @@ async def ingest_scenario(options: Any, folder: Path, run_cls: Any) -> dict[str,
 async def _seed_conversations(config_data: dict[str, Any], users: list[Any]) -> float:
     """Open one conversation per user through the real core and desk (cards queued)."""
     from app.config import parse_config
+    from app.looks import platform_badges, platform_names
+    from bridge.avatars import AvatarService
     from bridge.core.group_commit import GroupCommit, running
     from bridge.core.inbound import handle_inbound
     from bridge.events import CustomerProfile, Inbound
@@ -333,7 +335,7 @@ async def _seed_conversations(config_data: dict[str, Any], users: list[Any]) -> 
     config = parse_config(config_data, source="bench memory")
     await upgrade_async(config.database)
     engine = create_engine(config.database)
-    desk = TelegramDesk(config)
+    desk = TelegramDesk(config, AvatarService(badges=platform_badges()), platform_names())
 
     async def handle(session: Any, event: Inbound) -> Any:
         return await handle_inbound(session, event, group="support", desk=desk)

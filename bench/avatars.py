@@ -15,7 +15,11 @@ import platform
 import sys
 import time
 
-from bridge.avatars import PLATFORMS, AvatarService
+from app.looks import platform_badges
+from bridge.avatars import AvatarService
+
+BADGES = platform_badges()
+PLATFORMS = BADGES.platforms
 
 FIRST = ["Иван", "Анна", "Mary", "Jean", "Ольга", "Carlos", "Ελένη", "Дмитрий", "Zoe", "Юлия"]
 LAST = ["Петров", "Watson", "Смирнова", "Díaz", "Lee", "Кузнецов", "Müller", "Орлова", "Kim"]
@@ -56,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     rows = customers(args.count)
-    service = AvatarService(cache_size=args.count * 2)
+    service = AvatarService(badges=BADGES, cache_size=args.count * 2)
     service.render("warm up", channel="vk", seed="w")  # font loading is a one-off cost
     print(f"machine: {platform.platform()}, {os.cpu_count()} CPUs, {cpu_model()}")
     print(f"python {sys.version.split()[0]}, one thread, {args.count} distinct avatars per run")

@@ -46,7 +46,7 @@ from bench._harness import (
 )
 
 RESULTS = Path(__file__).resolve().parent / "results"
-GROUP_BUDGET_PER_MINUTE = 20  # Telegram's published group limit (specs/LIMITS.md)
+GROUP_BUDGET_PER_MINUTE = 20  # Telegram's published group limit (core.telegram.org/bots/faq)
 SCENARIOS = ("light", "busy", "storm", "ingest", "memory")
 
 

@@ -1,9 +1,10 @@
 """One leader among the processes that share a database: it alone runs the leader-only duties.
 
-Several processes behind a load balancer share one PostgreSQL (DESIGN.md, "Scale"). Webhooks
-are served by all of them, but a poller (Telegram getUpdates, VK long poll) and the scheduled
-jobs (the dashboards) must run once. Every process campaigns with `pg_try_advisory_lock` on a
-dedicated connection (storage/leader_lock.py); the one that holds the lock runs the duties.
+Several processes behind a load balancer share one PostgreSQL (README, "Several processes").
+Webhooks are served by all of them, but a poller (Telegram getUpdates, VK long poll) and the
+scheduled jobs (the dashboards) must run once. Every process campaigns with
+`pg_try_advisory_lock` on a dedicated connection (storage/leader_lock.py); the one that holds
+the lock runs the duties.
 
 - The lock lives as long as its connection. The leader pings the connection every
   `check_interval`; when the ping fails (connection dropped, backend terminated, server gone)

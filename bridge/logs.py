@@ -62,5 +62,5 @@ def setup_logging(*, json_lines: bool = False, level: str = "info") -> None:
     root.addHandler(handler)
     root.setLevel(level.upper())
     # Libraries are chatty at info; their warnings still come through.
-    for noisy in ("aiohttp.access", "aiogram.event", "sqlalchemy.engine", "apscheduler"):
+    for noisy in ("aiohttp.access", "aiogram.event", "sqlalchemy.engine"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -5,7 +5,8 @@ lists them in one `Registry` (`app/platforms.py`). Nothing outside a platform's 
 on its name: the config validates its section through `schema` (a `config.PlatformSchema`:
 the section model, the channels and groups it names, its cross-key checks), the wiring calls
 `build` for an enabled section and registers what it returns, the outbox paces its calls with
-`buckets`, cards and avatars show `display_names` and `badge`.
+`buckets` and merges texts up to `max_text`, cards and avatars show `display_names` and `badge`
+(the root collects them: app/pacing.py, app/looks.py).
 
 Contract of the callables: `build` may do no I/O (components do theirs in `start`) and may raise
 only for a section it cannot serve; `buckets` is pure and cheap.
@@ -15,21 +16,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from bridge.avatars.badges import Badge
     from bridge.components import Component
+    from bridge.outbox.policy import BucketsFor
     from config import BridgeConfig, PlatformSchema
-
-
-class BucketMaker(Protocol):
-    """Makes pacing buckets: `rate(key, per_second, burst=1)`; keys are prefixed by the policy."""
-
-    def rate(self, key: str, per_second: float, burst: int = 1) -> Any: ...
-
-
-#: (destination, maker) -> the buckets a call to `destination` must pass, in order.
-BucketsFor = Callable[[str, BucketMaker], Sequence[Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,9 +102,11 @@ class Platform:
     build: Callable[[Any, PlatformContext], PlatformParts] | None = None
     #: Language code -> the platform's name as operators and customers read it.
     display_names: Mapping[str, str] = field(default_factory=dict)
-    #: How avatars mark the platform (bridge.avatars).
-    badge: Any = None
-    #: The longest text one message may carry on this platform (None: no limit of its own).
+    #: How avatars mark the platform (None: `bridge.avatars.badges.unknown_badge`).
+    badge: Badge | None = None
+    #: Other names `talker-bridge avatar --channel` accepts for the platform.
+    aliases: Sequence[str] = ()
+    #: The longest text one message may carry on this platform (None: the policy's default).
     max_text: int | None = None
     #: The pacing buckets of one call, from the section (None: unlimited, e.g. our own widget).
     buckets: Callable[[Any], BucketsFor] | None = None

@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
     from sqlmodel.ext.asyncio.session import AsyncSession
 
+    from bridge.outbox.alarm import AlarmListener
+
 #: How often the worker looks for due rows when nobody woke it.
 POLL_INTERVAL = 0.2
 
@@ -44,6 +46,8 @@ class Runtime:
         policy: PacingPolicy | None = None,
         time_scale: float = 1.0,
         backoff_max: float = 300.0,
+        alarm_after_seconds: float = 300.0,
+        alarm: AlarmListener | None = None,
     ) -> None:
         if time_scale <= 0:
             raise ValueError(f"time_scale must be positive, got {time_scale}")
@@ -51,6 +55,9 @@ class Runtime:
         self.time_scale = time_scale
         self.policy = policy if policy is not None else PacingPolicy(time_scale=time_scale)
         self.backoff_max = backoff_max
+        self.alarm_after_seconds = alarm_after_seconds
+        #: Who tells the operators when a destination is stuck (the desk sets it at wiring).
+        self.alarm = alarm
         self.handlers = HandlerRegistry()
         self.senders: dict[str, Sender] = {}
         self.outlets = Outlets()
@@ -128,7 +135,11 @@ class Runtime:
             handlers=self.handlers,
             lease_seconds=lease_seconds,
             poll_interval=poll_interval,
-            backoff_max=self.backoff_max,
+            # Waiting is compressed like the pacing (tests and benchmarks run at time_scale K).
+            backoff_base=1.0 / self.time_scale,
+            backoff_max=self.backoff_max / self.time_scale,
+            alarm_after_seconds=self.alarm_after_seconds / self.time_scale,
+            alarm=self.alarm,
         )
         await worker.start()
         self.worker = worker

@@ -185,7 +185,9 @@ async def _recover_place(
             payload=calls.call(
                 "createForumTopic",
                 chat_id=group.chat_id,
-                name=topic_name(desk.customer_name(customer), customer.channel, desk.language),
+                name=topic_name(
+                    desk.customer_name(customer), desk.source_name(customer.channel), desk.language
+                ),
             ),
             handler=DeskHandler.TOPIC_CREATED,
             ctx={"recreated": True},

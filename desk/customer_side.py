@@ -1,8 +1,7 @@
 """What the Telegram desk does for customers of the other platforms (VK, Viber, Facebook).
 
-- `ReplyHandler.TRACKED` (`register_customer_side`): the outbox handler of a reply sent
-  through an adapter's sender (adapters/common/outlet.py enqueues it). On
-  success it records the platform's message ids (kv `sent:<platform>:<id>` → our message id)
+- `customer.reply_tracked`: the outbox handler of a reply sent through an adapter's sender. On
+  success it records the platform's message ids (table `sent_messages`, with our message id)
   so delivery receipts find the message (bridge/core/sink.py); on failure it does what every
   failed reply does (completions.reply_failed: the message is marked, the operator told).
 - `TelegramCustomerRefresh`: a name learned later. A card still waiting for Accept is replaced
@@ -20,12 +19,11 @@ from botapi import calls
 from bridge import outbox
 from bridge.core.cards import topic_name
 from bridge.core.reply_handlers import ReplyHandler
-from bridge.core.sink import sent_key
 from desk import completions
 from storage.conversations import set_card
 from storage.messages import get_message, set_delivery_state
 from storage.models import ConversationState, DeliveryState
-from storage.state import kv_set
+from storage.sent import record_sent
 
 if TYPE_CHECKING:
     from sqlmodel.ext.asyncio.session import AsyncSession
@@ -39,8 +37,7 @@ async def reply_tracked(session: AsyncSession, item: OutboxItem, result: dict[st
     if item.message_id is None:
         return
     ids = [str(i) for i in (result.get("message_ids") or [result.get("message_id")]) if i]
-    for external_id in ids:
-        await kv_set(session, sent_key(item.platform, external_id), str(item.message_id))
+    await record_sent(session, item.platform, ids, item.message_id)
     message = await get_message(session, item.message_id)
     if message is not None and message.delivery_state in (
         DeliveryState.PENDING,
@@ -90,7 +87,9 @@ class TelegramCustomerRefresh:
         # A queued card re-renders its caption when it is posted (completions.card_posted).
         await desk.update_card(session, conversation, customer)
         if group.mode == "topics" and conversation.topic_id is not None:
-            title = topic_name(desk.customer_name(customer), customer.channel, desk.language)
+            title = topic_name(
+                desk.customer_name(customer), desk.source_name(customer.channel), desk.language
+            )
             await desk.enqueue(
                 session,
                 conversation,

@@ -9,8 +9,8 @@ digest shows a whole burst for one or two posts; as it fills, newer states repla
 edits (only the newest is ever sent). An inquiry that is accepted (or closed) drops out by an
 edit: its line says who took it and its button disappears.
 
-State: one JSON document per group in `kv` (`feed:digest:<group>`), locked while changed:
-`{"next": 3, "digests": [{"n": 2, "ids": [41, 42], "message_id": 977, "posting": false}]}`.
+State: per group, the next digest number and one row per digest still shown (`FeedState` and
+`Digest` in storage/feed.py, tables `feed_states` and `feed_digests`), locked while changed.
 A digest is posted once (`posting` guards against a second post while the first is queued);
 its completion handler records the message id and sends one edit if entries joined meanwhile.
 Lanes: `tg:<chat>:digest:<n>`, so a digest's post and its edits go in order.
@@ -21,23 +21,23 @@ Lanes: `tg:<chat>:digest:<n>`, so a digest's post and its edits go in order.
 
 from __future__ import annotations
 
-import json
 import logging
-from dataclasses import asdict, dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from botapi import calls
 from bridge import outbox
 from bridge.core.cards import MESSAGE_LIMIT, escape, escaped_shortened, shorten, tg_length
-from bridge.core.texts import normalize_language, source_name
+from bridge.core.texts import normalize_language
 from desk.callbacks import AcceptCallback, packed
 from desk.telegram_desk import TelegramDesk
 from storage.conversations import get_conversation
 from storage.feed import (
+    Digest,
+    FeedState,
     inquiries_without_card,
-    lock_state,
-    save_state,
+    lock_feed,
+    save_feed,
     withdraw_queued_cards,
 )
 from storage.models import ConversationState, Customer
@@ -79,49 +79,6 @@ _WORDS = {
 }
 
 
-@dataclass
-class Digest:
-    """One digest message: its inquiries, and its Telegram message once posted."""
-
-    n: int
-    ids: list[int] = field(default_factory=list)
-    message_id: int | None = None
-    posting: bool = False
-    #: Each inquiry's line (HTML), and the Accept label of those still waiting: rendering a
-    #: digest reads nothing from the database, so a storm costs one small row per inquiry.
-    lines: dict[str, str] = field(default_factory=dict)
-    labels: dict[str, str] = field(default_factory=dict)
-    version: int = 0
-
-
-@dataclass
-class FeedState:
-    """Every digest of one group that still has something to show."""
-
-    next: int = 1
-    digests: list[Digest] = field(default_factory=list)
-
-    @classmethod
-    def parse(cls, raw: str | None) -> FeedState:
-        if not raw:
-            return cls()
-        data = json.loads(raw)
-        return cls(next=int(data["next"]), digests=[Digest(**d) for d in data["digests"]])
-
-    def dump(self) -> str:
-        return json.dumps({"next": self.next, "digests": [asdict(d) for d in self.digests]})
-
-    def holding(self, conversation_id: int) -> Digest | None:
-        return next((d for d in self.digests if conversation_id in d.ids), None)
-
-    def all_ids(self) -> set[int]:
-        return {i for d in self.digests for i in d.ids}
-
-
-def state_key(group: str) -> str:
-    return f"feed:digest:{group}"
-
-
 def _words(language: str | None) -> dict[str, str]:
     return _WORDS[normalize_language(language)]
 
@@ -143,7 +100,7 @@ class FeedDesk(TelegramDesk):
             # (completions.py), and a digest shows an inquiry's first words only.
             return
         if conversation.card_message_id is None and conversation.id is not None:
-            state = FeedState.parse(await lock_state(session, state_key(conversation.group)))
+            state = await lock_feed(session, conversation.group)
             digest = state.holding(conversation.id)
             if digest is not None:
                 # A digest shows an inquiry's first words only: more messages change nothing
@@ -168,7 +125,7 @@ async def gather_into_digest(
     if conversation.id is None:
         return False
     group = desk.group(conversation)
-    state = FeedState.parse(await lock_state(session, state_key(group.name)))
+    state = await lock_feed(session, group.name)
     in_digests = state.all_ids()
     waiting = await inquiries_without_card(session, group.name, DIGEST_AFTER + len(in_digests) + 1)
     cards_waiting = [i for i in waiting if i != conversation.id and i not in in_digests]
@@ -193,7 +150,7 @@ async def gather_into_digest(
         digest.ids.append(conversation_id)
         await _set_entry(session, desk, digest, conversation_id)
     await _show(session, desk, group, digest)
-    await save_state(session, state_key(group.name), state.dump())
+    await save_feed(session, group.name, state)
     return True
 
 
@@ -209,7 +166,7 @@ async def refresh_digests(
     """Re-render the group's digests (or, with `only`, the `changed` entries of one) after an
     accept or a close; a digest with nobody left waiting gets its last edit and is forgotten."""
     if state is None:
-        state = FeedState.parse(await lock_state(session, state_key(group_name)))
+        state = await lock_feed(session, group_name)
     group = desk.config.groups[group_name]
     keep: list[Digest] = []
     for digest in state.digests:
@@ -222,7 +179,7 @@ async def refresh_digests(
         if waiting or digest.message_id is None:
             keep.append(digest)
     state.digests = keep
-    await save_state(session, state_key(group_name), state.dump())
+    await save_feed(session, group_name, state)
 
 
 async def _set_entry(
@@ -242,7 +199,7 @@ async def _set_entry(
     name = desk.customer_name(customer)
     head = (
         f"#{conversation_id} <b>{escaped_shortened(name, 64)}</b> · "
-        f"{escape(source_name(desk.language, customer.channel))}"
+        f"{escape(desk.source_name(customer.channel))}"
     )
     if conversation.state == ConversationState.NEW:
         view = await desk.card_view(session, conversation, customer)
@@ -321,7 +278,7 @@ async def digest_posted(
     group_name = ctx.get("group")
     if message_id is None or group_name is None:
         return
-    state = FeedState.parse(await lock_state(session, state_key(group_name)))
+    state = await lock_feed(session, group_name)
     digest = next((d for d in state.digests if d.n == ctx.get("n")), None)
     if digest is None:
         return
@@ -329,7 +286,7 @@ async def digest_posted(
     digest.posting = False
     if digest.version != ctx.get("version"):  # inquiries joined or left while it was queued
         await _show(session, desk, desk.config.groups[group_name], digest)
-    await save_state(session, state_key(group_name), state.dump())
+    await save_feed(session, group_name, state)
 
 
 async def digest_failed(
@@ -341,7 +298,7 @@ async def digest_failed(
     if group_name is None:
         return
     log.error("storm digest %s of group %s failed: %s", ctx.get("n"), group_name, error)
-    state = FeedState.parse(await lock_state(session, state_key(group_name)))
+    state = await lock_feed(session, group_name)
     digest = next((d for d in state.digests if d.n == ctx.get("n")), None)
     if digest is None:
         return
@@ -364,7 +321,7 @@ async def digest_failed(
             priority=PRIORITY_DIGEST,
             handler=HANDLER,
         )
-    await save_state(session, state_key(group_name), state.dump())
+    await save_feed(session, group_name, state)
 
 
 def register_feed(registry: HandlerRegistry, desk: TelegramDesk) -> None:

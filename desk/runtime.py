@@ -17,8 +17,10 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
 from botapi.sender import make_bot
+from bridge.avatars import AvatarService
+from bridge.avatars.badges import NO_BADGES, Badges
 from bridge.components import ComponentState
-from bridge.outbox import Limits, PacingPolicy
+from bridge.core.platform_names import NO_NAMES, PlatformNames
 from desk.feed import FeedDesk
 
 if TYPE_CHECKING:
@@ -46,11 +48,20 @@ class DeskRuntime:
 
     name = "telegram-bot"
 
-    def __init__(self, runtime: Runtime, config: BridgeConfig) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        config: BridgeConfig,
+        *,
+        badges: Badges = NO_BADGES,
+        names: PlatformNames = NO_NAMES,
+    ) -> None:
+        """`badges` and `names`: how the platforms look to operators (the root's registry)."""
         self.runtime = runtime
         self.config = config
         self.time_scale = runtime.time_scale
-        self.desk = FeedDesk(config)  # cards, and the storm digest (desk/feed.py)
+        # Cards, and the storm digest (desk/feed.py).
+        self.desk = FeedDesk(config, AvatarService(badges=badges), names)
         self.bot: Bot = make_bot(config.telegram.token, str(config.telegram.api_url))
         self.bot_id = int(config.telegram.token.split(":", 1)[0])
         self._members: dict[tuple[int, int], tuple[float, bool]] = {}
@@ -129,28 +140,3 @@ class DeskRuntime:
             for group in self.config.groups.values()
             if await self.is_operator(group.chat_id, user_id, proven_member=False)
         }
-
-
-def desk_policy(config: BridgeConfig, *, time_scale: float = 1.0) -> PacingPolicy:
-    """The outbox pacing of `config`: Telegram's limits and the customer platforms' rates."""
-    limits = config.telegram.limits
-    return PacingPolicy(
-        Limits(
-            telegram_private_per_second=limits.per_chat_per_second,
-            telegram_group_per_minute=limits.per_group_per_minute,
-            telegram_global_per_second=limits.global_per_second,
-            **_customer_platform_limits(config),
-        ),
-        time_scale=time_scale,
-    )
-
-
-def _customer_platform_limits(config: BridgeConfig) -> dict[str, float]:
-    """The configured sending rates of the customer platforms that are on."""
-    channels = config.channels
-    rates: dict[str, float] = {}
-    if channels.vk is not None:
-        rates["vk_per_second"] = channels.vk.limits.requests_per_second
-    if channels.facebook is not None:
-        rates["facebook_per_second"] = channels.facebook.limits.send_per_second
-    return rates

@@ -30,7 +30,8 @@ from bridge.core.cards import (
     topic_name,
 )
 from bridge.core.cards import render_card as render_card_html
-from bridge.core.texts import source_name, text
+from bridge.core.platform_names import NO_NAMES, PlatformNames
+from bridge.core.texts import text
 from bridge.events import Attachment
 from desk.callbacks import AcceptCallback, packed
 from desk.completions import DeskHandler
@@ -76,11 +77,18 @@ def _carried_as_caption(
 class TelegramDesk:
     """The `bridge.core.desk.Desk` of Telegram operators' groups."""
 
-    def __init__(self, config: BridgeConfig, avatars: AvatarService | None = None) -> None:
+    def __init__(
+        self,
+        config: BridgeConfig,
+        avatars: AvatarService | None = None,
+        names: PlatformNames = NO_NAMES,
+    ) -> None:
+        """`avatars` draws the customers' avatars (with the platforms' badges the root hands
+        over); `names` names their channels to operators."""
         self.config = config
         self.language = config.language
         self.avatars = avatars or AvatarService()
-        self.on_enqueue: list[Any] = []  # callables run after commit by the caller (wake)
+        self.names = names
 
     # --- places and names -----------------------------------------------------------------
 
@@ -89,6 +97,10 @@ class TelegramDesk:
 
     def customer_name(self, customer: Customer) -> str:
         return display_name(customer.name, customer.guest_number, self.language)
+
+    def source_name(self, channel: str) -> str:
+        """How `channel` is named to operators: "VK", "Site (shop)"."""
+        return self.names.source(self.language, channel)
 
     def place_lane(self, conversation: Conversation) -> str:
         group = self.group(conversation)
@@ -155,7 +167,7 @@ class TelegramDesk:
         return CardView(
             number=conversation.id,
             name=self.customer_name(customer),
-            channel=customer.channel,
+            source=self.source_name(customer.channel),
             opened_at=conversation.opened_at,
             messages=summaries,
             state=ConversationState(conversation.state).value,  # type: ignore[arg-type]
@@ -252,7 +264,11 @@ class TelegramDesk:
                 payload=calls.call(
                     "createForumTopic",
                     chat_id=group.chat_id,
-                    name=topic_name(self.customer_name(customer), customer.channel, self.language),
+                    name=topic_name(
+                        self.customer_name(customer),
+                        self.source_name(customer.channel),
+                        self.language,
+                    ),
                 ),
                 priority=outbox.PRIORITY_RELAY,
                 handler=DeskHandler.TOPIC_CREATED,
@@ -284,7 +300,7 @@ class TelegramDesk:
             self.language,
             "place.header",
             name=escaped_shortened(name, 64),
-            source=escape(source_name(self.language, customer.channel)),
+            source=escape(self.source_name(customer.channel)),
             number=conversation.id,
             operator=escape(conversation.operator_name or ""),
         )
@@ -472,7 +488,7 @@ class TelegramDesk:
             "private.ping",
             number=conversation.id,
             name=escaped_shortened(self.customer_name(customer), 64),
-            source=escape(source_name(self.language, customer.channel)),
+            source=escape(self.source_name(customer.channel)),
             link=link_html(self.place_link(conversation), text(self.language, "card.open_link")),
         )
         for operator in await operators_reachable_in_private(session):

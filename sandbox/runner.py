@@ -37,10 +37,8 @@ async def start_app(app: web.Application, host: str = "127.0.0.1", port: int = 0
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()
-    server = site._server  # aiohttp exposes the bound port only through the asyncio server
-    bound_port = port
-    if server is not None and server.sockets:
-        bound_port = int(server.sockets[0].getsockname()[1])
+    addresses = runner.addresses  # the bound (host, port, ...) of each listening socket
+    bound_port = int(addresses[0][1]) if addresses else port
     return RunningApp(runner=runner, host=host, port=bound_port)
 
 

@@ -9,7 +9,6 @@ changed a row, so of two concurrent claims exactly one wins.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
 
 from sqlalchemy import bindparam, text, update
 from sqlmodel import col, select
@@ -155,8 +154,8 @@ async def claim_conversation(
     result = await session.exec(
         update(Conversation)
         .where(
-            Conversation.id == conversation_id,
-            Conversation.state == ConversationState.NEW,
+            col(Conversation.id) == conversation_id,
+            col(Conversation.state) == ConversationState.NEW,
         )
         .values(
             state=ConversationState.ACCEPTED,
@@ -176,11 +175,11 @@ async def release_conversation(
     With `operator_id`, only that operator's claim is released.
     """
     conditions = [
-        Conversation.id == conversation_id,
-        Conversation.state == ConversationState.ACCEPTED,
+        col(Conversation.id) == conversation_id,
+        col(Conversation.state) == ConversationState.ACCEPTED,
     ]
     if operator_id is not None:
-        conditions.append(Conversation.operator_id == operator_id)
+        conditions.append(col(Conversation.operator_id) == operator_id)
     result = await session.exec(
         update(Conversation)
         .where(*conditions)
@@ -207,11 +206,11 @@ async def transfer_conversation(
     The new operator has not replied yet, so their last reply time starts empty.
     """
     conditions = [
-        Conversation.id == conversation_id,
-        Conversation.state == ConversationState.ACCEPTED,
+        col(Conversation.id) == conversation_id,
+        col(Conversation.state) == ConversationState.ACCEPTED,
     ]
     if from_operator_id is not None:
-        conditions.append(Conversation.operator_id == from_operator_id)
+        conditions.append(col(Conversation.operator_id) == from_operator_id)
     result = await session.exec(
         update(Conversation)
         .where(*conditions)
@@ -229,7 +228,7 @@ async def close_conversation(session: AsyncSession, conversation_id: int) -> boo
     """Close an open conversation; False when it was already closed (or does not exist)."""
     result = await session.exec(
         update(Conversation)
-        .where(Conversation.id == conversation_id, col(Conversation.state).in_(OPEN_STATES))
+        .where(col(Conversation.id) == conversation_id, col(Conversation.state).in_(OPEN_STATES))
         .values(state=ConversationState.CLOSED, closed_at=utcnow())
     )
     return result.rowcount == 1
@@ -241,7 +240,7 @@ async def set_card(
     """Remember where the conversation's card was posted in the operators' group."""
     result = await session.exec(
         update(Conversation)
-        .where(Conversation.id == conversation_id)
+        .where(col(Conversation.id) == conversation_id)
         .values(card_chat_id=chat_id, card_message_id=message_id)
     )
     return result.rowcount == 1
@@ -250,20 +249,11 @@ async def set_card(
 async def set_topic(session: AsyncSession, conversation_id: int, topic_id: int | None) -> bool:
     """Remember the forum topic where the conversation is worked on."""
     result = await session.exec(
-        update(Conversation).where(Conversation.id == conversation_id).values(topic_id=topic_id)
+        update(Conversation)
+        .where(col(Conversation.id) == conversation_id)
+        .values(topic_id=topic_id)
     )
     return result.rowcount == 1
-
-
-async def record_operator_reply(
-    session: AsyncSession, conversation_id: int, at: datetime | None = None
-) -> None:
-    """Note that the claimer answered (clears the conversation from the unanswered counter)."""
-    await session.exec(
-        update(Conversation)
-        .where(Conversation.id == conversation_id)
-        .values(last_operator_reply_at=at or utcnow())
-    )
 
 
 async def open_conversations(

@@ -6,14 +6,15 @@ so nobody can (or should) act on them.
 
 from __future__ import annotations
 
-from sqlalchemy import Select, func, or_
+from sqlalchemy import func, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
 
 from storage.models import Conversation, ConversationState, Customer
 
 
-def _counted_conversations() -> Select[tuple[int]]:
+def _counted_conversations() -> SelectOfScalar[int]:
     """SELECT count(*) over conversations whose customer is not blocked."""
     return (
         select(func.count())
@@ -27,7 +28,7 @@ async def count_new(session: AsyncSession, group: str) -> int:
     """New (unclaimed) conversations of a group: the left counter of the dashboard."""
     count = await session.scalar(
         _counted_conversations().where(
-            Conversation.group == group, Conversation.state == ConversationState.NEW
+            col(Conversation.group) == group, col(Conversation.state) == ConversationState.NEW
         )
     )
     return int(count or 0)
@@ -41,8 +42,8 @@ async def count_unanswered(
     The right counter of the dashboard; with `operator_id`, only that operator's (`/my`).
     """
     statement = _counted_conversations().where(
-        Conversation.group == group,
-        Conversation.state == ConversationState.ACCEPTED,
+        col(Conversation.group) == group,
+        col(Conversation.state) == ConversationState.ACCEPTED,
         col(Conversation.last_customer_message_at).is_not(None),
         or_(
             col(Conversation.last_operator_reply_at).is_(None),
@@ -50,7 +51,7 @@ async def count_unanswered(
         ),
     )
     if operator_id is not None:
-        statement = statement.where(Conversation.operator_id == operator_id)
+        statement = statement.where(col(Conversation.operator_id) == operator_id)
     return int(await session.scalar(statement) or 0)
 
 

@@ -120,12 +120,14 @@ async def _insert_customer(
 async def next_guest_number(session: AsyncSession) -> int:
     """Take the next guest number of this installation (inside the caller's transaction)."""
     if dialect_name(session) == "postgresql":
-        return int(await session.scalar(GUEST_NUMBER_SEQUENCE.next_value().select()))
+        number = await session.scalar(GUEST_NUMBER_SEQUENCE.next_value().select())
+        assert number is not None, "nextval() always returns a number"
+        return int(number)
     bumped = await session.exec(
         update(GuestCounter)
-        .where(GuestCounter.id == 1)
+        .where(col(GuestCounter.id) == 1)
         .values(value=GuestCounter.value + 1)
-        .returning(GuestCounter.value)
+        .returning(col(GuestCounter.value))
     )
     value = bumped.scalar_one_or_none()
     if value is not None:
@@ -216,7 +218,7 @@ async def set_customer_reachable(
     """Record whether messages can reach the customer (e.g. they blocked the bot)."""
     result = await session.exec(
         update(Customer)
-        .where(Customer.id == customer_id)
+        .where(col(Customer.id) == customer_id)
         .values(
             reachable=reachable,
             unreachable_reason=None if reachable else reason,
@@ -230,19 +232,7 @@ async def set_customer_blocked(session: AsyncSession, customer_id: int, blocked:
     """Block (or unblock) a customer: the core ignores a blocked customer's messages."""
     result = await session.exec(
         update(Customer)
-        .where(Customer.id == customer_id)
+        .where(col(Customer.id) == customer_id)
         .values(blocked=blocked, updated_at=utcnow())
-    )
-    return result.rowcount == 1
-
-
-async def set_customer_avatar(
-    session: AsyncSession, customer_id: int, file_id: str | None
-) -> bool:
-    """Remember the Telegram file_id of the customer's rendered avatar."""
-    result = await session.exec(
-        update(Customer)
-        .where(Customer.id == customer_id)
-        .values(avatar_file_id=file_id, updated_at=utcnow())
     )
     return result.rowcount == 1

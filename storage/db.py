@@ -16,6 +16,7 @@ transactions short: never await the network inside one.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 from typing import Any, Literal
 
@@ -33,7 +34,9 @@ Backend = Literal["sqlite", "postgresql"]
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
-_SQLITE_DRIVERS = {"sqlite", "sqlite+pysqlite", "sqlite+aiosqlite", f"sqlite+{sqlite_loop.DRIVER}"}
+#: The aiosqlite driver: only for a URL that names it (the optional extra `aiosqlite`).
+AIOSQLITE = "sqlite+aiosqlite"
+_SQLITE_DRIVERS = {"sqlite", "sqlite+pysqlite", AIOSQLITE, f"sqlite+{sqlite_loop.DRIVER}"}
 _PG_DRIVERS = {
     "postgres",
     "postgresql",
@@ -68,10 +71,13 @@ def backend_name(url: str) -> Backend:
 def to_async_url(url: str) -> str:
     """Turn a config URL into the URL of the async driver (storage.sqlite_loop or asyncpg).
 
-    An explicit `sqlite+aiosqlite` URL keeps aiosqlite (a thread per connection)."""
+    An explicit `sqlite+aiosqlite` URL keeps aiosqlite (a thread per connection); that package
+    is the optional extra `aiosqlite`, and the URL is refused clearly when it is missing."""
     parsed = _parse(url)
     if backend_name(url) == "sqlite":
-        if parsed.drivername != "sqlite+aiosqlite":
+        if parsed.drivername == AIOSQLITE:
+            _require_aiosqlite()
+        else:
             parsed = parsed.set(drivername=f"sqlite+{sqlite_loop.DRIVER}")
     else:
         parsed = parsed.set(drivername="postgresql+asyncpg")
@@ -80,6 +86,14 @@ def to_async_url(url: str) -> str:
             query["ssl"] = query.pop("sslmode")
             parsed = parsed.set(query=query)
     return parsed.render_as_string(hide_password=False)
+
+
+def _require_aiosqlite() -> None:
+    if importlib.util.find_spec("aiosqlite") is None:
+        raise ValueError(
+            f"{AIOSQLITE}:// needs the aiosqlite package, which is not installed: "
+            "pip install 'talker-bridge[aiosqlite]', or use sqlite:///path.db (built in)"
+        )
 
 
 def sqlite_path(url: str) -> str | None:

@@ -9,10 +9,14 @@ for anything else — and its health is the lease: `ping()` failing means the lo
 from __future__ import annotations
 
 import hashlib
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import make_url
 
 from storage.db import backend_name
+
+if TYPE_CHECKING:  # imported when first needed: only PostgreSQL deployments use it
+    import asyncpg
 
 
 def lock_key(name: str) -> int:
@@ -37,13 +41,13 @@ class AdvisoryLock:
         self.dsn = libpq_dsn(url)
         self.key = lock_key(name)
         self.timeout = timeout
-        self._conn: object | None = None
+        self._conn: asyncpg.Connection | None = None
 
     @property
     def server_pid(self) -> int | None:
         """The backend process id of the lock's connection (None when not connected)."""
         conn = self._conn
-        return conn.get_server_pid() if conn is not None else None  # type: ignore[attr-defined]
+        return conn.get_server_pid() if conn is not None else None
 
     async def try_acquire(self) -> bool:
         """Connect if needed and try the lock once (`pg_try_advisory_lock`); never waits for it.
@@ -54,7 +58,7 @@ class AdvisoryLock:
 
         if self._conn is None:
             self._conn = await asyncpg.connect(self.dsn, timeout=self.timeout)
-        got = await self._conn.fetchval(  # type: ignore[attr-defined]
+        got = await self._conn.fetchval(
             "SELECT pg_try_advisory_lock($1)", self.key, timeout=self.timeout
         )
         return bool(got)
@@ -63,7 +67,7 @@ class AdvisoryLock:
         """Prove the connection (and so the lock) is still alive; raises if it is not."""
         if self._conn is None:
             raise ConnectionError("the advisory lock is not connected")
-        await self._conn.fetchval("SELECT 1", timeout=self.timeout)  # type: ignore[attr-defined]
+        await self._conn.fetchval("SELECT 1", timeout=self.timeout)
 
     async def close(self) -> None:
         """End the connection: the server releases the lock. Never raises."""
@@ -71,6 +75,6 @@ class AdvisoryLock:
         if conn is None:
             return
         try:
-            await conn.close(timeout=self.timeout)  # type: ignore[attr-defined]
+            await conn.close(timeout=self.timeout)
         except Exception:  # a dead connection cannot close politely: drop it
-            conn.terminate()  # type: ignore[attr-defined]
+            conn.terminate()

@@ -70,16 +70,6 @@ async def conversation_for_group_message(
     return result.first()
 
 
-async def links_for_message(session: AsyncSession, message_id: int) -> list[MessageLink]:
-    """Every group message that shows this conversation message (to edit or report on them)."""
-    result = await session.exec(
-        select(MessageLink)
-        .where(MessageLink.message_id == message_id)
-        .order_by(col(MessageLink.id))
-    )
-    return list(result.all())
-
-
 async def copy_showing(
     session: AsyncSession, conversation_id: int, message_id: int, topic_id: int | None
 ) -> int | None:

@@ -147,14 +147,14 @@ async def store_inbound_message(
         received = utcnow()
         await session.exec(
             update(Conversation)
-            .where(Conversation.id == conversation.id)
+            .where(col(Conversation.id) == conversation.id)
             .values(last_customer_message_at=received)
         )
         # The caller's object shows the new time too, without a re-read or a second UPDATE.
         set_committed_value(conversation, "last_customer_message_at", received)
     await session.exec(
         update(Customer)
-        .where(Customer.id == conversation.customer_id)
+        .where(col(Customer.id) == conversation.customer_id)
         .values(last_inbound_at=message.created_at)
     )
     return message
@@ -223,7 +223,7 @@ async def store_inbound_messages(
     by_id = {(m.channel, m.external_id): m for m in inserted.scalars().all()}
     stored = [by_id.pop((row.channel, row.external_id), None) for row in rows]
     conversations = {
-        row.conversation.id: row.conversation
+        message.conversation_id: row.conversation
         for row, message in zip(rows, stored, strict=True)
         if message is not None
     }
@@ -270,7 +270,7 @@ async def store_operator_reply(
         raise ValueError(f"reply {channel}:{external_id} is already stored")
     await session.exec(
         update(Conversation)
-        .where(Conversation.id == conversation_id)
+        .where(col(Conversation.id) == conversation_id)
         .values(last_operator_reply_at=message.created_at)
     )
     return message
@@ -300,11 +300,6 @@ async def store_note(
     )
 
 
-async def is_duplicate_message(session: AsyncSession, channel: str, external_id: str) -> bool:
-    """True when a message with this (channel, external_id) is already stored."""
-    return await find_message(session, channel, external_id) is not None
-
-
 async def find_message(session: AsyncSession, channel: str, external_id: str) -> Message | None:
     """The message a platform knows by this id, if stored."""
     result = await session.exec(
@@ -328,7 +323,7 @@ async def set_delivery_state(
     state = DeliveryState(state)
     result = await session.exec(
         update(Message)
-        .where(Message.id == message_id)
+        .where(col(Message.id) == message_id)
         .values(delivery_state=state, delivery_error=error if state == "failed" else None)
     )
     return result.rowcount == 1
@@ -340,7 +335,7 @@ async def mark_message_edited(
     """Replace a message's text after an edit on its platform."""
     result = await session.exec(
         update(Message)
-        .where(Message.id == message_id)
+        .where(col(Message.id) == message_id)
         .values(text=text, edited_at=as_utc(edited_at) if edited_at else utcnow())
     )
     return result.rowcount == 1

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
@@ -21,6 +23,8 @@ from sqlalchemy.engine import Connection
 from storage.db import create_engine, sqlite_path
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+T = TypeVar("T")
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -49,6 +53,18 @@ async def upgrade_async(url: str, revision: str = "head") -> None:
     try:
         async with engine.begin() as connection:
             await connection.run_sync(lambda sync: command.upgrade(alembic_config(sync), revision))
+    finally:
+        await engine.dispose()
+
+
+async def downgrade_async(url: str, revision: str) -> None:
+    """Bring the database at `url` back to the older `revision` (tests; manual rollbacks)."""
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(
+                lambda sync: command.downgrade(alembic_config(sync), revision)
+            )
     finally:
         await engine.dispose()
 
@@ -86,7 +102,7 @@ def current_revision(url: str) -> str | None:
     return _run_sync(current_revision_async(url))
 
 
-def _run_sync(coro):  # type: ignore[no-untyped-def]
+def _run_sync(coro: Coroutine[Any, Any, T]) -> T:
     try:
         asyncio.get_running_loop()
     except RuntimeError:

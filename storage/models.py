@@ -112,6 +112,8 @@ class Customer(SQLModel, table=True):
     blocked: bool = Field(default=False)
     reachable: bool = Field(default=True)
     unreachable_reason: str | None = Field(default=None, sa_type=Text)
+    #: Unused (avatars are kept per render key in `avatar_files`); dropping the column would
+    #: rebuild `customers` on SQLite, whose foreign keys cascade, so it stays for now.
     avatar_file_id: str | None = Field(default=None, max_length=255)
     last_inbound_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = _created()
@@ -259,13 +261,96 @@ class ProcessedEvent(SQLModel, table=True):
 
 
 class KeyValue(SQLModel, table=True):
-    """Small durable state: the getUpdates offset, the VK long-poll ts, ..."""
+    """Small durable strings: poll cursors (the getUpdates offset, the VK long-poll ts), the
+    dashboard's message id and shown text, one-off hints. Anything with a shape has a table."""
 
     __tablename__ = "kv"
 
     key: str = Field(primary_key=True, max_length=255)
     value: str = Field(sa_type=Text)
     updated_at: datetime = _created()
+
+
+class SentMessage(SQLModel, table=True):
+    """A platform's id of a reply we sent: delivery receipts find our message by it."""
+
+    __tablename__ = "sent_messages"
+    __table_args__ = (Index("ix_sent_messages_message_id", "message_id"),)
+
+    #: The channel family ("vk", "viber", "facebook"): receipts name the platform, not the bot.
+    platform: str = Field(primary_key=True, max_length=32)
+    external_id: str = Field(primary_key=True, max_length=255)
+    message_id: int = Field(
+        foreign_key="messages.id", ondelete="CASCADE", sa_type=BigInteger, nullable=False
+    )
+    created_at: datetime = _created()
+
+
+class CustomerCopyForm(StrEnum):
+    """How a delivered copy can be edited: its text, its caption (media), or not at all."""
+
+    TEXT = "text"
+    CAPTION = "caption"
+    OTHER = "other"
+
+
+class CustomerCopyRow(SQLModel, table=True):
+    """One platform message showing (part of) our message in the customer's chat, in send order."""
+
+    __tablename__ = "customer_copies"
+    __table_args__ = (
+        UniqueConstraint("message_id", "chat", "platform_message_id"),
+        CheckConstraint(_in("form", CustomerCopyForm), name="form"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigIntKey)
+    message_id: int = Field(
+        foreign_key="messages.id", ondelete="CASCADE", sa_type=BigInteger, nullable=False
+    )
+    chat: str = Field(max_length=255)
+    platform_message_id: str = Field(max_length=255)
+    form: str = Field(max_length=16)
+    created_at: datetime = _created()
+
+
+class OperatorGroup(SQLModel, table=True):
+    """An operators' group (config name) an operator was seen to belong to."""
+
+    __tablename__ = "operator_groups"
+
+    operator_id: int = Field(
+        primary_key=True, sa_type=BigInteger, sa_column_kwargs={"autoincrement": False}
+    )
+    group: str = Field(primary_key=True, max_length=128)
+    created_at: datetime = _created()
+
+
+class FeedStateRow(SQLModel, table=True):
+    """One group's Incoming-feed digest state: the next digest number. Its row is locked while
+    the group's digests change (desk/feed.py), so concurrent inquiries never lose an entry."""
+
+    __tablename__ = "feed_states"
+
+    group: str = Field(primary_key=True, max_length=128)
+    next_digest: int = Field(default=1)
+    updated_at: datetime = _created()
+
+
+class FeedDigestRow(SQLModel, table=True):
+    """One storm digest of a group's Incoming feed: its inquiries and its Telegram message.
+
+    `entries` is the rendered view, in order: `[{"id": 41, "line": "<html>", "label": "Accept
+    #41 Ann" or null once taken}]`, so re-rendering reads nothing else.
+    """
+
+    __tablename__ = "feed_digests"
+
+    group: str = Field(primary_key=True, max_length=128)
+    n: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    message_id: int | None = Field(default=None, sa_type=BigInteger)
+    posting: bool = Field(default=False)
+    version: int = Field(default=0)
+    entries: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSONType, nullable=False)
 
 
 class AvatarFile(SQLModel, table=True):

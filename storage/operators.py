@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.dialect import upsert_insert
-from storage.models import Operator
-from storage.state import kv_get, kv_set
+from storage.models import Operator, OperatorGroup
 from storage.timeutil import utcnow
 
 
@@ -59,19 +56,21 @@ async def operators_reachable_in_private(session: AsyncSession) -> list[Operator
     return list(result.all())
 
 
-def _groups_key(user_id: int) -> str:
-    return f"operator:groups:{user_id}"
-
-
 async def operator_groups(session: AsyncSession, user_id: int) -> set[str]:
     """The operators' groups (config names) this operator was seen to belong to."""
-    stored = await kv_get(session, _groups_key(user_id))
-    return set(json.loads(stored)) if stored else set()
+    result = await session.exec(
+        select(OperatorGroup.group).where(OperatorGroup.operator_id == user_id)
+    )
+    return set(result.all())
 
 
 async def add_operator_groups(session: AsyncSession, user_id: int, groups: set[str]) -> None:
-    """Record that the operator belongs to `groups` (kept in the key-value table)."""
-    known = await operator_groups(session, user_id)
-    if groups <= known:
-        return
-    await kv_set(session, _groups_key(user_id), json.dumps(sorted(known | groups)))
+    """Record that the operator belongs to `groups` (groups already known stay as they are)."""
+    missing = groups - await operator_groups(session, user_id)  # mostly none: a read only
+    now = utcnow()
+    for group in sorted(missing):
+        await session.exec(
+            upsert_insert(session, OperatorGroup)
+            .values(operator_id=user_id, group=group, created_at=now)
+            .on_conflict_do_nothing(index_elements=["operator_id", "group"])
+        )

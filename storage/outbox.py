@@ -20,7 +20,7 @@ from sqlalchemy import and_, exists, func, or_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.db import dialect_name
@@ -41,10 +41,10 @@ async def insert_item(
         await session.exec(
             update(OutboxItem)
             .where(
-                OutboxItem.lane == item.lane,
-                OutboxItem.kind == item.kind,
-                OutboxItem.coalesce_key == item.coalesce_key,
-                OutboxItem.state == OutboxState.PENDING.value,
+                col(OutboxItem.lane) == item.lane,
+                col(OutboxItem.kind) == item.kind,
+                col(OutboxItem.coalesce_key) == item.coalesce_key,
+                col(OutboxItem.state) == OutboxState.PENDING.value,
             )
             .values(state=OutboxState.SUPERSEDED.value, done_at=utcnow())
         )
@@ -78,17 +78,19 @@ async def lease_heads(
     row = aliased(OutboxItem, name="o")
     earlier = aliased(OutboxItem, name="e")
     blocked = exists().where(
-        earlier.lane == row.lane, earlier.id < row.id, earlier.state.in_(_OPEN)
+        col(earlier.lane) == row.lane,
+        col(earlier.id) < col(row.id),
+        col(earlier.state).in_(_OPEN),
     )
     due = or_(
-        and_(row.state == OutboxState.PENDING.value, row.not_before <= now),
-        and_(row.state == OutboxState.LEASED.value, row.lease_until < now),
+        and_(col(row.state) == OutboxState.PENDING.value, col(row.not_before) <= now),
+        and_(col(row.state) == OutboxState.LEASED.value, col(row.lease_until) < now),
     )
     stmt = select(row).where(due, ~blocked)
     busy = list(busy_destinations)
     if busy:
-        stmt = stmt.where(row.destination.not_in(busy))
-    stmt = stmt.order_by(row.priority, row.id).limit(limit * 4)
+        stmt = stmt.where(col(row.destination).not_in(busy))
+    stmt = stmt.order_by(col(row.priority), col(row.id)).limit(limit * 4)
     if dialect_name(session) == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True, of=row)
     candidates = (await session.exec(stmt)).all()
@@ -125,11 +127,11 @@ async def lease_followers(
     stmt = (
         select(OutboxItem)
         .where(
-            OutboxItem.lane == lane,
-            OutboxItem.id > head_id,
-            OutboxItem.state.in_(_OPEN),
+            col(OutboxItem.lane) == lane,
+            col(OutboxItem.id) > head_id,
+            col(OutboxItem.state).in_(_OPEN),
         )
-        .order_by(OutboxItem.id)
+        .order_by(col(OutboxItem.id))
         .limit(limit)
     )
     if dialect_name(session) == "postgresql":
@@ -221,7 +223,7 @@ async def release_all_leases(session: AsyncSession) -> int:
     """Return every leased row to pending (single-process SQLite start-up after a crash)."""
     result = await session.exec(
         update(OutboxItem)
-        .where(OutboxItem.state == OutboxState.LEASED.value)
+        .where(col(OutboxItem.state) == OutboxState.LEASED.value)
         .values(state=OutboxState.PENDING.value, lease_owner=None, lease_until=None)
         .execution_options(synchronize_session=False)
     )
@@ -232,8 +234,8 @@ async def queue_stats(session: AsyncSession, now: datetime) -> tuple[int, float]
     """(rows pending or leased, age in seconds of the oldest pending-or-leased row)."""
     row = (
         await session.exec(
-            select(func.count(OutboxItem.id), func.min(OutboxItem.created_at)).where(
-                OutboxItem.state.in_(_OPEN)
+            select(func.count(col(OutboxItem.id)), func.min(OutboxItem.created_at)).where(
+                col(OutboxItem.state).in_(_OPEN)
             )
         )
     ).one()
@@ -250,7 +252,7 @@ async def queue_stats(session: AsyncSession, now: datetime) -> tuple[int, float]
 async def count_by_state(session: AsyncSession) -> dict[str, int]:
     """How many rows are in each state."""
     rows = await session.exec(
-        select(OutboxItem.state, func.count(OutboxItem.id)).group_by(OutboxItem.state)
+        select(OutboxItem.state, func.count(col(OutboxItem.id))).group_by(col(OutboxItem.state))
     )
     return {state: int(n) for state, n in rows.all()}
 
@@ -269,13 +271,13 @@ async def lock_pacing(session: AsyncSession, keys: Sequence[str]) -> dict[str, P
         await session.exec(pg_insert(Pacing).values(values).on_conflict_do_nothing())
         stmt = (
             select(Pacing)
-            .where(Pacing.destination.in_(ordered))
-            .order_by(Pacing.destination)
+            .where(col(Pacing.destination).in_(ordered))
+            .order_by(col(Pacing.destination))
             .with_for_update()
         )
     else:
         await session.exec(sqlite_insert(Pacing).values(values).on_conflict_do_nothing())
-        stmt = select(Pacing).where(Pacing.destination.in_(ordered))
+        stmt = select(Pacing).where(col(Pacing.destination).in_(ordered))
     rows = (await session.exec(stmt.execution_options(populate_existing=True))).all()
     return {row.destination: row for row in rows}
 
@@ -291,16 +293,16 @@ async def store_pacing(session: AsyncSession, rows: Iterable[Pacing]) -> None:
 
 def _held(ids: Sequence[int], owner: str) -> Any:
     return and_(
-        OutboxItem.id.in_(list(ids)),
-        OutboxItem.state == OutboxState.LEASED.value,
-        OutboxItem.lease_owner == owner,
+        col(OutboxItem.id).in_(list(ids)),
+        col(OutboxItem.state) == OutboxState.LEASED.value,
+        col(OutboxItem.lease_owner) == owner,
     )
 
 
 async def _held_rows(session: AsyncSession, ids: Sequence[int], owner: str) -> list[OutboxItem]:
     if not ids:
         return []
-    stmt = select(OutboxItem).where(_held(ids, owner)).order_by(OutboxItem.id)
+    stmt = select(OutboxItem).where(_held(ids, owner)).order_by(col(OutboxItem.id))
     if dialect_name(session) == "postgresql":
         stmt = stmt.with_for_update()
     return list((await session.exec(stmt.execution_options(populate_existing=True))).all())

@@ -147,6 +147,10 @@ class LoopConnection(AdaptedConnection):
 
     __slots__ = ()
 
+    # AdaptedConnection types its driver connection as an asyncio one (awaitable commit and
+    # rollback); this dialect adapts a plain sqlite3 connection, called on the loop's thread.
+    _connection: sqlite3.Connection  # type: ignore[assignment]
+
     def __init__(self, connection: sqlite3.Connection) -> None:
         self._connection = connection
 
@@ -174,7 +178,9 @@ class LoopConnection(AdaptedConnection):
 
     @isolation_level.setter
     def isolation_level(self, value: str | None) -> None:
-        self._connection.isolation_level = value
+        # typeshed allows only None and three level names; sqlite3 also takes "" (deferred),
+        # which pysqlite's dialect sets when leaving autocommit.
+        self._connection.isolation_level = value  # type: ignore[assignment]
 
     @property
     def in_transaction(self) -> bool:

@@ -1,4 +1,4 @@
-"""Graph API errors → bridge errors, in ONE place (specs/facebook/NOTES.md §3)."""
+"""Graph API errors → bridge errors, in ONE place (Messenger Platform error codes)."""
 
 from __future__ import annotations
 

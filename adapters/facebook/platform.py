@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from adapters.facebook import look, pacing
 from adapters.facebook.settings import FacebookSettings
 from bridge.platforms import Platform, PlatformContext, PlatformParts, WebhookReport
 from config.platforms import Caller, PlatformSchema, Raw, host_of, raw_text
@@ -51,6 +52,13 @@ SCHEMA = PlatformSchema(
     },
 )
 
-# TODO(A2): display_names=DISPLAY_NAMES, badge=BADGE, max_text=MAX_TEXT from
-# adapters.facebook.look and buckets from adapters.facebook.pacing, once those modules land.
-PLATFORM = Platform(schema=SCHEMA, build=build, register_webhook=_register_webhook)
+PLATFORM = Platform(
+    schema=SCHEMA,
+    build=build,
+    register_webhook=_register_webhook,
+    display_names=look.DISPLAY_NAMES,
+    badge=look.BADGE,
+    aliases=look.ALIASES,
+    max_text=look.MAX_TEXT,
+    buckets=pacing.buckets,
+)

@@ -82,7 +82,7 @@ class FacebookSender:
 
 def _attachment(attachment: Attachment, text: str) -> dict[str, Any]:
     if attachment.kind in ("link", "location", "contact"):
-        parts = (attachment.caption, attachment.url)
+        parts: tuple[str | None, ...] = (attachment.caption, attachment.url)
         if attachment.kind == "location" and attachment.latitude is not None:
             parts = (f"https://maps.google.com/?q={attachment.latitude},{attachment.longitude}",)
         line = " ".join(p for p in parts if p)

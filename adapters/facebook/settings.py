@@ -8,9 +8,10 @@ from config.fields import HttpUrl, Name, NonEmptyStr, Section
 
 
 class FacebookLimits(Section):
-    """Facebook Send API, per Page: 300 calls a second for text, 10 for audio and video."""
+    """Facebook Send API, per Page: 20 calls a second (Facebook publishes 300, but throttles
+    many messages into one thread; adapters/facebook/pacing.py), 10 for audio and video."""
 
-    send_per_second: float = Field(300, gt=0)
+    send_per_second: float = Field(20, gt=0)
     audio_video_per_second: float = Field(10, gt=0)
 
 

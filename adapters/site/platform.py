@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from adapters.site import look
 from adapters.site.settings import SiteSettings
 from bridge.platforms import Platform, PlatformContext, PlatformParts
 from config.paths import Path
@@ -57,6 +58,11 @@ SCHEMA = PlatformSchema(
     summary=_summary,
 )
 
-# TODO(A2): display_names=DISPLAY_NAMES, badge=BADGE, max_text=MAX_TEXT from adapters.site.look
-# (the widget has no pacing of its own: buckets stays None).
-PLATFORM = Platform(schema=SCHEMA, build=build)
+PLATFORM = Platform(
+    schema=SCHEMA,
+    build=build,
+    display_names=look.DISPLAY_NAMES,
+    badge=look.BADGE,
+    aliases=look.ALIASES,
+    max_text=look.MAX_TEXT,
+)

@@ -7,6 +7,7 @@ the desk's own (app/wiring.py's `build_runtime`), so the parts carry neither.
 
 from __future__ import annotations
 
+from adapters.telegram import look
 from adapters.telegram.settings import TelegramSettings
 from bridge.platforms import Platform, PlatformContext, PlatformParts
 from config.platforms import PlatformSchema
@@ -25,6 +26,11 @@ def build(section: TelegramSettings, context: PlatformContext) -> PlatformParts:
 
 SCHEMA = PlatformSchema(name=NAME, section=TelegramSettings)
 
-# TODO(A2): display_names=DISPLAY_NAMES, badge=BADGE, max_text=MAX_TEXT from
-# adapters.telegram.look and buckets from adapters.telegram.pacing, once those modules land.
-PLATFORM = Platform(schema=SCHEMA, build=build)
+PLATFORM = Platform(
+    schema=SCHEMA,
+    build=build,
+    display_names=look.DISPLAY_NAMES,
+    badge=look.BADGE,
+    aliases=look.ALIASES,
+    max_text=look.MAX_TEXT,
+)

@@ -128,10 +128,9 @@ def _content(message: Any) -> tuple[str, tuple[Attachment, ...]]:
         return "", (Attachment("sticker", file_ref=str(sticker_id)),)
     if isinstance(message, viber_messages.LocationMessage):
         location = message.location
-        lat, lon = getattr(location, "latitude", None), getattr(location, "longitude", None)
-        if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (lat, lon)):
-            raise MalformedPayload("message.location needs numeric lat and lon")
-        return "", (Attachment("location", latitude=float(lat), longitude=float(lon)),)
+        lat = _coordinate(getattr(location, "latitude", None))
+        lon = _coordinate(getattr(location, "longitude", None))
+        return "", (Attachment("location", latitude=lat, longitude=lon),)
     if isinstance(message, viber_messages.ContactMessage):
         contact = message.contact
         name, phone = _opt(contact.name), _opt(contact.phone_number)
@@ -162,6 +161,12 @@ def _url(value: Any) -> str:
     if not isinstance(value, str) or not value.startswith(("http://", "https://")):
         raise MalformedPayload("message.media must be an http(s) URL")
     return value
+
+
+def _coordinate(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise MalformedPayload("message.location needs numeric lat and lon")
+    return float(value)
 
 
 def _size(value: Any) -> int | None:

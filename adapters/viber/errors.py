@@ -1,4 +1,4 @@
-"""Viber's `status` codes → bridge errors, in ONE place (specs/viber/NOTES.md §4)."""
+"""Viber's `status` codes → bridge errors, in ONE place (Viber REST Bot API, "Error Codes")."""
 
 from __future__ import annotations
 

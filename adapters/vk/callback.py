@@ -1,6 +1,6 @@
 """`POST /webhooks/vk`: VK's Callback API.
 
-Contract (specs/LIMITS.md "Callback API contract"): `confirmation` is answered with the
+Contract (dev.vk.com, "Callback API"): `confirmation` is answered with the
 configured string; every other body must carry the configured `secret` (else 403, nothing
 stored); a repeated `event_id` is answered `ok` without work; `ok` is answered only after the
 core committed the event — any other answer makes VK deliver it again. A malformed body gets

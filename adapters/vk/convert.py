@@ -1,6 +1,6 @@
 """VK events (Callback API and Bots Long Poll share them) → bridge updates. Pure, no I/O.
 
-An event is `{type, object, group_id, event_id, v}` (specs/vk objects.json `callback_base`).
+An event is `{type, object, group_id, event_id, v}` (VK schema objects.json `callback_base`).
 Handled: message_new (text, photos, documents, audio messages, stickers, wall posts as links,
 videos and links as links, a location), message_edit, message_allow, message_deny. Messages in
 group chats and the community's own messages are ignored; anything malformed raises

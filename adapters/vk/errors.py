@@ -1,4 +1,5 @@
-"""VK's errors → bridge errors, in ONE place (codes from specs/vk/errors.json).
+"""VK's errors → bridge errors, in ONE place (codes from VK's errors.json,
+github.com/VKCOM/vk-api-schema).
 
 Every call the VK adapter makes (vk_api in a thread, uploads, long poll) passes its exceptions
 through `translate`, so the outbox and the poller only ever see `bridge.errors`.

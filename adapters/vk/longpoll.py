@@ -1,6 +1,6 @@
 """Bots Long Poll: `groups.getLongPollServer`, then `a_check` in a loop, events to a handler.
 
-Contract (specs/LIMITS.md, dev.vk.com bots-long-poll): the answer is `{ts, updates}` or
+Contract (dev.vk.com, "Bots Long Poll API"): the answer is `{ts, updates}` or
 `{failed: 1, ts}` (continue from the new ts), `{failed: 2}` (fetch a new key),
 `{failed: 3}` (fetch a new key and ts). The `ts` is advanced only after the handler returned
 for every event of the answer, so a lost connection, a VK outage or a failing core resumes

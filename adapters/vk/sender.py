@@ -23,7 +23,7 @@ from bridge.errors import PermanentError, RecipientUnreachable
 from bridge.events import Attachment
 from bridge.outbox.senders import random_id_for
 
-MAX_TEXT = 9000  # messages.send `message` maxLength (specs/vk methods.json)
+MAX_TEXT = 9000  # messages.send `message` maxLength (VK schema methods.json)
 MAX_ATTACHMENTS = 10
 VK_REF = re.compile(r"^(photo|doc|audio_message|video|audio|wall)-?\d+_\d+(_[0-9A-Za-z]+)?$")
 DOC_KINDS = ("document", "video", "audio", "voice")

@@ -41,7 +41,7 @@ class VkApiSession(requests.Session):
                 return f"{self.api_url}/method/{url[len(prefix) :]}"
         return url
 
-    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    def request(self, method: str, url: str | bytes, *args: Any, **kwargs: Any) -> Any:
         if isinstance(url, str):
             url = self.method_url(url)
         kwargs.setdefault("timeout", self.timeout)

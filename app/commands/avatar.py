@@ -39,6 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from app.looks import platform_badges
     from bridge.avatars import render_avatar
 
     if args.guest_number is not None and args.guest_number < 1:
@@ -51,7 +52,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         seed = f"guest-{args.guest_number or 0}"
     try:
-        png = render_avatar(name, channel=args.channel, seed=seed, size=args.size)
+        badge = platform_badges().for_channel(args.channel)
+        png = render_avatar(name, badge=badge, seed=seed, size=args.size)
     except ValueError as exc:
         return _fail(str(exc))
     output = Path(args.output)

@@ -1,11 +1,10 @@
 """Platform badges: a small disc in the avatar's corner that tells where the customer wrote from.
 
-One distinct colour and one mark per platform, drawn with Pillow shapes (no downloaded logos):
-- telegram: sky blue disc, white paper plane;
-- vk: VK blue rounded square (the shape of VK's logo), white "VK";
-- viber: Viber purple disc, white handset with vibration waves;
-- facebook: Facebook blue disc, white "f" running off the bottom edge, as in Facebook's logo;
-- site: green disc, white globe (the company's own site chat widget).
+The core knows no platform: each platform describes its badge as a `Badge` (colour, outline
+shape, and a function drawing its white mark in a `Frame`; `adapters/<platform>/look.py`), and
+the composition root hands the core a `Badges` registry of them. The core draws the disc and
+cuts it to shape; a platform without a badge of its own gets `unknown_badge` (a slate disc
+with the platform's first letter).
 
 Badges are drawn on their own transparent layer at the renderer's supersampled resolution; the
 renderer cuts a transparent ring around them so they read on any chat background.
@@ -13,85 +12,30 @@ renderer cuts a transparent ring around them so they read on any chat background
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from enum import StrEnum
+from types import MappingProxyType
 
 from PIL import Image, ImageChops, ImageDraw
 
 from bridge.avatars import fonts
 
-PLATFORMS: tuple[str, ...] = ("telegram", "vk", "viber", "facebook", "site")
-"""Every platform a customer can write from, in the order the README lists them."""
-
-CHANNEL_ALIASES = {
-    "tg": "telegram",
-    "vkontakte": "vk",
-    "fb": "facebook",
-    "messenger": "facebook",
-    "widget": "site",
-    "web": "site",
-}
-
-
-@dataclass(frozen=True)
-class BadgeLook:
-    """How a platform's badge looks: background colour and outline shape."""
-
-    colour: str
-    shape: str  # "circle" or "rounded" (a rounded square)
-
-
-BADGE_LOOKS: dict[str, BadgeLook] = {
-    "telegram": BadgeLook("#29A9EB", "circle"),
-    "vk": BadgeLook("#0077FF", "rounded"),
-    "viber": BadgeLook("#7360F2", "circle"),
-    "facebook": BadgeLook("#1B4FB8", "circle"),
-    "site": BadgeLook("#16A34A", "circle"),
-}
-
-_WHITE = (255, 255, 255, 255)
+#: The colour of a badge's mark.
+WHITE = (255, 255, 255, 255)
+#: The disc of a platform that has no badge of its own.
+UNKNOWN_COLOUR = "#64748B"
 _ROUNDED_RADIUS = 0.42  # corner radius of the rounded square, as a share of the side
 
 
-def platform_for_channel(channel: str) -> str:
-    """The badge platform of a channel: "vk" -> "vk", "site:shop" -> "site", "TG" -> "telegram".
+class BadgeShape(StrEnum):
+    """The outline of a badge."""
 
-    Raises ValueError naming the known platforms for anything else.
-    """
-    known = ", ".join(PLATFORMS)
-    if not isinstance(channel, str) or not channel.strip():
-        raise ValueError(f"channel must name a platform ({known}), got {channel!r}")
-    head = channel.strip().split(":", 1)[0].strip().lower()
-    platform = CHANNEL_ALIASES.get(head, head)
-    if platform not in BADGE_LOOKS:
-        raise ValueError(f"unknown channel {channel!r}: the badge platforms are {known}")
-    return platform
+    CIRCLE = "circle"
+    ROUNDED = "rounded"  # a rounded square
 
 
-def shape_mask(diameter: int, shape: str, grow: int = 0) -> Image.Image:
-    """An 'L' mask of `diameter` + 2*`grow` pixels holding the badge outline (grown by `grow`)."""
-    side = diameter + 2 * grow
-    mask = Image.new("L", (side, side), 0)
-    draw = ImageDraw.Draw(mask)
-    box = (0, 0, side - 1, side - 1)
-    if shape == "rounded":
-        draw.rounded_rectangle(box, radius=round(diameter * _ROUNDED_RADIUS + grow), fill=255)
-    else:
-        draw.ellipse(box, fill=255)
-    return mask
-
-
-def draw_badge(platform: str, diameter: int) -> Image.Image:
-    """The badge of `platform` as a `diameter`-pixel RGBA image, transparent outside its shape."""
-    look = BADGE_LOOKS[platform]
-    layer = Image.new("RGBA", (diameter, diameter), look.colour)
-    _MARKS[platform](ImageDraw.Draw(layer), _Frame(diameter))
-    outline = shape_mask(diameter, look.shape)
-    layer.putalpha(ImageChops.multiply(layer.getchannel("A"), outline))
-    return layer
-
-
-class _Frame:
+class Frame:
     """Maps unit coordinates (-1..1 across the badge, y down) to pixels."""
 
     def __init__(self, diameter: int) -> None:
@@ -108,64 +52,116 @@ class _Frame:
         return max(1, round(self.half * units))
 
 
-def _telegram(draw: ImageDraw.ImageDraw, f: _Frame) -> None:
-    # The paper plane of Telegram's logo, traced from its 240-unit drawing and rescaled.
-    plane = [
-        (-0.167, 0.203),
-        (0.237, 0.501),
-        (0.328, 0.458),
-        (0.492, -0.315),
-        (0.422, -0.393),
-        (-0.542, -0.021),
-        (-0.553, 0.058),
-        (-0.306, 0.136),
-        (0.267, -0.225),
-        (0.298, -0.214),
-    ]
-    fold = [(-0.306, 0.136), (-0.183, 0.458), (-0.02, 0.30), (-0.167, 0.203)]
-    shift = (-0.04, 0.0)
-    draw.polygon([f.xy(x + shift[0], y + shift[1]) for x, y in plane], fill=_WHITE)
-    draw.polygon([f.xy(x + shift[0], y + shift[1]) for x, y in fold], fill=(200, 218, 234, 255))
+#: Draws a badge's mark on the badge's layer (filled with the badge colour) in a `Frame`.
+DrawMark = Callable[[ImageDraw.ImageDraw, Frame], None]
 
 
-def _vk(draw: ImageDraw.ImageDraw, f: _Frame) -> None:
-    _centred_text(draw, f, "VK", height=0.62, width=1.25)
+@dataclass(frozen=True, slots=True)
+class Badge:
+    """How a platform's badge looks.
+
+    `name` is the platform's name: avatars are cached and their uploads stored under it, so
+    it must not change for a platform. `colour` fills the disc, `shape` cuts it, `mark` draws
+    the white sign on it (None: a plain disc).
+    """
+
+    name: str
+    colour: str
+    shape: BadgeShape = BadgeShape.CIRCLE
+    mark: DrawMark | None = None
 
 
-def _viber(draw: ImageDraw.ImageDraw, f: _Frame) -> None:
-    # A telephone handset: a thick arc (the handle) ending in two pads, plus three waves.
-    handle = f.length(0.2)
-    draw.arc(f.box(0.22, -0.22, 0.58), start=100, end=170, fill=_WHITE, width=handle)
-    for cx, cy in ((-0.34, -0.18), (0.18, 0.34)):
-        draw.ellipse(f.box(cx, cy, 0.17), fill=_WHITE)
-    wave = f.length(0.085)
-    for radius in (0.18, 0.33, 0.48):
-        draw.arc(f.box(-0.08, 0.08, radius), start=280, end=350, fill=_WHITE, width=wave)
+class Badges:
+    """The badges of the platforms a service knows, looked up by channel name.
+
+    `badges`: platform name -> its badge, in the order to list them; `aliases`: other names a
+    user may type for a platform ("tg" -> "telegram").
+    """
+
+    def __init__(self, badges: Iterable[Badge], aliases: Mapping[str, str] | None = None) -> None:
+        self._badges: Mapping[str, Badge] = MappingProxyType({b.name: b for b in badges})
+        self._aliases: Mapping[str, str] = MappingProxyType(dict(aliases or {}))
+        unknown = set(self._aliases.values()) - set(self._badges)
+        if unknown:
+            raise ValueError(f"aliases name platforms without a badge: {sorted(unknown)}")
+
+    @property
+    def platforms(self) -> tuple[str, ...]:
+        """The platform names, in the order they were given."""
+        return tuple(self._badges)
+
+    def get(self, platform: str) -> Badge:
+        """The badge of `platform`; `unknown_badge(platform)` when it has none."""
+        return self._badges.get(platform) or unknown_badge(platform)
+
+    def platform_for(self, channel: str) -> str:
+        """The platform of a channel: "vk" -> "vk", "site:shop" -> "site", "TG" -> "telegram".
+
+        Raises ValueError naming the known platforms for anything else.
+        """
+        known = ", ".join(self._badges)
+        if not isinstance(channel, str) or not channel.strip():
+            raise ValueError(f"channel must name a platform ({known}), got {channel!r}")
+        head = channel.strip().split(":", 1)[0].strip().lower()
+        platform = self._aliases.get(head, head)
+        if platform not in self._badges:
+            raise ValueError(f"unknown channel {channel!r}: the badge platforms are {known}")
+        return platform
+
+    def for_channel(self, channel: str) -> Badge:
+        """The badge of a channel (aliases allowed); ValueError for an unknown platform."""
+        return self._badges[self.platform_for(channel)]
+
+    def of_customer(self, channel: str) -> Badge:
+        """The badge of a stored customer's channel: never fails (`unknown_badge` instead)."""
+        try:
+            return self.for_channel(channel)
+        except ValueError:
+            family = str(channel).split(":", 1)[0].strip().lower() or "?"
+            return unknown_badge(family)
 
 
-def _facebook(draw: ImageDraw.ImageDraw, f: _Frame) -> None:
-    # The "f" sits right of centre and runs off the bottom edge of the disc.
-    font = fonts.load_font(fonts.primary_font_path(), max(8, round(f.half * 2.2)))
-    left, top, right, _bottom = draw.textbbox((0, 0), "f", font=font, anchor="ls")
-    x = f.xy(0.12, 0)[0] - (left + right) / 2
-    y = f.xy(0, -0.62)[1] - top
-    draw.text((x, y), "f", font=font, fill=_WHITE, anchor="ls")
+def unknown_badge(platform: str) -> Badge:
+    """A slate disc with the platform's first letter: a platform without a badge of its own."""
+    letter = (platform.strip()[:1] or "?").upper()
+    return Badge(platform, UNKNOWN_COLOUR, BadgeShape.CIRCLE, _Letter(letter))
 
 
-def _site(draw: ImageDraw.ImageDraw, f: _Frame) -> None:
-    # A globe: the outline, the equator, two parallels and a meridian ellipse.
-    stroke = f.length(0.09)
-    radius = 0.56
-    draw.ellipse(f.box(0, 0, radius), outline=_WHITE, width=stroke)
-    draw.ellipse(f.box(0, 0, radius * 0.45, radius), outline=_WHITE, width=stroke)
-    draw.line([f.xy(-radius, 0), f.xy(radius, 0)], fill=_WHITE, width=stroke)
-    for y in (-0.3, 0.3):
-        half = (radius**2 - y**2) ** 0.5 * 0.92
-        draw.line([f.xy(-half, y), f.xy(half, y)], fill=_WHITE, width=max(1, stroke * 3 // 4))
+@dataclass(frozen=True, slots=True)
+class _Letter:
+    """A white letter in the middle of the badge (equal letters are equal marks)."""
+
+    letter: str
+
+    def __call__(self, draw: ImageDraw.ImageDraw, frame: Frame) -> None:
+        centred_text(draw, frame, self.letter, height=0.62, width=1.1)
 
 
-def _centred_text(
-    draw: ImageDraw.ImageDraw, f: _Frame, text: str, *, height: float, width: float
+def shape_mask(diameter: int, shape: BadgeShape, grow: int = 0) -> Image.Image:
+    """An 'L' mask of `diameter` + 2*`grow` pixels holding the badge outline (grown by `grow`)."""
+    side = diameter + 2 * grow
+    mask = Image.new("L", (side, side), 0)
+    draw = ImageDraw.Draw(mask)
+    box = (0, 0, side - 1, side - 1)
+    if shape == BadgeShape.ROUNDED:
+        draw.rounded_rectangle(box, radius=round(diameter * _ROUNDED_RADIUS + grow), fill=255)
+    else:
+        draw.ellipse(box, fill=255)
+    return mask
+
+
+def draw_badge(badge: Badge, diameter: int) -> Image.Image:
+    """`badge` as a `diameter`-pixel RGBA image, transparent outside its shape."""
+    layer = Image.new("RGBA", (diameter, diameter), badge.colour)
+    if badge.mark is not None:
+        badge.mark(ImageDraw.Draw(layer), Frame(diameter))
+    outline = shape_mask(diameter, badge.shape)
+    layer.putalpha(ImageChops.multiply(layer.getchannel("A"), outline))
+    return layer
+
+
+def centred_text(
+    draw: ImageDraw.ImageDraw, f: Frame, text: str, *, height: float, width: float
 ) -> None:
     """Draw `text` in white, ink-centred, at most `height` tall and `width` wide (unit lengths)."""
     path = fonts.primary_font_path()
@@ -176,13 +172,8 @@ def _centred_text(
     left, top, right, bottom = draw.textbbox((0, 0), text, font=font, anchor="ls")
     x = f.half - (left + right) / 2
     y = f.half - (top + bottom) / 2
-    draw.text((x, y), text, font=font, fill=_WHITE, anchor="ls")
+    draw.text((x, y), text, font=font, fill=WHITE, anchor="ls")
 
 
-_MARKS: dict[str, Callable[[ImageDraw.ImageDraw, _Frame], None]] = {
-    "telegram": _telegram,
-    "vk": _vk,
-    "viber": _viber,
-    "facebook": _facebook,
-    "site": _site,
-}
+#: A registry of no platform: every channel is unknown.
+NO_BADGES = Badges(())

@@ -18,6 +18,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Protocol
 
+from bridge.avatars.badges import NO_BADGES, Badges
 from bridge.avatars.render import DEFAULT_SIZE, AvatarStyle, render_style
 
 
@@ -68,12 +69,23 @@ class CacheStats:
 
 
 class AvatarService:
-    """Renders customers' avatars once and remembers their uploads. Thread-safe."""
+    """Renders customers' avatars once and remembers their uploads. Thread-safe.
 
-    def __init__(self, file_ids: AvatarFileIds | None = None, *, cache_size: int = 512) -> None:
+    `badges`: the platforms' badges (the composition root's registry); a channel it does not
+    know gets the generic badge of an unknown platform.
+    """
+
+    def __init__(
+        self,
+        file_ids: AvatarFileIds | None = None,
+        *,
+        badges: Badges = NO_BADGES,
+        cache_size: int = 512,
+    ) -> None:
         if cache_size < 1:
             raise ValueError(f"cache_size must be at least 1, got {cache_size}")
         self.file_ids: AvatarFileIds = file_ids if file_ids is not None else MemoryFileIds()
+        self.badges = badges
         self._capacity = cache_size
         self._pngs: OrderedDict[AvatarStyle, bytes] = OrderedDict()
         self._lock = threading.Lock()
@@ -84,7 +96,8 @@ class AvatarService:
         self, name: str | None, *, channel: str, seed: str, size: int = DEFAULT_SIZE
     ) -> AvatarStyle:
         """The avatar style of a customer (`name` None = guest; `seed` = their stable id)."""
-        return AvatarStyle.for_customer(name, channel=channel, seed=seed, size=size)
+        badge = self.badges.of_customer(channel)
+        return AvatarStyle.for_customer(name, badge=badge, seed=seed, size=size)
 
     def key_for(
         self, name: str | None, *, channel: str, seed: str, size: int = DEFAULT_SIZE

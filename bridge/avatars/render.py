@@ -18,7 +18,8 @@ from pathlib import Path
 
 from PIL import Image, ImageChops, ImageDraw
 
-from bridge.avatars import badges, fonts
+from bridge.avatars import fonts
+from bridge.avatars.badges import Badge, draw_badge, shape_mask
 from bridge.avatars.initials import NEUTRAL_GLYPH, initials
 from bridge.avatars.palette import GUEST_GREY, colour_for, hex_to_rgb
 
@@ -39,43 +40,44 @@ _INK = (255, 255, 255, 255)
 class AvatarStyle:
     """Everything that decides an avatar's pixels; equal styles render identical PNGs.
 
-    `mark` is the initials, or `NEUTRAL_GLYPH` for the person silhouette. `badge` is a platform
-    from `PLATFORMS`, or None for no badge.
+    `mark` is the initials, or `NEUTRAL_GLYPH` for the person silhouette. `badge` is the
+    platform's badge (from the `Badges` registry the composition root hands over), or None for
+    no badge.
     """
 
     mark: str
     background: str
-    badge: str | None
+    badge: Badge | None
     size: int = DEFAULT_SIZE
 
     def __post_init__(self) -> None:
         if not isinstance(self.size, int) or not MIN_SIZE <= self.size <= MAX_SIZE:
             raise ValueError(f"avatar size must be {MIN_SIZE}..{MAX_SIZE} pixels, got {self.size}")
         hex_to_rgb(self.background)
-        if self.badge is not None and self.badge not in badges.PLATFORMS:
-            raise ValueError(f"unknown badge {self.badge!r}: one of {', '.join(badges.PLATFORMS)}")
         if not self.mark or len(self.mark) > 2:
             raise ValueError(f"mark must be one or two characters, got {self.mark!r}")
 
     @classmethod
     def for_customer(
-        cls, name: str | None, *, channel: str, seed: str, size: int = DEFAULT_SIZE
+        cls, name: str | None, *, badge: Badge | None, seed: str, size: int = DEFAULT_SIZE
     ) -> AvatarStyle:
         """The style for a customer: `name` None (or blank) is a guest; `seed` is their id."""
-        platform = badges.platform_for_channel(channel)
         if name is None or not name.strip():
-            return cls(NEUTRAL_GLYPH, GUEST_GREY, platform, size)
-        return cls(initials(name), colour_for(seed), platform, size)
+            return cls(NEUTRAL_GLYPH, GUEST_GREY, badge, size)
+        return cls(initials(name), colour_for(seed), badge, size)
 
     @property
     def key(self) -> str:
         """A stable text key for caches and stored uploads, e.g. 'v1:256:vk:#2563EB:ИП'."""
-        return f"v{STYLE_VERSION}:{self.size}:{self.badge or '-'}:{self.background}:{self.mark}"
+        badge = self.badge.name if self.badge is not None else "-"
+        return f"v{STYLE_VERSION}:{self.size}:{badge}:{self.background}:{self.mark}"
 
 
-def render_avatar(name: str | None, *, channel: str, seed: str, size: int = DEFAULT_SIZE) -> bytes:
+def render_avatar(
+    name: str | None, *, badge: Badge | None, seed: str, size: int = DEFAULT_SIZE
+) -> bytes:
     """PNG bytes of a customer's avatar (uncached; `AvatarService.render` caches)."""
-    return render_style(AvatarStyle.for_customer(name, channel=channel, seed=seed, size=size))
+    return render_style(AvatarStyle.for_customer(name, badge=badge, seed=seed, size=size))
 
 
 def render_style(style: AvatarStyle) -> bytes:
@@ -153,16 +155,15 @@ def _tint(background: str, whiteness: float) -> tuple[int, int, int, int]:
     return (r, g, b, 255)
 
 
-def _place_badge(canvas: Image.Image, platform: str) -> None:
+def _place_badge(canvas: Image.Image, badge: Badge) -> None:
     """Cut a transparent ring in the bottom-right and put the platform badge inside it."""
     side = canvas.width
     diameter = round(side * _BADGE_DIAMETER)
     ring = round(side * _BADGE_RING)
     corner = side - diameter  # badge box touches the right and bottom edges
-    shape = badges.BADGE_LOOKS[platform].shape
-    hole = badges.shape_mask(diameter, shape, grow=ring)
+    hole = shape_mask(diameter, badge.shape, grow=ring)
     alpha = canvas.getchannel("A")
     cut = Image.new("L", canvas.size, 0)
     cut.paste(hole, (corner - ring, corner - ring))
     canvas.putalpha(ImageChops.subtract(alpha, cut))
-    canvas.alpha_composite(badges.draw_badge(platform, diameter), (corner, corner))
+    canvas.alpha_composite(draw_badge(badge, diameter), (corner, corner))

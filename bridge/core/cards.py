@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final, Literal
 
-from bridge.core.texts import source_name, text
+from bridge.core.texts import text
 
 CAPTION_LIMIT: Final = 1024
 MESSAGE_LIMIT: Final = 4096
@@ -74,7 +74,8 @@ class CardView:
 
     number: int
     name: str
-    channel: str
+    #: How the customer's channel is named to operators ("VK", "Site (shop)"; PlatformNames).
+    source: str
     opened_at: datetime
     messages: Sequence[str] = field(default_factory=tuple)
     state: CardState = "new"
@@ -96,7 +97,7 @@ def render_card(view: CardView, language: str | None, limit: int = CAPTION_LIMIT
     """
     values = {
         "name": escaped_shortened(view.name, 64),
-        "source": escape(source_name(language, view.channel)),
+        "source": escape(view.source),
         "when": format_time(view.opened_at),
         "number": view.number,
         "operator": escaped_shortened(view.operator_name or "", 64),
@@ -128,9 +129,11 @@ def render_card(view: CardView, language: str | None, limit: int = CAPTION_LIMIT
     return header + "\n\n" + "\n".join(lines)
 
 
-def topic_name(name: str, channel: str, language: str | None) -> str:
-    """A forum topic's title (plain text, 1–128 characters): "Ivan Petrov · VK"."""
-    source = source_name(language, channel)
+def topic_name(name: str, source: str, language: str | None) -> str:
+    """A forum topic's title (plain text, 1–128 characters): "Ivan Petrov · VK".
+
+    `source` is how the customer's channel is named to operators (`PlatformNames.source`).
+    """
     room = TOPIC_NAME_LIMIT - tg_length(text(language, "topic.name", name="", source=source))
     title = text(language, "topic.name", name=shorten(name.strip() or "?", room), source=source)
     return shorten(title, TOPIC_NAME_LIMIT)

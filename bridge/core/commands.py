@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from bridge.core.cards import escape, escaped_shortened, format_time, link_html, message_summary
 from bridge.core.counters import Counts, has_new_messages, shown
 from bridge.core.inbound import lock_conversation
-from bridge.core.texts import source_name, text
+from bridge.core.texts import text
 from storage.conversations import (
     close_conversation,
     open_conversations,
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from sqlmodel.ext.asyncio.session import AsyncSession
 
     from bridge.core.desk import CustomerOutlet, Desk
+    from bridge.core.platform_names import PlatformNames
     from storage.models import Conversation
 
 #: Longest /history answer (Telegram's message limit minus room for the header).
@@ -79,13 +80,14 @@ async def close(
     goodbye: bool = True,
 ) -> CommandReply:
     """End the conversation: notice, card "closed", topic closed, closing words to the customer."""
-    assert conversation.id is not None
-    conversation = await lock_conversation(session, conversation.id)
+    conversation_id = conversation.id
+    assert conversation_id is not None, "commands act on stored conversations"
+    conversation = await lock_conversation(session, conversation_id)
     if refused := _not_claimer(conversation, caller, language):
         return refused
-    if not await close_conversation(session, conversation.id):
+    if not await close_conversation(session, conversation_id):
         return CommandReply(text(language, "alert.closed"), ok=False)
-    conversation = await lock_conversation(session, conversation.id)
+    conversation = await lock_conversation(session, conversation_id)
     customer = await _customer(session, conversation)
     notice = text(language, "place.closed", number=conversation.id, operator=escape(caller.name))
     await desk.notice(session, conversation, notice)
@@ -105,13 +107,14 @@ async def release(
     session: AsyncSession, conversation: Conversation, caller: Caller, *, desk: Desk, language: str
 ) -> CommandReply:
     """Give the conversation back to the feed with a fresh card."""
-    assert conversation.id is not None
-    conversation = await lock_conversation(session, conversation.id)
+    conversation_id = conversation.id
+    assert conversation_id is not None, "commands act on stored conversations"
+    conversation = await lock_conversation(session, conversation_id)
     if refused := _not_claimer(conversation, caller, language):
         return refused
-    if not await release_conversation(session, conversation.id, caller.id):
+    if not await release_conversation(session, conversation_id, caller.id):
         return CommandReply(text(language, "alert.closed"), ok=False)
-    conversation = await lock_conversation(session, conversation.id)
+    conversation = await lock_conversation(session, conversation_id)
     customer = await _customer(session, conversation)
     notice = text(language, "place.released", number=conversation.id, operator=escape(caller.name))
     await desk.notice(session, conversation, notice)
@@ -147,15 +150,16 @@ async def transfer(
     link: str,
 ) -> CommandReply:
     """Hand the conversation to `to`; the place is told and the new operator pinged."""
-    assert conversation.id is not None
-    conversation = await lock_conversation(session, conversation.id)
+    conversation_id = conversation.id
+    assert conversation_id is not None, "commands act on stored conversations"
+    conversation = await lock_conversation(session, conversation_id)
     if conversation.state != ConversationState.ACCEPTED:
         return CommandReply(text(language, "alert.closed"), ok=False)
     if refused := _not_claimer(conversation, caller, language):
         return refused
-    if not await transfer_conversation(session, conversation.id, to.id, to.name, caller.id):
+    if not await transfer_conversation(session, conversation_id, to.id, to.name, caller.id):
         return CommandReply(text(language, "alert.closed"), ok=False)
-    conversation = await lock_conversation(session, conversation.id)
+    conversation = await lock_conversation(session, conversation_id)
     customer = await _customer(session, conversation)
     await desk.notice(
         session,
@@ -235,13 +239,14 @@ async def my(
     *,
     link_for: object,
     language: str,
+    names: PlatformNames,
 ) -> CommandReply:
     """The operator's open conversations with links, and their counters.
 
     The counters are those of `groups` only (the group the command was given in, or in a
     private chat the groups the caller is an operator of); the total is shown like the
     dashboard's ("!" above 9). `link_for(conversation) -> str` gives the t.me link of a
-    conversation's place.
+    conversation's place; `names` names each customer's channel.
     """
     mine = await open_conversations(session, operator_id=operator_id)
     new = 0
@@ -281,7 +286,7 @@ async def my(
                 "private.my_item",
                 number=conversation.id,
                 name=escaped_shortened(name, 64),
-                source=escape(source_name(language, customer.channel)),
+                source=escape(names.source(language, customer.channel)),
                 unanswered=flag,
                 link=link_html(link, text(language, "card.open_link")),
             )

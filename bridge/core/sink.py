@@ -37,7 +37,8 @@ from storage.conversations import find_open_conversation
 from storage.customers import find_customer, upsert_customer
 from storage.messages import get_message, set_delivery_state
 from storage.models import DeliveryState as StoredState
-from storage.state import kv_get, mark_event_processed
+from storage.sent import message_for_sent
+from storage.state import mark_event_processed
 
 if TYPE_CHECKING:
     from sqlmodel.ext.asyncio.session import AsyncSession
@@ -56,12 +57,6 @@ RANK = {"pending": 0, "sent": 1, "delivered": 2, "seen": 3}
 #: Seconds before each further name lookup of a guest (divided by `time_scale`, which
 #: speeds the service up like the outbox's pacing).
 LOOKUP_DELAYS = (5.0, 30.0, 300.0, 3600.0)
-
-
-def sent_key(channel: str, external_id: str) -> str:
-    """The kv key under which the message id of a reply the platform knows by `external_id` is."""
-    family = channel.split(":", 1)[0]
-    return f"sent:{family}:{external_id}"[:MAX_ID]
 
 
 class SinkRuntime(Protocol):
@@ -179,8 +174,8 @@ class BridgeSink:
     ) -> None:
         """Move the reply the platform knows by `external_id` forward (unknown ids: ignored)."""
         async with self.runtime.transaction() as session:
-            stored = await kv_get(session, sent_key(channel, str(external_id)))
-            message = await get_message(session, int(stored)) if stored else None
+            stored = await message_for_sent(session, channel, str(external_id))
+            message = await get_message(session, stored) if stored is not None else None
             if message is None or message.id is None:
                 log.debug("delivery %s of unknown %s:%s ignored", state, channel, external_id)
                 return

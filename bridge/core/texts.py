@@ -13,23 +13,6 @@ from typing import Final
 
 LANGUAGES: Final = ("ru", "en")
 
-SOURCE_NAMES: Final[dict[str, dict[str, str]]] = {
-    "en": {
-        "telegram": "Telegram",
-        "vk": "VK",
-        "viber": "Viber",
-        "facebook": "Facebook",
-        "site": "Site",
-    },
-    "ru": {
-        "telegram": "Telegram",
-        "vk": "ВКонтакте",
-        "viber": "Viber",
-        "facebook": "Facebook",
-        "site": "Сайт",
-    },
-}
-
 _TEXTS: Final[dict[str, dict[str, str]]] = {
     "en": {
         # the card in the Incoming feed
@@ -59,6 +42,10 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "place.header": "💬 <b>{name}</b> · {source} · #{number}\nAccepted by {operator}",
         "place.previous": "Previous conversation: #{number}",
         "place.customer_edit": "✏️ The customer edited a message:\n{text}",
+        # the outbox alarm (outbox.alarm_after_seconds): deliveries that keep failing
+        "alarm.stuck": "⏳ Messages to {platform} have not gone out for {minutes} min "
+        "({error}). The bridge keeps trying; they will go out in order.",
+        "alarm.recovered": "✅ Messages to {platform} are going out again (after {minutes} min).",
         "place.delivery_failed": "⚠️ Not delivered to the customer: {reason}",
         "place.delivery_failed_unknown": "the platform reported a failure",
         "place.customer_unreachable": "🚫 The customer can no longer be reached{reason}: "
@@ -148,6 +135,9 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "place.header": "💬 <b>{name}</b> · {source} · #{number}\nПринял(а): {operator}",
         "place.previous": "Предыдущее обращение: #{number}",
         "place.customer_edit": "✏️ Клиент изменил сообщение:\n{text}",
+        "alarm.stuck": "⏳ Сообщения в {platform} не уходят уже {minutes} мин "
+        "({error}). Бот продолжает попытки, они уйдут по порядку.",
+        "alarm.recovered": "✅ Сообщения в {platform} снова уходят (спустя {minutes} мин).",
         "place.delivery_failed": "⚠️ Не доставлено клиенту: {reason}",
         "place.delivery_failed_unknown": "платформа сообщила о сбое",
         "place.customer_unreachable": "🚫 Клиенту больше нельзя написать{reason}: "
@@ -230,14 +220,6 @@ def text(language: str | None, key: str, **values: object) -> str:
     except KeyError:
         raise KeyError(f"no text {key!r}") from None
     return template.format(**values)
-
-
-def source_name(language: str | None, channel: str) -> str:
-    """How a channel is named to operators: "vk" → "VK", "site:shop" → "Site (shop)"."""
-    family, _, widget = channel.partition(":")
-    names = SOURCE_NAMES[normalize_language(language)]
-    name = names.get(family, family)
-    return f"{name} ({widget})" if widget else name
 
 
 def all_keys() -> dict[str, set[str]]:

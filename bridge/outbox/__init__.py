@@ -23,7 +23,7 @@ from bridge.outbox.enqueue import (
     enqueue,
 )
 from bridge.outbox.handlers import HandlerRegistry
-from bridge.outbox.policy import Bucket, Limits, PacingPolicy
+from bridge.outbox.policy import Bucket, Limits, PacingPolicy, PlatformPacing
 from bridge.outbox.senders import Sender, Senders, random_id_for
 from bridge.outbox.worker import OutboxCall, OutboxWorker
 
@@ -42,6 +42,7 @@ __all__ = [
     "OutboxCall",
     "OutboxWorker",
     "PacingPolicy",
+    "PlatformPacing",
     "Sender",
     "Senders",
     "enqueue",

@@ -13,5 +13,10 @@ QUEUE_DEPTH = Gauge("outbox_queue_depth", "Outbox rows pending or leased")
 OLDEST_PENDING = Gauge("outbox_oldest_pending_seconds", "Age of the oldest pending outbox row")
 ALARMED = Gauge(
     "outbox_transient_alarm",
-    "Outbox rows whose transient failures passed the alarm threshold (stuck, still retried)",
+    "Outbox rows failing transiently for longer than outbox.alarm_after_seconds (still retried)",
+)
+ALARMS = Counter(
+    "outbox_alarms",
+    "Destinations that became stuck (event=raised) or delivered again (event=recovered)",
+    ["platform", "event"],
 )

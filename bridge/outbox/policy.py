@@ -1,30 +1,30 @@
-"""Per-platform sending limits turned into pacing buckets.
+"""Sending limits turned into pacing buckets; each platform registers how it is paced.
 
 Every outbox row names a `platform` and a `destination`; the policy maps the pair to the
-buckets a call must pass (see `pacing.py`). The numbers come from config and default to the
-published limits in specs/LIMITS.md, with a little headroom so the platform never has to
-answer 429 in the first place:
+buckets a call must pass (see `pacing.py`). The core knows no platform: the composition root
+registers one `PlatformPacing` per platform family (the part of `platform` before a colon),
+built by the platform's own code from its config section (`botapi/pacing.py` for the bot,
+`adapters/<platform>/pacing.py` for the customer platforms). Its `buckets` function gets the
+call (`PacedCall`) and a `BucketMaker` and returns the buckets in order, the destination's own
+first (it takes the penalties of a 429). A family nobody registered is unlimited (our own
+site widget registers none).
 
-- Telegram: one private chat 1/s; one group 20/min (every call that posts into the group:
-  sends, edits, topic creation, pins); the whole bot 30/s. A negative chat id is a group.
-  A group's own bucket is a *window*: at most 20 calls in any 60 s (times headroom), and at
-  the same time about 1 call a second with short bursts (`telegram_chat_burst`), because a
-  group is also a chat. So a quiet group posts a few messages at once instead of one every
-  3 s, and a busy one still never has more than 20 in any minute.
-- VK: 20 calls/s per community token.
-- Viber: no per-second cap is published; 10/s overall is a conservative default, and 1/s per user.
-- Facebook: 300 calls/s per Page are published, but "too many messages into one thread may be
-  throttled": 20/s per Page and 1/s per thread by default.
-- site: our own widget, unlimited.
-
-A platform string may carry an account after a colon (`telegram:support_bot`, `vk:12345`):
-buckets are keyed by the whole string, so two bots never share one budget.
+The maker applies what every platform shares: `headroom` (pace a little slower than the
+published figure so clocks and rounding never tip us over, so the platform never has to answer
+429 in the first place) and `time_scale`, and prefixes every key with the whole platform
+string: a platform string may carry an account after a colon (`telegram:support_bot`,
+`vk:12345`), and two bots never share one budget.
 """
 
 from __future__ import annotations
 
-import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+#: The merge limit of a platform that registered no text limit of its own.
+DEFAULT_TEXT_LIMIT = 2000
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,56 +74,85 @@ class Bucket:
 
 
 @dataclass(frozen=True, slots=True)
-class Limits:
-    """The configurable rate numbers (calls per second unless the name says otherwise)."""
+class PacedCall:
+    """What a platform's bucket function sees of one call: where it goes and what it carries.
 
-    telegram_private_per_second: float = 1.0
-    telegram_group_per_minute: float = 20.0
-    telegram_global_per_second: float = 30.0
-    vk_per_second: float = 20.0
-    viber_per_second: float = 10.0
-    viber_user_per_second: float = 1.0
-    facebook_per_second: float = 20.0
-    facebook_thread_per_second: float = 1.0
-    # Calls one Telegram chat (a group too) may take at once before the ~1/s pace applies.
-    # Telegram tolerates "short bursts" (the fake: 3); one less leaves a call's worth of slack
-    # for a reserved call that reaches Telegram late while the next one is on time.
-    telegram_chat_burst: int = 2
-    # Posts a quiet group may send at once before the rest of the minute's budget is spread.
-    telegram_group_burst: int = 10
+    `payload` is the outbox row's payload (the platform's own format); most platforms look at
+    `destination` only.
+    """
+
+    destination: str
+    payload: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+
+
+class BucketMaker:
+    """Makes one call's buckets: rates in calls a second, with headroom and `time_scale` applied.
+
+    Keys are prefixed with the call's whole platform string and "|": a platform names its
+    buckets by destination (`call.destination`) or "*" for its account-wide budget.
+    """
+
+    def __init__(self, platform: str, *, headroom: float, time_scale: float) -> None:
+        self.prefix = f"{platform}|"
+        self.headroom = headroom
+        self.time_scale = time_scale
+
+    def rate(self, key: str, per_second: float, burst: int = 1) -> Bucket:
+        """A GCRA bucket: one call per 1/`per_second` s on average, bursts of up to `burst`."""
+        interval = self.headroom / (per_second * self.time_scale)
+        return Bucket(key=self.prefix + key, interval=interval, burst=burst)
+
+    def window(
+        self,
+        key: str,
+        calls: int,
+        seconds: float,
+        *,
+        per_second: float = 0.0,
+        burst: int = 1,
+        spread_after: int = 0,
+    ) -> Bucket:
+        """A window bucket: at most `calls` in any `seconds`; besides that (`per_second` > 0)
+        about `per_second` calls a second with bursts of up to `burst`; see `Bucket`."""
+        period = seconds * self.headroom / self.time_scale
+        pace = self.headroom / (per_second * self.time_scale) if per_second else 0.0
+        return Bucket(
+            key=self.prefix + key,
+            interval=period / calls,
+            burst=burst,
+            window=calls,
+            pace=pace,
+            spread_after=spread_after,
+        )
+
+
+#: A platform's pacing: (the call, a maker) -> the buckets it must pass, its own first.
+BucketsFor = Callable[[PacedCall, BucketMaker], Sequence[Bucket]]
+
+
+@dataclass(frozen=True, slots=True)
+class PlatformPacing:
+    """What a platform registers with the policy.
+
+    `buckets`: its bucket function (None: unlimited). `max_text`: the longest merged text one
+    message may carry (None: `DEFAULT_TEXT_LIMIT`).
+    """
+
+    buckets: BucketsFor | None = None
+    max_text: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """The pacing numbers every platform shares."""
+
     # Pace a little slower than the published figure so clocks and rounding never tip us over.
     headroom: float = 1.05
     # After a 429 a destination is paced at 1/`penalty_factor` of its rate for `penalty_window`.
     penalty_factor: float = 2.0
     penalty_window_seconds: float = 60.0
-    # Longest merged text per platform family (Telegram counts after entity parsing; we count
-    # the raw HTML, which is never shorter).
-    text_limits: dict[str, int] = field(
-        default_factory=lambda: {"telegram": 4096, "vk": 9000, "viber": 7000, "facebook": 2000}
-    )
 
     def __post_init__(self) -> None:
-        for name in (
-            "telegram_private_per_second",
-            "telegram_group_per_minute",
-            "telegram_global_per_second",
-            "vk_per_second",
-            "viber_per_second",
-            "viber_user_per_second",
-            "facebook_per_second",
-            "facebook_thread_per_second",
-        ):
-            value = getattr(self, name)
-            if not value > 0:
-                raise ValueError(f"limit {name} must be a positive number, got {value!r}")
-        burst = self.telegram_chat_burst
-        if isinstance(burst, bool) or not (isinstance(burst, int) and burst >= 1):
-            raise ValueError(f"telegram_chat_burst must be a whole number >= 1, got {burst!r}")
-        group_burst = self.telegram_group_burst
-        if isinstance(group_burst, bool) or not isinstance(group_burst, int) or group_burst < 1:
-            raise ValueError(
-                f"telegram_group_burst must be a whole number >= 1, got {group_burst!r}"
-            )
         if self.headroom < 1:
             raise ValueError(f"headroom must be >= 1, got {self.headroom}")
         if self.penalty_factor < 1:
@@ -133,15 +162,23 @@ class Limits:
 class PacingPolicy:
     """Maps (platform, destination) to the buckets a call must pass.
 
+    `platforms`: family -> its `PlatformPacing` (see the module docstring).
     `time_scale` K multiplies every rate and divides the penalty window, like the fake
     platforms' own `time_scale` (K=20: 400 group posts a minute), so a benchmark compresses
     time. It never scales a platform's own `retry_after`: that is always honoured in full.
     """
 
-    def __init__(self, limits: Limits | None = None, *, time_scale: float = 1.0) -> None:
+    def __init__(
+        self,
+        limits: Limits | None = None,
+        *,
+        platforms: Mapping[str, PlatformPacing] | None = None,
+        time_scale: float = 1.0,
+    ) -> None:
         if not time_scale > 0:
             raise ValueError(f"time_scale must be a positive number, got {time_scale!r}")
         self.limits = limits or Limits()
+        self.platforms: Mapping[str, PlatformPacing] = MappingProxyType(dict(platforms or {}))
         self.time_scale = float(time_scale)
 
     @property
@@ -156,55 +193,24 @@ class PacingPolicy:
 
     def text_limit(self, platform: str) -> int:
         """The longest text one merged message may have on this platform."""
-        return self.limits.text_limits.get(_family(platform), 2000)
+        pacing = self.platforms.get(_family(platform))
+        if pacing is None or pacing.max_text is None:
+            return DEFAULT_TEXT_LIMIT
+        return pacing.max_text
 
-    def buckets_for(self, platform: str, destination: str) -> tuple[Bucket, ...]:
-        """The buckets of one call; the first is the destination's own (it takes penalties)."""
-        family = _family(platform)
-        lim = self.limits
-        if family == "telegram":
-            bot = self._bucket(f"{platform}|*", lim.telegram_global_per_second)
-            if str(destination).startswith("-"):
-                return (self._window_bucket(f"{platform}|{destination}"), bot)
-            own = self._bucket(f"{platform}|{destination}", lim.telegram_private_per_second)
-            return (own, bot)
-        if family == "vk":
-            return (self._bucket(f"{platform}|*", lim.vk_per_second),)
-        if family == "viber":
-            return (
-                self._bucket(f"{platform}|{destination}", lim.viber_user_per_second),
-                self._bucket(f"{platform}|*", lim.viber_per_second),
-            )
-        if family == "facebook":
-            return (
-                self._bucket(f"{platform}|{destination}", lim.facebook_thread_per_second),
-                self._bucket(f"{platform}|*", lim.facebook_per_second),
-            )
-        return ()
+    def buckets_for(
+        self, platform: str, destination: str, payload: Mapping[str, Any] | None = None
+    ) -> tuple[Bucket, ...]:
+        """The buckets of one call; the first is the destination's own (it takes penalties).
 
-    def _bucket(self, key: str, per_second: float) -> Bucket:
-        return Bucket(key=key, interval=self.limits.headroom / (per_second * self.time_scale))
-
-    def _window_bucket(self, key: str) -> Bucket:
-        """A Telegram group: N posts in any 60 s (with headroom, scaled), ~1/s with bursts.
-
-        A quiet group posts up to `telegram_group_burst` at once; past that the rest of the
-        window's budget is spread evenly until the burst leaves it. The window alone would
-        let a storm spend the minute's budget in its first seconds and then stay silent for
-        the rest of it (digest edits and relayed messages waited ~40 s); a fixed even pace
-        after the burst still ran the window dry halfway through the minute.
+        `payload` is the row's payload, for platforms whose limits depend on what is sent.
         """
-        lim = self.limits
-        count = max(1, math.floor(lim.telegram_group_per_minute))
-        period = 60.0 * lim.headroom / self.time_scale
-        return Bucket(
-            key=key,
-            interval=period / count,
-            burst=lim.telegram_chat_burst,
-            window=count,
-            pace=lim.headroom / (lim.telegram_private_per_second * self.time_scale),
-            spread_after=min(lim.telegram_group_burst, count),
-        )
+        pacing = self.platforms.get(_family(platform))
+        if pacing is None or pacing.buckets is None:
+            return ()
+        call = PacedCall(str(destination), payload if payload is not None else {})
+        maker = BucketMaker(platform, headroom=self.limits.headroom, time_scale=self.time_scale)
+        return tuple(pacing.buckets(call, maker))
 
 
 def _family(platform: str) -> str:

@@ -9,13 +9,15 @@ rows that piled up behind the head meanwhile (coalescing) → one platform call 
 its own short transaction right after the call, with the completion handlers.
 
 Outcomes: RetryAfter → the row waits at least `seconds` and the destination is slowed down;
-TransientError → retried forever with exponential backoff and jitter (an alarm in the log and
-the `outbox_transient_alarm` gauge past `alarm_after` attempts); PermanentError → failed with
-the platform's reason, failure handlers called.
+TransientError → retried forever with exponential backoff and jitter; a row that keeps failing
+for `alarm_after_seconds` raises the alarm (bridge/outbox/alarm.py: the log, the
+`outbox_transient_alarm` gauge, and the operators told once through the `alarm` listener, and
+again once it recovers); PermanentError → failed with the platform's reason, failure handlers
+called.
 
 A row is sent only by a worker whose `handlers` know the row's handler (and whose `senders`
 have its platform): otherwise it is not sent and waits like a transient failure (backoff, the
-reason on the row, the alarm past `alarm_after` tries), for a worker that can complete it. The
+reason on the row, the alarm past `alarm_after_seconds`), for a worker that can complete it. The
 call is the step that cannot be undone; sending it without its completion would lose what the
 handler records (a card's message id, a topic) while the row says "done".
 
@@ -39,6 +41,7 @@ from typing import Any
 
 from bridge.errors import PermanentError, RetryAfter, TransientError
 from bridge.outbox import metrics
+from bridge.outbox.alarm import AlarmListener, AlarmTracker, StuckDestination
 from bridge.outbox.coalesce import can_merge, mergeable_prefix, merged_payload
 from bridge.outbox.handlers import HandlerRegistry
 from bridge.outbox.pacing import BucketState, dump_log, load_log, penalize, reserve
@@ -100,7 +103,8 @@ class OutboxWorker:
         poll_interval: float = 0.5,
         backoff_base: float = 1.0,
         backoff_max: float = 300.0,
-        alarm_after: int = 5,
+        alarm_after_seconds: float = 300.0,
+        alarm: AlarmListener | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         if concurrency < 1:
@@ -120,7 +124,8 @@ class OutboxWorker:
         self.poll_interval = poll_interval
         self.backoff_base = backoff_base
         self.backoff_max = backoff_max
-        self.alarm_after = alarm_after
+        self.alarms = AlarmTracker(alarm_after_seconds)
+        self.alarm = alarm
         self.clock = clock
         self.stats = WorkerStats()
         self._wake = asyncio.Event()
@@ -128,7 +133,6 @@ class OutboxWorker:
         self._dispatcher: asyncio.Task[None] | None = None
         self._tasks: dict[asyncio.Task[None], str] = {}
         self._calling: set[asyncio.Task[None]] = set()
-        self._alarmed: set[int] = set()
         self._last_stats = 0.0
 
     # ---- lifecycle -------------------------------------------------------------------------
@@ -166,6 +170,7 @@ class OutboxWorker:
                 task.cancel()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+        self.alarms.close()
 
     @property
     def in_flight(self) -> int:
@@ -231,7 +236,7 @@ class OutboxWorker:
         ids: list[int] = [head.id]
         try:
             self._check_handlers([head])
-            buckets = self.policy.buckets_for(head.platform, head.destination)
+            buckets = self.policy.buckets_for(head.platform, head.destination, head.payload)
             slot = await self._wait_for_slot(ids, buckets)
             group = await self._take_followers(head)
             ids = [row.id for row in group]
@@ -362,8 +367,16 @@ class OutboxWorker:
             except Exception:
                 log.exception("outbox: could not mark rows %s done (try %d)", list(ids), attempt)
                 await asyncio.sleep(0.2 * 2**attempt)
-        self._alarmed.discard(head.id)
-        metrics.ALARMED.set(len(self._alarmed))
+        recovered = self.alarms.delivered(head.id)
+        if recovered is not None:
+            log.warning(
+                "outbox: %s %s recovered: row %s delivered after %.0fs of failures",
+                head.platform,
+                head.destination,
+                head.id,
+                self.clock() - recovered.since,
+            )
+            await self._tell(recovered, stuck=False)
         self.stats.sent += len(ids)
         metrics.SENT.labels(head.platform).inc(len(ids))
         if len(ids) > 1:
@@ -411,8 +424,7 @@ class OutboxWorker:
                 if fn is not None:
                     await fn(session, row, exc)
             await session.commit()
-        self._alarmed.discard(head.id)
-        metrics.ALARMED.set(len(self._alarmed))
+        self.alarms.gave_up(head.id)
         self.stats.failed += len(ids)
         metrics.FAILED.labels(head.platform).inc(len(ids))
 
@@ -422,7 +434,7 @@ class OutboxWorker:
         self.stats.rate_limited += 1
         metrics.RATE_LIMITED.labels(head.platform).inc()
         now = self.clock()
-        buckets = self.policy.buckets_for(head.platform, head.destination)
+        buckets = self.policy.buckets_for(head.platform, head.destination, head.payload)
         async with self.session_factory() as session:
             if buckets:
                 own = buckets[0]
@@ -455,14 +467,17 @@ class OutboxWorker:
         attempts = head.attempts + 1
         delay = min(self.backoff_max, self.backoff_base * 2 ** (attempts - 1))
         delay *= random.uniform(0.5, 1.0)  # jitter: processes do not retry in lock-step
-        if attempts >= self.alarm_after:
-            self._alarmed.add(head.id)
-            metrics.ALARMED.set(len(self._alarmed))
+        now = self.clock()
+        alarmed, stuck = self.alarms.failed(
+            head.id, head.platform, head.destination, head.conversation_id, error, now
+        )
+        if alarmed:
             log.error(
-                "outbox ALARM: row %s to %s %s failed %d times (%s); still retrying",
+                "outbox ALARM: row %s to %s %s failing for %.0fs (%d tries: %s); still retrying",
                 head.id,
                 head.platform,
                 head.destination,
+                self.alarms.failing_for(head.id, now),
                 attempts,
                 error,
             )
@@ -473,6 +488,25 @@ class OutboxWorker:
         await self._give_back(ids, self.clock() + delay, error, head.id)
         self.stats.retried += 1
         metrics.RETRIED.labels(head.platform, "transient").inc()
+        if stuck is not None:
+            await self._tell(stuck, stuck=True)
+
+    async def _tell(self, alarm: StuckDestination, *, stuck: bool) -> None:
+        """Let the listener tell the operators (in a transaction of its own); never raises."""
+        metrics.ALARMS.labels(alarm.platform, "raised" if stuck else "recovered").inc()
+        if self.alarm is None:
+            return
+        try:
+            async with self.session_factory() as session:
+                if stuck:
+                    await self.alarm.stuck(session, alarm, self.clock())
+                else:
+                    await self.alarm.recovered(session, alarm, self.clock())
+                await session.commit()
+        except Exception:
+            log.exception("outbox: could not tell the operators about %s", alarm.destination)
+            return
+        self.wake()
 
     async def _give_back(
         self,

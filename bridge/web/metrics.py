@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Gauge, generate_latest
 
 HTTP_REQUESTS = Counter(
@@ -25,7 +26,7 @@ async def metrics_handler(request: web.Request) -> web.Response:
 
 
 @web.middleware
-async def count_requests(request: web.Request, handler: web.Handler) -> web.StreamResponse:
+async def count_requests(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Count every request by its route pattern (never the raw path: ids would explode labels)."""
     route = request.match_info.route
     pattern = getattr(route.resource, "canonical", None) or "unmatched"

@@ -254,6 +254,7 @@ async def _anywhere_command(
                 groups,
                 link_for=runtime.desk.place_link,
                 language=language,
+                names=runtime.desk.names,
             )
         await answer(session, message, reply.html)
 

@@ -1,4 +1,4 @@
-"""What the Send API refuses, as Graph errors (specs/facebook/NOTES.md, Send API reference).
+"""What the Send API refuses, as Graph errors (Messenger Send API reference).
 
 Graph errors are HTTP 400 with `{error: {message, type, code, error_subcode?, fbtrace_id}}`.
 """

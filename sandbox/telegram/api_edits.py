@@ -66,7 +66,8 @@ async def edit_message_caption(call: Call) -> dict[str, Any]:
     chat, message = _editable(call)
     if message.text is not None or not message.content:
         raise bad_request("there is no caption in the message to edit")
-    caption, entities = None, []
+    caption: str | None = None
+    entities: list[dict[str, Any]] = []
     if call.get("caption") is not None:
         caption, entities = formatted(
             call.get("caption"), call.get("parse_mode"), call.get("caption_entities")

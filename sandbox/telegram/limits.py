@@ -1,4 +1,5 @@
-"""Telegram's published sending limits (specs/LIMITS.md), enforced with 429 + retry_after.
+"""Telegram's published sending limits (core.telegram.org/bots/faq), enforced with 429 +
+retry_after.
 
 - per chat: about 1 message a second, short bursts tolerated -> a token bucket
   (`per_chat_burst` tokens, refilled at `per_chat_per_second`);

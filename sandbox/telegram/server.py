@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 
 from sandbox.telegram import api_chats, api_edits, api_messages, api_topics, api_updates
 from sandbox.telegram.actions import UserActions
@@ -283,7 +283,7 @@ async def _read_params(request: web.Request) -> tuple[dict[str, Any], dict[str, 
     elif request.content_type == "multipart/form-data":
         reader = await request.multipart()
         async for part in reader:
-            if part is None or not hasattr(part, "read"):
+            if not isinstance(part, BodyPartReader):  # a nested multipart
                 continue
             name = part.name or ""
             if part.filename is not None:

@@ -1,6 +1,6 @@
 """Checks Viber applies to `send_message` bodies, and Viber's status codes.
 
-Status codes and sizes from specs/viber/NOTES.md (creators.viber.com pages): 2 invalid auth
+Status codes and sizes from Viber's REST Bot API pages (creators.viber.com): 2 invalid auth
 token, 3 bad data, 4 missing data, 5 receiver not registered, 6 not subscribed, 10 webhook not
 set, 12 too many requests. `status_message` strings are the camelCase words Viber answers with.
 """

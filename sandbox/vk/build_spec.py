@@ -1,6 +1,7 @@
 """Condense VK's JSON Schema (methods.json + errors.json) into the fake's `spec.json`.
 
-Run from a checkout that has the schema: `python -m sandbox.vk.build_spec /work/shared/specs/vk`.
+Run on a checkout of VK's schema (github.com/VKCOM/vk-api-schema):
+`python -m sandbox.vk.build_spec path/to/vk-api-schema`.
 The output keeps, for every method, who may call it and each parameter's type and limits;
 and for every error, its code and description. That is all the fake checks against.
 """

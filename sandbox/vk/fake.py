@@ -22,7 +22,7 @@ import secrets
 from collections.abc import Sequence
 from typing import Any
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 
 from sandbox.common import CallLog, Clock, Deliverer, FaultPlan, RateLimiter, mount_base
 from sandbox.vk import methods, payloads
@@ -168,10 +168,10 @@ class FakeVK:
     async def _read_upload(self, request: web.Request) -> tuple[str, bytes, str] | None:
         reader = await request.multipart()
         async for part in reader:
-            if part.filename:  # type: ignore[union-attr]
-                data = await part.read()  # type: ignore[union-attr]
+            if isinstance(part, BodyPartReader) and part.filename:  # not a nested multipart
+                data = await part.read()
                 content_type = part.headers.get("Content-Type", "application/octet-stream")
-                return part.filename, bytes(data), content_type  # type: ignore[union-attr]
+                return part.filename, bytes(data), content_type
         return None
 
     async def _handle_photo_upload(self, request: web.Request) -> web.Response:

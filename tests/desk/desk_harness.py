@@ -88,6 +88,7 @@ async def running_desk(
     extra_group: dict[str, Any] | None = None,
     other_groups: tuple[str, ...] = (),
     channels: dict[str, Any] | None = None,
+    outbox: dict[str, Any] | None = None,
 ) -> AsyncIterator[Desk]:
     fake = FakeTelegram(
         limits=TelegramLimits(per_group_per_minute=per_group_per_minute, time_scale=time_scale)
@@ -135,6 +136,7 @@ async def running_desk(
                 },
             },
             "channels": channels or {"telegram": {"group": "support"}},
+            **({"outbox": outbox} if outbox else {}),
         }
         config = parse_config(data, source="test")
         service = build_service(config, time_scale=time_scale, port=0)

@@ -12,7 +12,6 @@ from desk.feed import (
     DIGEST_LIMIT,
     Digest,
     FeedDesk,
-    FeedState,
     render_digest,
 )
 
@@ -79,16 +78,6 @@ async def test_a_storm_of_inquiries_is_shown_in_digests_with_one_accept_each(sql
             what="the accepted conversation goes on as usual",
         )
         assert desk.fake.too_many_requests.total == 0
-
-
-def test_feed_state_round_trips_through_json() -> None:
-    state = FeedState.parse(
-        '{"next": 3, "digests": [{"n": 2, "ids": [4, 5], "message_id": 9, "posting": false}]}'
-    )
-    assert state.holding(5) is state.digests[0]
-    assert state.holding(6) is None
-    assert FeedState.parse(state.dump()) == state
-    assert FeedState.parse(None) == FeedState()
 
 
 def test_a_digest_renders_from_its_state_with_one_button_per_waiting_inquiry() -> None:

@@ -12,7 +12,6 @@ from bridge.events import CustomerProfile
 from storage.customers import (
     find_customer,
     get_customer,
-    set_customer_avatar,
     set_customer_reachable,
     upsert_customer,
 )
@@ -113,14 +112,12 @@ async def test_missing_keys_are_refused_clearly(sessions, channel, external_id, 
             await upsert_customer(session, channel, external_id, chat, None)
 
 
-async def test_unreachable_reason_and_avatar_are_recorded(sessions) -> None:  # type: ignore[no-untyped-def]
+async def test_unreachable_reason_is_recorded(sessions) -> None:  # type: ignore[no-untyped-def]
     customer = await _upsert(sessions, "100")
     async with sessions() as session:
         assert await set_customer_reachable(session, customer.id, False, "blocked the bot")
-        assert await set_customer_avatar(session, customer.id, "AgAD-file")
         await session.commit()
     async with sessions() as session:
         stored = await get_customer(session, customer.id)
     assert stored is not None
     assert (stored.reachable, stored.unreachable_reason) == (False, "blocked the bot")
-    assert stored.avatar_file_id == "AgAD-file"

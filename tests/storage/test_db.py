@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
@@ -31,6 +33,15 @@ def test_backend_name_of_config_urls() -> None:
     assert backend_name("sqlite:///x.db") == "sqlite"
     assert backend_name("postgresql://u@h/db") == "postgresql"
     assert backend_name("postgres://u@h/db") == "postgresql"
+
+
+def test_an_aiosqlite_url_without_the_package_is_refused_clearly(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None)
+    with pytest.raises(ValueError, match=r"talker-bridge\[aiosqlite\].*sqlite:///"):
+        to_async_url("sqlite+aiosqlite:///bridge.db")
+    assert to_async_url("sqlite:///bridge.db") == "sqlite+tbloop:///bridge.db"
 
 
 @pytest.mark.parametrize("url", ["", "bridge.db", "mysql://u@h/db", "   "])

@@ -22,19 +22,6 @@ from tests.adapters.contract.toy import ToyCustomer, ToyWorld, toy_platform, toy
 Scenario = Callable[[Bridge, Customer], Awaitable[None]]
 
 
-@pytest.fixture
-def toy_badge(monkeypatch: pytest.MonkeyPatch) -> None:
-    """TODO(A2): give the toy's descriptor a `badge` instead, once avatars take the badge from
-    the platform's descriptor (adapters/<platform>/look.py); today bridge.avatars.badges keeps a
-    table of its own, which this fixture extends for the test's duration."""
-    from bridge.avatars import badges
-
-    monkeypatch.setattr(badges, "PLATFORMS", (*badges.PLATFORMS, "toy"))
-    monkeypatch.setitem(badges.BADGE_LOOKS, "toy", badges.BadgeLook("#F59E0B", "circle"))
-    monkeypatch.setitem(badges._MARKS, "toy", lambda draw, frame: None)
-
-
-@pytest.mark.usefixtures("toy_badge")
 @pytest.mark.parametrize("scenario", CONTRACT, ids=lambda scenario: scenario.__name__)
 async def test_the_toy_platform_passes_the_contract(sqlite_url: str, scenario: Scenario) -> None:
     world = ToyWorld()

@@ -18,6 +18,7 @@ from aiohttp import web
 
 from adapters.common.outbound import outbound_from_payload
 from adapters.common.outlet import PlatformOutlet
+from bridge.avatars.badges import Badge, BadgeShape, Frame
 from bridge.components import ComponentState
 from bridge.errors import RecipientUnreachable
 from bridge.events import Attachment, CustomerProfile, Inbound
@@ -115,6 +116,15 @@ class ToyAdapter:
         return web.Response(text="ok")
 
 
+def draw_mark(draw: Any, frame: Frame) -> None:
+    """A white dot in the middle of the toy's badge."""
+    draw.ellipse(frame.box(0, 0, 0.3), fill=(255, 255, 255, 255))
+
+
+#: The toy's badge on avatars: an amber disc with a white dot.
+BADGE = Badge(NAME, "#F59E0B", BadgeShape.CIRCLE, draw_mark)
+
+
 def toy_platform(world: ToyWorld) -> Platform:
     """The toy's descriptor, as `adapters/toy/__init__.py` would export it."""
 
@@ -128,7 +138,11 @@ def toy_platform(world: ToyWorld) -> Platform:
 
     schema = PlatformSchema(name=NAME, section=ToySettings)
     return Platform(
-        schema=schema, build=build, display_names={"en": "Toy", "ru": "Игрушка"}, max_text=1000
+        schema=schema,
+        build=build,
+        display_names={"en": "Toy", "ru": "Игрушка"},
+        badge=BADGE,
+        max_text=1000,
     )
 
 

@@ -7,15 +7,18 @@ import io
 import pytest
 from PIL import Image
 
+from app.looks import platform_badges
 from bridge.avatars import AvatarService, MemoryFileIds, render_avatar
+
+BADGES = platform_badges()
 
 
 def test_render_is_cached_per_style_and_matches_the_uncached_render() -> None:
-    service = AvatarService()
+    service = AvatarService(badges=BADGES)
     first = service.render("Иван Петров", channel="vk", seed="c1")
     second = service.render("Иван Петров", channel="vk", seed="c1")
     assert first is second
-    assert first == render_avatar("Иван Петров", channel="vk", seed="c1")
+    assert first == render_avatar("Иван Петров", badge=BADGES.get("vk"), seed="c1")
     stats = service.cache_stats()
     assert (stats.hits, stats.misses, stats.size) == (1, 1, 1)
 

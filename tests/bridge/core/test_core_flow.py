@@ -11,6 +11,7 @@ from core_fakes import FakeDesk, FakeOutlet
 from bridge.core import commands
 from bridge.core.claims import accept
 from bridge.core.inbound import DuplicateInbound, handle_inbound
+from bridge.core.platform_names import NO_NAMES
 from bridge.core.replies import OperatorMessage, handle_operator_message
 from bridge.events import CustomerProfile, Inbound
 from storage.conversations import get_conversation
@@ -187,7 +188,9 @@ async def test_a_blocked_customers_messages_are_stored_but_never_counted(session
     async with sessions() as session:
         assert await count_unanswered(session, "support") == 0
         assert await count_unanswered(session, "support", operator_id=42) == 0
-        my = await commands.my(session, 42, ["support"], link_for=lambda c: "x", language="en")
+        my = await commands.my(
+            session, 42, ["support"], link_for=lambda c: "x", language="en", names=NO_NAMES
+        )
         assert "yours with new messages: 0" in my.html and "new messages —" not in my.html
         assert [m.text for m in await conversation_messages(session, 1)][-1] == "spam"
     # Closed, the blocked customer writes again: a conversation nobody sees is not "new".

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from app.looks import platform_names
 from bridge.core.cards import (
     CAPTION_LIMIT,
     CardView,
@@ -22,7 +23,8 @@ from bridge.core.cards import (
     tg_length,
     topic_name,
 )
-from bridge.core.texts import PLAIN_KEYS, all_keys, normalize_language, source_name, text
+from bridge.core.platform_names import NO_NAMES, PlatformNames
+from bridge.core.texts import PLAIN_KEYS, all_keys, normalize_language, text
 
 OPENED = datetime(2026, 11, 25, 14, 2, tzinfo=UTC)
 TAG = re.compile(r"</?([a-zA-Z]+)[^>]*>")
@@ -52,14 +54,23 @@ def test_texts_follow_the_language_setting() -> None:
     assert text("en", "button.accept") == "Accept"
     assert normalize_language("ru-RU") == "ru"
     assert normalize_language("de") == "en"
-    assert source_name("ru", "site:shop") == "Сайт (shop)"
+
+
+def test_channels_are_named_through_the_platforms_names() -> None:
+    names = platform_names()
+    assert names.source("ru", "site:shop") == "Сайт (shop)"
+    assert names.source("en", "vk") == "VK" and names.source("ru-RU", "vk") == "ВКонтакте"
+    assert names.source("de", "vk") == "VK"  # other languages read English
+    toy = PlatformNames({"toy": {"en": "Toy Chat"}})
+    assert (toy.source("ru", "toy:a"), toy.source("en", "icq")) == ("Toy Chat (a)", "icq")
+    assert NO_NAMES.source("en", "site:shop") == "site (shop)"
 
 
 def test_card_shows_a_tag_in_the_name_literally() -> None:
     view = CardView(
         number=123,
         name="<b>x</b></a>",
-        channel="telegram",
+        source="Telegram",
         opened_at=OPENED,
         messages=["hi <i>there</i> & </a>"],
     )
@@ -72,7 +83,7 @@ def test_card_shows_a_tag_in_the_name_literally() -> None:
 
 
 def test_card_shortens_a_long_first_message_to_fit_a_caption() -> None:
-    view = CardView(number=1, name="Ann", channel="vk", opened_at=OPENED, messages=["<" * 5000])
+    view = CardView(number=1, name="Ann", source="VK", opened_at=OPENED, messages=["<" * 5000])
     caption = render_card(view, "ru")
     assert tg_length(caption) <= CAPTION_LIMIT
     assert caption.endswith("…")
@@ -81,7 +92,7 @@ def test_card_shortens_a_long_first_message_to_fit_a_caption() -> None:
 
 def test_card_folds_later_messages_and_counts_what_does_not_fit() -> None:
     messages = ["first"] + [f"message {i} " + "x" * 80 for i in range(30)]
-    view = CardView(number=7, name="Ann", channel="viber", opened_at=OPENED, messages=messages)
+    view = CardView(number=7, name="Ann", source="Viber", opened_at=OPENED, messages=messages)
     caption = render_card(view, "en")
     assert tg_length(caption) <= CAPTION_LIMIT
     assert "first" in caption and "message 0 " in caption
@@ -93,7 +104,7 @@ def test_accepted_card_names_the_operator_escaped() -> None:
     view = CardView(
         number=5,
         name="Ann",
-        channel="telegram",
+        source="Telegram",
         opened_at=OPENED,
         messages=["hi"],
         state="accepted",
@@ -105,7 +116,7 @@ def test_accepted_card_names_the_operator_escaped() -> None:
 
 @given(st.text(max_size=3000), st.text(max_size=300))
 def test_any_customer_text_fits_and_shows_literally(body: str, name: str) -> None:
-    view = CardView(number=1, name=name, channel="telegram", opened_at=OPENED, messages=[body])
+    view = CardView(number=1, name=name, source="Telegram", opened_at=OPENED, messages=[body])
     caption = render_card(view, "en")
     assert tg_length(caption) <= CAPTION_LIMIT
     assert {tag for tag in TAG.findall(caption)} <= ALLOWED_TAGS
@@ -115,8 +126,8 @@ def test_any_customer_text_fits_and_shows_literally(body: str, name: str) -> Non
 
 
 def test_topic_name_fits_128_and_names_the_source() -> None:
-    assert topic_name("Иван Петров", "vk", "ru") == "Иван Петров · ВКонтакте"
-    long_name = topic_name("N" * 500, "telegram", "en")
+    assert topic_name("Иван Петров", "ВКонтакте", "ru") == "Иван Петров · ВКонтакте"
+    long_name = topic_name("N" * 500, "Telegram", "en")
     assert tg_length(long_name) <= 128 and long_name.endswith("· Telegram")
 
 

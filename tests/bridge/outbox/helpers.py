@@ -10,7 +10,9 @@ from typing import Any
 from sqlmodel import SQLModel
 
 import storage.models  # noqa: F401  (registers the tables)
+from botapi.pacing import MAX_TEXT, TelegramPacing, buckets
 from bridge.errors import BridgeError
+from bridge.outbox.policy import PacingPolicy, PlatformPacing
 from storage.db import create_engine, session_factory
 
 
@@ -70,3 +72,12 @@ async def wait_for(
             detail = f": {info()!r}" if info else ""
             raise AssertionError(f"condition not reached in {within}s{detail}")
         await asyncio.sleep(0.02)
+
+
+def telegram_policy(time_scale: float = 1.0, **pacing: Any) -> PacingPolicy:
+    """The policy of a worker that sends the bot's calls: Telegram's pacing registered, as the
+    runtime does (`pacing`: `botapi.pacing.TelegramPacing` fields)."""
+    return PacingPolicy(
+        platforms={"telegram": PlatformPacing(buckets(TelegramPacing(**pacing)), MAX_TEXT)},
+        time_scale=time_scale,
+    )

@@ -11,10 +11,10 @@ from collections import Counter
 import pytest
 
 from botapi.sender import TelegramCalls, make_bot
-from bridge.outbox import OutboxWorker, PacingPolicy
+from bridge.outbox import OutboxWorker
 from storage import outbox as store
 from tests.bridge.outbox.fake_telegram import SPEED, TOKEN, sent_texts, served_telegram
-from tests.bridge.outbox.helpers import open_db, wait_for
+from tests.bridge.outbox.helpers import open_db, telegram_policy, wait_for
 from tests.bridge.outbox.test_telegram_outbox import put_texts
 
 
@@ -32,7 +32,7 @@ async def test_two_workers_share_the_group_limit_and_never_send_a_row_twice(pg_u
             OutboxWorker(
                 sf,
                 {"telegram": TelegramCalls(make_bot(TOKEN, tg.api_url))},
-                PacingPolicy(time_scale=speed),
+                telegram_policy(time_scale=speed),
                 owner_id=f"w{n}",
                 concurrency=4,
                 poll_interval=0.02,

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 
 from botapi.sender import TelegramCalls, make_bot
-from bridge.outbox import OutboxWorker, PacingPolicy, enqueue
+from bridge.outbox import OutboxWorker, enqueue
 from storage import outbox as store
 from tests.bridge.outbox.fake_telegram import SPEED, TOKEN, sent_texts, served_telegram
-from tests.bridge.outbox.helpers import open_db, wait_for
+from tests.bridge.outbox.helpers import open_db, telegram_policy, wait_for
 
 
 @pytest.fixture
@@ -49,7 +49,7 @@ def worker_for(sf, api_url: str, *, scale: float = SPEED, **kw) -> OutboxWorker:
     kw.setdefault("poll_interval", 0.05)
     kw.setdefault("backoff_base", 0.05)
     return OutboxWorker(
-        sf, {"telegram": sender}, PacingPolicy(time_scale=scale), owner_id="w1", **kw
+        sf, {"telegram": sender}, telegram_policy(time_scale=scale), owner_id="w1", **kw
     )
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bridge.outbox import OutboxWorker, PacingPolicy, enqueue
-from tests.bridge.outbox.helpers import RecordingSender, open_db, wait_for
+from bridge.outbox import OutboxWorker, enqueue
+from tests.bridge.outbox.helpers import RecordingSender, open_db, telegram_policy, wait_for
 
 SCALE = 20.0  # the window: 20 posts in any 60 * 1.05 / 20 = 3.15 s (0.15 s of headroom)
 PERIOD = 60 * 1.05 / SCALE
@@ -17,7 +17,7 @@ def worker(sf, sender: RecordingSender, owner: str) -> OutboxWorker:  # type: ig
     return OutboxWorker(
         sf,
         {"telegram": sender},
-        PacingPolicy(time_scale=SCALE),
+        telegram_policy(time_scale=SCALE),
         owner_id=owner,
         concurrency=4,
         poll_interval=0.02,

@@ -8,11 +8,10 @@ from typing import Any
 import pytest
 
 from bridge.errors import PermanentError, RecipientUnreachable, RetryAfter, TransientError
-from bridge.outbox import HandlerRegistry, OutboxWorker, PacingPolicy, enqueue
-from bridge.outbox.policy import Limits
+from bridge.outbox import HandlerRegistry, OutboxWorker, enqueue
 from storage import outbox as store
 from storage.models import OutboxItem
-from tests.bridge.outbox.helpers import RecordingSender, open_db, wait_for
+from tests.bridge.outbox.helpers import RecordingSender, open_db, telegram_policy, wait_for
 
 
 @pytest.fixture
@@ -26,7 +25,7 @@ def make_worker(sf, sender, *, scale: float = 1000.0, burst: int = 2, **kw) -> O
     """`burst=1`: a group takes no short burst, so a second post waits for its slot."""
     kw.setdefault("backoff_base", 0.02)
     kw.setdefault("poll_interval", 0.05)
-    policy = PacingPolicy(Limits(telegram_chat_burst=burst), time_scale=scale)
+    policy = telegram_policy(time_scale=scale, chat_burst=burst)
     return OutboxWorker(sf, {"telegram": sender}, policy, owner_id="w1", **kw)
 
 
@@ -84,9 +83,9 @@ async def test_transient_errors_are_retried_until_success(factory) -> None:  # t
 
 async def test_transient_alarm_after_threshold(factory, caplog) -> None:  # type: ignore[no-untyped-def]
     sender = RecordingSender()
-    sender.fail_next(*[TransientError("503") for _ in range(3)])
+    sender.fail_next(*[TransientError("503") for _ in range(8)])
     await put(factory)
-    worker = make_worker(factory, sender, alarm_after=2)
+    worker = make_worker(factory, sender, alarm_after_seconds=0.05, backoff_max=0.05)
     await worker.start()
     await wait_for(lambda: len(sender.delivered) == 1)
     await worker.stop()
@@ -273,7 +272,7 @@ async def test_a_row_whose_handler_is_not_registered_is_kept_unsent_for_a_worker
     sender = RecordingSender()
     kept = await put(factory, lane="a", handler="card_posted")
     plain = await put(factory, lane="b")
-    worker = make_worker(factory, sender, alarm_after=2)
+    worker = make_worker(factory, sender, alarm_after_seconds=0.05)
     await worker.start()
     await wait_for(lambda: sender.delivered_ids() == [plain])
     await wait_for(lambda: worker.stats.retried >= 2)  # tried again, still not sent
