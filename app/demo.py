@@ -170,6 +170,6 @@ class DemoRunner:
 
 def demo_config(**kwargs: Any) -> BridgeConfig:
     """`demo_config_data(...)` validated into a `BridgeConfig` (raises ConfigError)."""
-    from config import parse_config
+    from app.config import parse_config
 
     return parse_config(demo_config_data(**kwargs), source="talker-bridge demo")

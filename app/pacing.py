@@ -1,9 +1,8 @@
 """The customer platforms' pacing, as the outbox policy wants it: family -> `PlatformPacing`.
 
-Until the platform registry lists every platform's `pacing.buckets` and `look.MAX_TEXT`, this
-is where the root pairs each enabled channel's config section with its platform's pacing. The
-bot's own pacing ("telegram", which Telegram customers share) is the runtime's
-(`botapi.pacing`).
+The root pairs each enabled platform's config section with its descriptor's `buckets` and
+`max_text` (adapters/<platform>/pacing.py and look.py). The bot's own pacing ("telegram",
+which Telegram customers share) is the runtime's (`botapi.pacing`).
 """
 
 from __future__ import annotations
@@ -13,38 +12,35 @@ from typing import TYPE_CHECKING
 from bridge.outbox.policy import PacingPolicy, PlatformPacing
 
 if TYPE_CHECKING:
+    from bridge.platforms import Registry
     from config import BridgeConfig
 
 
-def customer_pacing(config: BridgeConfig) -> dict[str, PlatformPacing]:
-    """One entry per customer platform that `config` turns on (the site widget: unlimited)."""
-    from adapters.facebook import look as facebook_look
-    from adapters.facebook import pacing as facebook_pacing
-    from adapters.site import look as site_look
-    from adapters.viber import look as viber_look
-    from adapters.viber import pacing as viber_pacing
-    from adapters.vk import look as vk_look
-    from adapters.vk import pacing as vk_pacing
+def customer_pacing(
+    config: BridgeConfig, platforms: Registry | None = None
+) -> dict[str, PlatformPacing]:
+    """One entry per registered platform that `config` turns on (no `buckets`: unlimited)."""
+    from app.platforms import registry
 
-    channels = config.channels
     pacing: dict[str, PlatformPacing] = {}
-    if channels.vk is not None:
-        pacing["vk"] = PlatformPacing(vk_pacing.buckets(channels.vk), vk_look.MAX_TEXT)
-    if channels.viber is not None:
-        pacing["viber"] = PlatformPacing(viber_pacing.buckets(channels.viber), viber_look.MAX_TEXT)
-    if channels.facebook is not None:
-        pacing["facebook"] = PlatformPacing(
-            facebook_pacing.buckets(channels.facebook), facebook_look.MAX_TEXT
-        )
-    if channels.site is not None:
-        pacing["site"] = PlatformPacing(None, site_look.MAX_TEXT)
+    for platform in registry() if platforms is None else platforms:
+        section = config.section(platform.name)
+        if section is None:
+            continue
+        buckets = platform.buckets(section) if platform.buckets is not None else None
+        pacing[platform.name] = PlatformPacing(buckets, platform.max_text)
     return pacing
 
 
-def pacing_policy(config: BridgeConfig, *, time_scale: float = 1.0) -> PacingPolicy:
-    """The process's pacing: the bot's own limits ("telegram", from `telegram.limits`) and the
-    customer platforms' rates."""
+def pacing_policy(
+    config: BridgeConfig, *, time_scale: float = 1.0, platforms: Registry | None = None
+) -> PacingPolicy:
+    """The process's pacing: the customer platforms' rates and the bot's own limits
+    ("telegram", from `telegram.limits`, which Telegram customers share)."""
     from botapi.pacing import platform_pacing
 
-    platforms = {**customer_pacing(config), "telegram": platform_pacing(config.telegram.limits)}
-    return PacingPolicy(platforms=platforms, time_scale=time_scale)
+    customers = customer_pacing(config, platforms)
+    return PacingPolicy(
+        platforms={**customers, "telegram": platform_pacing(config.telegram.limits)},
+        time_scale=time_scale,
+    )

@@ -49,8 +49,8 @@ def build_worker_runtime(
 ) -> tuple[Runtime, Callable[[], Awaitable[None]]]:
     """The process's runtime (senders and handlers registered) and what closes its bot."""
     if args.config is not None:
+        from app.config import load_config
         from app.wiring import build_runtime
-        from config import load_config
 
         runtime, desk = build_runtime(load_config(args.config), time_scale=args.time_scale)
         return runtime, desk.stop

@@ -14,7 +14,9 @@ from bridge.components import Component
 
 if TYPE_CHECKING:
     from app.service import Service
+    from botapi.updates import UpdatesIntake
     from bridge.core.sink import BridgeSink
+    from bridge.platforms import Registry
     from bridge.runtime import Runtime
     from config import BridgeConfig
     from desk.runtime import DeskRuntime
@@ -27,16 +29,24 @@ def build_service(
     host: str | None = None,
     port: int | None = None,
     extra: Sequence[Component] = (),
+    platforms: Registry | None = None,
 ) -> Service:
-    """The service `run` starts for this config: its runtime and components (plus `extra`)."""
+    """The service `run` starts for this config: its runtime and components (plus `extra`).
+
+    `platforms` defaults to the registry of app/platforms.py (tests add a toy platform).
+    """
     from app.service import Service
 
-    runtime, desk = build_runtime(config, time_scale=time_scale)
-    components = build_components(config, runtime, desk, time_scale=time_scale)
+    runtime, desk = build_runtime(config, time_scale=time_scale, platforms=platforms)
+    components = build_components(
+        config, runtime, desk, time_scale=time_scale, platforms=platforms
+    )
     return Service(config, [*components, *extra], runtime=runtime, host=host, port=port)
 
 
-def build_runtime(config: BridgeConfig, *, time_scale: float = 1.0) -> tuple[Runtime, DeskRuntime]:
+def build_runtime(
+    config: BridgeConfig, *, time_scale: float = 1.0, platforms: Registry | None = None
+) -> tuple[Runtime, DeskRuntime]:
     """The process's runtime and the desk on it, with Telegram's sender, outlet and handlers.
 
     The service and the stand-alone worker (app/run_worker.py) both start from this, so a row
@@ -53,12 +63,14 @@ def build_runtime(config: BridgeConfig, *, time_scale: float = 1.0) -> tuple[Run
 
     runtime = Runtime(
         config.database,
-        policy=pacing_policy(config, time_scale=time_scale),
+        policy=pacing_policy(config, time_scale=time_scale, platforms=platforms),
         time_scale=time_scale,
         backoff_max=config.outbox.max_backoff_seconds,
         alarm_after_seconds=config.outbox.alarm_after_seconds,
     )
-    desk = DeskRuntime(runtime, config, badges=platform_badges(), names=platform_names())
+    desk = DeskRuntime(
+        runtime, config, badges=platform_badges(platforms), names=platform_names(platforms)
+    )
     runtime.alarm = DeskAlarm(lambda: desk.desk)
     runtime.senders["telegram"] = TelegramCalls(desk.bot)
     runtime.outlets.register("telegram", TelegramOutlet())
@@ -67,18 +79,23 @@ def build_runtime(config: BridgeConfig, *, time_scale: float = 1.0) -> tuple[Run
 
 
 def build_components(
-    config: BridgeConfig, runtime: Runtime, desk: DeskRuntime, *, time_scale: float = 1.0
+    config: BridgeConfig,
+    runtime: Runtime,
+    desk: DeskRuntime,
+    *,
+    time_scale: float = 1.0,
+    platforms: Registry | None = None,
 ) -> list[Component]:
     """The components `run` starts for this config, in start order.
 
     The desk's bot first (so it closes last, after the worker's last call), the outbox worker
     (it sends what the others enqueue), then the desk's dashboards and the Telegram updates
     intake (operators and Telegram customers), the file links operators' files travel by, the
-    background name lookups, then one adapter per enabled customer channel (VK's long poll
-    starts with its adapter; webhooks and the site widget are served as routes). Every adapter
-    reports to one `BridgeSink`; its sender is the outbox's sender of its platform and its
-    outlet queues the operators' replies. `time_scale` speeds the desk's pacing and debounce
-    (and the name lookups' waits) up for benchmarks and tests.
+    background name lookups, then the parts of every enabled platform of the registry (VK's
+    long poll starts with its adapter; webhooks and the site widget are served as routes).
+    Every adapter reports to one `BridgeSink`; its sender is the outbox's sender of its
+    platform and its outlet queues the operators' replies. `time_scale` speeds the desk's
+    pacing and debounce (and the name lookups' waits) up for benchmarks and tests.
     """
     from botapi.files import TelegramFiles
     from bridge.core.sink import BridgeSink
@@ -88,29 +105,27 @@ def build_components(
 
     sink = BridgeSink(desk, refresh=TelegramCustomerRefresh(desk.desk), time_scale=time_scale)
     files = TelegramFiles(desk.bot, config.widget_signing_key(), bridge_url(config))
+    intake = desk_updates(desk)
     components: list[Component] = [
         desk,
         OutboxComponent(runtime),
         Dashboards(desk),
-        telegram_updates(config, desk, sink),
+        intake,
         files,
         sink.names,
     ]
-    components.extend(customer_channels(config, runtime, sink, files.link))
+    components.extend(customer_channels(config, runtime, sink, files.link, platforms, intake))
     return components
 
 
-def telegram_updates(config: BridgeConfig, runtime: DeskRuntime, sink: BridgeSink) -> Component:
-    """The one bot's updates intake: the operators' desk, then the Telegram customers (when
-    `channels.telegram` is on; their outlet is registered by `build_runtime`)."""
-    from adapters.telegram.customers import TelegramCustomers
+def desk_updates(runtime: DeskRuntime) -> UpdatesIntake:
+    """The one bot's updates intake with the operators' desk installed; the Telegram customers'
+    side is installed after it by their platform's `build` (adapters/telegram/platform.py)."""
     from botapi.updates import UpdatesIntake
     from desk import routers
 
     intake = UpdatesIntake(runtime)
     routers.install(intake, runtime)
-    if config.channels.telegram is not None:
-        TelegramCustomers(sink).install(intake)
     return intake
 
 
@@ -123,51 +138,42 @@ def bridge_url(config: BridgeConfig) -> str:
 
 
 def customer_channels(
-    config: BridgeConfig, runtime: Runtime, sink: BridgeSink, file_link: object
+    config: BridgeConfig,
+    runtime: Runtime,
+    sink: BridgeSink,
+    file_link: object,
+    platforms: Registry | None = None,
+    bot_updates: UpdatesIntake | None = None,
 ) -> list[Component]:
-    """The adapters of VK, Viber, Facebook and the site widgets that `config` turns on.
+    """The components of every registered platform whose section `config` turns on.
 
-    Each one's sender joins the outbox, its outlet the core's outlets, and (when it can look
-    customers up) the background name lookups. Telegram customers are served by the desk's bot:
-    `telegram_updates` installs them on the same updates intake.
+    Each platform's `build` gives its parts: its sender joins the outbox, its outlet the
+    core's outlets, its profile look-ups the background name lookups. Telegram customers are
+    served by the desk's bot: their `build` installs them on `bot_updates`, the bot's intake.
     """
-    from adapters.common.outlet import PlatformOutlet
+    from app.platforms import registry
+    from bridge.platforms import PlatformContext
 
-    channels = config.channels
-    adapters: list[Component] = []
-    if channels.vk is not None:
-        from adapters.vk.adapter import VkAdapter
-        from adapters.vk.settings import VkSettings
-        from bridge.cursors import StoredCursor
-
-        vk_settings = VkSettings.from_section(channels.vk)
-        ts_store = StoredCursor(runtime.transaction, f"vk:longpoll:ts:{vk_settings.group_id}")
-        adapters.append(VkAdapter(vk_settings, sink, leader=runtime.leader, ts_store=ts_store))
-    if channels.viber is not None:
-        from adapters.viber.adapter import ViberAdapter
-        from adapters.viber.settings import ViberSettings
-
-        adapters.append(ViberAdapter(ViberSettings.from_section(channels.viber), sink))
-    if channels.facebook is not None:
-        from adapters.facebook.adapter import FacebookAdapter
-        from adapters.facebook.settings import FacebookSettings
-
-        adapters.append(FacebookAdapter(FacebookSettings.from_section(channels.facebook), sink))
-    for adapter in adapters:
-        channel: str = adapter.channel  # type: ignore[attr-defined]
-        runtime.senders[channel] = adapter.sender  # type: ignore[attr-defined]
-        runtime.outlets.register(channel, PlatformOutlet(channel, file_link))  # type: ignore[arg-type]
-        sink.names.register(channel, adapter)
-    if channels.site is not None:
-        from adapters.site import SiteChannel, SiteOutlet
-
-        site = SiteChannel(
-            config,
-            sink,
-            sessions=runtime.session,
-            telegram_link=file_link,  # type: ignore[arg-type]
-        )
-        runtime.senders["site"] = site.sender
-        runtime.outlets.register("site", SiteOutlet())
-        adapters.extend(site.adapters)
-    return adapters
+    context = PlatformContext(
+        config=config,
+        sink=sink,
+        file_link=file_link,  # type: ignore[arg-type]
+        leader=runtime.leader,
+        transaction=runtime.transaction,
+        sessions=runtime.session,
+        bot_updates=bot_updates,
+    )
+    components: list[Component] = []
+    for platform in registry() if platforms is None else platforms:
+        section = config.section(platform.name)
+        if section is None or platform.build is None:
+            continue
+        parts = platform.build(section, context)
+        if parts.sender is not None:
+            runtime.senders[platform.name] = parts.sender
+        if parts.outlet is not None:
+            runtime.outlets.register(platform.name, parts.outlet)
+        for channel, profiles in parts.profiles.items():
+            sink.names.register(channel, profiles)
+        components.extend(parts.components)
+    return components

@@ -322,12 +322,12 @@ async def ingest_scenario(options: Any, folder: Path, run_cls: Any) -> dict[str,
 
 async def _seed_conversations(config_data: dict[str, Any], users: list[Any]) -> float:
     """Open one conversation per user through the real core and desk (cards queued)."""
+    from app.config import parse_config
     from app.looks import platform_badges, platform_names
     from bridge.avatars import AvatarService
     from bridge.core.group_commit import GroupCommit, running
     from bridge.core.inbound import handle_inbound
     from bridge.events import CustomerProfile, Inbound
-    from config import parse_config
     from desk.telegram_desk import TelegramDesk
     from storage.db import create_engine, session_factory
     from storage.migrate import upgrade_async

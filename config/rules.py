@@ -7,32 +7,48 @@ shape errors to the schema.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from config.channels import FacebookChannel, ViberChannel, VkChannel
 from config.paths import Path, Problem, lookup
+from config.platforms import Caller, PlatformSchema
 from config.samples import SAMPLE_SECRETS
 from config.schema import TelegramConfig
 
-PLATFORM_CHANNELS = ("telegram", "vk", "viber", "facebook")
-ALL_CHANNELS = (*PLATFORM_CHANNELS, "site")
+Platforms = Mapping[str, PlatformSchema]
+"""The registered platforms' schemas, keyed by their key under `channels:`."""
+
 TELEGRAM_WEBHOOK_PORTS = (443, 80, 88, 8443)
+TELEGRAM_HOSTS = ("api.telegram.org",)
 
 
-def check_rules(data: dict[str, Any]) -> list[Problem]:
+def check_rules(data: dict[str, Any], platforms: Platforms) -> list[Problem]:
     """Every cross-section problem in `data`."""
     return [
-        *_channels_present(data),
-        *_group_references(data),
+        *_channels_present(data, platforms),
+        *_group_references(data, platforms),
         *_groups_distinct(data),
         *_webhook_prerequisites(data),
-        *_public_url_needed(data),
-        *_sample_secrets(data),
+        *_platform_rules(data, platforms),
+        *_public_url_needed(data, platforms),
+        *_sample_secrets(data, platforms),
     ]
 
 
-def _channels_present(data: dict[str, Any]) -> list[Problem]:
+def _sections(data: dict[str, Any], platforms: Platforms) -> list[tuple[PlatformSchema, dict]]:
+    """The registered platforms whose section is written as a section, in registry order."""
+    channels = data.get("channels")
+    if not isinstance(channels, dict):
+        return []
+    return [
+        (schema, channels[name])
+        for name, schema in platforms.items()
+        if isinstance(channels.get(name), dict)
+    ]
+
+
+def _channels_present(data: dict[str, Any], platforms: Platforms) -> list[Problem]:
     channels = data.get("channels")
     if not isinstance(channels, dict):
         return []
@@ -41,37 +57,34 @@ def _channels_present(data: dict[str, Any]) -> list[Problem]:
             ("channels", name),
             "empty section: give the channel's settings, or delete the line to turn it off",
         )
-        for name in ALL_CHANNELS
+        for name in platforms
         if name in channels and channels[name] is None
     ]
-    if not problems and not any(channels.get(name) is not None for name in ALL_CHANNELS):
+    if not problems and not any(channels.get(name) is not None for name in platforms):
         if not channels:  # unknown keys alone are reported by the schema
             problems.append(
-                (("channels",), f"no channel is on: add at least one of {', '.join(ALL_CHANNELS)}")
+                (("channels",), f"no channel is on: add at least one of {', '.join(platforms)}")
             )
     return problems
 
 
-def _channel_group_refs(data: dict[str, Any]) -> list[tuple[Path, Any]]:
+def _channel_group_refs(data: dict[str, Any], platforms: Platforms) -> list[tuple[Path, Any]]:
     refs: list[tuple[Path, Any]] = []
-    for name in PLATFORM_CHANNELS:
-        refs.append((("channels", name, "group"), lookup(data, ("channels", name, "group"))))
-    widgets = lookup(data, ("channels", "site", "widgets"))
-    if isinstance(widgets, dict):
-        for widget_id in widgets:
-            path: Path = ("channels", "site", "widgets", widget_id, "group")
+    for schema, raw in _sections(data, platforms):
+        for relative in schema.group_paths(raw):
+            path: Path = ("channels", schema.name, *relative)
             refs.append((path, lookup(data, path)))
     return refs
 
 
-def _group_references(data: dict[str, Any]) -> list[Problem]:
+def _group_references(data: dict[str, Any], platforms: Platforms) -> list[Problem]:
     groups = data.get("groups")
     if not isinstance(groups, dict) or not groups:
         return []
     known = ", ".join(groups)
     return [
         (path, f"unknown group {value!r} (known: {known})")
-        for path, value in _channel_group_refs(data)
+        for path, value in _channel_group_refs(data, platforms)
         if isinstance(value, str) and value not in groups
     ]
 
@@ -117,50 +130,41 @@ def _webhook_prerequisites(data: dict[str, Any]) -> list[Problem]:
                 "required when telegram.updates is webhook (proves a call comes from Telegram)",
             )
         )
-    if lookup(data, ("channels", "vk", "updates")) == "callback":
-        for key, why in (
-            ("secret", "proves a call comes from VK"),
-            ("confirmation", "the string VK expects back when it checks the server"),
-        ):
-            if _absent(data, ("channels", "vk", key)):
-                problems.append(
-                    (("channels", "vk", key), f"required when updates is callback ({why})")
-                )
     return problems
 
 
-def _public_url_needed(data: dict[str, Any]) -> list[Problem]:
+def _platform_rules(data: dict[str, Any], platforms: Platforms) -> list[Problem]:
+    return [
+        (("channels", schema.name, *path), message)
+        for schema, raw in _sections(data, platforms)
+        for path, message in schema.rules(raw)
+    ]
+
+
+def _public_url_needed(data: dict[str, Any], platforms: Platforms) -> list[Problem]:
     """`http.public_url` must exist (and be https for real platforms) when anyone calls us."""
-    callers: list[tuple[str, str]] = []  # who calls us, the API URL in use ("" = a browser)
+    callers: list[Caller] = []
     if lookup(data, ("telegram", "updates")) == "webhook":
-        callers.append(("telegram webhook", _api_url(data, ("telegram",), TelegramConfig)))
-    channels = data.get("channels")
-    if isinstance(channels, dict):
-        if lookup(data, ("channels", "vk", "updates")) == "callback":
-            callers.append(("vk callback", _api_url(data, ("channels", "vk"), VkChannel)))
-        if isinstance(channels.get("viber"), dict):
-            callers.append(("viber", _api_url(data, ("channels", "viber"), ViberChannel)))
-        if isinstance(channels.get("facebook"), dict):
-            callers.append(
-                (
-                    "facebook",
-                    _api_url(data, ("channels", "facebook"), FacebookChannel, "graph_url"),
-                )
-            )
-        if isinstance(channels.get("site"), dict):
-            callers.append(("the site widget", ""))
+        api_url = lookup(data, ("telegram", "api_url"))
+        if not isinstance(api_url, str):
+            api_url = str(TelegramConfig.model_fields["api_url"].default)
+        callers.append(
+            Caller("telegram webhook", (urlsplit(api_url).hostname or "") in TELEGRAM_HOSTS)
+        )
+    for schema, raw in _sections(data, platforms):
+        callers.extend(schema.callers(raw))
     if not callers:
         return []
     public_url = lookup(data, ("http", "public_url"))
     path: Path = ("http", "public_url")
     if public_url is None:
-        who = ", ".join(name for name, _ in callers)
+        who = ", ".join(caller.name for caller in callers)
         return [(path, f"required by {who}: the address at which they reach the bridge")]
     if not isinstance(public_url, str):
         return []
     parts = urlsplit(public_url)
     problems: list[Problem] = []
-    real = [name for name, api in callers if api and _is_real_platform(api)]
+    real = [caller.name for caller in callers if caller.real]
     if real and parts.scheme == "http":
         problems.append((path, f"must be https: {', '.join(real)} only call https addresses"))
     if "telegram webhook" in real:
@@ -176,33 +180,27 @@ def _public_url_needed(data: dict[str, Any]) -> list[Problem]:
     return problems
 
 
-_REAL_HOSTS = ("api.telegram.org", "api.vk.ru", "api.vk.com", "chatapi.viber.com")
-
-
-def _is_real_platform(api_url: str) -> bool:
-    host = urlsplit(api_url).hostname or ""
-    return host in _REAL_HOSTS or host.endswith("facebook.com")
-
-
-def _api_url(data: dict[str, Any], section: Path, model: type, key: str = "api_url") -> str:
-    value = lookup(data, (*section, key))
-    if isinstance(value, str):
-        return value
-    return str(model.model_fields[key].default)
-
-
 def _absent(data: dict[str, Any], path: Path) -> bool:
     parent = lookup(data, path[:-1])
     return isinstance(parent, dict) and parent.get(path[-1]) is None
 
 
-def _sample_secrets(data: dict[str, Any]) -> list[Problem]:
+def _sample_secrets(data: dict[str, Any], platforms: Platforms) -> list[Problem]:
     return [
         (
             path,
             f"still the sample value from example.yaml; put {what} here "
             "(the bridge does not start with an example secret)",
         )
-        for path, (sample, what) in SAMPLE_SECRETS.items()
+        for path, (sample, what) in sample_secrets(platforms).items()
         if lookup(data, path) == sample
     ]
+
+
+def sample_secrets(platforms: Platforms) -> dict[Path, tuple[str, str]]:
+    """Every sample secret of config/example.yaml: the config's own and each platform's."""
+    table = dict(SAMPLE_SECRETS)
+    for name, schema in platforms.items():
+        for path, sample in schema.sample_secrets.items():
+            table[("channels", name, *path)] = sample
+    return table

@@ -11,12 +11,12 @@ import hashlib
 import hmac
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field, PrivateAttr, field_validator
 
-from config.channels import Channels, ChannelSection
 from config.fields import GroupChatId, HttpUrl, Name, NonEmptyStr, Section, fail
+from config.platforms import PlatformSchema
 
 DEFAULT_DATABASE = "sqlite:///talker-bridge.db"
 
@@ -116,6 +116,19 @@ class CloseConfig(Section):
     rating: bool = False
 
 
+class Channels(Section):
+    """`channels:`, the customer channels that are on; a missing or `None` section is off.
+
+    This base knows no platform: `config.loader` derives the model with one optional field per
+    registered platform (its section model), so `config.channels.<name>` is that section.
+    Code outside a platform's folder asks `BridgeConfig.section(name)` instead.
+    """
+
+    if TYPE_CHECKING:
+        # The fields are the registered platforms', unknown to a type checker.
+        def __getattr__(self, name: str) -> Any: ...
+
+
 class BridgeConfig(Section):
     """The whole validated config. Immutable; `source` is the file it came from."""
 
@@ -129,6 +142,18 @@ class BridgeConfig(Section):
     close: CloseConfig = CloseConfig()
 
     _source: str = PrivateAttr(default="<config>")
+    _platforms: tuple[PlatformSchema, ...] = PrivateAttr(default=())
+    _channel_groups: dict[str, str] = PrivateAttr(default_factory=dict)
+
+    def _bind_platforms(self, platforms: Mapping[str, PlatformSchema]) -> None:
+        """Remember the platforms' schemas and which channel each enabled section turns on."""
+        self._platforms = tuple(platforms.values())
+        self._channel_groups = {
+            channel: group
+            for schema in self._platforms
+            if (section := self.section(schema.name)) is not None
+            for channel, group in schema.channels_of(section)
+        }
 
     @field_validator("database")
     @classmethod
@@ -165,20 +190,25 @@ class BridgeConfig(Section):
 
         return make_url(self.database).get_backend_name()
 
+    def section(self, platform: str) -> Section | None:
+        """The section of `channels.<platform>` (the platform's own model), None when off."""
+        return getattr(self.channels, platform, None)
+
+    def enabled_platforms(self) -> list[str]:
+        """The platforms whose section is on, in the registry's order."""
+        return [s.name for s in self._platforms if self.section(s.name) is not None]
+
     def enabled_channels(self) -> list[str]:
-        """Channels that are on, in a fixed order; each site widget is `site:<id>`."""
-        channels = self.channels
-        names = [
-            name for name in ("telegram", "vk", "viber", "facebook") if getattr(channels, name)
-        ]
-        if channels.site is not None:
-            names.extend(f"site:{widget_id}" for widget_id in channels.site.widgets)
-        return names
+        """Channels that are on, in the registry's order (a platform may turn several on,
+        like the site's `site:<widget id>`)."""
+        return list(self._channel_groups)
 
     def group_name_for_channel(self, channel: str) -> str:
         """The name of the group that handles `channel` (`telegram`, `vk`, `site:<id>`, ...)."""
-        section = self._channel_section(channel)
-        return section.group
+        try:
+            return self._channel_groups[channel]
+        except KeyError:
+            raise KeyError(f"channel {channel!r} is not on in {self.source}") from None
 
     def group_for_channel(self, channel: str) -> GroupConfig:
         """The operators' group that handles `channel` (`telegram`, `vk`, `site:<id>`, ...)."""
@@ -208,32 +238,13 @@ class BridgeConfig(Section):
         """One line of what is on, as `check-config` prints it."""
         groups = ", ".join(f"{name}: {group.mode}" for name, group in self.groups.items())
         count = len(self.groups)
-        parts = []
-        channels = self.channels
-        if channels.telegram is not None:
-            parts.append("telegram")
-        if channels.vk is not None:
-            parts.append(f"vk ({channels.vk.updates})")
-        if channels.viber is not None:
-            parts.append("viber")
-        if channels.facebook is not None:
-            parts.append("facebook")
-        if channels.site is not None:
-            widgets = len(channels.site.widgets)
-            parts.append(f"site ({widgets} widget{'s' if widgets != 1 else ''})")
+        parts = [
+            schema.summary_of(section)
+            for schema in self._platforms
+            if (section := self.section(schema.name)) is not None
+        ]
         return (
             f"language {self.language}, database {self.database_backend}, "
             f"{count} group{'s' if count != 1 else ''} ({groups}), "
             f"channels: {', '.join(parts)}"
         )
-
-    def _channel_section(self, channel: str) -> ChannelSection:
-        if channel.startswith("site:"):
-            widget_id = channel.removeprefix("site:")
-            if self.channels.site is None or widget_id not in self.channels.site.widgets:
-                raise KeyError(f"no site widget {widget_id!r} in {self.source}")
-            return self.channels.site.widgets[widget_id]
-        section = getattr(self.channels, channel, None) if channel != "site" else None
-        if section is None:
-            raise KeyError(f"channel {channel!r} is not on in {self.source}")
-        return section

@@ -1,6 +1,6 @@
 """The Messenger adapter: a Page's signed webhooks in, the Send API out.
 
-    adapter = FacebookAdapter(FacebookSettings.from_section(config.channels.facebook), sink)
+    adapter = FacebookAdapter(settings, sink)  # settings: the `channels.facebook` section
     app.add_routes(adapter.routes())     # GET and POST /webhooks/facebook
     senders["facebook"] = adapter.sender
 
@@ -34,10 +34,12 @@ log = logging.getLogger(__name__)
 class FacebookAdapter:
     """A Facebook Page as a customer channel (Adapter, HasRoutes, LooksUpProfiles)."""
 
-    def __init__(self, settings: FacebookSettings, sink: CoreSink) -> None:
+    def __init__(
+        self, settings: FacebookSettings, sink: CoreSink, *, channel: str = "facebook"
+    ) -> None:
         self.settings = settings
-        self.channel = settings.channel
-        self.name = f"channel:{settings.channel}"
+        self.channel = channel
+        self.name = f"channel:{channel}"
         self._sink = sink
         self._http: aiohttp.ClientSession | None = None
         self.api = GraphApi(settings.graph_url, settings.page_token, self._session)

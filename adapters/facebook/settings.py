@@ -1,34 +1,26 @@
-"""The Messenger adapter's settings: the `channels.facebook` config section, or by hand."""
+"""`channels.facebook`: the Page's config section, which the Messenger adapter reads as is."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from pydantic import Field
+
+from config.fields import HttpUrl, Name, NonEmptyStr, Section
 
 
-@dataclass(frozen=True, slots=True)
-class FacebookSettings:
-    """What the Messenger adapter needs (mirrors `config.FacebookChannel`)."""
+class FacebookLimits(Section):
+    """Facebook Send API, per Page: 20 calls a second (Facebook publishes 300, but throttles
+    many messages into one thread; adapters/facebook/pacing.py), 10 for audio and video."""
 
-    page_token: str
-    app_secret: str
-    verify_token: str
-    graph_url: str = "https://graph.facebook.com/v21.0"
-    channel: str = "facebook"
+    send_per_second: float = Field(20, gt=0)
+    audio_video_per_second: float = Field(10, gt=0)
 
-    def __post_init__(self) -> None:
-        for name in ("page_token", "app_secret", "verify_token"):
-            if not getattr(self, name):
-                raise ValueError(f"channels.facebook.{name} is required")
 
-    @classmethod
-    def from_section(cls, section: Any, **overrides: Any) -> FacebookSettings:
-        """From the config's `channels.facebook` section (`config.FacebookChannel`)."""
-        values: dict[str, Any] = {
-            "page_token": section.page_token,
-            "app_secret": section.app_secret,
-            "verify_token": section.verify_token,
-            "graph_url": str(section.graph_url),
-        }
-        values.update(overrides)
-        return cls(**values)
+class FacebookSettings(Section):
+    """A Facebook Page's Messenger inbox (webhooks, so `http.public_url` is needed)."""
+
+    group: Name
+    page_token: NonEmptyStr
+    app_secret: NonEmptyStr
+    verify_token: NonEmptyStr
+    graph_url: HttpUrl = "https://graph.facebook.com/v21.0"
+    limits: FacebookLimits = FacebookLimits()

@@ -1,5 +1,6 @@
 """The site chat widget (channel `site:<widget id>`): embed script, standalone page, WebSocket.
 
+PLATFORM                                  # the descriptor the registry lists (platform.py)
 site = SiteChannel(config, sink, sessions=runtime.session, telegram_link=link)  # one per widget
 components.extend(site.adapters)          # each serves /widget/<id>...
 senders["site"] = site.sender             # the outbox pushes operator replies to visitors
@@ -8,6 +9,7 @@ outlets.register("site", SiteOutlet())    # the core queues replies for platform
 
 from adapters.site.adapter import SiteAdapter, SiteChannel
 from adapters.site.outlet import SiteOutlet
+from adapters.site.platform import PLATFORM
 from adapters.site.sender import SiteSender
 
-__all__ = ["SiteAdapter", "SiteChannel", "SiteOutlet", "SiteSender"]
+__all__ = ["PLATFORM", "SiteAdapter", "SiteChannel", "SiteOutlet", "SiteSender"]

@@ -36,6 +36,7 @@ from adapters.site.limits import (
 from adapters.site.origins import OriginPolicy
 from adapters.site.replies import ReplyFiles, TelegramLink
 from adapters.site.sender import SiteSender
+from adapters.site.settings import SiteSettings, Widget
 from adapters.site.uploads import FileStore
 from bridge.components import ComponentState
 from storage.site import visitor_message, visitor_message_by_id
@@ -45,7 +46,6 @@ if TYPE_CHECKING:
 
     from bridge.adapter import CoreSink
     from config import BridgeConfig
-    from config.channels import Widget
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +155,8 @@ class SiteChannel:
     ) -> None:
         """`telegram_link` signs links to operators' Telegram files (app.wiring hands
         in `TelegramFiles.link`, the same link the VK, Viber and Facebook outlets get)."""
-        site = config.channels.site
+        site = config.section("site")
+        assert site is None or isinstance(site, SiteSettings)
         widgets = dict(site.widgets) if site is not None else {}
         self.files = FileStore(files_dir or default_files_dir(config.database), max_upload)
         key = config.widget_signing_key()

@@ -8,3 +8,6 @@ calls (sent by botapi/sender.py). The composition root (app/wiring.py) installs 
 
 # Imported before aiogram: it defers aiogram's model builds (botapi/models.py).
 import botapi  # noqa: F401
+from adapters.telegram.platform import PLATFORM
+
+__all__ = ["PLATFORM"]

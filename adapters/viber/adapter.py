@@ -1,6 +1,6 @@
 """The Viber adapter: signed callbacks in, `send_message` out.
 
-    adapter = ViberAdapter(ViberSettings.from_section(config.channels.viber), sink)
+    adapter = ViberAdapter(settings, sink)  # settings: the `channels.viber` section
     app.add_routes(adapter.routes())        # POST /webhooks/viber
     senders["viber"] = adapter.sender
 
@@ -41,10 +41,10 @@ EVENT_TYPES = ["delivered", "seen", "failed", "conversation_started"]
 class ViberAdapter:
     """A Viber bot as a customer channel (Adapter, HasRoutes, LooksUpProfiles)."""
 
-    def __init__(self, settings: ViberSettings, sink: CoreSink) -> None:
+    def __init__(self, settings: ViberSettings, sink: CoreSink, *, channel: str = "viber") -> None:
         self.settings = settings
-        self.channel = settings.channel
-        self.name = f"channel:{settings.channel}"
+        self.channel = channel
+        self.name = f"channel:{channel}"
         self._sink = sink
         self._http: aiohttp.ClientSession | None = None
         self.api = ViberApi(settings.api_url, settings.token, self._session)

@@ -1,45 +1,50 @@
-"""The Viber adapter's settings: the `channels.viber` config section, or the same by hand."""
+"""`channels.viber`: the Viber bot's config section, which the Viber adapter reads as is."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from pydantic import Field, field_validator
 
-from config.channels import MAX_VIBER_GREETING as MAX_GREETING
+from config.fields import HttpUrl, Name, NonEmptyStr, Section, fail
 
+#: Viber's limit on the sender name shown with every message.
 MAX_SENDER_NAME = 28
+#: Viber's limit on the text of the welcome message answered to `conversation_started`.
+MAX_GREETING = 7000
 
 
-@dataclass(frozen=True, slots=True)
-class ViberSettings:
-    """What the Viber adapter needs (mirrors `config.ViberChannel`)."""
+class ViberLimits(Section):
+    """Viber: at most 100 messages an hour to a user who has not replied."""
 
-    token: str
-    name: str
-    api_url: str = "https://chatapi.viber.com/pa"
-    avatar: str | None = None
-    greeting: str | None = None
-    channel: str = "viber"
-    timeout: float = 30
+    per_user_per_hour: int = Field(100, gt=0)
 
-    def __post_init__(self) -> None:
-        if not self.token:
-            raise ValueError("channels.viber.token is required")
-        if not self.name or len(self.name) > MAX_SENDER_NAME:
-            raise ValueError(f"channels.viber.name is 1..{MAX_SENDER_NAME} characters")
-        if self.greeting is not None and not 0 < len(self.greeting) <= MAX_GREETING:
-            raise ValueError(f"channels.viber.greeting is 1..{MAX_GREETING} characters")
 
+class ViberSettings(Section):
+    """A Viber bot (Viber calls our webhook, so `http.public_url` is needed)."""
+
+    group: Name
+    token: NonEmptyStr
+    name: NonEmptyStr
+    avatar: HttpUrl | None = None
+    greeting: NonEmptyStr | None = None
+    api_url: HttpUrl = "https://chatapi.viber.com/pa"
+    limits: ViberLimits = ViberLimits()
+
+    @field_validator("name")
     @classmethod
-    def from_section(cls, section: Any, **overrides: Any) -> ViberSettings:
-        """From the config's `channels.viber` section (`config.ViberChannel`)."""
-        avatar = getattr(section, "avatar", None)
-        values: dict[str, Any] = {
-            "token": section.token,
-            "name": section.name,
-            "api_url": str(section.api_url),
-            "avatar": str(avatar) if avatar else None,
-            "greeting": section.greeting,
-        }
-        values.update(overrides)
-        return cls(**values)
+    def _short_sender_name(cls, value: str) -> str:
+        if len(value) > MAX_SENDER_NAME:
+            raise fail(
+                f"Viber allows at most {MAX_SENDER_NAME} characters in the sender name, "
+                f"got {len(value)}"
+            )
+        return value
+
+    @field_validator("greeting")
+    @classmethod
+    def _short_greeting(cls, value: str | None) -> str | None:
+        if value is not None and len(value) > MAX_GREETING:
+            raise fail(
+                f"Viber allows at most {MAX_GREETING} characters in a welcome message, "
+                f"got {len(value)}"
+            )
+        return value

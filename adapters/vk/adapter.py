@@ -1,6 +1,6 @@
 """The VK adapter: a community's messages in (long poll or Callback API), replies out.
 
-    adapter = VkAdapter(VkSettings.from_section(config.channels.vk), sink)
+    adapter = VkAdapter(settings, sink)     # settings: the `channels.vk` section (VkSettings)
     await adapter.start()            # long poll: starts polling; callback: serves routes()
     senders["vk"] = adapter.sender   # the outbox's Sender for platform "vk"
 
@@ -64,20 +64,26 @@ class VkAdapter:
         *,
         leader: LeaderDuties | None = None,
         ts_store: TsStore | None = None,
+        channel: str = "vk",
+        longpoll_wait: int = 25,
+        timeout: float = 30,
     ) -> None:
         """`leader`: run the long poll only while this process leads (several processes on
-        PostgreSQL); `ts_store`: where the long poll's `ts` survives a restart or a takeover."""
+        PostgreSQL); `ts_store`: where the long poll's `ts` survives a restart or a takeover;
+        `longpoll_wait` and `timeout` (seconds) are shortened by tests."""
+        if settings.updates == "callback" and not (settings.secret and settings.confirmation):
+            raise ValueError("the Callback API needs channels.vk.secret and .confirmation")
         self.settings = settings
         self._leader = leader
         self._ts_store = ts_store
-        self.channel = settings.channel
-        self.name = f"channel:{settings.channel}"
+        self.channel = channel
+        self.name = f"channel:{channel}"
         self._sink = sink
         self.client = VkClient(
             settings.token,
             settings.api_url,
-            requests_per_second=settings.requests_per_second,
-            timeout=settings.timeout,
+            requests_per_second=settings.limits.requests_per_second,
+            timeout=timeout,
         )
         self.profiles = VkProfiles(self.client)
         self._denied: set[str] = set()
@@ -90,11 +96,11 @@ class VkAdapter:
                 self.client,
                 settings.group_id,
                 self.handle_event,
-                wait=settings.longpoll_wait,
+                wait=longpoll_wait,
                 save_ts=ts_store.save if ts_store is not None else None,
             )
         else:
-            assert settings.secret and settings.confirmation  # checked by VkSettings
+            assert settings.secret and settings.confirmation  # checked above
             self.callback = VkCallback(
                 settings.group_id, settings.secret, settings.confirmation, self.handle_event
             )

@@ -31,7 +31,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def check_config(args: argparse.Namespace) -> int:
     """Validate the file named by the arguments; print the outcome; return the exit code."""
-    from config import ConfigError, load_config
+    from app.config import load_config
+    from config import ConfigError
 
     if args.file and args.config_option and args.file != args.config_option:
         print(

@@ -57,7 +57,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _database_from_config(path: str) -> str:
-    from config import ConfigError, load_config
+    from app.config import load_config
+    from config import ConfigError
 
     try:
         return str(load_config(path).database)

@@ -25,9 +25,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Load the config (exit 2 on errors), then serve until a signal; exit 0 after a clean stop."""
+    from app.config import load_config
     from app.wiring import build_service
     from bridge.logs import setup_logging
-    from config import ConfigError, load_config
+    from config import ConfigError
 
     setup_logging(json_lines=args.log_json, level=args.log_level)
     try:

@@ -1,46 +1,28 @@
 """`talker-bridge set-webhooks -c FILE`: point every platform at the bridge's public address.
 
 Run it once the bridge is running and reachable at `http.public_url` (Viber and VK call the URL
-to check it before they accept it). It registers:
-- Telegram `setWebhook` (with the secret token) when `telegram.updates: webhook`;
-- Viber `set_webhook` with the events the bridge uses;
-- VK's Callback API server (added, or updated when one with the same URL exists), after
-  checking that `channels.vk.confirmation` is the community's confirmation code;
-and prints the Facebook callback URL and verify token to paste into Meta's console (Meta has no
-API for that step). Exit 0 when everything took, 1 when a platform refused, 2 for a bad config.
+to check it before they accept it). It registers Telegram's `setWebhook` (with the secret token)
+when `telegram.updates: webhook`, then does what each enabled platform's `register_webhook`
+does (adapters/<platform>/registration.py: Viber's `set_webhook`, VK's Callback API server,
+the steps to paste into Meta's console for Facebook). Exit 0 when everything took, 1 when a
+platform refused, 2 for a bad config.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from bridge.platforms import WebhookReport
+
 if TYPE_CHECKING:
+    from bridge.platforms import Registry
     from config import BridgeConfig
 
 DEFAULT_CONFIG = "config.yaml"
-VK_SERVER_TITLE = "talker-bridge"
-VK_EVENTS = ("message_new", "message_edit", "message_allow", "message_deny")
 
-
-@dataclass
-class WebhookReport:
-    """What was registered, line by line; `ok` is False when any platform refused."""
-
-    lines: list[str] = field(default_factory=list)
-    ok: bool = True
-
-    def good(self, line: str) -> None:
-        self.lines.append(f"OK    {line}")
-
-    def bad(self, line: str) -> None:
-        self.lines.append(f"FAIL  {line}")
-        self.ok = False
-
-    def note(self, line: str) -> None:
-        self.lines.append(f"      {line}")
+__all__ = ["WebhookReport", "register", "register_webhooks", "set_webhooks"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -59,7 +41,8 @@ def set_webhooks(args: argparse.Namespace) -> int:
     """The command: load the config, register, print the report."""
     import asyncio
 
-    from config import ConfigError, load_config
+    from app.config import load_config
+    from config import ConfigError
 
     try:
         config = load_config(args.config)
@@ -85,24 +68,22 @@ def public_base(config: BridgeConfig) -> str:
     return str(config.http.public_url).rstrip("/")
 
 
-async def register_webhooks(config: BridgeConfig) -> WebhookReport:
-    """Register every webhook `config` needs; never raises for a platform's refusal."""
+async def register_webhooks(
+    config: BridgeConfig, platforms: Registry | None = None
+) -> WebhookReport:
+    """Register every webhook `config` needs; never raises for a platform's refusal.
+
+    `platforms` defaults to the registry of app/platforms.py.
+    """
+    from app.platforms import registry
+
     report = WebhookReport()
     base = public_base(config)
     await _telegram(config, base, report)
-    if config.channels.viber is not None:
-        await _viber(config, base, report)
-    if config.channels.vk is not None:
-        await _vk(config, base, report)
-    if config.channels.facebook is not None:
-        facebook = config.channels.facebook
-        report.good("Facebook: in Meta's console (Messenger → Webhooks) paste:")
-        report.note(f"Callback URL: {base}/webhooks/facebook")
-        report.note(f"Verify token: {facebook.verify_token}")
-        report.note(
-            "and subscribe the Page to: messages, messaging_postbacks, "
-            "message_deliveries, message_reads"
-        )
+    for platform in registry() if platforms is None else platforms:
+        section = config.section(platform.name)
+        if section is not None and platform.register_webhook is not None:
+            await platform.register_webhook(section, base, report)
     return report
 
 
@@ -129,75 +110,3 @@ async def _telegram(config: BridgeConfig, base: str, report: WebhookReport) -> N
         report.good(f"Telegram: webhook {url}")
     finally:
         await bot.session.close()
-
-
-async def _viber(config: BridgeConfig, base: str, report: WebhookReport) -> None:
-    from adapters.common.http import client_session
-    from adapters.viber.adapter import EVENT_TYPES
-    from adapters.viber.callback import PATH
-    from adapters.viber.client import ViberApi
-    from bridge.errors import BridgeError
-
-    viber = config.channels.viber
-    assert viber is not None
-    url = base + PATH
-    async with client_session() as http:
-        api = ViberApi(str(viber.api_url), viber.token, lambda: http)
-        try:
-            await api.call(
-                "set_webhook", {"url": url, "event_types": EVENT_TYPES, "send_name": True}
-            )
-        except BridgeError as exc:
-            report.bad(f"Viber: set_webhook {url} refused: {exc} (is the bridge running?)")
-            return
-    report.good(f"Viber: webhook {url}")
-
-
-async def _vk(config: BridgeConfig, base: str, report: WebhookReport) -> None:
-    import asyncio
-
-    from adapters.vk.callback import PATH
-    from adapters.vk.client import API_VERSION, VkClient
-    from bridge.errors import BridgeError
-
-    vk = config.channels.vk
-    assert vk is not None
-    if vk.updates != "callback":
-        report.good("VK: updates: longpoll — no callback server needed")
-        return
-    url = base + PATH
-    client = VkClient(vk.token, str(vk.api_url), timeout=15)
-    try:
-        answer = await client.call("groups.getCallbackConfirmationCode", group_id=vk.group_id)
-        code = str(answer.get("code", ""))
-        if code != vk.confirmation:
-            report.bad(
-                f"VK: the community's confirmation code is {code!r}; set "
-                f"channels.vk.confirmation to it, restart the bridge, run set-webhooks again"
-            )
-            return
-        servers = await client.call("groups.getCallbackServers", group_id=vk.group_id)
-        same = [s for s in servers.get("items", []) if s.get("url") == url]
-        params = {"group_id": vk.group_id, "url": url, "title": VK_SERVER_TITLE}
-        if same:
-            server_id = same[0]["id"]
-            await client.call(
-                "groups.editCallbackServer", server_id=server_id, secret_key=vk.secret, **params
-            )
-        else:
-            added = await client.call("groups.addCallbackServer", secret_key=vk.secret, **params)
-            server_id = added["server_id"]
-        events = dict.fromkeys(VK_EVENTS, 1)
-        await client.call(
-            "groups.setCallbackSettings",
-            group_id=vk.group_id,
-            server_id=server_id,
-            api_version=API_VERSION,
-            **events,
-        )
-    except BridgeError as exc:
-        report.bad(f"VK: Callback API server {url} not registered: {exc}")
-        return
-    finally:
-        await asyncio.to_thread(client.close)
-    report.good(f"VK: Callback API server {url} (VK confirms it by calling the bridge)")

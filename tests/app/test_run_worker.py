@@ -6,9 +6,9 @@ from pathlib import Path
 
 import yaml
 
+from app.config import load_config
 from app.run_worker import build_parser, build_worker_runtime
 from app.wiring import build_service
-from config import load_config
 from desk.completions import DeskHandler
 
 

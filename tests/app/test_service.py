@@ -16,9 +16,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from app.config import parse_config
 from app.service import Service
 from bridge.components import ComponentState
-from config import parse_config
 from sandbox.runner import RunningApp, free_port, serving
 from sandbox.telegram import FakeTelegram
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from aiohttp import web
 
+from app.config import load_config
 from app.wiring import build_service
-from config import load_config
 from sandbox.facebook import FakeFacebook
 from sandbox.runner import free_port, serving
 from sandbox.telegram import FakeTelegram

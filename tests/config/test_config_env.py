@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from config import ConfigError, parse_config
+from app.config import parse_config
+from config import ConfigError
 from config.env import substitute
 
 

@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from config import ConfigError, parse_config
+from app.config import parse_config
+from config import ConfigError
 
 
 def errors_of(data: dict[str, Any], env: dict[str, str] | None = None) -> list[str]:

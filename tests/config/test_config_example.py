@@ -7,9 +7,11 @@ import re
 import pytest
 from pydantic import BaseModel
 
-from config import BridgeConfig, ConfigError, example_config_path, load_config
+from app.config import config_model, load_config
+from app.platforms import registry
+from config import ConfigError, example_config_path
 from config.messages import _mapping_value, _model_in
-from config.samples import SAMPLE_SECRETS
+from config.rules import sample_secrets
 
 
 def test_example_passes_with_its_variables_set(example_env):
@@ -55,7 +57,7 @@ def _all_keys(model: type[BaseModel]) -> set[str]:
 def test_example_documents_every_key_with_a_comment():
     lines = example_config_path().read_text(encoding="utf-8").splitlines()
     undocumented = []
-    for key in sorted(_all_keys(BridgeConfig)):
+    for key in sorted(_all_keys(config_model())):
         pattern = re.compile(rf"^\s*(# )?{key}:")
         found = [i for i, line in enumerate(lines) if pattern.match(line)]
         assert found, f"example.yaml does not mention {key}"
@@ -70,10 +72,11 @@ def test_example_documents_every_key_with_a_comment():
 def test_example_comments_show_exactly_the_refused_sample_secrets():
     text = example_config_path().read_text(encoding="utf-8")
     shown = set(re.findall(r"e\.g\. (\S+)$", text, flags=re.MULTILINE))
-    secrets = {sample for sample, _ in SAMPLE_SECRETS.values()}
+    samples = sample_secrets(registry().schemas())
+    secrets = {sample for sample, _ in samples.values()}
 
     assert secrets <= shown
-    for path, (sample, _) in SAMPLE_SECRETS.items():
+    for path, (sample, _) in samples.items():
         line = next(line for line in text.splitlines() if sample in line)
         assert f"{path[-1]}:" in line, f"{sample} is not shown next to {'.'.join(path)}"
 

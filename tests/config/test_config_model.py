@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from config import BridgeConfig, GroupConfig, parse_config
+from app.config import parse_config
+from config import BridgeConfig, GroupConfig
 
 SITE = {
     "widgets": {

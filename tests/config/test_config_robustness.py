@@ -7,7 +7,8 @@ import copy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from config import BridgeConfig, ConfigError, parse_config
+from app.config import parse_config
+from config import BridgeConfig, ConfigError
 
 MINIMAL_FOR_FUZZ = {
     "telegram": {"token": "123456:real-token"},

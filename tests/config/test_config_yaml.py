@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from config import ConfigError, load_config
+from app.config import load_config
+from config import ConfigError
 
 VALID = """\
 telegram:

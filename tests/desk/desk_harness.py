@@ -15,10 +15,11 @@ from typing import Any
 
 from aiohttp import web
 
+from app.config import parse_config
 from app.service import Service
 from app.wiring import build_service
 from botapi.updates import UpdatesIntake
-from config import BridgeConfig, parse_config
+from config import BridgeConfig
 from sandbox.runner import serving
 from sandbox.telegram.limits import TelegramLimits
 from sandbox.telegram.server import FakeTelegram

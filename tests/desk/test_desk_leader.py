@@ -12,10 +12,10 @@ from typing import Any
 from aiohttp import web
 from desk_harness import TOKEN, eventually
 
+from app.config import parse_config
 from app.service import Service
 from app.wiring import build_service
 from botapi.updates import UpdatesIntake
-from config import parse_config
 from desk.dashboard import Dashboards
 from sandbox.runner import serving
 from sandbox.telegram.limits import TelegramLimits

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from app.config import parse_config
 from app.wiring import build_runtime
-from config import parse_config
 
 
 async def test_configured_rates_pace_the_outbox(tmp_path) -> None:  # type: ignore[no-untyped-def]

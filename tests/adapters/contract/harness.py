@@ -5,6 +5,10 @@ the real `Service` that `build_service(config)` builds — every channel on (Tel
 VK, Viber, Facebook, one site widget) — on a free port that is also its `public_url`, so the
 fakes call its webhooks and fetch the operators' files from it. `Customer` drivers play one
 customer per platform behind the same small interface, which the contract suite runs over.
+
+The platforms come from the registry given to `running_bridge` (default: the registry of
+app/platforms.py), with `extra_channels` adding their sections under `channels:`: a test adds a
+platform of its own that way (tests/adapters/contract/toy.py).
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import asyncio
 import io
 import json
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,10 +26,13 @@ import aiohttp
 from aiohttp import web
 from PIL import Image
 
+from app.config import parse_config
+from app.platforms import registry
 from app.service import Service
 from app.wiring import build_service
 from botapi.updates import UpdatesIntake
-from config import BridgeConfig, parse_config
+from bridge.platforms import Registry
+from config import BridgeConfig
 from sandbox.facebook import FakeFacebook
 from sandbox.runner import free_port, serving
 from sandbox.telegram.limits import TelegramLimits
@@ -74,6 +81,7 @@ class Bridge:
     ann: Any
     http: aiohttp.ClientSession
     vk_updates: str
+    platforms: Registry
 
     def cards(self) -> list[Any]:
         return [m for m in self.telegram.chat_view(self.group_id) if m.kind == "photo"]
@@ -111,7 +119,7 @@ class Bridge:
         """Stop the service and start a fresh one on the same port: only the database (and the
         fakes) carry over, as after a restart of the process."""
         await self.service.stop()
-        self.service = await start_service(self.config, self.service.port)
+        self.service = await start_service(self.config, self.service.port, self.platforms)
 
     async def stored_messages(self) -> int:
         return (await self.stored_rows())["messages"]
@@ -136,7 +144,15 @@ class Bridge:
 
 
 @asynccontextmanager
-async def running_bridge(database: str, *, vk_updates: str = "callback") -> AsyncIterator[Bridge]:
+async def running_bridge(
+    database: str,
+    *,
+    vk_updates: str = "callback",
+    platforms: Registry | None = None,
+    extra_channels: Mapping[str, dict[str, Any]] | None = None,
+) -> AsyncIterator[Bridge]:
+    """The bridge with every platform of `platforms` on; `extra_channels` adds sections."""
+    platforms = registry() if platforms is None else platforms
     telegram = FakeTelegram(limits=TelegramLimits(time_scale=SCALE))
     telegram.add_bot(TOKEN, username="talker_bot")
     ann = telegram.add_user("Ann", "Operator", username="ann")
@@ -201,12 +217,14 @@ async def running_bridge(database: str, *, vk_updates: str = "callback") -> Asyn
                             WIDGET: {"group": "support", "title": "Shop", "origins": [ORIGIN]}
                         }
                     },
+                    **(extra_channels or {}),
                 },
             },
             source="contract",
+            platforms=platforms,
         )
         bridge: Bridge | None = None
-        service = await start_service(config, port)
+        service = await start_service(config, port, platforms)
         try:
             async with aiohttp.ClientSession() as http:
                 bridge = Bridge(
@@ -221,6 +239,7 @@ async def running_bridge(database: str, *, vk_updates: str = "callback") -> Asyn
                     ann,
                     http,
                     vk_updates,
+                    platforms,
                 )
                 await connect_webhooks(bridge)
                 yield bridge
@@ -228,9 +247,11 @@ async def running_bridge(database: str, *, vk_updates: str = "callback") -> Asyn
             await (bridge.service if bridge is not None else service).stop()
 
 
-async def start_service(config: BridgeConfig, port: int) -> Service:
+async def start_service(
+    config: BridgeConfig, port: int, platforms: Registry | None = None
+) -> Service:
     """The real service with every component `run` builds, started on `port`."""
-    service = build_service(config, time_scale=SCALE, port=port)
+    service = build_service(config, time_scale=SCALE, port=port, platforms=platforms)
     for component in service.components:
         if isinstance(component, UpdatesIntake):
             component.poll_timeout = 1
@@ -242,7 +263,7 @@ async def connect_webhooks(bridge: Bridge) -> None:
     """What `set-webhooks` and the admin do: every platform points at the running bridge."""
     from app.commands.set_webhooks import register_webhooks
 
-    report = await register_webhooks(bridge.config)
+    report = await register_webhooks(bridge.config, bridge.platforms)
     assert report.ok, report.lines
     assert await bridge.facebook.verify_webhook(f"{bridge.url}/webhooks/facebook", FB_VERIFY)
     if bridge.vk_updates == "callback":

@@ -1,5 +1,8 @@
 """One contract, every customer platform: the same scenarios over Telegram, VK, Viber, Facebook
 and the site widget, through the real service (`build_service`) against the fakes.
+
+Each scenario is a plain coroutine of (bridge, customer) listed in `CONTRACT`, so that a platform
+defined elsewhere (the toy platform of test_toy_platform.py) runs the very same scenarios.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ import pytest
 
 from tests.adapters.contract.harness import (
     CUSTOMERS,
+    Bridge,
     Customer,
     SiteCustomer,
     eventually,
@@ -63,23 +67,99 @@ async def wait_media(customer: Customer) -> None:
     raise AssertionError(f"the operator's photo never reached the {customer.channel} customer")
 
 
+# ---- the scenarios ----------------------------------------------------------------------------
+
+
+async def text_in_card_accept_reply_text_out(bridge: Bridge, customer: Customer) -> None:
+    await customer.says("Where is my order?")
+    card = await eventually(bridge.card, what="the card")
+    assert "Where is my order?" in card.caption
+    assert "Maria Lopez" in card.caption
+    thread = await bridge.accept()
+    await eventually(
+        lambda: any("Where is my order?" in t for t in bridge.topic_texts(thread)),
+        what="the history in the topic",
+    )
+    bridge.operator_says(thread, "It ships today.")
+    await wait_texts(customer, "It ships today.")
+    await customer.says("Thanks!")
+    await eventually(lambda: any("Thanks!" in t for t in bridge.topic_texts(thread)))
+
+
+async def media_in_reaches_the_topic_and_an_operators_photo_reaches_the_customer(
+    bridge: Bridge, customer: Customer
+) -> None:
+    await customer.says("Look at this")
+    await customer.sends_photo()
+    thread = await bridge.accept()
+
+    def photo_in_topic() -> bool:
+        view = bridge.telegram.chat_view(bridge.group_id, topic=thread)
+        return any(m.kind == "photo" for m in view)
+
+    await eventually(photo_in_topic, what="the customer's photo in the topic")
+    bridge.operator_sends_photo(thread)
+    await wait_media(customer)
+
+
+async def a_duplicate_delivery_is_ignored(bridge: Bridge, customer: Customer) -> None:
+    await customer.says("only once")
+    await eventually(bridge.card)
+    before = await bridge.stored_messages()
+    status = await customer.redeliver_last()
+    assert status == 200
+    await asyncio.sleep(0.3)
+    assert await bridge.stored_messages() == before
+    assert len(bridge.cards()) == 1
+    assert bridge.card().caption.count("only once") == 1
+
+
+async def a_forged_delivery_is_rejected_and_nothing_stored(
+    bridge: Bridge, customer: Customer
+) -> None:
+    await customer.says("genuine")
+    await eventually(bridge.card)
+    before = await bridge.stored_messages()
+    assert await customer.forged() in (401, 403)
+    await asyncio.sleep(0.2)
+    assert await bridge.stored_messages() == before
+
+
+async def a_customer_who_can_no_longer_be_reached_is_reported_to_the_operator(
+    bridge: Bridge, customer: Customer
+) -> None:
+    await customer.says("hello")
+    thread = await bridge.accept()
+    await eventually(lambda: any("hello" in t for t in bridge.topic_texts(thread)))
+    await customer.becomes_unreachable()
+    bridge.operator_says(thread, "Are you there?")
+
+    def reported() -> bool:
+        texts = bridge.topic_texts(thread)
+        return any("can no longer be reached" in t or "Not delivered" in t for t in texts)
+
+    await eventually(reported, what="the operator told")
+    assert not any("Are you there?" in t for t in customer.received_texts())
+
+
+CONTRACT = (
+    text_in_card_accept_reply_text_out,
+    media_in_reaches_the_topic_and_an_operators_photo_reaches_the_customer,
+    a_duplicate_delivery_is_ignored,
+    a_forged_delivery_is_rejected_and_nothing_stored,
+    a_customer_who_can_no_longer_be_reached_is_reported_to_the_operator,
+)
+"""Every scenario a customer platform must pass (the unreachable one only where a customer
+can become unreachable: `Customer.can_be_unreachable`)."""
+
+
+# ---- over every registered platform -----------------------------------------------------------
+
+
 @pytest.mark.parametrize("platform", PLATFORMS)
 async def test_text_in_card_accept_reply_text_out(sqlite_url: str, platform: str) -> None:
     async with running_bridge(sqlite_url) as bridge:
-        customer = CUSTOMERS[platform](bridge)
-        await customer.says("Where is my order?")
-        card = await eventually(bridge.card, what="the card")
-        assert "Where is my order?" in card.caption
-        assert "Maria Lopez" in card.caption
-        thread = await bridge.accept()
-        await eventually(
-            lambda: any("Where is my order?" in t for t in bridge.topic_texts(thread)),
-            what="the history in the topic",
-        )
-        bridge.operator_says(thread, "It ships today.")
-        await wait_texts(customer, "It ships today.")
-        await customer.says("Thanks!")
-        await eventually(lambda: any("Thanks!" in t for t in bridge.topic_texts(thread)))
+        await text_in_card_accept_reply_text_out(bridge, CUSTOMERS[platform](bridge))
 
 
 @pytest.mark.parametrize("platform", PLATFORMS)
@@ -88,32 +168,15 @@ async def test_media_in_reaches_the_topic_and_an_operators_photo_reaches_the_cus
 ) -> None:
     async with running_bridge(sqlite_url) as bridge:
         customer = CUSTOMERS[platform](bridge)
-        await customer.says("Look at this")
-        await customer.sends_photo()
-        thread = await bridge.accept()
-
-        def photo_in_topic() -> bool:
-            view = bridge.telegram.chat_view(bridge.group_id, topic=thread)
-            return any(m.kind == "photo" for m in view)
-
-        await eventually(photo_in_topic, what="the customer's photo in the topic")
-        bridge.operator_sends_photo(thread)
-        await wait_media(customer)
+        await media_in_reaches_the_topic_and_an_operators_photo_reaches_the_customer(
+            bridge, customer
+        )
 
 
 @pytest.mark.parametrize("platform", PLATFORMS)
 async def test_a_duplicate_delivery_is_ignored(sqlite_url: str, platform: str) -> None:
     async with running_bridge(sqlite_url) as bridge:
-        customer = CUSTOMERS[platform](bridge)
-        await customer.says("only once")
-        await eventually(bridge.card)
-        before = await bridge.stored_messages()
-        status = await customer.redeliver_last()
-        assert status == 200
-        await asyncio.sleep(0.3)
-        assert await bridge.stored_messages() == before
-        assert len(bridge.cards()) == 1
-        assert bridge.card().caption.count("only once") == 1
+        await a_duplicate_delivery_is_ignored(bridge, CUSTOMERS[platform](bridge))
 
 
 @pytest.mark.parametrize("platform", PLATFORMS)
@@ -121,13 +184,7 @@ async def test_a_forged_delivery_is_rejected_and_nothing_stored(
     sqlite_url: str, platform: str
 ) -> None:
     async with running_bridge(sqlite_url) as bridge:
-        customer = CUSTOMERS[platform](bridge)
-        await customer.says("genuine")
-        await eventually(bridge.card)
-        before = await bridge.stored_messages()
-        assert await customer.forged() in (401, 403)
-        await asyncio.sleep(0.2)
-        assert await bridge.stored_messages() == before
+        await a_forged_delivery_is_rejected_and_nothing_stored(bridge, CUSTOMERS[platform](bridge))
 
 
 @pytest.mark.parametrize("platform", [p for p in PLATFORMS if p != "site"])
@@ -136,18 +193,7 @@ async def test_a_customer_who_can_no_longer_be_reached_is_reported_to_the_operat
 ) -> None:
     async with running_bridge(sqlite_url) as bridge:
         customer = CUSTOMERS[platform](bridge)
-        await customer.says("hello")
-        thread = await bridge.accept()
-        await eventually(lambda: any("hello" in t for t in bridge.topic_texts(thread)))
-        await customer.becomes_unreachable()
-        bridge.operator_says(thread, "Are you there?")
-
-        def reported() -> bool:
-            texts = bridge.topic_texts(thread)
-            return any("can no longer be reached" in t or "Not delivered" in t for t in texts)
-
-        await eventually(reported, what="the operator told")
-        assert not any("Are you there?" in t for t in customer.received_texts())
+        await a_customer_who_can_no_longer_be_reached_is_reported_to_the_operator(bridge, customer)
 
 
 GREY = (0x6B, 0x72, 0x80)

@@ -37,6 +37,7 @@ async def fb(
 ) -> AsyncIterator[tuple[FacebookAdapter, str]]:
     """The adapter serving /webhooks/facebook, verified and subscribed by the fake Page."""
     settings = FacebookSettings(
+        group="support",
         page_token=PAGE_TOKEN,
         app_secret=APP_SECRET,
         verify_token=VERIFY_TOKEN,

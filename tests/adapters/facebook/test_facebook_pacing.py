@@ -9,9 +9,9 @@ import pytest
 
 from adapters.common.outbound import outbound_payload
 from adapters.facebook import look, pacing
+from adapters.facebook.settings import FacebookSettings
 from bridge.events import Attachment, AttachmentKind, Outbound
 from bridge.outbox.policy import PacingPolicy, PlatformPacing
-from config.channels import FacebookChannel
 
 SECTION: dict[str, Any] = {
     "group": "support",
@@ -22,7 +22,7 @@ SECTION: dict[str, Any] = {
 
 
 def _policy(limits: dict[str, Any] | None = None) -> PacingPolicy:
-    section = FacebookChannel.model_validate({**SECTION, "limits": limits or {}})
+    section = FacebookSettings.model_validate({**SECTION, "limits": limits or {}})
     entry = PlatformPacing(pacing.buckets(section), look.MAX_TEXT)
     return PacingPolicy(platforms={"facebook": entry})
 

@@ -22,8 +22,9 @@ from sqlmodel import SQLModel
 
 from adapters.common.outbound import outbound_payload
 from adapters.site import SiteChannel
+from app.config import parse_config
 from bridge.events import Attachment, Inbound, Outbound
-from config import BridgeConfig, parse_config
+from config import BridgeConfig
 from sandbox.runner import RunningApp, start_app
 from storage.conversations import find_or_open_conversation
 from storage.customers import find_customer, upsert_customer

@@ -37,12 +37,13 @@ async def make_viber(
 
     def make(**overrides: object) -> ViberAdapter:
         values: dict[str, object] = {
+            "group": "support",
             "token": TOKEN,
             "name": "Shop",
             "api_url": fake_viber.public_url,
         }
         values.update(overrides)
-        adapter = ViberAdapter(ViberSettings(**values), sink)  # type: ignore[arg-type]
+        adapter = ViberAdapter(ViberSettings.model_validate(values), sink)  # type: ignore[arg-type]
         made.append(adapter)
         return adapter
 

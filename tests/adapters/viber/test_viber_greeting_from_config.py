@@ -8,8 +8,7 @@ from pathlib import Path
 from aiohttp import web
 
 from adapters.viber.adapter import ViberAdapter
-from adapters.viber.settings import ViberSettings
-from config import load_config
+from app.config import load_config
 from sandbox.runner import serving
 from sandbox.viber.fake import FakeViber
 from tests.adapters.recording_sink import RecordingSink
@@ -41,7 +40,7 @@ async def test_the_greeting_from_the_config_file_answers_conversation_started(
     path.write_text(CONFIG.format(token=TOKEN, api_url=fake_viber.public_url), encoding="utf-8")
     section = load_config(path, env={}).channels.viber
     assert section is not None
-    adapter = ViberAdapter(ViberSettings.from_section(section), sink)
+    adapter = ViberAdapter(section, sink)
     await adapter.start()
     app = web.Application()
     app.add_routes(adapter.routes())

@@ -7,15 +7,15 @@ from typing import Any
 import pytest
 
 from adapters.viber import look, pacing
+from adapters.viber.settings import ViberSettings
 from bridge.outbox.pacing import BucketState, reserve
 from bridge.outbox.policy import PacingPolicy, PlatformPacing
-from config.channels import ViberChannel
 
 SECTION: dict[str, Any] = {"group": "support", "token": "t-123", "name": "Shop"}
 
 
 def _policy(limits: dict[str, Any] | None = None) -> PacingPolicy:
-    section = ViberChannel.model_validate({**SECTION, "limits": limits or {}})
+    section = ViberSettings.model_validate({**SECTION, "limits": limits or {}})
     entry = PlatformPacing(pacing.buckets(section), look.MAX_TEXT)
     return PacingPolicy(platforms={"viber": entry})
 

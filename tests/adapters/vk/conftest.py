@@ -43,14 +43,14 @@ async def make_adapter(
 
     def make(**overrides: object) -> VkAdapter:
         values: dict[str, object] = {
+            "group": "support",
             "token": TOKEN,
             "group_id": GROUP_ID,
             "api_url": fake_vk.public_url,
-            "longpoll_wait": 2,
-            "timeout": 5,
         }
         values.update(overrides)
-        adapter = VkAdapter(VkSettings(**values), sink)  # type: ignore[arg-type]
+        settings = VkSettings.model_validate(values)
+        adapter = VkAdapter(settings, sink, longpoll_wait=2, timeout=5)  # type: ignore[arg-type]
         made.append(adapter)
         return adapter
 

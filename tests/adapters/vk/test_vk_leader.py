@@ -54,7 +54,7 @@ async def test_only_the_leader_polls_and_a_standby_resumes_from_the_stored_ts(
 ) -> None:
     fake_vk.add_user(601, "Ivan", "Petrov")
     settings = VkSettings(
-        token=TOKEN, group_id=GROUP_ID, api_url=fake_vk.public_url, longpoll_wait=1, timeout=5
+        group="support", token=TOKEN, group_id=GROUP_ID, api_url=fake_vk.public_url
     )
     async with transactions(pg_url) as transaction:
         cursor_key = f"vk:longpoll:ts:{GROUP_ID}"
@@ -62,7 +62,12 @@ async def test_only_the_leader_polls_and_a_standby_resumes_from_the_stored_ts(
         leaders = [Leader(pg_url, retry_interval=0.2, check_interval=0.2) for _ in sinks]
         adapters = [
             VkAdapter(
-                settings, sink, leader=leader, ts_store=StoredCursor(transaction, cursor_key)
+                settings,
+                sink,
+                leader=leader,
+                ts_store=StoredCursor(transaction, cursor_key),
+                longpoll_wait=1,
+                timeout=5,
             )
             for sink, leader in zip(sinks, leaders, strict=True)
         ]

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 
 from adapters.vk import look, pacing
+from adapters.vk.settings import VkSettings
 from bridge.outbox.policy import PacingPolicy, PlatformPacing
-from config.channels import VkChannel
 
 
 def test_requests_per_second_reaches_the_token_bucket() -> None:
-    section = VkChannel.model_validate(
+    section = VkSettings.model_validate(
         {
             "group": "support",
             "token": "vk-token",

@@ -1,0 +1,64 @@
+"""Facebook Messenger as a registered platform: config section, checks, parts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from adapters.facebook import look, pacing
+from adapters.facebook.settings import FacebookSettings
+from bridge.platforms import Platform, PlatformContext, PlatformParts, WebhookReport
+from config.platforms import Caller, PlatformSchema, Raw, host_of, raw_text
+
+NAME = "facebook"
+
+
+def _callers(raw: Raw) -> list[Caller]:
+    """Facebook calls the bridge's webhook (its servers, when the Graph API is the real one)."""
+    host = host_of(raw_text(raw, "graph_url", FacebookSettings))
+    return [Caller(NAME, host.endswith("facebook.com"))]
+
+
+async def _register_webhook(section: Any, base: str, report: WebhookReport) -> None:
+    from adapters.facebook.registration import register_webhook
+
+    await register_webhook(section, base, report)
+
+
+def build(section: FacebookSettings, context: PlatformContext) -> PlatformParts:
+    """The Page's adapter (its webhook is served as a route)."""
+    from adapters.common.outlet import PlatformOutlet
+    from adapters.facebook.adapter import FacebookAdapter
+
+    adapter: Any = FacebookAdapter(section, context.sink, channel=NAME)
+    return PlatformParts(
+        components=[adapter],
+        sender=adapter.sender,
+        outlet=PlatformOutlet(NAME, context.file_link),
+        profiles={NAME: adapter},
+    )
+
+
+SCHEMA = PlatformSchema(
+    name=NAME,
+    section=FacebookSettings,
+    callers=_callers,
+    sample_secrets={
+        ("page_token",): (
+            "EAAJk3ZCq8ZBZAoBAO7xZCvT1ZBmQk2ZCWnZBd9sZA4pXyZCZBZCaZB7Lr",
+            "the Page access token",
+        ),
+        ("app_secret",): ("9f8e7d6c5b4a39281706f5e4d3c2b1a0", "the App Secret"),
+        ("verify_token",): ("Wm5Qp8Ls2Kd", "a verify token"),
+    },
+)
+
+PLATFORM = Platform(
+    schema=SCHEMA,
+    build=build,
+    register_webhook=_register_webhook,
+    display_names=look.DISPLAY_NAMES,
+    badge=look.BADGE,
+    aliases=look.ALIASES,
+    max_text=look.MAX_TEXT,
+    buckets=pacing.buckets,
+)
