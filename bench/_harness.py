@@ -349,7 +349,7 @@ class Operators:
 
 
 @contextlib.asynccontextmanager
-async def scratch_folder(keep: bool = False):  # type: ignore[no-untyped-def]
+async def scratch_folder(keep: bool = False):
     """A temporary folder for a run's config, database and log."""
     folder = Path(tempfile.mkdtemp(prefix="talker-bench-"))
     try:

@@ -122,13 +122,13 @@ async def _webhook_ingest(
 class NullDesk:
     """A desk that shows nothing: isolates storage cost in the core comparison."""
 
-    async def post_card(self, session, conversation, customer) -> None:  # type: ignore[no-untyped-def]
+    async def post_card(self, session, conversation, customer) -> None:
         return None
 
-    async def update_card(self, session, conversation, customer) -> None:  # type: ignore[no-untyped-def]
+    async def update_card(self, session, conversation, customer) -> None:
         return None
 
-    async def relay_inbound(self, session, conversation, customer, message) -> None:  # type: ignore[no-untyped-def]
+    async def relay_inbound(self, session, conversation, customer, message) -> None:
         return None
 
 

@@ -113,7 +113,6 @@ class CloseConfig(Section):
     """What the customer receives when an operator closes a conversation."""
 
     goodbye: bool = True
-    rating: bool = False
 
 
 class Channels(Section):

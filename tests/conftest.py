@@ -21,7 +21,7 @@ def _in_ci() -> bool:
     return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
-async def _pg_admin_connect():  # type: ignore[no-untyped-def]
+async def _pg_admin_connect():
     import asyncpg
 
     return await asyncpg.connect(PG_ADMIN_URL, timeout=5)
@@ -92,13 +92,13 @@ async def pg_url(pg_server: str) -> AsyncIterator[str]:
 
 
 @pytest.fixture
-def sqlite_url(tmp_path) -> str:  # type: ignore[no-untyped-def]
+def sqlite_url(tmp_path) -> str:
     """A fresh SQLite database file for one test."""
     return f"sqlite:///{tmp_path / 'bridge.db'}"
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-async def db_url(request: pytest.FixtureRequest, tmp_path) -> AsyncIterator[str]:  # type: ignore[no-untyped-def]
+async def db_url(request: pytest.FixtureRequest, tmp_path) -> AsyncIterator[str]:
     """Run a test on both backends: a fresh SQLite file, then a fresh PostgreSQL database."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'bridge.db'}"

@@ -256,16 +256,28 @@ class OutboxWorker:
             await asyncio.shield(self._give_back(ids, None, None, None))
             raise
         except RetryAfter as exc:
+            self._recording()
             await self._on_retry_after(head, ids, exc)
         except PermanentError as exc:
+            self._recording()
             await self._on_failed(head, ids, exc)
         except TransientError as exc:
+            self._recording()
             await self._on_transient(head, ids, str(exc))
         except Exception as exc:  # a bug in a sender: keep the row, show the traceback
+            self._recording()
             log.exception("outbox: sender for %s raised a non-bridge error", head.platform)
             await self._on_transient(head, ids, f"{type(exc).__name__}: {exc}")
         else:
             await self._on_done(head, ids, result)
+
+    def _recording(self) -> None:
+        """The current task now records an outcome: a draining stop lets it finish (cancelled
+        halfway, its transaction would roll back and leave the rows leased until the lease ran
+        out)."""
+        task = asyncio.current_task()
+        if task is not None:
+            self._calling.add(task)
 
     def _check_handlers(self, group: Sequence[OutboxCall]) -> None:
         """TransientError (the rows stay queued) when a row's handler is not registered here."""

@@ -55,7 +55,7 @@ channels:
 
 async def test_set_webhooks_registers_telegram_and_viber_and_prints_facebook_steps(
     tmp_path: Path, monkeypatch
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     for key, value in ENV.items():
         monkeypatch.setenv(key, value)
     telegram = FakeTelegram()

@@ -36,7 +36,7 @@ def test_a_tag_is_found_in_merged_and_escaped_text() -> None:
     assert TAG.findall("Q12N3") == []  # a cut tag is not a match
 
 
-def test_bad_arguments_are_refused(capsys) -> None:  # type: ignore[no-untyped-def]
+def test_bad_arguments_are_refused(capsys) -> None:
     with pytest.raises(SystemExit):
         parse_args(["nonsense"])
     assert "unknown scenario 'nonsense'" in capsys.readouterr().err

@@ -22,26 +22,26 @@ from sandbox.telegram import tiny_png
 from tests.bridge.outbox.fake_telegram import TOKEN, served_telegram
 
 
-def row(method: str, **params):  # type: ignore[no-untyped-def]
+def row(method: str, **params):
     return SimpleNamespace(id=1, payload={"method": method, "params": params})
 
 
 @pytest.fixture
-async def tg():  # type: ignore[no-untyped-def]
+async def tg():
     async with served_telegram(speed=1.0) as served:
         calls = TelegramCalls(make_bot(TOKEN, served.api_url, timeout=5))
         yield served, calls
         await calls.close()
 
 
-async def test_send_message_returns_the_message_id(tg) -> None:  # type: ignore[no-untyped-def]
+async def test_send_message_returns_the_message_id(tg) -> None:
     served, calls = tg
     result = await calls.deliver(row("sendMessage", chat_id=served.group, text="hello"))
     assert isinstance(result["message_id"], int)
     assert served.fake.calls("sendMessage")[0].params["text"] == "hello"
 
 
-async def test_photo_bytes_are_uploaded(tg) -> None:  # type: ignore[no-untyped-def]
+async def test_photo_bytes_are_uploaded(tg) -> None:
     served, calls = tg
     item = row("sendPhoto", chat_id=served.group, caption="avatar")
     item.payload["files"] = {
@@ -51,14 +51,14 @@ async def test_photo_bytes_are_uploaded(tg) -> None:  # type: ignore[no-untyped-
     assert "message_id" in result
 
 
-async def test_server_error_is_transient(tg) -> None:  # type: ignore[no-untyped-def]
+async def test_server_error_is_transient(tg) -> None:
     served, calls = tg
     served.fake.fail_next(1, status=500)
     with pytest.raises(TransientError):
         await calls.deliver(row("sendMessage", chat_id=served.group, text="x"))
 
 
-async def test_flood_control_is_retry_after_with_telegrams_seconds(tg) -> None:  # type: ignore[no-untyped-def]
+async def test_flood_control_is_retry_after_with_telegrams_seconds(tg) -> None:
     served, calls = tg
     served.fake.throttle_next(1, retry_after=7)
     with pytest.raises(RetryAfter) as caught:
@@ -66,14 +66,14 @@ async def test_flood_control_is_retry_after_with_telegrams_seconds(tg) -> None: 
     assert caught.value.seconds == 7
 
 
-async def test_blocked_bot_is_recipient_unreachable(tg) -> None:  # type: ignore[no-untyped-def]
+async def test_blocked_bot_is_recipient_unreachable(tg) -> None:
     served, calls = tg
     served.fake.fail_next(1, status=403, description="Forbidden: bot was blocked by the user")
     with pytest.raises(RecipientUnreachable, match="blocked by the user"):
         await calls.deliver(row("sendMessage", chat_id=served.group, text="x"))
 
 
-async def test_bad_request_is_permanent_but_not_modified_is_success(tg) -> None:  # type: ignore[no-untyped-def]
+async def test_bad_request_is_permanent_but_not_modified_is_success(tg) -> None:
     served, calls = tg
     served.fake.fail_next(1, status=400, description="Bad Request: chat not found")
     with pytest.raises(PermanentError, match="chat not found"):

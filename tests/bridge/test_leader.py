@@ -42,7 +42,7 @@ async def until(check: Callable[[], object], wait: float = 5.0) -> None:
         await asyncio.sleep(0.02)
 
 
-async def test_sqlite_process_is_always_the_leader(sqlite_url) -> None:  # type: ignore[no-untyped-def]
+async def test_sqlite_process_is_always_the_leader(sqlite_url) -> None:
     leader = Leader(sqlite_url, **FAST)
     duty = Ticker()
     await leader.add_duty("poll", duty)
@@ -52,7 +52,7 @@ async def test_sqlite_process_is_always_the_leader(sqlite_url) -> None:  # type:
     assert not duty.live and not leader.is_leader
 
 
-async def test_exactly_one_of_two_processes_runs_the_duty_and_the_other_takes_over(pg_url) -> None:  # type: ignore[no-untyped-def]
+async def test_exactly_one_of_two_processes_runs_the_duty_and_the_other_takes_over(pg_url) -> None:
     first, second = Leader(pg_url, **FAST), Leader(pg_url, **FAST)
     one, two = Ticker(), Ticker()
     await first.add_duty("poll", one)
@@ -68,7 +68,7 @@ async def test_exactly_one_of_two_processes_runs_the_duty_and_the_other_takes_ov
     await second.remove_duty("poll")
 
 
-async def test_a_dropped_lock_connection_stops_the_duty_and_the_standby_leads(pg_url) -> None:  # type: ignore[no-untyped-def]
+async def test_a_dropped_lock_connection_stops_the_duty_and_the_standby_leads(pg_url) -> None:
     first, second = Leader(pg_url, **FAST), Leader(pg_url, **FAST)
     one, two = Ticker(), Ticker()
     await first.add_duty("poll", one)
@@ -88,7 +88,7 @@ async def test_a_dropped_lock_connection_stops_the_duty_and_the_standby_leads(pg
     await second.remove_duty("poll")
 
 
-async def test_a_lone_leader_that_lost_its_connection_leads_again(pg_url) -> None:  # type: ignore[no-untyped-def]
+async def test_a_lone_leader_that_lost_its_connection_leads_again(pg_url) -> None:
     leader = Leader(pg_url, **FAST)
     duty = Ticker()
     await leader.add_duty("poll", duty)
@@ -104,7 +104,7 @@ async def test_a_lone_leader_that_lost_its_connection_leads_again(pg_url) -> Non
     await leader.remove_duty("poll")
 
 
-async def test_the_lock_is_held_while_leading_and_freed_after(pg_url) -> None:  # type: ignore[no-untyped-def]
+async def test_the_lock_is_held_while_leading_and_freed_after(pg_url) -> None:
     leader = Leader(pg_url, **FAST)
     await leader.add_duty("poll", Ticker())
     await until(lambda: leader.is_leader)
@@ -118,7 +118,7 @@ async def test_the_lock_is_held_while_leading_and_freed_after(pg_url) -> None:  
         await admin.close()
 
 
-async def test_a_crashing_duty_is_restarted_while_leading(sqlite_url) -> None:  # type: ignore[no-untyped-def]
+async def test_a_crashing_duty_is_restarted_while_leading(sqlite_url) -> None:
     starts = 0
 
     async def flaky() -> None:
@@ -135,7 +135,7 @@ async def test_a_crashing_duty_is_restarted_while_leading(sqlite_url) -> None:  
     await leader.remove_duty("flaky")
 
 
-def test_bad_settings_are_refused(sqlite_url) -> None:  # type: ignore[no-untyped-def]
+def test_bad_settings_are_refused(sqlite_url) -> None:
     with pytest.raises(ValueError, match="positive"):
         Leader(sqlite_url, retry_interval=0)
     with pytest.raises(ValueError, match="PostgreSQL"):

@@ -11,7 +11,7 @@ from storage.migrate import upgrade_async
 from tests.bridge.outbox.helpers import RecordingSender, wait_for
 
 
-async def test_a_committed_transaction_wakes_the_worker_which_sends_the_row(tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_a_committed_transaction_wakes_the_worker_which_sends_the_row(tmp_path) -> None:
     url = f"sqlite:///{tmp_path / 'b.db'}"
     await upgrade_async(url)
     runtime = Runtime(url, time_scale=1000.0)

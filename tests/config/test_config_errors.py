@@ -371,7 +371,7 @@ def test_messages_never_leak_pydantic_wording(minimal):
 
 def test_top_level_must_be_a_mapping():
     with pytest.raises(ConfigError) as caught:
-        parse_config(["a"], source="cfg.yaml", env={})  # type: ignore[arg-type]
+        parse_config(["a"], source="cfg.yaml", env={})
     assert str(caught.value) == (
         "cfg.yaml: the top level must be a section of 'key: value' lines, got a list"
     )

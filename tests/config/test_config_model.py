@@ -54,7 +54,7 @@ def test_defaults_follow_the_published_limits(minimal):
         0.1,
     )
     assert (config.outbox.max_backoff_seconds, config.outbox.alarm_after_seconds) == (60, 300)
-    assert (config.close.goodbye, config.close.rating) == (True, False)
+    assert config.close.goodbye is True
     assert config.channels.vk is None and config.channels.site is None
 
 

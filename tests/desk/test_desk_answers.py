@@ -12,7 +12,7 @@ from storage.customers import upsert_customer
 from storage.db import create_engine, session_factory
 
 
-async def waiting_in(desk, group: str, count: int) -> None:  # type: ignore[no-untyped-def]
+async def waiting_in(desk, group: str, count: int) -> None:
     """`count` new conversations of VK customers in `group`, straight into the database."""
     engine = create_engine(desk.db)
     async with session_factory(engine)() as session:
@@ -24,7 +24,7 @@ async def waiting_in(desk, group: str, count: int) -> None:  # type: ignore[no-u
 
 
 async def test_a_customers_caption_edit_shows_the_new_caption_and_the_photo_once(
-    sqlite_url,  # type: ignore[no-untyped-def]
+    sqlite_url,
 ) -> None:
     async with running_desk(sqlite_url) as desk:
         fake = desk.fake
@@ -45,7 +45,7 @@ async def test_a_customers_caption_edit_shows_the_new_caption_and_the_photo_once
         assert not any("my recept" in (m.text or "") for m in desk.topic_messages(topic))
 
 
-async def test_the_note_hint_is_posted_without_a_notification_sound(sqlite_url) -> None:  # type: ignore[no-untyped-def]
+async def test_the_note_hint_is_posted_without_a_notification_sound(sqlite_url) -> None:
     async with running_desk(sqlite_url) as desk:
         fake = desk.fake
         topic = await accepted(desk, desk.ann)
@@ -61,7 +61,7 @@ async def test_the_note_hint_is_posted_without_a_notification_sound(sqlite_url) 
 
 
 async def test_my_counts_the_callers_groups_only_and_shows_the_total_like_the_dashboard(
-    sqlite_url,  # type: ignore[no-untyped-def]
+    sqlite_url,
 ) -> None:
     async with running_desk(sqlite_url, other_groups=("sales",)) as desk:
         fake = desk.fake
@@ -88,7 +88,7 @@ async def test_my_counts_the_callers_groups_only_and_shows_the_total_like_the_da
         assert "Waiting in the feed: 10 · yours with new messages: 0 · total: !" in in_private[0]
 
 
-async def test_the_transfer_alert_shows_the_new_operators_name_as_written(sqlite_url) -> None:  # type: ignore[no-untyped-def]
+async def test_the_transfer_alert_shows_the_new_operators_name_as_written(sqlite_url) -> None:
     async with running_desk(sqlite_url, operators_list=True) as desk:
         fake = desk.fake
         desk.bob.first_name = "Bob & <Co>"
@@ -112,7 +112,7 @@ async def test_the_transfer_alert_shows_the_new_operators_name_as_written(sqlite
 
 
 async def test_a_press_whose_first_answer_failed_is_answered_when_the_update_is_retried(
-    sqlite_url,  # type: ignore[no-untyped-def]
+    sqlite_url,
 ) -> None:
     async with running_desk(sqlite_url) as desk:
         fake = desk.fake

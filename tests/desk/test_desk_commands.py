@@ -11,12 +11,12 @@ from storage.db import create_engine, session_factory
 from storage.messages import conversation_messages
 
 
-def says_in(desk, topic: int, needle: str) -> bool:  # type: ignore[no-untyped-def]
+def says_in(desk, topic: int, needle: str) -> bool:
     return any(needle in (m.text or "") for m in desk.topic_messages(topic))
 
 
 async def test_close_closes_the_topic_and_says_goodbye_in_the_customers_language(
-    sqlite_url,  # type: ignore[no-untyped-def]
+    sqlite_url,
 ) -> None:
     async with running_desk(sqlite_url) as desk:
         fake = desk.fake
@@ -39,7 +39,7 @@ async def test_close_closes_the_topic_and_says_goodbye_in_the_customers_language
         assert [t.closed for t in fake.topics(desk.group_id)] == [False]
 
 
-async def test_close_by_someone_else_is_refused_with_the_claimers_name(sqlite_url) -> None:  # type: ignore[no-untyped-def]
+async def test_close_by_someone_else_is_refused_with_the_claimers_name(sqlite_url) -> None:
     async with running_desk(sqlite_url) as desk:
         topic = await accepted(desk, desk.ann)
         desk.fake.user_says(desk.bob, "/close", chat_id=desk.group_id, topic=topic)
@@ -47,7 +47,7 @@ async def test_close_by_someone_else_is_refused_with_the_claimers_name(sqlite_ur
         assert not [t for t in desk.fake.topics(desk.group_id) if t.closed]
 
 
-async def test_release_puts_a_fresh_card_reusing_the_uploaded_avatar(sqlite_url) -> None:  # type: ignore[no-untyped-def]
+async def test_release_puts_a_fresh_card_reusing_the_uploaded_avatar(sqlite_url) -> None:
     async with running_desk(sqlite_url) as desk:
         topic = await accepted(desk, desk.ann)
         desk.fake.user_says(desk.ann, "/release", chat_id=desk.group_id, topic=topic)
@@ -67,7 +67,7 @@ async def test_release_puts_a_fresh_card_reusing_the_uploaded_avatar(sqlite_url)
         assert posted[1].params["photo"] == uploaded_file_id
 
 
-async def test_transfer_offers_operators_and_tells_the_new_one(sqlite_url) -> None:  # type: ignore[no-untyped-def]
+async def test_transfer_offers_operators_and_tells_the_new_one(sqlite_url) -> None:
     async with running_desk(sqlite_url, operators_list=True) as desk:
         fake = desk.fake
         fake.user_says(desk.bob, "/start")  # Bob can now get private messages
@@ -93,7 +93,7 @@ async def test_transfer_offers_operators_and_tells_the_new_one(sqlite_url) -> No
         await eventually(lambda: any("Bob here" in (m.text or "") for m in desk.customer_sees()))
 
 
-async def test_history_block_and_unblock(sqlite_url) -> None:  # type: ignore[no-untyped-def]
+async def test_history_block_and_unblock(sqlite_url) -> None:
     async with running_desk(sqlite_url) as desk:
         fake = desk.fake
         topic = await accepted(desk, desk.ann)
@@ -116,7 +116,7 @@ async def test_history_block_and_unblock(sqlite_url) -> None:  # type: ignore[no
         assert "spam spam" in texts  # stored, never posted
 
 
-async def test_my_and_help_in_private_and_refusal_for_strangers(sqlite_url) -> None:  # type: ignore[no-untyped-def]
+async def test_my_and_help_in_private_and_refusal_for_strangers(sqlite_url) -> None:
     async with running_desk(sqlite_url, operators_list=True) as desk:
         fake = desk.fake
         topic = await accepted(desk, desk.ann)

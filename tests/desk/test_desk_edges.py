@@ -11,13 +11,13 @@ from storage.db import create_engine, session_factory
 from storage.messages import conversation_messages
 
 
-def dashboard(desk):  # type: ignore[no-untyped-def]
+def dashboard(desk):
     pinned = desk.fake.pinned(desk.group_id)
     shown = [m for m in desk.fake.chat_view(desk.group_id) if m.message_id in pinned]
     return shown[0].text if shown else None
 
 
-async def test_counters_after_a_scripted_sequence_and_no_429(sqlite_url) -> None:  # type: ignore[no-untyped-def]
+async def test_counters_after_a_scripted_sequence_and_no_429(sqlite_url) -> None:
     async with running_desk(sqlite_url, time_scale=20) as desk:
         fake = desk.fake
         loop = asyncio.get_running_loop()
@@ -62,7 +62,7 @@ async def test_counters_after_a_scripted_sequence_and_no_429(sqlite_url) -> None
         assert 1 <= len(edits) <= elapsed / interval + 1
 
 
-async def test_a_failed_delivery_shows_in_place_and_marks_the_message(sqlite_url) -> None:  # type: ignore[no-untyped-def]
+async def test_a_failed_delivery_shows_in_place_and_marks_the_message(sqlite_url) -> None:
     async with running_desk(sqlite_url) as desk:
         fake = desk.fake
         topic = await accepted(desk, desk.ann, "hi")
@@ -83,7 +83,7 @@ async def test_a_failed_delivery_shows_in_place_and_marks_the_message(sqlite_url
         assert out[0].delivery_state == "failed" and "blocked" in out[0].delivery_error
 
 
-async def test_a_reply_to_a_customer_known_to_have_blocked_the_bot_is_not_sent(sqlite_url) -> None:  # type: ignore[no-untyped-def]
+async def test_a_reply_to_a_customer_known_to_have_blocked_the_bot_is_not_sent(sqlite_url) -> None:
     async with running_desk(sqlite_url) as desk:
         fake = desk.fake
         topic = await accepted(desk, desk.ann, "hi")
@@ -109,7 +109,7 @@ async def test_a_reply_to_a_customer_known_to_have_blocked_the_bot_is_not_sent(s
         assert out[0].delivery_state == "failed" and "reached" in out[0].delivery_error
 
 
-async def test_replies_mode_posts_in_the_group_and_relays_a_reply(sqlite_url) -> None:  # type: ignore[no-untyped-def]
+async def test_replies_mode_posts_in_the_group_and_relays_a_reply(sqlite_url) -> None:
     async with running_desk(sqlite_url, mode="replies") as desk:
         fake = desk.fake
         fake.user_says(desk.customer, "plain group please")
@@ -135,7 +135,7 @@ async def test_replies_mode_posts_in_the_group_and_relays_a_reply(sqlite_url) ->
         assert not any("a note" in (m.text or "") for m in desk.customer_sees())
 
 
-async def test_webhook_checks_the_secret_and_stores_nothing_on_a_wrong_one(sqlite_url) -> None:  # type: ignore[no-untyped-def]
+async def test_webhook_checks_the_secret_and_stores_nothing_on_a_wrong_one(sqlite_url) -> None:
     async with running_desk(sqlite_url, updates="webhook") as desk:
         update = {
             "update_id": 900,
@@ -165,7 +165,7 @@ async def test_webhook_checks_the_secret_and_stores_nothing_on_a_wrong_one(sqlit
         assert len([m for m in desk.fake.chat_view(desk.group_id) if m.kind == "photo"]) == 1
 
 
-async def test_media_both_ways_and_a_deleted_topic_is_replaced(sqlite_url) -> None:  # type: ignore[no-untyped-def]
+async def test_media_both_ways_and_a_deleted_topic_is_replaced(sqlite_url) -> None:
     async with running_desk(sqlite_url) as desk:
         fake = desk.fake
         topic = await accepted(desk, desk.ann, "hi")
@@ -219,7 +219,7 @@ async def test_media_both_ways_and_a_deleted_topic_is_replaced(sqlite_url) -> No
         )
 
 
-async def test_a_message_arriving_during_acceptance_is_not_lost(sqlite_url) -> None:  # type: ignore[no-untyped-def]
+async def test_a_message_arriving_during_acceptance_is_not_lost(sqlite_url) -> None:
     async with running_desk(sqlite_url) as desk:
         fake = desk.fake
         fake.user_says(desk.customer, "one")
@@ -236,7 +236,7 @@ async def test_a_message_arriving_during_acceptance_is_not_lost(sqlite_url) -> N
         assert all(shown().count(w) == 1 for w in ("two", "three", "four"))
 
 
-async def test_private_ping_and_a_customer_edit_shown_in_the_topic(sqlite_url) -> None:  # type: ignore[no-untyped-def]
+async def test_private_ping_and_a_customer_edit_shown_in_the_topic(sqlite_url) -> None:
     async with running_desk(sqlite_url, notify_private=True) as desk:
         fake = desk.fake
         fake.user_says(desk.bob, "/start")
@@ -264,7 +264,7 @@ async def test_private_ping_and_a_customer_edit_shown_in_the_topic(sqlite_url) -
         assert notice[0].reply_to == copy.message_id
 
 
-async def test_a_private_ping_goes_only_to_operators_of_the_inquirys_group(sqlite_url) -> None:  # type: ignore[no-untyped-def]
+async def test_a_private_ping_goes_only_to_operators_of_the_inquirys_group(sqlite_url) -> None:
     async with running_desk(sqlite_url, notify_private=True, other_groups=("sales",)) as desk:
         fake = desk.fake
         sam = fake.add_user("Sam", "Sales", username="sam")  # an operator of "sales" only
@@ -283,13 +283,13 @@ async def test_a_private_ping_goes_only_to_operators_of_the_inquirys_group(sqlit
 
 
 async def test_concurrent_webhooks_are_stored_by_their_200_in_each_customers_order_once(
-    sqlite_url,  # type: ignore[no-untyped-def]
+    sqlite_url,
 ) -> None:
     from sqlmodel import select
 
     from storage.models import Conversation, Customer, Message
 
-    def update(update_id: int, user: int, seq: int) -> dict:  # type: ignore[type-arg]
+    def update(update_id: int, user: int, seq: int) -> dict:
         person = {"id": user, "first_name": f"Web{user}"}
         return {
             "update_id": update_id,
@@ -309,7 +309,7 @@ async def test_concurrent_webhooks_are_stored_by_their_200_in_each_customers_ord
         statuses: list[int] = []
         async with aiohttp.ClientSession() as http:
 
-            async def post(body: dict) -> None:  # type: ignore[type-arg]
+            async def post(body: dict) -> None:
                 async with http.post(url, json=body, headers=headers) as response:
                     statuses.append(response.status)
 
@@ -332,8 +332,8 @@ async def test_concurrent_webhooks_are_stored_by_their_200_in_each_customers_ord
                     await session.exec(
                         select(Customer.external_id, Message.text)
                         .select_from(Message)
-                        .join(Conversation, Conversation.id == Message.conversation_id)  # type: ignore[arg-type]
-                        .join(Customer, Customer.id == Conversation.customer_id)  # type: ignore[arg-type]
+                        .join(Conversation, Conversation.id == Message.conversation_id)
+                        .join(Customer, Customer.id == Conversation.customer_id)
                         .order_by(Message.id)
                     )
                 ).all()
@@ -354,7 +354,7 @@ async def test_concurrent_webhooks_are_stored_by_their_200_in_each_customers_ord
 
 
 async def test_with_telegram_customers_off_the_desk_runs_and_ignores_private_messages(
-    sqlite_url,  # type: ignore[no-untyped-def]
+    sqlite_url,
 ) -> None:
     from sqlalchemy import func
     from sqlmodel import select

@@ -9,7 +9,7 @@ from desk_harness import eventually, running_desk
 from desk.callbacks import AcceptCallback
 
 
-async def test_customer_message_posts_a_card_with_accept_and_escaped_name(sqlite_url) -> None:  # type: ignore[no-untyped-def]
+async def test_customer_message_posts_a_card_with_accept_and_escaped_name(sqlite_url) -> None:
     async with running_desk(sqlite_url) as desk:
         desk.fake.user_says(desk.customer, "hello <i>there</i>")
         card = await eventually(desk.card, what="the card")
@@ -20,7 +20,7 @@ async def test_customer_message_posts_a_card_with_accept_and_escaped_name(sqlite
         assert card.callback_data == [AcceptCallback(conversation=1).pack()]
 
 
-async def test_accept_makes_a_topic_with_the_history_and_relays_replies(sqlite_url) -> None:  # type: ignore[no-untyped-def]
+async def test_accept_makes_a_topic_with_the_history_and_relays_replies(sqlite_url) -> None:
     async with running_desk(sqlite_url) as desk:
         fake = desk.fake
         fake.user_says(desk.customer, "first")
@@ -59,7 +59,7 @@ async def test_accept_makes_a_topic_with_the_history_and_relays_replies(sqlite_u
         assert not any("internal remark" in (m.text or "") for m in desk.customer_sees())
 
 
-async def test_two_simultaneous_accepts_have_one_winner(sqlite_url) -> None:  # type: ignore[no-untyped-def]
+async def test_two_simultaneous_accepts_have_one_winner(sqlite_url) -> None:
     async with running_desk(sqlite_url) as desk:
         fake = desk.fake
         fake.user_says(desk.customer, "help")
@@ -83,7 +83,7 @@ async def test_two_simultaneous_accepts_have_one_winner(sqlite_url) -> None:  # 
         assert len(topics) == 1
 
 
-async def test_non_operator_press_and_command_are_refused(sqlite_url) -> None:  # type: ignore[no-untyped-def]
+async def test_non_operator_press_and_command_are_refused(sqlite_url) -> None:
     async with running_desk(sqlite_url, operators_list=True) as desk:
         fake = desk.fake
         fake.user_says(desk.customer, "help")

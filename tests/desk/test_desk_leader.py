@@ -45,7 +45,7 @@ def part(service: Service, kind: type) -> Any:
     return next(c for c in service.components if isinstance(c, kind))
 
 
-async def test_one_of_two_processes_polls_and_the_other_takes_over(pg_url) -> None:  # type: ignore[no-untyped-def]
+async def test_one_of_two_processes_polls_and_the_other_takes_over(pg_url) -> None:
     fake = FakeTelegram(limits=TelegramLimits(time_scale=TIME_SCALE))
     fake.add_bot(TOKEN, username="talker_bot")
     ann = fake.add_user("Ann", "Operator")

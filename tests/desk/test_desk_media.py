@@ -134,7 +134,7 @@ async def assert_shown_and_stored_once(
 @pytest.mark.parametrize("case", KINDS, ids=[c.kind for c in KINDS])
 async def test_a_customers_media_after_accept_shows_in_the_topic_as_the_same_kind(
     sqlite_url, case: Sent
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     async with running_desk(sqlite_url) as desk:
         topic = await accepted(desk, desk.ann, "hi")
         sent = case.send(desk)
@@ -154,7 +154,7 @@ async def wait_stored(desk: Desk, kind: str, sent: dict[str, Any], wait: float =
         await asyncio.sleep(0.1)
 
 
-async def test_media_sent_before_accept_is_in_the_topics_history(sqlite_url) -> None:  # type: ignore[no-untyped-def]
+async def test_media_sent_before_accept_is_in_the_topics_history(sqlite_url) -> None:
     async with running_desk(sqlite_url) as desk:
         fake = desk.fake
         fake.user_says(desk.customer, "hi")
@@ -175,7 +175,7 @@ def private_message(desk: Desk, message_id: int) -> Any:
     return chat.messages[message_id]
 
 
-async def test_claimers_voice_sticker_and_formatted_text_reach_the_customer(sqlite_url) -> None:  # type: ignore[no-untyped-def]
+async def test_claimers_voice_sticker_and_formatted_text_reach_the_customer(sqlite_url) -> None:
     async with running_desk(sqlite_url) as desk:
         fake = desk.fake
         topic = await accepted(desk, desk.ann, "hi")

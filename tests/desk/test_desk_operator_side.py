@@ -14,7 +14,7 @@ from storage.messages import conversation_messages
 from storage.models import Customer
 
 
-async def accepted_topic(desk) -> int:  # type: ignore[no-untyped-def]
+async def accepted_topic(desk) -> int:
     """The customer writes, Ann accepts; the topic's thread id."""
     fake = desk.fake
     fake.user_says(desk.customer, "hi")
@@ -26,7 +26,7 @@ async def accepted_topic(desk) -> int:  # type: ignore[no-untyped-def]
     return topic
 
 
-async def stored(desk, query):  # type: ignore[no-untyped-def]
+async def stored(desk, query):
     engine = create_engine(desk.db)
     try:
         async with session_factory(engine)() as session:
@@ -35,7 +35,7 @@ async def stored(desk, query):  # type: ignore[no-untyped-def]
         await engine.dispose()
 
 
-async def test_claimers_edit_of_a_relayed_reply_edits_the_customers_copy(sqlite_url) -> None:  # type: ignore[no-untyped-def]
+async def test_claimers_edit_of_a_relayed_reply_edits_the_customers_copy(sqlite_url) -> None:
     async with running_desk(sqlite_url) as desk:
         fake = desk.fake
         topic = await accepted_topic(desk)
@@ -58,7 +58,7 @@ async def test_claimers_edit_of_a_relayed_reply_edits_the_customers_copy(sqlite_
         assert out[0].text == "Hello, <b>how</b>?" and out[0].edited_at is not None
 
 
-async def test_an_edited_photo_reply_changes_the_customers_caption(sqlite_url) -> None:  # type: ignore[no-untyped-def]
+async def test_an_edited_photo_reply_changes_the_customers_caption(sqlite_url) -> None:
     async with running_desk(sqlite_url) as desk:
         fake = desk.fake
         topic = await accepted_topic(desk)
@@ -73,7 +73,7 @@ async def test_an_edited_photo_reply_changes_the_customers_caption(sqlite_url) -
         await eventually(lambda: desk.customer_message(photo.message_id).caption == "your receipt")
 
 
-async def test_an_edit_telegram_refuses_becomes_a_correction(sqlite_url) -> None:  # type: ignore[no-untyped-def]
+async def test_an_edit_telegram_refuses_becomes_a_correction(sqlite_url) -> None:
     async with running_desk(sqlite_url) as desk:
         fake = desk.fake
         topic = await accepted_topic(desk)
@@ -92,7 +92,7 @@ async def test_an_edit_telegram_refuses_becomes_a_correction(sqlite_url) -> None
         assert seen == ["Исправление: See you tomorrow"]
 
 
-async def test_an_edited_note_stays_inside_the_group(sqlite_url) -> None:  # type: ignore[no-untyped-def]
+async def test_an_edited_note_stays_inside_the_group(sqlite_url) -> None:
     async with running_desk(sqlite_url) as desk:
         fake = desk.fake
         topic = await accepted_topic(desk)
@@ -102,7 +102,7 @@ async def test_an_edited_note_stays_inside_the_group(sqlite_url) -> None:  # typ
         )
         fake.user_edits(desk.bob, desk.group_id, note["message_id"], "internal final")
 
-        async def note_text(session):  # type: ignore[no-untyped-def]
+        async def note_text(session):
             return [
                 m.text for m in await conversation_messages(session, 1) if m.direction == "note"
             ]
@@ -121,12 +121,12 @@ async def test_an_edited_note_stays_inside_the_group(sqlite_url) -> None:  # typ
 
 async def test_a_customer_who_blocks_the_bot_is_shown_unreachable_until_unblocked(
     sqlite_url,
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     async with running_desk(sqlite_url, time_scale=40) as desk:
         fake = desk.fake
         topic = await accepted_topic(desk)
 
-        async def reachable(session):  # type: ignore[no-untyped-def]
+        async def reachable(session):
             customer = await session.get(Customer, 1)
             return customer.reachable, customer.unreachable_reason
 
@@ -153,17 +153,17 @@ async def test_a_customer_who_blocks_the_bot_is_shown_unreachable_until_unblocke
 
 async def test_an_unreachable_telegram_customer_who_writes_is_reachable_again(
     sqlite_url,
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     async with running_desk(sqlite_url, time_scale=40) as desk:
         fake = desk.fake
         topic = await accepted_topic(desk)
 
-        async def unreachable(session):  # type: ignore[no-untyped-def]
+        async def unreachable(session):
             # A reply failed with "bot was blocked by the user"; the unblock update never came.
             async with session.begin():
                 await set_customer_reachable(session, 1, False, "bot was blocked by the user")
 
-        async def reachable(session):  # type: ignore[no-untyped-def]
+        async def reachable(session):
             customer = await session.get(Customer, 1)
             return customer.reachable, customer.unreachable_reason
 
@@ -182,7 +182,7 @@ async def test_an_unreachable_telegram_customer_who_writes_is_reachable_again(
         await eventually(lambda: any("welcome back" == m.text for m in desk.customer_sees()))
 
 
-async def test_a_block_before_anyone_accepts_is_shown_under_the_card(sqlite_url) -> None:  # type: ignore[no-untyped-def]
+async def test_a_block_before_anyone_accepts_is_shown_under_the_card(sqlite_url) -> None:
     async with running_desk(sqlite_url) as desk:
         fake = desk.fake
         fake.user_says(desk.customer, "hello?")
@@ -198,7 +198,7 @@ async def test_a_block_before_anyone_accepts_is_shown_under_the_card(sqlite_url)
         assert notice[0].reply_to == card.message_id
 
 
-async def test_a_topic_closed_by_hand_is_reopened_for_the_customer(sqlite_url) -> None:  # type: ignore[no-untyped-def]
+async def test_a_topic_closed_by_hand_is_reopened_for_the_customer(sqlite_url) -> None:
     async with running_desk(sqlite_url) as desk:
         fake = desk.fake
         topic = await accepted_topic(desk)

@@ -10,7 +10,7 @@ from storage.db import create_engine, session_factory
 from storage.messages import conversation_messages
 
 
-async def test_simultaneous_accepts_on_postgresql_have_one_winner(pg_url) -> None:  # type: ignore[no-untyped-def]
+async def test_simultaneous_accepts_on_postgresql_have_one_winner(pg_url) -> None:
     async with running_desk(pg_url) as desk:
         fake = desk.fake
         fake.user_says(desk.customer, "help")
@@ -35,7 +35,7 @@ async def test_simultaneous_accepts_on_postgresql_have_one_winner(pg_url) -> Non
         assert len([t for t in fake.topics(desk.group_id) if not t.deleted]) == 1
 
 
-async def test_replies_are_relayed_both_ways_on_postgresql(pg_url) -> None:  # type: ignore[no-untyped-def]
+async def test_replies_are_relayed_both_ways_on_postgresql(pg_url) -> None:
     async with running_desk(pg_url) as desk:
         fake = desk.fake
         fake.user_says(desk.customer, "first")

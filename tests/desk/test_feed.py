@@ -16,13 +16,13 @@ from desk.feed import (
 )
 
 
-def use_feed_desk(desk) -> None:  # type: ignore[no-untyped-def]
+def use_feed_desk(desk) -> None:
     """The running service's desk is a FeedDesk (the wiring makes one, its handlers bound)."""
     runtime = next(c for c in desk.service.components if isinstance(c, UpdatesIntake)).runtime
     assert isinstance(runtime.desk, FeedDesk)
 
 
-def digests(desk) -> list:  # type: ignore[no-untyped-def]
+def digests(desk) -> list:
     return [
         m
         for m in desk.fake.chat_view(desk.group_id)
@@ -30,11 +30,11 @@ def digests(desk) -> list:  # type: ignore[no-untyped-def]
     ]
 
 
-def shown_everywhere(desk) -> str:  # type: ignore[no-untyped-def]
+def shown_everywhere(desk) -> str:
     return " ".join((m.text or "") + (m.caption or "") for m in desk.fake.chat_view(desk.group_id))
 
 
-async def test_a_storm_of_inquiries_is_shown_in_digests_with_one_accept_each(sqlite_url) -> None:  # type: ignore[no-untyped-def]
+async def test_a_storm_of_inquiries_is_shown_in_digests_with_one_accept_each(sqlite_url) -> None:
     async with running_desk(sqlite_url, time_scale=4.0) as desk:
         use_feed_desk(desk)
         customers = [desk.fake.add_user(f"Storm{i}", "Customer") for i in range(14)]

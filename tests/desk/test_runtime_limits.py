@@ -9,7 +9,7 @@ from app.config import parse_config
 from app.wiring import build_runtime
 
 
-async def test_configured_rates_pace_the_outbox(tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_configured_rates_pace_the_outbox(tmp_path) -> None:
     config = parse_config(
         {
             "language": "en",

@@ -45,7 +45,7 @@ async def recorded_card(desk: Desk, card: Any, wait: float = 10.0) -> Conversati
         await asyncio.sleep(0.05)
 
 
-async def test_stopping_one_service_leaves_the_other_completing_its_deliveries(tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_stopping_one_service_leaves_the_other_completing_its_deliveries(tmp_path) -> None:
     async with running_desk(f"sqlite:///{tmp_path / 'one.db'}") as one:
         async with running_desk(f"sqlite:///{tmp_path / 'two.db'}") as two:
             assert one.service.runtime is not two.service.runtime

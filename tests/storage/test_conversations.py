@@ -25,21 +25,21 @@ from storage.customers import upsert_customer
 from storage.models import Conversation, Customer
 
 
-async def _customer(sessions, external_id: str = "1") -> Customer:  # type: ignore[no-untyped-def]
+async def _customer(sessions, external_id: str = "1") -> Customer:
     async with sessions() as session:
         customer = await upsert_customer(session, "vk", external_id, external_id, None)
         await session.commit()
         return customer
 
 
-async def _open(sessions, customer: Customer, group: str = "support") -> Conversation:  # type: ignore[no-untyped-def]
+async def _open(sessions, customer: Customer, group: str = "support") -> Conversation:
     async with sessions() as session:
         conversation = await open_conversation(session, customer, group)
         await session.commit()
         return conversation
 
 
-async def test_new_conversation_starts_new_with_no_operator(sessions) -> None:  # type: ignore[no-untyped-def]
+async def test_new_conversation_starts_new_with_no_operator(sessions) -> None:
     conversation = await _open(sessions, await _customer(sessions))
     assert conversation.state == "new"
     assert conversation.operator_id is None
@@ -47,7 +47,7 @@ async def test_new_conversation_starts_new_with_no_operator(sessions) -> None:  
     assert conversation.opened_at.tzinfo is not None
 
 
-async def test_second_open_conversation_for_a_customer_is_refused(sessions) -> None:  # type: ignore[no-untyped-def]
+async def test_second_open_conversation_for_a_customer_is_refused(sessions) -> None:
     customer = await _customer(sessions)
     first = await _open(sessions, customer)
     async with sessions() as session:
@@ -56,7 +56,7 @@ async def test_second_open_conversation_for_a_customer_is_refused(sessions) -> N
     assert refused.value.conversation.id == first.id
 
 
-async def test_database_itself_refuses_two_open_conversations(sessions) -> None:  # type: ignore[no-untyped-def]
+async def test_database_itself_refuses_two_open_conversations(sessions) -> None:
     customer = await _customer(sessions)
     await _open(sessions, customer)
     async with sessions() as session:
@@ -65,7 +65,7 @@ async def test_database_itself_refuses_two_open_conversations(sessions) -> None:
             await session.commit()
 
 
-async def test_concurrent_first_messages_share_one_conversation(sessions) -> None:  # type: ignore[no-untyped-def]
+async def test_concurrent_first_messages_share_one_conversation(sessions) -> None:
     customer = await _customer(sessions)
 
     async def arrive() -> tuple[int, bool]:
@@ -79,7 +79,7 @@ async def test_concurrent_first_messages_share_one_conversation(sessions) -> Non
     assert [created for _, created in results].count(True) == 1
 
 
-async def test_ten_concurrent_claims_have_exactly_one_winner(sessions) -> None:  # type: ignore[no-untyped-def]
+async def test_ten_concurrent_claims_have_exactly_one_winner(sessions) -> None:
     conversation = await _open(sessions, await _customer(sessions))
 
     async def press_accept(operator_id: int) -> bool:
@@ -104,7 +104,7 @@ async def test_ten_concurrent_claims_have_exactly_one_winner(sessions) -> None: 
     assert stored.accepted_at is not None
 
 
-async def test_release_returns_the_conversation_to_the_feed(sessions) -> None:  # type: ignore[no-untyped-def]
+async def test_release_returns_the_conversation_to_the_feed(sessions) -> None:
     conversation = await _open(sessions, await _customer(sessions))
     async with sessions() as session:
         assert await claim_conversation(session, conversation.id, 7, "Kate")
@@ -118,7 +118,7 @@ async def test_release_returns_the_conversation_to_the_feed(sessions) -> None:  
         assert await claim_conversation(session, conversation.id, 8, "Max")
 
 
-async def test_transfer_hands_an_accepted_conversation_over(sessions) -> None:  # type: ignore[no-untyped-def]
+async def test_transfer_hands_an_accepted_conversation_over(sessions) -> None:
     conversation = await _open(sessions, await _customer(sessions))
     async with sessions() as session:
         assert not await transfer_conversation(session, conversation.id, 8, "Max")  # still new
@@ -131,7 +131,7 @@ async def test_transfer_hands_an_accepted_conversation_over(sessions) -> None:  
     assert (stored.state, stored.operator_id, stored.operator_name) == ("accepted", 8, "Max")
 
 
-async def test_closed_conversation_cannot_be_claimed_or_closed_again(sessions) -> None:  # type: ignore[no-untyped-def]
+async def test_closed_conversation_cannot_be_claimed_or_closed_again(sessions) -> None:
     conversation = await _open(sessions, await _customer(sessions))
     async with sessions() as session:
         assert await close_conversation(session, conversation.id)
@@ -146,7 +146,7 @@ async def test_closed_conversation_cannot_be_claimed_or_closed_again(sessions) -
 
 async def test_new_conversation_after_close_links_the_previous_and_reuses_its_topic(
     sessions,
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     customer = await _customer(sessions)
     first = await _open(sessions, customer)
     async with sessions() as session:
@@ -160,7 +160,7 @@ async def test_new_conversation_after_close_links_the_previous_and_reuses_its_to
     assert second.topic_id == 55
     assert second.card_message_id is None
     async with sessions() as session:
-        assert (await find_open_conversation(session, customer.id)).id == second.id  # type: ignore[union-attr]
+        assert (await find_open_conversation(session, customer.id)).id == second.id
         await close_conversation(session, second.id)
         await session.commit()
     third = await _open(sessions, customer, group="sales")
@@ -168,7 +168,7 @@ async def test_new_conversation_after_close_links_the_previous_and_reuses_its_to
     assert third.topic_id is None  # topics belong to one group's forum
 
 
-async def test_open_conversations_filter_by_group_and_operator(sessions) -> None:  # type: ignore[no-untyped-def]
+async def test_open_conversations_filter_by_group_and_operator(sessions) -> None:
     a = await _open(sessions, await _customer(sessions, "a"))
     b = await _open(sessions, await _customer(sessions, "b"))
     c = await _open(sessions, await _customer(sessions, "c"), group="sales")

@@ -8,7 +8,7 @@ from storage.customers import upsert_customer
 from storage.messages import store_inbound_message, store_note, store_operator_reply
 
 
-async def test_counters_follow_a_scripted_day(sessions) -> None:  # type: ignore[no-untyped-def]
+async def test_counters_follow_a_scripted_day(sessions) -> None:
     async with sessions() as session:
         conversations = {}
         for name in ("a", "b", "c", "d"):

@@ -56,7 +56,7 @@ def test_sqlite_path_only_for_files() -> None:
     assert sqlite_path("postgresql://u@h/db") is None
 
 
-async def test_ping_answers_true_for_a_live_database(engine) -> None:  # type: ignore[no-untyped-def]
+async def test_ping_answers_true_for_a_live_database(engine) -> None:
     assert await ping(engine) is True
 
 
@@ -83,7 +83,7 @@ async def test_sqlite_runs_in_wal_mode_with_foreign_keys(sqlite_url: str) -> Non
         await engine.dispose()
 
 
-async def test_a_conversation_of_an_unknown_customer_is_refused(sessions) -> None:  # type: ignore[no-untyped-def]
+async def test_a_conversation_of_an_unknown_customer_is_refused(sessions) -> None:
     async with sessions() as session:
         session.add(Conversation(customer_id=424242, group="support"))
         with pytest.raises(IntegrityError):

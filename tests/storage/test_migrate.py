@@ -57,7 +57,7 @@ EXPECTED_TABLES = {
 }
 
 
-async def _schema_drift(url: str) -> list:  # type: ignore[type-arg]
+async def _schema_drift(url: str) -> list:
     engine = create_engine(url)
     try:
         async with engine.connect() as connection:
@@ -120,7 +120,7 @@ async def test_empty_database_has_no_revision_until_migrated(db_url: str) -> Non
     assert await current_revision_async(db_url) == head_revision() == "0003"
 
 
-async def test_migrate_command_creates_the_tables(db_url: str, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+async def test_migrate_command_creates_the_tables(db_url: str, tmp_path: Path, capsys) -> None:
     config = _write_config(tmp_path / "bridge.yaml", db_url)
     assert main(["migrate", "-c", str(config)]) == 0
     assert "migrated from empty to revision 0003" in capsys.readouterr().out
@@ -151,19 +151,19 @@ def test_migrate_console_script_creates_a_sqlite_file_in_a_new_folder(tmp_path: 
     assert database.exists()
 
 
-def test_migrate_command_refuses_a_bad_database_url(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_migrate_command_refuses_a_bad_database_url(tmp_path: Path, capsys) -> None:
     config = _write_config(tmp_path / "bridge.yaml", "mysql://u@h/db")
     assert main(["migrate", "-c", str(config)]) == 2
     assert "mysql" in capsys.readouterr().err
 
 
-def test_migrate_command_reports_config_errors(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_migrate_command_reports_config_errors(tmp_path: Path, capsys) -> None:
     config = tmp_path / "bridge.yaml"
     config.write_text("database: sqlite:///x.db\n", encoding="utf-8")
     assert main(["migrate", "-c", str(config)]) == 2
     assert "telegram" in capsys.readouterr().err
 
 
-def test_migrate_command_reports_a_missing_config_file(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_migrate_command_reports_a_missing_config_file(tmp_path: Path, capsys) -> None:
     assert main(["migrate", "-c", str(tmp_path / "nope.yaml")]) == 2
     assert "nope.yaml" in capsys.readouterr().err

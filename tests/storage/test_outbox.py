@@ -21,13 +21,13 @@ def _probe_postgres_outside_the_loop(request: pytest.FixtureRequest) -> None:
 
 
 @pytest.fixture
-async def factory(db_url: str):  # type: ignore[no-untyped-def]
+async def factory(db_url: str):
     engine, sf = await open_db(db_url)
     yield sf
     await engine.dispose()
 
 
-async def put(sf, lane: str, dest: str = "-1", **kw):  # type: ignore[no-untyped-def]
+async def put(sf, lane: str, dest: str = "-1", **kw):
     async with sf() as s:
         kw.setdefault("kind", "call")
         row = await enqueue(
@@ -37,7 +37,7 @@ async def put(sf, lane: str, dest: str = "-1", **kw):  # type: ignore[no-untyped
         return row.id
 
 
-async def lease(sf, owner: str = "w1", limit: int = 10, now=None, busy=()):  # type: ignore[no-untyped-def]
+async def lease(sf, owner: str = "w1", limit: int = 10, now=None, busy=()):
     now = now or utcnow()
     async with sf() as s:
         rows = await store.lease_heads(
@@ -52,7 +52,7 @@ async def lease(sf, owner: str = "w1", limit: int = 10, now=None, busy=()):  # t
         return [r.id for r in rows]
 
 
-async def test_enqueue_does_not_commit_the_callers_transaction(factory) -> None:  # type: ignore[no-untyped-def]
+async def test_enqueue_does_not_commit_the_callers_transaction(factory) -> None:
     async with factory() as s:
         await enqueue(s, platform="telegram", destination=5, lane="a", kind="x", payload={})
         await s.rollback()
@@ -60,7 +60,7 @@ async def test_enqueue_does_not_commit_the_callers_transaction(factory) -> None:
         assert await store.count_by_state(s) == {}
 
 
-async def test_only_the_head_of_a_lane_is_leased(factory) -> None:  # type: ignore[no-untyped-def]
+async def test_only_the_head_of_a_lane_is_leased(factory) -> None:
     a1 = await put(factory, "a", dest="1")
     await put(factory, "a", dest="1")
     b1 = await put(factory, "b", dest="2")
@@ -68,25 +68,25 @@ async def test_only_the_head_of_a_lane_is_leased(factory) -> None:  # type: igno
     assert await lease(factory) == []
 
 
-async def test_one_row_per_destination_per_lease(factory) -> None:  # type: ignore[no-untyped-def]
+async def test_one_row_per_destination_per_lease(factory) -> None:
     a1 = await put(factory, "topic1", dest="-5")
     await put(factory, "topic2", dest="-5")
     assert await lease(factory) == [a1]
 
 
-async def test_busy_destinations_are_skipped(factory) -> None:  # type: ignore[no-untyped-def]
+async def test_busy_destinations_are_skipped(factory) -> None:
     await put(factory, "a", dest="1")
     b = await put(factory, "b", dest="2")
     assert await lease(factory, busy={"1"}) == [b]
 
 
-async def test_lower_priority_number_goes_first(factory) -> None:  # type: ignore[no-untyped-def]
+async def test_lower_priority_number_goes_first(factory) -> None:
     await put(factory, "dash", dest="1", priority=200)
     reply = await put(factory, "reply", dest="2", priority=10)
     assert await lease(factory, limit=1) == [reply]
 
 
-async def test_done_head_frees_the_next_row_of_its_lane(factory) -> None:  # type: ignore[no-untyped-def]
+async def test_done_head_frees_the_next_row_of_its_lane(factory) -> None:
     a1 = await put(factory, "a")
     a2 = await put(factory, "a")
     assert await lease(factory) == [a1]
@@ -97,7 +97,7 @@ async def test_done_head_frees_the_next_row_of_its_lane(factory) -> None:  # typ
     assert await lease(factory) == [a2]
 
 
-async def test_failed_head_does_not_block_its_lane(factory) -> None:  # type: ignore[no-untyped-def]
+async def test_failed_head_does_not_block_its_lane(factory) -> None:
     a1 = await put(factory, "a")
     a2 = await put(factory, "a")
     await lease(factory)
@@ -108,7 +108,7 @@ async def test_failed_head_does_not_block_its_lane(factory) -> None:  # type: ig
     assert await lease(factory) == [a2]
 
 
-async def test_expired_lease_is_taken_over_by_another_owner(factory) -> None:  # type: ignore[no-untyped-def]
+async def test_expired_lease_is_taken_over_by_another_owner(factory) -> None:
     a1 = await put(factory, "a")
     assert await lease(factory, owner="dead") == [a1]
     assert await lease(factory, owner="alive") == []
@@ -118,7 +118,7 @@ async def test_expired_lease_is_taken_over_by_another_owner(factory) -> None:  #
         assert await store.mark_done(s, [a1], owner="dead", result={}, now=later) == []
 
 
-async def test_release_counts_the_attempt_and_delays_the_row(factory) -> None:  # type: ignore[no-untyped-def]
+async def test_release_counts_the_attempt_and_delays_the_row(factory) -> None:
     a1 = await put(factory, "a")
     await lease(factory)
     later = utcnow() + timedelta(seconds=5)
@@ -132,7 +132,7 @@ async def test_release_counts_the_attempt_and_delays_the_row(factory) -> None:  
     assert await lease(factory, now=later + timedelta(seconds=1)) == [a1]
 
 
-async def test_newer_dashboard_supersedes_pending_ones(factory) -> None:  # type: ignore[no-untyped-def]
+async def test_newer_dashboard_supersedes_pending_ones(factory) -> None:
     first = await put(factory, "dash", kind="dashboard", coalesce_key="counters")
     second = await put(factory, "dash", kind="dashboard", coalesce_key="counters")
     third = await put(factory, "dash", kind="dashboard", coalesce_key="counters")
@@ -143,7 +143,7 @@ async def test_newer_dashboard_supersedes_pending_ones(factory) -> None:  # type
     assert first < second < third
 
 
-async def test_leased_edit_is_not_superseded(factory) -> None:  # type: ignore[no-untyped-def]
+async def test_leased_edit_is_not_superseded(factory) -> None:
     first = await put(factory, "card", kind="edit", coalesce_key="msg:5")
     assert await lease(factory) == [first]
     await put(factory, "card", kind="edit", coalesce_key="msg:5")
@@ -151,7 +151,7 @@ async def test_leased_edit_is_not_superseded(factory) -> None:  # type: ignore[n
         assert await store.count_by_state(s) == {"leased": 1, "pending": 1}
 
 
-async def test_pacing_rows_are_created_and_locked(factory) -> None:  # type: ignore[no-untyped-def]
+async def test_pacing_rows_are_created_and_locked(factory) -> None:
     async with factory() as s:
         rows = await store.lock_pacing(s, ["b", "a", "a"])
         assert sorted(rows) == ["a", "b"]
@@ -162,7 +162,7 @@ async def test_pacing_rows_are_created_and_locked(factory) -> None:  # type: ign
         assert (await store.lock_pacing(s, ["a"]))["a"].tokens == 1.0
 
 
-async def test_pacing_window_log_survives_in_the_database(factory) -> None:  # type: ignore[no-untyped-def]
+async def test_pacing_window_log_survives_in_the_database(factory) -> None:
     async with factory() as s:
         rows = await store.lock_pacing(s, ["telegram|-1"])
         assert rows["telegram|-1"].window_log is None
@@ -174,7 +174,7 @@ async def test_pacing_window_log_survives_in_the_database(factory) -> None:  # t
         assert row.window_log == "[1795569784.047739,1795569785.1]"
 
 
-async def test_queue_stats_counts_open_rows(factory) -> None:  # type: ignore[no-untyped-def]
+async def test_queue_stats_counts_open_rows(factory) -> None:
     await put(factory, "a")
     await put(factory, "b", dest="2")
     async with factory() as s:
@@ -183,7 +183,7 @@ async def test_queue_stats_counts_open_rows(factory) -> None:  # type: ignore[no
     assert oldest >= 2.9
 
 
-async def test_enqueue_refuses_bad_input(factory) -> None:  # type: ignore[no-untyped-def]
+async def test_enqueue_refuses_bad_input(factory) -> None:
     async with factory() as s:
         with pytest.raises(ValueError, match="lane"):
             await enqueue(s, platform="telegram", destination=1, lane="", kind="x", payload={})

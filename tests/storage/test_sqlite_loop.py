@@ -92,6 +92,6 @@ async def test_a_lock_held_past_the_busy_timeout_fails_as_locked(
         writer.join()
 
 
-async def _counter(engine) -> int:  # type: ignore[no-untyped-def]
+async def _counter(engine) -> int:
     async with engine.connect() as connection:
         return int(await connection.scalar(text("SELECT value FROM guest_counter WHERE id = 1")))

@@ -12,7 +12,7 @@ from storage.models import OutboxItem, Pacing
 from storage.timeutil import as_utc, utcnow
 
 
-async def test_datetimes_read_back_aware_in_utc(sessions) -> None:  # type: ignore[no-untyped-def]
+async def test_datetimes_read_back_aware_in_utc(sessions) -> None:
     moscow = timezone(timedelta(hours=3))
     written = datetime(2025, 3, 1, 15, 30, 5, 123456, tzinfo=moscow)
     async with sessions() as session:
@@ -27,7 +27,7 @@ async def test_datetimes_read_back_aware_in_utc(sessions) -> None:  # type: igno
     assert row.updated_at.tzinfo is not None
 
 
-async def test_comparisons_in_queries_respect_utc_order(sessions) -> None:  # type: ignore[no-untyped-def]
+async def test_comparisons_in_queries_respect_utc_order(sessions) -> None:
     now = utcnow()
     async with sessions() as session:
         for offset in (-60, 60):
@@ -49,7 +49,7 @@ async def test_comparisons_in_queries_respect_utc_order(sessions) -> None:  # ty
     assert due[0].not_before < now
 
 
-async def test_naive_datetimes_are_refused_when_written(sessions) -> None:  # type: ignore[no-untyped-def]
+async def test_naive_datetimes_are_refused_when_written(sessions) -> None:
     async with sessions() as session:
         session.add(Pacing(destination="tg:-100", next_at=datetime(2025, 1, 1), tokens=0))
         with pytest.raises(StatementError, match="naive datetime"):

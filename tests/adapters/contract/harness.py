@@ -94,7 +94,7 @@ class Bridge:
         data = self.telegram.world.files[self.card().file_id].data
         with Image.open(io.BytesIO(data)) as image:
             rgb = image.convert("RGB")
-            return rgb.getpixel((rgb.width // 8 + 4, rgb.height // 2))  # type: ignore[return-value]
+            return rgb.getpixel((rgb.width // 8 + 4, rgb.height // 2))
 
     async def accept(self) -> int:
         """Ann accepts the newest card; returns the topic's thread id once it exists."""

@@ -98,7 +98,7 @@ async def test_a_blocked_customer_is_unreachable(fake_fb: FakeFacebook, fb: Fb, 
 async def test_graph_errors_become_bridge_errors(
     fake_fb: FakeFacebook, fb: Fb, psid: str, fault: dict[str, object], expected: type
 ) -> None:
-    fake_fb.faults.add(endpoint="messages", **fault)  # type: ignore[arg-type]
+    fake_fb.faults.add(endpoint="messages", **fault)
     with pytest.raises(expected):
         await fb[0].sender.deliver(row(psid))
     assert fake_fb.received(psid) == []

@@ -10,12 +10,12 @@ from tests.adapters.site.harness import SHOP_ORIGIN, Bridge, close_bridge, open_
 
 
 @pytest.fixture
-async def bridge(tmp_path) -> AsyncIterator[Bridge]:  # type: ignore[no-untyped-def]
+async def bridge(tmp_path) -> AsyncIterator[Bridge]:
     bridge = await open_bridge(tmp_path, [SHOP_ORIGIN])
     yield bridge
     await close_bridge(bridge)
 
 
 @pytest.fixture
-async def client(bridge: Bridge, aiohttp_client):  # type: ignore[no-untyped-def]
+async def client(bridge: Bridge, aiohttp_client):
     return await aiohttp_client(bridge.app())

@@ -206,7 +206,7 @@ async def open_bridge(tmp_path: Path, origins: list[str], language: str = "en") 
     for adapter in site.adapters:
         await adapter.start()
     bridge = Bridge(config, site, sink, sessions, operator_files)
-    bridge._engine = engine  # type: ignore[attr-defined]
+    bridge._engine = engine
     return bridge
 
 
@@ -214,4 +214,4 @@ async def close_bridge(bridge: Bridge) -> None:
     for adapter in bridge.site.adapters:
         await adapter.stop()
     await bridge.operator_files.stop()
-    await bridge._engine.dispose()  # type: ignore[attr-defined]
+    await bridge._engine.dispose()

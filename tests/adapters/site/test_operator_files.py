@@ -14,7 +14,7 @@ PDF = b"%PDF-1.4 invoice"
 DOCX = b"PK\x03\x04" + b"\x00" * 32
 
 
-async def visitor_with_socket(client, bridge):  # type: ignore[no-untyped-def]
+async def visitor_with_socket(client, bridge):
     """A visitor who wrote once and keeps the widget open (a live socket)."""
     token = await new_token(client)
     await say(client, token, "can you send it?", "ask-for-file")
@@ -23,7 +23,7 @@ async def visitor_with_socket(client, bridge):  # type: ignore[no-untyped-def]
     return token, token.split(".")[0], ws
 
 
-def kept_files(bridge, visitor: str) -> list[str]:  # type: ignore[no-untyped-def]
+def kept_files(bridge, visitor: str) -> list[str]:
     folder = bridge.site.files.root / WIDGET / visitor
     return sorted(p.name for p in folder.iterdir() if not p.name.endswith(".json"))
 

@@ -18,7 +18,7 @@ EVIL = {"Origin": "https://evil.test"}
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 
-async def new_token(client) -> str:  # type: ignore[no-untyped-def]
+async def new_token(client) -> str:
     response = await client.post(f"/widget/{WIDGET}/visitors", headers=GOOD)
     assert response.status == 200
     return (await response.json())["token"]
@@ -28,12 +28,12 @@ def auth(token: str) -> dict[str, str]:
     return {**GOOD, "Authorization": f"Bearer {token}"}
 
 
-async def say(client, token: str, text: str, message_id: str = "", **extra):  # type: ignore[no-untyped-def]
+async def say(client, token: str, text: str, message_id: str = "", **extra):
     body = {"id": message_id or f"m{abs(hash(text)):012d}", "text": text, **extra}
     return await client.post(f"/widget/{WIDGET}/messages", json=body, headers=auth(token))
 
 
-async def history(client, token: str, after: int = 0) -> list[dict]:  # type: ignore[no-untyped-def]
+async def history(client, token: str, after: int = 0) -> list[dict]:
     response = await client.get(f"/widget/{WIDGET}/history?after={after}", headers=auth(token))
     assert response.status == 200, await response.text()
     return (await response.json())["messages"]

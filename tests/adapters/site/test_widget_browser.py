@@ -78,16 +78,16 @@ class World:
     shop_url: str
     browser: object
 
-    async def visitor(self, lang: str = "en", **options):  # type: ignore[no-untyped-def]
+    async def visitor(self, lang: str = "en", **options):
         """A fresh browser context (a new visitor) with the shop page open."""
-        context = await self.browser.new_context(**options)  # type: ignore[attr-defined]
+        context = await self.browser.new_context(**options)
         page = await context.new_page()
         await page.goto(f"{self.shop_url}/{lang}")
         return page
 
 
 @pytest.fixture
-async def world(browser_available, tmp_path) -> AsyncIterator[World]:  # type: ignore[no-untyped-def]
+async def world(browser_available, tmp_path) -> AsyncIterator[World]:
     from playwright.async_api import async_playwright
 
     shop_port = free_port()
@@ -113,7 +113,7 @@ async def world(browser_available, tmp_path) -> AsyncIterator[World]:  # type: i
     await close_bridge(bridge)
 
 
-async def open_chat(page, lang: str = "en") -> None:  # type: ignore[no-untyped-def]
+async def open_chat(page, lang: str = "en") -> None:
     await page.get_by_role("button", name="Open chat" if lang == "en" else "Открыть чат").click()
 
 

@@ -78,7 +78,7 @@ PHOTO = [
         ),
     ],
 )
-def test_media_becomes_an_attachment_with_the_file_id(content, kind, ref) -> None:  # type: ignore[no-untyped-def]
+def test_media_becomes_an_attachment_with_the_file_id(content, kind, ref) -> None:
     event = to_inbound(message(**content))
     assert [(a.kind, a.file_ref) for a in event.attachments] == [(kind, ref)]
 

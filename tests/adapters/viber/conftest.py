@@ -43,7 +43,7 @@ async def make_viber(
             "api_url": fake_viber.public_url,
         }
         values.update(overrides)
-        adapter = ViberAdapter(ViberSettings.model_validate(values), sink)  # type: ignore[arg-type]
+        adapter = ViberAdapter(ViberSettings.model_validate(values), sink)
         made.append(adapter)
         return adapter
 

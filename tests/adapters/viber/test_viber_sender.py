@@ -87,7 +87,7 @@ async def test_viber_statuses_become_bridge_errors(
     fault: dict[str, object],
     expected: type,
 ) -> None:
-    fake_viber.faults.add(endpoint="send_message", **fault)  # type: ignore[arg-type]
+    fake_viber.faults.add(endpoint="send_message", **fault)
     with pytest.raises(expected):
         await viber_webhook[0].sender.deliver(reply_row("viber", Outbound("viber", customer, "x")))
     assert fake_viber.received(customer) == []

@@ -50,7 +50,7 @@ async def make_adapter(
         }
         values.update(overrides)
         settings = VkSettings.model_validate(values)
-        adapter = VkAdapter(settings, sink, longpoll_wait=2, timeout=5)  # type: ignore[arg-type]
+        adapter = VkAdapter(settings, sink, longpoll_wait=2, timeout=5)
         made.append(adapter)
         return adapter
 

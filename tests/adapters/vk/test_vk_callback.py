@@ -136,10 +136,10 @@ def mutated_events() -> st.SearchStrategy[bytes]:
     ]
 
     def build(path: tuple[str, ...], junk: object) -> bytes:
-        event = signed_event(event_id=None)  # type: ignore[arg-type]
+        event = signed_event(event_id=None)
         node = event
         for key in path[:-1]:
-            node = node[key]  # type: ignore[assignment]
+            node = node[key]
         node[path[-1]] = junk
         return json.dumps(event).encode()
 

@@ -109,7 +109,7 @@ async def test_vk_refusing_a_user_who_never_allowed_messages_is_unreachable(
 async def test_vk_errors_become_bridge_errors(
     fake_vk: FakeVK, adapter: VkAdapter, fault: dict[str, object], expected: type
 ) -> None:
-    fake_vk.faults.add(endpoint="messages.send", **fault)  # type: ignore[arg-type]
+    fake_vk.faults.add(endpoint="messages.send", **fault)
     with pytest.raises(expected):
         await adapter.sender.deliver(reply_row("vk", Outbound("vk", "701", "x")))
     assert fake_vk.received(701) == []

@@ -13,28 +13,28 @@ class FakeDesk:
     def names(self) -> list[str]:
         return [name for name, _ in self.calls]
 
-    async def post_card(self, session, conversation, customer) -> None:  # type: ignore[no-untyped-def]
+    async def post_card(self, session, conversation, customer) -> None:
         self.calls.append(("post_card", conversation.id))
 
-    async def update_card(self, session, conversation, customer) -> None:  # type: ignore[no-untyped-def]
+    async def update_card(self, session, conversation, customer) -> None:
         self.calls.append(("update_card", (conversation.id, conversation.state)))
 
-    async def open_place(self, session, conversation, customer) -> None:  # type: ignore[no-untyped-def]
+    async def open_place(self, session, conversation, customer) -> None:
         self.calls.append(("open_place", conversation.id))
 
-    async def relay_inbound(self, session, conversation, customer, message) -> None:  # type: ignore[no-untyped-def]
+    async def relay_inbound(self, session, conversation, customer, message) -> None:
         self.calls.append(("relay_inbound", message.text))
 
-    async def relay_edit(self, session, conversation, customer, message) -> None:  # type: ignore[no-untyped-def]
+    async def relay_edit(self, session, conversation, customer, message) -> None:
         self.calls.append(("relay_edit", message.text))
 
-    async def notice(self, session, conversation, html, *, quiet=False) -> None:  # type: ignore[no-untyped-def]
+    async def notice(self, session, conversation, html, *, quiet=False) -> None:
         self.calls.append(("notice", html))
 
-    async def close_place(self, session, conversation) -> None:  # type: ignore[no-untyped-def]
+    async def close_place(self, session, conversation) -> None:
         self.calls.append(("close_place", conversation.id))
 
-    async def notify_operator(self, session, operator_id, html) -> None:  # type: ignore[no-untyped-def]
+    async def notify_operator(self, session, operator_id, html) -> None:
         self.calls.append(("notify_operator", (operator_id, html)))
 
 
@@ -44,8 +44,8 @@ class FakeOutlet:
 
     async def enqueue_reply(
         self, session, conversation, customer, message, outbound, *, html=None
-    ) -> None:  # type: ignore[no-untyped-def]
+    ) -> None:
         self.sent.append(("reply", html or outbound.text))
 
-    async def enqueue_text(self, session, conversation, customer, text) -> None:  # type: ignore[no-untyped-def]
+    async def enqueue_text(self, session, conversation, customer, text) -> None:
         self.sent.append(("text", text))

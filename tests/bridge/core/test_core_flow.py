@@ -21,7 +21,7 @@ from storage.messages import conversation_messages
 ANN = CustomerProfile(first_name="Ann", last_name="Lee", language="en")
 
 
-def said(external_id: str, body: str = "hi", user: str = "501", **kw) -> Inbound:  # type: ignore[no-untyped-def]
+def said(external_id: str, body: str = "hi", user: str = "501", **kw) -> Inbound:
     return Inbound(
         channel="telegram",
         chat=user,
@@ -33,12 +33,12 @@ def said(external_id: str, body: str = "hi", user: str = "501", **kw) -> Inbound
     )
 
 
-async def inbound(sessions, desk: FakeDesk, event: Inbound):  # type: ignore[no-untyped-def]
+async def inbound(sessions, desk: FakeDesk, event: Inbound):
     async with sessions() as session, session.begin():
         return await handle_inbound(session, event, group="support", desk=desk)
 
 
-async def test_first_message_posts_a_card_and_later_ones_fold_into_it(sessions) -> None:  # type: ignore[no-untyped-def]
+async def test_first_message_posts_a_card_and_later_ones_fold_into_it(sessions) -> None:
     desk = FakeDesk()
     first = await inbound(sessions, desk, said("1", "hello"))
     second = await inbound(sessions, desk, said("2", "anyone?"))
@@ -47,7 +47,7 @@ async def test_first_message_posts_a_card_and_later_ones_fold_into_it(sessions) 
     assert desk.names() == ["post_card", "update_card"]
 
 
-async def test_a_repeated_message_makes_no_second_row_and_no_second_post(sessions) -> None:  # type: ignore[no-untyped-def]
+async def test_a_repeated_message_makes_no_second_row_and_no_second_post(sessions) -> None:
     desk = FakeDesk()
     await inbound(sessions, desk, said("1"))
     again = await inbound(sessions, desk, said("1"))
@@ -57,7 +57,7 @@ async def test_a_repeated_message_makes_no_second_row_and_no_second_post(session
         assert len(await conversation_messages(session, 1)) == 1
 
 
-async def test_concurrent_duplicates_store_one_row(sessions) -> None:  # type: ignore[no-untyped-def]
+async def test_concurrent_duplicates_store_one_row(sessions) -> None:
     desk = FakeDesk()
     await inbound(sessions, desk, said("0"))
 
@@ -71,11 +71,11 @@ async def test_concurrent_duplicates_store_one_row(sessions) -> None:  # type: i
     assert sorted(results) == ["duplicate"] * 4 + ["posted"]
 
 
-async def test_only_one_of_simultaneous_accepts_wins(sessions) -> None:  # type: ignore[no-untyped-def]
+async def test_only_one_of_simultaneous_accepts_wins(sessions) -> None:
     desk = FakeDesk()
     result = await inbound(sessions, desk, said("1"))
 
-    async def press(operator_id: int):  # type: ignore[no-untyped-def]
+    async def press(operator_id: int):
         async with sessions() as session, session.begin():
             return await accept(
                 session, result.conversation_id, operator_id, f"Op{operator_id}", desk=desk
@@ -89,7 +89,7 @@ async def test_only_one_of_simultaneous_accepts_wins(sessions) -> None:  # type:
     assert desk.names().count("update_card") == 1
 
 
-async def test_message_after_accept_is_relayed_and_counters_follow(sessions) -> None:  # type: ignore[no-untyped-def]
+async def test_message_after_accept_is_relayed_and_counters_follow(sessions) -> None:
     desk, outlet = FakeDesk(), FakeOutlet()
     result = await inbound(sessions, desk, said("1"))
     await inbound(sessions, desk, said("x1", user="777", profile=None))  # a guest, still new
@@ -118,7 +118,7 @@ async def test_message_after_accept_is_relayed_and_counters_follow(sessions) -> 
         assert kinds == ["in", "in", "note", "out", "note"]
 
 
-async def test_close_by_a_non_claimer_is_refused_and_by_the_claimer_done(sessions) -> None:  # type: ignore[no-untyped-def]
+async def test_close_by_a_non_claimer_is_refused_and_by_the_claimer_done(sessions) -> None:
     desk, outlet = FakeDesk(), FakeOutlet()
     result = await inbound(
         sessions, desk, said("1", profile=CustomerProfile(first_name="Иван", language="ru"))
@@ -153,7 +153,7 @@ async def test_close_by_a_non_claimer_is_refused_and_by_the_claimer_done(session
     assert again.new_conversation and again.conversation_id != result.conversation_id
 
 
-async def test_blocked_customer_is_stored_but_not_posted(sessions) -> None:  # type: ignore[no-untyped-def]
+async def test_blocked_customer_is_stored_but_not_posted(sessions) -> None:
     desk = FakeDesk()
     result = await inbound(sessions, desk, said("1"))
     async with sessions() as session, session.begin():
@@ -163,7 +163,7 @@ async def test_blocked_customer_is_stored_but_not_posted(sessions) -> None:  # t
     assert blocked.status == "blocked" and desk.names() == ["post_card"]
 
 
-async def _reply(sessions, desk, outlet, external_id: str, body: str, operator_id: int = 42):  # type: ignore[no-untyped-def]
+async def _reply(sessions, desk, outlet, external_id: str, body: str, operator_id: int = 42):
     async with sessions() as session, session.begin():
         conversation = await get_conversation(session, 1)
         message = OperatorMessage(
@@ -174,7 +174,7 @@ async def _reply(sessions, desk, outlet, external_id: str, body: str, operator_i
         )
 
 
-async def test_a_blocked_customers_messages_are_stored_but_never_counted(sessions) -> None:  # type: ignore[no-untyped-def]
+async def test_a_blocked_customers_messages_are_stored_but_never_counted(sessions) -> None:
     desk, outlet = FakeDesk(), FakeOutlet()
     result = await inbound(sessions, desk, said("1"))
     async with sessions() as session, session.begin():
@@ -207,7 +207,7 @@ async def test_a_blocked_customers_messages_are_stored_but_never_counted(session
 
 @pytest.mark.parametrize("late_seconds", [0, 600], ids=["same_second", "backlog"])
 async def test_a_customer_message_right_after_a_reply_is_unanswered_until_the_next_reply(
-    sessions,  # type: ignore[no-untyped-def]
+    sessions,
     late_seconds: int,
 ) -> None:
     desk, outlet = FakeDesk(), FakeOutlet()

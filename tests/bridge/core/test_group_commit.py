@@ -31,8 +31,8 @@ def said(external_id: str, body: str, user: str) -> Inbound:
     )
 
 
-def core_handler(desk: FakeDesk):  # type: ignore[no-untyped-def]
-    async def handle(session, event: Inbound) -> InboundResult:  # type: ignore[no-untyped-def]
+def core_handler(desk: FakeDesk):
+    async def handle(session, event: Inbound) -> InboundResult:
         if event.text == "explode":
             raise ValueError("a bad event")
         return await handle_inbound(session, event, group="support", desk=desk)
@@ -40,14 +40,14 @@ def core_handler(desk: FakeDesk):  # type: ignore[no-untyped-def]
     return handle
 
 
-async def stored_texts(sessions) -> list[str]:  # type: ignore[no-untyped-def]
+async def stored_texts(sessions) -> list[str]:
     async with sessions() as session:
         rows = await session.exec(select(Message.text).order_by(Message.id))
         return [row[0] for row in rows.all()]
 
 
 async def test_concurrent_events_share_commits_and_each_caller_gets_its_own_result(
-    sessions,  # type: ignore[no-untyped-def]
+    sessions,
 ) -> None:
     desk = FakeDesk()
     commits: list[int] = []
@@ -64,7 +64,7 @@ async def test_concurrent_events_share_commits_and_each_caller_gets_its_own_resu
     assert desk.names().count("post_card") == 7  # one new conversation per customer
 
 
-async def test_a_bad_event_fails_alone_and_its_batch_neighbours_are_stored(sessions) -> None:  # type: ignore[no-untyped-def]
+async def test_a_bad_event_fails_alone_and_its_batch_neighbours_are_stored(sessions) -> None:
     committer = GroupCommit(sessions, core_handler(FakeDesk()), linger=0.05)
     async with running(committer):
         outcomes = await asyncio.gather(
@@ -79,7 +79,7 @@ async def test_a_bad_event_fails_alone_and_its_batch_neighbours_are_stored(sessi
     assert await stored_texts(sessions) == ["before", "after"]
 
 
-async def test_a_duplicate_in_the_same_batch_is_stored_once(sessions) -> None:  # type: ignore[no-untyped-def]
+async def test_a_duplicate_in_the_same_batch_is_stored_once(sessions) -> None:
     committer = GroupCommit(sessions, core_handler(FakeDesk()), linger=0.05)
     async with running(committer):
         outcomes = await asyncio.gather(
@@ -94,17 +94,17 @@ async def test_a_duplicate_in_the_same_batch_is_stored_once(sessions) -> None:  
 
 
 @pytest.fixture
-async def sqlite_sessions(sqlite_url: str) -> AsyncIterator:  # type: ignore[type-arg]
+async def sqlite_sessions(sqlite_url: str) -> AsyncIterator:
     await upgrade_async(sqlite_url)
     engine = create_engine(sqlite_url)
     yield session_factory(engine)
     await engine.dispose()
 
 
-async def test_a_commit_that_fails_stores_each_event_alone(sqlite_sessions) -> None:  # type: ignore[no-untyped-def]
+async def test_a_commit_that_fails_stores_each_event_alone(sqlite_sessions) -> None:
     sessions = sqlite_sessions
 
-    async def handle(session, event: Inbound) -> InboundResult:  # type: ignore[no-untyped-def]
+    async def handle(session, event: Inbound) -> InboundResult:
         result = await handle_inbound(session, event, group="support", desk=FakeDesk())
         if event.text == "poison":  # a row that only the COMMIT finds wrong (deferred FK)
             await session.exec(text("PRAGMA defer_foreign_keys = ON"))
@@ -127,7 +127,7 @@ async def test_a_commit_that_fails_stores_each_event_alone(sqlite_sessions) -> N
     assert await stored_texts(sessions) == ["good"]
 
 
-async def test_submit_after_stop_is_refused(sessions) -> None:  # type: ignore[no-untyped-def]
+async def test_submit_after_stop_is_refused(sessions) -> None:
     committer = GroupCommit(sessions, core_handler(FakeDesk()))
     async with running(committer):
         await committer.submit(said("1", "one", "501"))
@@ -144,8 +144,8 @@ def test_bad_settings_are_refused() -> None:
         GroupCommit(lambda: None, core_handler(FakeDesk()), linger=-1)
 
 
-def batch_handler(desk: FakeDesk, seen: list[int]):  # type: ignore[no-untyped-def]
-    async def handle_batch(session, events: list[Inbound]) -> list[Outcome[InboundResult]]:  # type: ignore[no-untyped-def]
+def batch_handler(desk: FakeDesk, seen: list[int]):
+    async def handle_batch(session, events: list[Inbound]) -> list[Outcome[InboundResult]]:
         seen.append(len(events))
         if any(event.text == "explode" for event in events):
             raise ValueError("a bad event fails its whole batch")
@@ -156,7 +156,7 @@ def batch_handler(desk: FakeDesk, seen: list[int]):  # type: ignore[no-untyped-d
 
 
 async def test_a_batch_handler_gets_the_whole_batch_and_each_caller_its_own_result(
-    sessions,  # type: ignore[no-untyped-def]
+    sessions,
 ) -> None:
     desk, sizes = FakeDesk(), []
     committer = GroupCommit(
@@ -175,7 +175,7 @@ async def test_a_batch_handler_gets_the_whole_batch_and_each_caller_its_own_resu
         assert mine == [f"m{i}" for i in range(user, 40, 5)]
 
 
-async def test_a_failed_batch_is_stored_again_event_by_event(sessions) -> None:  # type: ignore[no-untyped-def]
+async def test_a_failed_batch_is_stored_again_event_by_event(sessions) -> None:
     desk, sizes = FakeDesk(), []
     committer = GroupCommit(
         sessions, core_handler(desk), handle_batch=batch_handler(desk, sizes), linger=0.05

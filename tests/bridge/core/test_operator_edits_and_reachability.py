@@ -28,21 +28,21 @@ class EditingFakeOutlet(FakeOutlet):
         super().__init__()
         self.can_edit = can_edit
 
-    async def enqueue_edit(self, session, conversation, customer, message, *, html=None) -> bool:  # type: ignore[no-untyped-def]
+    async def enqueue_edit(self, session, conversation, customer, message, *, html=None) -> bool:
         if self.can_edit:
             self.sent.append(("edit", message.text))
         return self.can_edit
 
 
 @pytest.fixture
-async def sessions(sqlite_url: str) -> AsyncIterator:  # type: ignore[type-arg]
+async def sessions(sqlite_url: str) -> AsyncIterator:
     await upgrade_async(sqlite_url)
     engine = create_engine(sqlite_url)
     yield session_factory(engine)
     await engine.dispose()
 
 
-async def accepted_with_reply(sessions, outlet, language: str = "en") -> None:  # type: ignore[no-untyped-def]
+async def accepted_with_reply(sessions, outlet, language: str = "en") -> None:
     """Customer 501 (language `language`) writes on VK; Ann accepts and replies "Helo"."""
     desk = FakeDesk()
     profile = CustomerProfile(first_name="Ann", language=language)
@@ -65,7 +65,7 @@ async def accepted_with_reply(sessions, outlet, language: str = "en") -> None:  
             )
 
 
-async def edit(sessions, outlet, external_id: str, body: str) -> str:  # type: ignore[no-untyped-def]
+async def edit(sessions, outlet, external_id: str, body: str) -> str:
     async with sessions() as session, session.begin():
         return await handle_operator_edit(
             session,
@@ -77,7 +77,7 @@ async def edit(sessions, outlet, external_id: str, body: str) -> str:  # type: i
 
 async def test_an_outlet_without_edits_gets_a_correction_in_the_customers_language(
     sessions,
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     outlet = FakeOutlet()
     assert not isinstance(outlet, EditingOutlet)
     await accepted_with_reply(sessions, outlet, language="ru")
@@ -90,7 +90,7 @@ async def test_an_outlet_without_edits_gets_a_correction_in_the_customers_langua
 
 async def test_an_editing_outlet_edits_and_one_that_cannot_falls_back_to_a_correction(
     sessions,
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     able = EditingFakeOutlet(can_edit=True)
     await accepted_with_reply(sessions, able)
     assert await edit(sessions, able, "g:1", "Hello") == "edited"
@@ -101,7 +101,7 @@ async def test_an_editing_outlet_edits_and_one_that_cannot_falls_back_to_a_corre
     assert unable.sent == [("text", "Correction: Hello!")]
 
 
-async def test_an_edited_note_or_unknown_message_sends_nothing(sessions) -> None:  # type: ignore[no-untyped-def]
+async def test_an_edited_note_or_unknown_message_sends_nothing(sessions) -> None:
     outlet = FakeOutlet()
     await accepted_with_reply(sessions, outlet)
     before = list(outlet.sent)
@@ -113,7 +113,7 @@ async def test_an_edited_note_or_unknown_message_sends_nothing(sessions) -> None
     assert notes == ["final draft"]
 
 
-async def test_reachability_changes_are_told_once_and_unknown_customers_ignored(sessions) -> None:  # type: ignore[no-untyped-def]
+async def test_reachability_changes_are_told_once_and_unknown_customers_ignored(sessions) -> None:
     desk = FakeDesk()
     await accepted_with_reply(sessions, FakeOutlet())
 
@@ -138,7 +138,7 @@ async def test_reachability_changes_are_told_once_and_unknown_customers_ignored(
 
 async def test_a_reply_to_an_unreachable_customer_is_kept_failed_and_sent_once_reachable(
     sessions,
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     outlet, desk = FakeOutlet(), FakeDesk()
     await accepted_with_reply(sessions, outlet)
     sent_before = list(outlet.sent)

@@ -13,7 +13,7 @@ from storage.models import Direction, Message
 from tests.adapters.contract.harness import ViberCustomer, eventually, running_bridge
 
 
-def the_sink(bridge) -> BridgeSink:  # type: ignore[no-untyped-def]
+def the_sink(bridge) -> BridgeSink:
     names = next(c for c in bridge.service.components if isinstance(c, LaterNames))
     return names.sink
 
@@ -30,7 +30,7 @@ async def reply_state(database: str) -> str:
         await engine.dispose()
 
 
-async def test_an_event_with_an_over_long_id_is_refused_and_stores_nothing(sqlite_url) -> None:  # type: ignore[no-untyped-def]
+async def test_an_event_with_an_over_long_id_is_refused_and_stores_nothing(sqlite_url) -> None:
     async with running_bridge(sqlite_url) as bridge:
         sink = the_sink(bridge)
         event = Inbound(channel="vk", chat="5", user="5", external_id="x" * 300, text="hi")
@@ -40,7 +40,7 @@ async def test_an_event_with_an_over_long_id_is_refused_and_stores_nothing(sqlit
         assert await bridge.stored_messages() == 0
 
 
-async def test_viber_receipts_move_a_reply_forward_and_never_back(sqlite_url) -> None:  # type: ignore[no-untyped-def]
+async def test_viber_receipts_move_a_reply_forward_and_never_back(sqlite_url) -> None:
     async with running_bridge(sqlite_url) as bridge:
         customer = ViberCustomer(bridge)
         await customer.says("hi")
@@ -69,7 +69,7 @@ async def test_viber_receipts_move_a_reply_forward_and_never_back(sqlite_url) ->
         await eventually(lambda: any("phone lost" in t for t in bridge.topic_texts(thread)))
 
 
-async def test_a_customer_who_subscribes_again_is_reported_reachable(sqlite_url) -> None:  # type: ignore[no-untyped-def]
+async def test_a_customer_who_subscribes_again_is_reported_reachable(sqlite_url) -> None:
     async with running_bridge(sqlite_url) as bridge:
         customer = ViberCustomer(bridge)
         await customer.says("hi")

@@ -77,7 +77,7 @@ def said(external_id: str, body: str, *, user: str = "501", **kw: Any) -> Inboun
 @asynccontextmanager
 async def batches(sessions: Any) -> AsyncIterator[tuple[InboundBatches, Runtime]]:
     runtime = Runtime(sessions)
-    sink = BridgeSink(runtime)  # type: ignore[arg-type]
+    sink = BridgeSink(runtime)
     intake = InboundBatches(sink, "telegram")
     await intake.start()
     await sink.names.start()

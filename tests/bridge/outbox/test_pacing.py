@@ -196,7 +196,7 @@ def test_window_log_round_trips_and_bad_text_is_refused() -> None:
 @pytest.mark.parametrize("bad", [0, -2, 1.5, True])
 def test_bad_chat_burst_is_refused_with_a_clear_error(bad: object) -> None:
     with pytest.raises(ValueError, match="chat_burst"):
-        TelegramPacing(chat_burst=bad)  # type: ignore[arg-type]
+        TelegramPacing(chat_burst=bad)
     with pytest.raises(ValueError, match="headroom"):
         Limits(headroom=0.5)
 

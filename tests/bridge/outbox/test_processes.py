@@ -19,7 +19,7 @@ from tests.bridge.outbox.test_telegram_outbox import put_texts
 
 
 @pytest.mark.postgres
-async def test_two_workers_share_the_group_limit_and_never_send_a_row_twice(pg_url) -> None:  # type: ignore[no-untyped-def]
+async def test_two_workers_share_the_group_limit_and_never_send_a_row_twice(pg_url) -> None:
     engine, sf = await open_db(pg_url)
     # A slower clock than the other tests: a group's posts go about one per chat interval
     # (1.05 s / speed) until its window is used, and the fake's per-chat bucket only forgives
@@ -44,7 +44,7 @@ async def test_two_workers_share_the_group_limit_and_never_send_a_row_twice(pg_u
         await wait_for(lambda: sum(w.stats.sent for w in workers) == 40, within=30)
         for worker in workers:
             await worker.stop()
-            await worker.senders["telegram"].close()  # type: ignore[attr-defined]
+            await worker.senders["telegram"].close()
         assert all(w.stats.sent > 0 for w in workers), [w.stats for w in workers]
         assert tg.fake.too_many_requests.total == 0
         counts = Counter(sent_texts(tg.fake))
@@ -85,7 +85,7 @@ async def _ready(proc: asyncio.subprocess.Process) -> None:
     assert b"ready" in line
 
 
-def sent_pairs(fake) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+def sent_pairs(fake) -> list[tuple[str, str]]:
     return [
         (str(c.params["chat_id"]), c.params["text"]) for c in fake.calls("sendMessage", status=200)
     ]
@@ -93,7 +93,7 @@ def sent_pairs(fake) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
 
 @pytest.mark.crash
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-async def test_worker_killed_mid_burst_loses_nothing(backend, request, tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_worker_killed_mid_burst_loses_nothing(backend, request, tmp_path) -> None:
     if backend == "postgresql":
         url = request.getfixturevalue("pg_url")
     else:

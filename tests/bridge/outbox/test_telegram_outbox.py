@@ -15,13 +15,13 @@ from tests.bridge.outbox.helpers import open_db, telegram_policy, wait_for
 
 
 @pytest.fixture
-async def factory(sqlite_url: str):  # type: ignore[no-untyped-def]
+async def factory(sqlite_url: str):
     engine, sf = await open_db(sqlite_url)
     yield sf
     await engine.dispose()
 
 
-async def put_texts(sf, chat: int, lanes: int, per_lane: int, *, merge: bool = False) -> None:  # type: ignore[no-untyped-def]
+async def put_texts(sf, chat: int, lanes: int, per_lane: int, *, merge: bool = False) -> None:
     async with sf() as s:
         for n in range(per_lane):
             for lane in range(lanes):
@@ -44,7 +44,7 @@ async def put_texts(sf, chat: int, lanes: int, per_lane: int, *, merge: bool = F
         await s.commit()
 
 
-def worker_for(sf, api_url: str, *, scale: float = SPEED, **kw) -> OutboxWorker:  # type: ignore[no-untyped-def]
+def worker_for(sf, api_url: str, *, scale: float = SPEED, **kw) -> OutboxWorker:
     sender = TelegramCalls(make_bot(TOKEN, api_url))
     kw.setdefault("poll_interval", 0.05)
     kw.setdefault("backoff_base", 0.05)
@@ -55,10 +55,10 @@ def worker_for(sf, api_url: str, *, scale: float = SPEED, **kw) -> OutboxWorker:
 
 async def finish(worker: OutboxWorker) -> None:
     await worker.stop()
-    await worker.senders["telegram"].close()  # type: ignore[attr-defined]
+    await worker.senders["telegram"].close()
 
 
-async def test_burst_into_one_group_keeps_the_limit_with_no_429(factory) -> None:  # type: ignore[no-untyped-def]
+async def test_burst_into_one_group_keeps_the_limit_with_no_429(factory) -> None:
     # Speed 20, not 50: the window's headroom (3 s in 63) must exceed the event loop's jitter.
     async with served_telegram(speed=20.0) as tg:
         await put_texts(factory, tg.group, lanes=4, per_lane=12)
@@ -74,7 +74,7 @@ async def test_burst_into_one_group_keeps_the_limit_with_no_429(factory) -> None
             assert mine == [f"lane {lane} message {n}" for n in range(12)]
 
 
-async def test_pacing_too_fast_would_be_refused_by_the_fake(factory) -> None:  # type: ignore[no-untyped-def]
+async def test_pacing_too_fast_would_be_refused_by_the_fake(factory) -> None:
     # The control for the test above: 20x the allowed rate makes the fake answer 429.
     async with served_telegram() as tg:
         await put_texts(factory, tg.group, lanes=1, per_lane=30)
@@ -85,7 +85,7 @@ async def test_pacing_too_fast_would_be_refused_by_the_fake(factory) -> None:  #
         assert worker.stats.rate_limited >= 1
 
 
-async def test_retry_after_from_telegram_is_honoured(factory) -> None:  # type: ignore[no-untyped-def]
+async def test_retry_after_from_telegram_is_honoured(factory) -> None:
     async with served_telegram() as tg:
         tg.fake.throttle_next(1, retry_after=1, method="sendMessage")
         await put_texts(factory, tg.group, lanes=1, per_lane=1)
@@ -100,7 +100,7 @@ async def test_retry_after_from_telegram_is_honoured(factory) -> None:  # type: 
         assert (ok[0].time - refused[0].time) / SPEED >= 1.0
 
 
-async def test_server_errors_are_retried_until_delivered(factory) -> None:  # type: ignore[no-untyped-def]
+async def test_server_errors_are_retried_until_delivered(factory) -> None:
     async with served_telegram() as tg:
         tg.fake.fail_next(3, status=500, method="sendMessage")
         await put_texts(factory, tg.group, lanes=1, per_lane=2)
@@ -112,7 +112,7 @@ async def test_server_errors_are_retried_until_delivered(factory) -> None:  # ty
         assert len(tg.fake.calls("sendMessage", status=500)) == 3
 
 
-async def test_blocked_recipient_is_failed_with_telegrams_reason(factory) -> None:  # type: ignore[no-untyped-def]
+async def test_blocked_recipient_is_failed_with_telegrams_reason(factory) -> None:
     async with served_telegram() as tg:
         tg.fake.fail_next(
             1,
@@ -135,7 +135,7 @@ async def test_blocked_recipient_is_failed_with_telegrams_reason(factory) -> Non
         assert "blocked by the user" in first.last_error
 
 
-async def test_held_back_texts_merge_within_4096_and_all_arrive_in_order(factory) -> None:  # type: ignore[no-untyped-def]
+async def test_held_back_texts_merge_within_4096_and_all_arrive_in_order(factory) -> None:
     async with served_telegram() as tg:
         # Real-time pace against a fake at real speed: 3 topics x 40 messages must merge.
         worker = worker_for(factory, tg.api_url, scale=SPEED)
@@ -160,7 +160,7 @@ async def test_held_back_texts_merge_within_4096_and_all_arrive_in_order(factory
             assert await store.count_by_state(s) == {"done": 120}
 
 
-async def test_concurrent_enqueues_and_wake_give_low_latency(factory) -> None:  # type: ignore[no-untyped-def]
+async def test_concurrent_enqueues_and_wake_give_low_latency(factory) -> None:
     async with served_telegram() as tg:
         worker = worker_for(factory, tg.api_url, poll_interval=5.0)
         await worker.start()
@@ -175,7 +175,7 @@ async def test_concurrent_enqueues_and_wake_give_low_latency(factory) -> None:  
         assert latency < 1.0
 
 
-async def test_quiet_group_shows_a_short_burst_at_once(factory) -> None:  # type: ignore[no-untyped-def]
+async def test_quiet_group_shows_a_short_burst_at_once(factory) -> None:
     # Real time on both sides: Telegram's own figures, no scaling.
     async with served_telegram(speed=1.0) as tg:
         worker = worker_for(factory, tg.api_url, scale=1.0, poll_interval=5.0)
@@ -196,7 +196,7 @@ async def test_quiet_group_shows_a_short_burst_at_once(factory) -> None:  # type
 
 async def test_long_burst_never_has_more_than_twenty_in_a_minute_and_uses_the_budget(
     factory,
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     # Speed 10: the window's headroom (3 s in 63, so 0.3 s here) must exceed the jitter of
     # one busy event loop that runs the worker, SQLite and the fake; the window is used to
     # the full while posts wait, so a post that starts late is a post too many.

@@ -13,7 +13,7 @@ PERIOD = 60 * 1.05 / SCALE
 TELEGRAM_WINDOW = 60 / SCALE
 
 
-def worker(sf, sender: RecordingSender, owner: str) -> OutboxWorker:  # type: ignore[no-untyped-def]
+def worker(sf, sender: RecordingSender, owner: str) -> OutboxWorker:
     return OutboxWorker(
         sf,
         {"telegram": sender},
@@ -24,7 +24,7 @@ def worker(sf, sender: RecordingSender, owner: str) -> OutboxWorker:  # type: ig
     )
 
 
-async def put_posts(sf, count: int, *, first: int = 0, lanes: int = 4) -> None:  # type: ignore[no-untyped-def]
+async def put_posts(sf, count: int, *, first: int = 0, lanes: int = 4) -> None:
     async with sf() as s:
         for n in range(first, first + count):
             await enqueue(

@@ -15,13 +15,13 @@ from tests.bridge.outbox.helpers import RecordingSender, open_db, telegram_polic
 
 
 @pytest.fixture
-async def factory(db_url: str):  # type: ignore[no-untyped-def]
+async def factory(db_url: str):
     engine, sf = await open_db(db_url)
     yield sf
     await engine.dispose()
 
 
-def make_worker(sf, sender, *, scale: float = 1000.0, burst: int = 2, **kw) -> OutboxWorker:  # type: ignore[no-untyped-def]
+def make_worker(sf, sender, *, scale: float = 1000.0, burst: int = 2, **kw) -> OutboxWorker:
     """`burst=1`: a group takes no short burst, so a second post waits for its slot."""
     kw.setdefault("backoff_base", 0.02)
     kw.setdefault("poll_interval", 0.05)
@@ -38,7 +38,7 @@ def text_payload(n: int, author: str = "Ivan", thread: int = 7) -> dict[str, Any
     }
 
 
-async def put(sf, *, lane: str = "L", dest: str = "-100", kind: str = "call", **kw) -> int:  # type: ignore[no-untyped-def]
+async def put(sf, *, lane: str = "L", dest: str = "-100", kind: str = "call", **kw) -> int:
     kw.setdefault("payload", {"n": lane})
     async with sf() as s:
         row = await enqueue(s, platform="telegram", destination=dest, lane=lane, kind=kind, **kw)
@@ -46,14 +46,14 @@ async def put(sf, *, lane: str = "L", dest: str = "-100", kind: str = "call", **
         return row.id
 
 
-async def rows(sf) -> dict[int, OutboxItem]:  # type: ignore[no-untyped-def]
+async def rows(sf) -> dict[int, OutboxItem]:
     from sqlmodel import select
 
     async with sf() as s:
         return {r.id: r for r in (await s.exec(select(OutboxItem))).all()}
 
 
-async def test_lanes_keep_id_order_under_concurrency(factory) -> None:  # type: ignore[no-untyped-def]
+async def test_lanes_keep_id_order_under_concurrency(factory) -> None:
     sender = RecordingSender(latency=0.005)
     ids: dict[str, list[int]] = {}
     for _ in range(10):
@@ -68,7 +68,7 @@ async def test_lanes_keep_id_order_under_concurrency(factory) -> None:  # type: 
         assert sent == expected
 
 
-async def test_transient_errors_are_retried_until_success(factory) -> None:  # type: ignore[no-untyped-def]
+async def test_transient_errors_are_retried_until_success(factory) -> None:
     sender = RecordingSender()
     sender.fail_next(TransientError("500"), TransientError("timeout"), TransientError("502"))
     row_id = await put(factory)
@@ -81,7 +81,7 @@ async def test_transient_errors_are_retried_until_success(factory) -> None:  # t
     assert worker.stats.retried == 3
 
 
-async def test_transient_alarm_after_threshold(factory, caplog) -> None:  # type: ignore[no-untyped-def]
+async def test_transient_alarm_after_threshold(factory, caplog) -> None:
     sender = RecordingSender()
     sender.fail_next(*[TransientError("503") for _ in range(8)])
     await put(factory)
@@ -92,12 +92,12 @@ async def test_transient_alarm_after_threshold(factory, caplog) -> None:  # type
     assert any("outbox ALARM" in r.getMessage() for r in caplog.records)
 
 
-async def test_permanent_failure_marks_reason_calls_handler_and_frees_lane(factory) -> None:  # type: ignore[no-untyped-def]
+async def test_permanent_failure_marks_reason_calls_handler_and_frees_lane(factory) -> None:
     registry = HandlerRegistry()
     seen: list[tuple[int, str]] = []
 
     @registry.on_failed("relay")
-    async def relay_failed(session, item, error) -> None:  # type: ignore[no-untyped-def]
+    async def relay_failed(session, item, error) -> None:
         seen.append((item.id, error.reason))
 
     sender = RecordingSender()
@@ -115,7 +115,7 @@ async def test_permanent_failure_marks_reason_calls_handler_and_frees_lane(facto
     assert stored[second].state == "done"
 
 
-async def test_retry_after_is_honoured_never_earlier(factory) -> None:  # type: ignore[no-untyped-def]
+async def test_retry_after_is_honoured_never_earlier(factory) -> None:
     sender = RecordingSender()
     sender.fail_next(RetryAfter(1, "Too Many Requests: retry after 1"))
     await put(factory)
@@ -128,7 +128,7 @@ async def test_retry_after_is_honoured_never_earlier(factory) -> None:  # type: 
     assert worker.stats.rate_limited == 1
 
 
-async def test_retry_after_slows_the_whole_destination(factory) -> None:  # type: ignore[no-untyped-def]
+async def test_retry_after_slows_the_whole_destination(factory) -> None:
     sender = RecordingSender()
     sender.fail_next(RetryAfter(1))
     await put(factory, lane="a")
@@ -140,12 +140,12 @@ async def test_retry_after_slows_the_whole_destination(factory) -> None:  # type
     assert min(c["at"] for c in sender.delivered) - sender.calls[0]["at"] >= 1.0
 
 
-async def test_completion_handler_gets_result_in_the_same_transaction(factory) -> None:  # type: ignore[no-untyped-def]
+async def test_completion_handler_gets_result_in_the_same_transaction(factory) -> None:
     registry = HandlerRegistry()
     recorded: list[tuple[int, Any, str]] = []
 
     @registry.on_done("card_posted")
-    async def card_posted(session, item, result) -> None:  # type: ignore[no-untyped-def]
+    async def card_posted(session, item, result) -> None:
         recorded.append((item.id, result["message_id"], item.state))
 
     sender = RecordingSender()
@@ -157,11 +157,11 @@ async def test_completion_handler_gets_result_in_the_same_transaction(factory) -
     assert recorded == [(row_id, 1001, "done")]
 
 
-async def test_failing_completion_handler_still_marks_the_row_done(factory) -> None:  # type: ignore[no-untyped-def]
+async def test_failing_completion_handler_still_marks_the_row_done(factory) -> None:
     registry = HandlerRegistry()
 
     @registry.on_done("broken")
-    async def broken(session, item, result) -> None:  # type: ignore[no-untyped-def]
+    async def broken(session, item, result) -> None:
         raise RuntimeError("bug")
 
     sender = RecordingSender()
@@ -176,12 +176,12 @@ async def test_failing_completion_handler_still_marks_the_row_done(factory) -> N
     assert len(sender.calls) == 1
 
 
-async def test_held_back_texts_merge_and_every_row_gets_the_message_id(factory) -> None:  # type: ignore[no-untyped-def]
+async def test_held_back_texts_merge_and_every_row_gets_the_message_id(factory) -> None:
     registry = HandlerRegistry()
     links: list[tuple[int, int]] = []
 
     @registry.on_done("relay")
-    async def relay(session, item, result) -> None:  # type: ignore[no-untyped-def]
+    async def relay(session, item, result) -> None:
         links.append((item.id, result["message_id"]))
 
     sender = RecordingSender()
@@ -215,7 +215,7 @@ async def test_held_back_texts_merge_and_every_row_gets_the_message_id(factory) 
     assert sorted(links) == [(ids[0], 1001)] + [(i, 1002) for i in ids[1:]]
 
 
-async def test_stop_with_drain_leaves_waiting_rows_pending(factory) -> None:  # type: ignore[no-untyped-def]
+async def test_stop_with_drain_leaves_waiting_rows_pending(factory) -> None:
     sender = RecordingSender()
     worker = make_worker(factory, sender, scale=1.0, burst=1)
     await put(factory, lane="a")
@@ -229,7 +229,7 @@ async def test_stop_with_drain_leaves_waiting_rows_pending(factory) -> None:  # 
         assert await store.count_by_state(s) == {"done": 1, "pending": 1}
 
 
-async def test_replies_overtake_dashboard_updates(factory) -> None:  # type: ignore[no-untyped-def]
+async def test_replies_overtake_dashboard_updates(factory) -> None:
     sender = RecordingSender()
     await put(
         factory, lane="dash", kind="dashboard", coalesce_key="d", priority=200, payload={"v": 1}
@@ -249,7 +249,7 @@ async def test_replies_overtake_dashboard_updates(factory) -> None:  # type: ign
         assert await store.count_by_state(s) == {"done": 2, "superseded": 1}
 
 
-async def test_permanent_error_for_merged_rows_fails_each(factory) -> None:  # type: ignore[no-untyped-def]
+async def test_permanent_error_for_merged_rows_fails_each(factory) -> None:
     sender = RecordingSender()
     worker = make_worker(factory, sender, scale=2.0, burst=1)
     await put(factory, lane="t", kind="text", coalesce_key="t", payload=text_payload(0))
@@ -266,7 +266,7 @@ async def test_permanent_error_for_merged_rows_fails_each(factory) -> None:  # t
 
 async def test_a_row_whose_handler_is_not_registered_is_kept_unsent_for_a_worker_that_knows_it(
     factory,
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     # E.g. a worker process started without the desk's handlers: sending the row would lose
     # what its handler records (a card's message id) while the row said "done".
     sender = RecordingSender()
@@ -286,7 +286,7 @@ async def test_a_row_whose_handler_is_not_registered_is_kept_unsent_for_a_worker
     recorded: list[int] = []
 
     @registry.on_done("card_posted")
-    async def card_posted(session, item, result) -> None:  # type: ignore[no-untyped-def]
+    async def card_posted(session, item, result) -> None:
         recorded.append(item.id)
 
     knowing = make_worker(factory, sender, handlers=registry)
@@ -299,7 +299,7 @@ async def test_a_row_whose_handler_is_not_registered_is_kept_unsent_for_a_worker
 def test_the_registry_takes_each_name_once_and_knows_what_it_holds() -> None:
     registry = HandlerRegistry()
 
-    async def done(session, item, result) -> None:  # type: ignore[no-untyped-def]
+    async def done(session, item, result) -> None:
         return None
 
     registry.register("relay", done=done)

@@ -25,7 +25,7 @@ def demo() -> Iterator[DemoProcess]:
 
 
 @pytest.fixture
-def page(browser, demo: DemoProcess):  # type: ignore[no-untyped-def]
+def page(browser, demo: DemoProcess):
     context = browser.new_context(viewport={"width": 1280, "height": 860})
     page = context.new_page()
     errors: list[str] = []
@@ -36,7 +36,7 @@ def page(browser, demo: DemoProcess):  # type: ignore[no-untyped-def]
     assert errors == []
 
 
-def _accept_and_open_topic(page, name: str) -> None:  # type: ignore[no-untyped-def]
+def _accept_and_open_topic(page, name: str) -> None:
     card = page.locator("#messages li.msg", has_text=name).filter(
         has=page.get_by_role("button", name="Accept")
     )
@@ -45,7 +45,7 @@ def _accept_and_open_topic(page, name: str) -> None:  # type: ignore[no-untyped-
     expect(page.locator("#chat-title")).to_contain_text(name)
 
 
-def test_telegram_customer_is_answered_by_anna(page) -> None:  # type: ignore[no-untyped-def]
+def test_telegram_customer_is_answered_by_anna(page) -> None:
     page.get_by_role("button", name="New", exact=True).click()
     page.get_by_label("New name").fill("Petra Browser")
     page.get_by_role("button", name="Create", exact=True).click()
@@ -71,7 +71,7 @@ def test_telegram_customer_is_answered_by_anna(page) -> None:  # type: ignore[no
     )
 
 
-def test_pinned_counters_and_operator_switch_are_shown(page) -> None:  # type: ignore[no-untyped-def]
+def test_pinned_counters_and_operator_switch_are_shown(page) -> None:
     page.locator("#pinned").wait_for(timeout=WAIT_MS)
     assert re.search(r"\d", page.locator("#pinned").inner_text())
     boris = page.get_by_role("button", name="Boris")
@@ -79,7 +79,7 @@ def test_pinned_counters_and_operator_switch_are_shown(page) -> None:  # type: i
     expect(boris).to_have_attribute("aria-pressed", "true")
 
 
-def test_site_visitor_is_answered_in_the_widget(page, demo: DemoProcess) -> None:  # type: ignore[no-untyped-def]
+def test_site_visitor_is_answered_in_the_widget(page, demo: DemoProcess) -> None:
     with urllib.request.urlopen(f"{demo.base_url}/demo/api/state", timeout=10) as response:
         site = json.load(response)["channels"]["site:demo"]
     # The demo wires every channel: a widget that is not running is broken wiring, not a skip.
