@@ -9,12 +9,21 @@ from __future__ import annotations
 
 from aiogram.types import Message
 
-from bridge.events import Attachment
+from bridge.events import Attachment, AttachmentKind
 
 
 def external_id(chat_id: int, message_id: int) -> str:
     """The stored id of a Telegram message (message ids are per chat)."""
     return f"{chat_id}:{message_id}"
+
+
+#: Media kinds sent as files, in the order a message is checked, and whether the name is kept.
+_FILES: tuple[tuple[AttachmentKind, bool], ...] = (
+    ("document", True),
+    ("voice", False),
+    ("audio", True),
+    ("video", False),
+)
 
 
 def attachments_of(message: Message) -> tuple[Attachment, ...]:
@@ -25,52 +34,19 @@ def attachments_of(message: Message) -> tuple[Attachment, ...]:
         return (
             Attachment("photo", file_ref=largest.file_id, size=largest.file_size, caption=caption),
         )
-    if message.document:
-        doc = message.document
-        return (
-            Attachment(
-                "document",
-                file_ref=doc.file_id,
-                file_name=doc.file_name,
-                mime_type=doc.mime_type,
-                size=doc.file_size,
-                caption=caption,
-            ),
-        )
-    if message.voice:
-        voice = message.voice
-        return (
-            Attachment(
-                "voice",
-                file_ref=voice.file_id,
-                mime_type=voice.mime_type,
-                size=voice.file_size,
-                caption=caption,
-            ),
-        )
-    if message.audio:
-        audio = message.audio
-        return (
-            Attachment(
-                "audio",
-                file_ref=audio.file_id,
-                file_name=audio.file_name,
-                mime_type=audio.mime_type,
-                size=audio.file_size,
-                caption=caption,
-            ),
-        )
-    if message.video:
-        video = message.video
-        return (
-            Attachment(
-                "video",
-                file_ref=video.file_id,
-                mime_type=video.mime_type,
-                size=video.file_size,
-                caption=caption,
-            ),
-        )
+    for kind, named in _FILES:
+        media = getattr(message, kind)
+        if media:
+            return (
+                Attachment(
+                    kind,
+                    file_ref=media.file_id,
+                    file_name=media.file_name if named else None,
+                    mime_type=media.mime_type,
+                    size=media.file_size,
+                    caption=caption,
+                ),
+            )
     if message.sticker:
         return (
             Attachment(
