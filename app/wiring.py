@@ -7,7 +7,7 @@ and nowhere else (no registration by import, no module-level registry).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from bridge.components import Component
@@ -141,7 +141,7 @@ def customer_channels(
     config: BridgeConfig,
     runtime: Runtime,
     sink: BridgeSink,
-    file_link: object,
+    file_link: Callable[[str], str | None],
     platforms: Registry | None = None,
     bot_updates: UpdatesIntake | None = None,
 ) -> list[Component]:
@@ -157,7 +157,7 @@ def customer_channels(
     context = PlatformContext(
         config=config,
         sink=sink,
-        file_link=file_link,  # type: ignore[arg-type]
+        file_link=file_link,
         leader=runtime.leader,
         transaction=runtime.transaction,
         sessions=runtime.session,

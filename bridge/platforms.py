@@ -19,8 +19,16 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from sqlmodel.ext.asyncio.session import AsyncSession
+
+    from bridge.adapter import LooksUpProfiles
     from bridge.avatars.badges import Badge
     from bridge.components import Component
+    from bridge.core.desk import CustomerOutlet
+    from bridge.core.sink import BridgeSink
+    from bridge.cursors import Transaction
+    from bridge.leader import Leader
+    from bridge.outbox import Sender
     from bridge.outbox.policy import BucketsFor
     from config import BridgeConfig, PlatformSchema
 
@@ -39,11 +47,12 @@ class PlatformContext:
     """
 
     config: BridgeConfig
-    sink: Any
+    sink: BridgeSink
     file_link: Callable[[str], str | None] | None = None
-    leader: Any = None
-    transaction: Any = None
-    sessions: Any = None
+    leader: Leader | None = None
+    transaction: Transaction | None = None
+    sessions: Callable[[], AsyncSession] | None = None
+    #: A `botapi.updates.UpdatesIntake`, which the core may not name (botapi sits above it).
     bot_updates: Any = None
 
 
@@ -82,9 +91,9 @@ class PlatformParts:
     """
 
     components: Sequence[Component] = ()
-    sender: Any = None
-    outlet: Any = None
-    profiles: Mapping[str, Any] = field(default_factory=dict)
+    sender: Sender | None = None
+    outlet: CustomerOutlet | None = None
+    profiles: Mapping[str, LooksUpProfiles] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,16 +26,10 @@ async def _register_webhook(section: Any, base: str, report: WebhookReport) -> N
 
 def build(section: FacebookSettings, context: PlatformContext) -> PlatformParts:
     """The Page's adapter (its webhook is served as a route)."""
-    from adapters.common.outlet import PlatformOutlet
+    from adapters.common.parts import one_adapter_parts
     from adapters.facebook.adapter import FacebookAdapter
 
-    adapter: Any = FacebookAdapter(section, context.sink, channel=NAME)
-    return PlatformParts(
-        components=[adapter],
-        sender=adapter.sender,
-        outlet=PlatformOutlet(NAME, context.file_link),
-        profiles={NAME: adapter},
-    )
+    return one_adapter_parts(FacebookAdapter(section, context.sink, channel=NAME), context)
 
 
 SCHEMA = PlatformSchema(

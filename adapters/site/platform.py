@@ -39,7 +39,7 @@ def build(section: SiteSettings, context: PlatformContext) -> PlatformParts:
     from adapters.site.adapter import SiteChannel
     from adapters.site.outlet import SiteOutlet
 
-    assert context.file_link is not None
+    assert context.file_link is not None and context.sessions is not None
     site = SiteChannel(
         context.config,
         context.sink,

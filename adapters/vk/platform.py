@@ -46,20 +46,16 @@ async def _register_webhook(section: Any, base: str, report: WebhookReport) -> N
 
 def build(section: VkSettings, context: PlatformContext) -> PlatformParts:
     """The community's adapter (long poll as the leader's duty, or the Callback API routes)."""
-    from adapters.common.outlet import PlatformOutlet
+    from adapters.common.parts import one_adapter_parts
     from adapters.vk.adapter import VkAdapter
     from bridge.cursors import StoredCursor
 
+    assert context.transaction is not None, "VK's long poll keeps its ts in the database"
     cursor = StoredCursor(context.transaction, f"vk:longpoll:ts:{section.group_id}")
-    adapter: Any = VkAdapter(
+    adapter = VkAdapter(
         section, context.sink, leader=context.leader, ts_store=cursor, channel=NAME
     )
-    return PlatformParts(
-        components=[adapter],
-        sender=adapter.sender,
-        outlet=PlatformOutlet(NAME, context.file_link),
-        profiles={NAME: adapter},
-    )
+    return one_adapter_parts(adapter, context)
 
 
 SCHEMA = PlatformSchema(
