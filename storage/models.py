@@ -415,4 +415,19 @@ class Pacing(SQLModel, table=True):
     updated_at: datetime = _created()
 
 
+# --- issue 13: dead letters --------------------------------------------------
+
+
+# --- issue 13: outbox leases -------------------------------------------------
+
+
+# --- issue 13: leader lease --------------------------------------------------
+
+
+# --- issue 13: platform state kept across restarts ---------------------------
+
+
+# --- issue 13: retention -----------------------------------------------------
+
+
 metadata = SQLModel.metadata
