@@ -126,7 +126,7 @@ async def test_migrate_command_creates_the_tables(db_url: str, tmp_path: Path, c
     assert "migrated from empty to revision 0004" in capsys.readouterr().out
     assert await _tables(db_url) == EXPECTED_TABLES
     assert main(["migrate", "-c", str(config)]) == 0
-    assert "up to date (revision 0003)" in capsys.readouterr().out
+    assert "up to date (revision 0004)" in capsys.readouterr().out
 
 
 def test_migrate_console_script_creates_a_sqlite_file_in_a_new_folder(tmp_path: Path) -> None:
