@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import struct
 
 
 def free_port() -> int:
@@ -120,3 +121,12 @@ class TcpProxy:
             self._writers.discard(dst)
             with contextlib.suppress(Exception):
                 dst.close()
+
+
+def _reset(writer: asyncio.StreamWriter) -> None:
+    """Close with an RST, as when a server's process dies (SO_LINGER with a zero timeout)."""
+    with contextlib.suppress(Exception):
+        sock = writer.transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        writer.transport.abort()
