@@ -6,15 +6,15 @@ Config files name the database with a plain URL (`sqlite:///bridge.db`,
 sqlmodel's `AsyncSession` (it adds `exec` to SQLAlchemy's) with `expire_on_commit=False`,
 so rows stay readable after commit.
 
-SQLite is tuned for one process with concurrent coroutines: WAL journal, a busy timeout,
-foreign keys on, `synchronous=FULL`, and every transaction opened with `BEGIN IMMEDIATE`.
-FULL syncs the WAL on every commit, so an acknowledged webhook survives a power loss (NORMAL
-syncs only at checkpoints and may lose the last commits); the intake's group commit
-(bridge/core/group_commit.py) stores many messages per commit, so it pays one sync per batch. The last point makes a
+SQLite is tuned for one process with concurrent coroutines: WAL journal, a busy timeout, foreign
+keys on, `synchronous=FULL`, and every transaction opened with `BEGIN IMMEDIATE`. FULL syncs the
+WAL on every commit, so an acknowledged webhook survives a power loss (NORMAL syncs only at
+checkpoints and may lose the last commits); the intake's group commit (bridge/core/group_commit.py)
+stores many messages per commit, so it pays one sync per batch. `BEGIN IMMEDIATE` makes a
 transaction take the write lock up front, so two coroutines never both read and then fail to
-upgrade to writing ("database is locked"); they queue instead (sqlite_loop waits for the
-lock with awaited sleeps, so the event loop runs on meanwhile). Keep
-transactions short: never await the network inside one.
+upgrade to writing ("database is locked"); they queue instead (sqlite_loop waits for the lock with
+awaited sleeps, so the event loop runs on meanwhile). Keep transactions short: never await the
+network inside one.
 """
 
 from __future__ import annotations

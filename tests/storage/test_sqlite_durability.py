@@ -1,4 +1,4 @@
-"""SQLite commits are synced: an acknowledged webhook survives a power loss (issue 13, point 10)."""
+"""SQLite commits are synced: an acknowledged webhook survives a power loss (issue 13)."""
 
 from __future__ import annotations
 
