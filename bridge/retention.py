@@ -247,7 +247,7 @@ class Retention:
         self.deleted[job] += deleted
         self.last_run[job] = now
         RETENTION_DELETED.labels(job).inc(deleted)
-        RETENTION_LAST_RUN.labels(job).set(now.timestamp())
+        RETENTION_LAST_RUN.labels(job).set_to_current_time()
         level = logging.INFO if deleted else logging.DEBUG
         log.log(
             level,
