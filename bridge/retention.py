@@ -230,6 +230,8 @@ class Retention:
 
     async def run(self, job: str, *, now: datetime | None = None) -> int:
         """Run one job now; returns how many rows or files it deleted."""
+        if job not in JOBS:
+            raise ValueError(f"no retention job {job!r} (known: {', '.join(JOBS)})")
         now = now or datetime.now(UTC)
         before = now - self.periods[job]
         started = time.monotonic()
@@ -239,10 +241,8 @@ class Retention:
             deleted = await self._delete_rows(delete_processed_events, before)
         elif job == UNATTACHED_UPLOADS:
             deleted = await self._unattached_uploads(before)
-        elif job == FILES:
-            deleted = await self._old_files(before, now - self.periods[UNATTACHED_UPLOADS])
         else:
-            raise ValueError(f"no retention job {job!r} (known: {', '.join(JOBS)})")
+            deleted = await self._old_files(before, now - self.periods[UNATTACHED_UPLOADS])
         self.runs[job] += 1
         self.deleted[job] += deleted
         self.last_run[job] = now
