@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from botapi.updates import UpdatesIntake
     from bridge.core.sink import BridgeSink
     from bridge.platforms import Registry
+    from bridge.retention import Retention
     from bridge.runtime import Runtime
     from config import BridgeConfig
     from desk.runtime import DeskRuntime
@@ -100,6 +101,7 @@ def build_components(
     from botapi.files import TelegramFiles
     from bridge.core.sink import BridgeSink
     from bridge.outbox.component import OutboxComponent
+    from bridge.retention import Retention
     from desk.customer_side import TelegramCustomerRefresh
     from desk.dashboard import Dashboards
 
@@ -114,7 +116,11 @@ def build_components(
         files,
         sink.names,
     ]
-    components.extend(customer_channels(config, runtime, sink, files.link, platforms, intake))
+    retention = Retention(config.retention, sessions=runtime.session, leader=runtime.leader)
+    components.extend(
+        customer_channels(config, runtime, sink, files.link, platforms, intake, retention)
+    )
+    components.append(retention)
     return components
 
 
@@ -144,12 +150,14 @@ def customer_channels(
     file_link: Callable[[str], str | None],
     platforms: Registry | None = None,
     bot_updates: UpdatesIntake | None = None,
+    retention: Retention | None = None,
 ) -> list[Component]:
     """The components of every registered platform whose section `config` turns on.
 
     Each platform's `build` gives its parts: its sender joins the outbox, its outlet the
-    core's outlets, its profile look-ups the background name lookups. Telegram customers are
-    served by the desk's bot: their `build` installs them on `bot_updates`, the bot's intake.
+    core's outlets, its profile look-ups the background name lookups, the files it keeps the
+    `retention` jobs. Telegram customers are served by the desk's bot: their `build` installs
+    them on `bot_updates`, the bot's intake.
     """
     from app.platforms import registry
     from bridge.platforms import PlatformContext
@@ -175,5 +183,8 @@ def customer_channels(
             runtime.outlets.register(platform.name, parts.outlet)
         for channel, profiles in parts.profiles.items():
             sink.names.register(channel, profiles)
+        if retention is not None:
+            for area in parts.kept_files:
+                retention.add_files(area)
         components.extend(parts.components)
     return components

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from bridge.leader import Leader
     from bridge.outbox import Sender
     from bridge.outbox.policy import BucketsFor
+    from bridge.retention import FileArea
     from config import BridgeConfig, PlatformSchema
 
 
@@ -88,12 +89,15 @@ class PlatformParts:
     operator's reply into outbox rows (bridge.core.desk's `CustomerOutlet`); `profiles` maps a
     channel to what looks its customers up by id (bridge.adapter's `LooksUpProfiles`). A
     sender or outlet left None is registered by someone else (Telegram's are the desk's bot's).
+    `kept_files` are the files the platform stores, which the retention jobs delete when old
+    (bridge.retention's `FileArea`).
     """
 
     components: Sequence[Component] = ()
     sender: Sender | None = None
     outlet: CustomerOutlet | None = None
     profiles: Mapping[str, LooksUpProfiles] = field(default_factory=dict)
+    kept_files: Sequence[FileArea] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from config.schema import (
     GroupConfig,
     HttpConfig,
     OutboxConfig,
+    RetentionConfig,
     TelegramConfig,
     TelegramLimits,
 )
@@ -30,6 +31,7 @@ __all__ = [
     "HttpConfig",
     "OutboxConfig",
     "PlatformSchema",
+    "RetentionConfig",
     "TelegramConfig",
     "TelegramLimits",
     "config_model",

@@ -1,4 +1,4 @@
-"""Value types shared by the config sections: URLs, origins, ids, non-empty text.
+"""Value types shared by the config sections: URLs, origins, ids, non-empty text, durations.
 
 Each type is an `Annotated` alias whose validator raises `PydanticCustomError("config", ...)`
 with a message written for an admin; `config.messages` prints that message as is.
@@ -6,11 +6,13 @@ with a message written for an admin; `config.messages` prints that message as is
 
 from __future__ import annotations
 
+import math
 import re
-from typing import Annotated
+from datetime import timedelta
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, PlainSerializer
 from pydantic_core import PydanticCustomError
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -94,8 +96,53 @@ def _name(value: str) -> str:
     return value
 
 
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd])$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_DURATION_HINT = "write e.g. 45s, 5m, 2h, 1d or a number of seconds"
+
+
+def _duration(value: Any) -> timedelta:
+    """`45s`, `5m`, `2h`, `1d` or a number of seconds -> a positive timedelta."""
+    if isinstance(value, timedelta):
+        seconds = value.total_seconds()
+    elif isinstance(value, bool) or value is None or isinstance(value, dict | list):
+        raise fail(f"not a duration ({_DURATION_HINT})")
+    elif isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str):
+        match = _DURATION.match(value.strip().lower())
+        if match is not None:
+            seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+        else:
+            try:
+                seconds = float(value.strip())
+            except ValueError:
+                raise fail(f"not a duration: {value!r} ({_DURATION_HINT})") from None
+    else:
+        raise fail(f"not a duration ({_DURATION_HINT})")
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise fail(f"must be a positive duration, got {value!r} ({_DURATION_HINT})")
+    if seconds > timedelta.max.total_seconds() / 2:
+        raise fail(f"too long a duration: {value!r}")
+    return timedelta(seconds=seconds)
+
+
+def format_duration(value: timedelta) -> str:
+    """A duration as the config writes it: `90d`, `30m`, `45s`, `1.5s`."""
+    seconds = value.total_seconds()
+    for unit in ("d", "h", "m"):
+        size = _UNIT_SECONDS[unit]
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return f"{int(seconds)}s" if seconds.is_integer() else f"{seconds:g}s"
+
+
 NonEmptyStr = Annotated[str, AfterValidator(_non_empty)]
 HttpUrl = Annotated[str, AfterValidator(_http_url)]
 Origin = Annotated[str, AfterValidator(_origin)]
 GroupChatId = Annotated[int, AfterValidator(_group_chat_id)]
 Name = Annotated[str, AfterValidator(_name)]
+#: A positive duration: `45s`, `5m`, `2h`, `1d`, or a number of seconds (`90`, `0.5`).
+Duration = Annotated[
+    timedelta, BeforeValidator(_duration), PlainSerializer(format_duration, return_type=str)
+]

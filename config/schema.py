@@ -10,12 +10,22 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Mapping
+from datetime import timedelta
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import Field, PrivateAttr, field_validator
+from pydantic import Field, PrivateAttr, ValidationInfo, field_validator
 
-from config.fields import GroupChatId, HttpUrl, Name, NonEmptyStr, Section, fail
+from config.fields import (
+    Duration,
+    GroupChatId,
+    HttpUrl,
+    Name,
+    NonEmptyStr,
+    Section,
+    fail,
+    format_duration,
+)
 from config.platforms import PlatformSchema
 
 DEFAULT_DATABASE = "sqlite:///talker-bridge.db"
@@ -109,6 +119,57 @@ class OutboxConfig(Section):
     alarm_after_seconds: float = Field(300, gt=0)
 
 
+#: The shortest `retention.processed_events`: platforms redeliver for up to a day.
+MIN_PROCESSED_EVENTS = timedelta(days=1)
+#: The shortest `retention.unattached_uploads`.
+MIN_UNATTACHED_UPLOADS = timedelta(minutes=1)
+
+
+class RetentionConfig(Section):
+    """How long finished work is kept before the retention jobs delete it (bridge/retention.py)."""
+
+    #: Outbox rows that are finished (sent, failed for good, superseded), after they finished.
+    outbox: Duration = timedelta(days=7)
+    #: Platform event ids already handled (the duplicate check of webhooks and polling).
+    processed_events: Duration = timedelta(days=14)
+    #: Files a visitor uploaded in the widget and never sent in a message.
+    unattached_uploads: Duration = timedelta(minutes=30)
+    #: Every stored file (widget uploads, operators' files kept for visitors), by its age.
+    files: Duration = timedelta(days=90)
+
+    @field_validator("processed_events")
+    @classmethod
+    def _redeliveries_stay_deduplicated(cls, value: timedelta) -> timedelta:
+        if value < MIN_PROCESSED_EVENTS:
+            raise fail(
+                f"must be at least {format_duration(MIN_PROCESSED_EVENTS)}, got "
+                f"{format_duration(value)}: platforms deliver an event again for up to a day, "
+                "and an id deleted before that would be handled twice"
+            )
+        return value
+
+    @field_validator("unattached_uploads")
+    @classmethod
+    def _time_to_send(cls, value: timedelta) -> timedelta:
+        if value < MIN_UNATTACHED_UPLOADS:
+            raise fail(
+                f"must be at least {format_duration(MIN_UNATTACHED_UPLOADS)}, got "
+                f"{format_duration(value)}: a visitor needs time to send what they attached"
+            )
+        return value
+
+    @field_validator("files")
+    @classmethod
+    def _longer_than_unattached(cls, value: timedelta, info: ValidationInfo) -> timedelta:
+        unattached = info.data.get("unattached_uploads")
+        if unattached is not None and value <= unattached:
+            raise fail(
+                f"must be longer than unattached_uploads ({format_duration(unattached)}), "
+                f"got {format_duration(value)}"
+            )
+        return value
+
+
 class CloseConfig(Section):
     """What the customer receives when an operator closes a conversation."""
 
@@ -139,6 +200,7 @@ class BridgeConfig(Section):
     channels: Channels
     outbox: OutboxConfig = OutboxConfig()
     close: CloseConfig = CloseConfig()
+    retention: RetentionConfig = RetentionConfig()
 
     _source: str = PrivateAttr(default="<config>")
     _platforms: tuple[PlatformSchema, ...] = PrivateAttr(default=())

@@ -6,12 +6,15 @@ Config files name the database with a plain URL (`sqlite:///bridge.db`,
 sqlmodel's `AsyncSession` (it adds `exec` to SQLAlchemy's) with `expire_on_commit=False`,
 so rows stay readable after commit.
 
-SQLite is tuned for one process with concurrent coroutines: WAL journal, a busy timeout,
-foreign keys on, and every transaction opened with `BEGIN IMMEDIATE`. The last point makes a
+SQLite is tuned for one process with concurrent coroutines: WAL journal, a busy timeout, foreign
+keys on, `synchronous=FULL`, and every transaction opened with `BEGIN IMMEDIATE`. FULL syncs the
+WAL on every commit, so an acknowledged webhook survives a power loss (NORMAL syncs only at
+checkpoints and may lose the last commits); the intake's group commit (bridge/core/group_commit.py)
+stores many messages per commit, so it pays one sync per batch. `BEGIN IMMEDIATE` makes a
 transaction take the write lock up front, so two coroutines never both read and then fail to
-upgrade to writing ("database is locked"); they queue instead (sqlite_loop waits for the
-lock with awaited sleeps, so the event loop runs on meanwhile). Keep
-transactions short: never await the network inside one.
+upgrade to writing ("database is locked"); they queue instead (sqlite_loop waits for the lock with
+awaited sleeps, so the event loop runs on meanwhile). Keep transactions short: never await the
+network inside one.
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ log = logging.getLogger(__name__)
 Backend = Literal["sqlite", "postgresql"]
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+#: Every commit synced to disk: a commit (an acknowledged webhook) survives a power loss.
+SQLITE_SYNCHRONOUS = "FULL"
 
 #: The aiosqlite driver: only for a URL that names it (the optional extra `aiosqlite`).
 AIOSQLITE = "sqlite+aiosqlite"
@@ -138,7 +143,7 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
             on_loop = isinstance(dbapi_connection, sqlite_loop.LoopConnection)
             cursor.execute(f"PRAGMA busy_timeout={0 if on_loop else SQLITE_BUSY_TIMEOUT_MS}")
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute(f"PRAGMA synchronous={SQLITE_SYNCHRONOUS}")
         finally:
             cursor.close()
 

@@ -429,5 +429,8 @@ class Pacing(SQLModel, table=True):
 
 # --- issue 13: retention -----------------------------------------------------
 
+#: The retention job finds finished outbox rows by when they finished (storage/retention.py).
+Index("ix_outbox_done_at", OutboxItem.__table__.c.done_at)  # type: ignore[attr-defined]
+
 
 metadata = SQLModel.metadata

@@ -8,12 +8,12 @@ ORM makes about eight hand-offs per statement: the intake was bound by hand-offs
 
 This dialect calls the standard `sqlite3` module directly on the event loop's thread, inside
 SQLAlchemy's greenlet, exactly as the synchronous pysqlite dialect does. That is safe because a
-statement of this service is short (indexed lookups and small writes; WAL with
-synchronous=NORMAL never syncs on commit) and because it never waits for a lock on the loop:
-the connection's busy timeout is 0, and a "database is locked" answer (another process, or
-another coroutine's transaction, holds the write lock) is retried after an `await`ed sleep, so
-other coroutines run meanwhile — up to `BUSY_TIMEOUT` seconds, then the error is raised as
-aiosqlite would raise it after its busy timeout.
+statement of this service is short (indexed lookups and small writes; a commit syncs the WAL once,
+see storage/db.py) and because it never waits for a lock on the loop: the connection's busy timeout
+is 0, and a "database is locked" answer (another process, or another coroutine's transaction, holds
+the write lock) is retried after an `await`ed sleep, so other coroutines run meanwhile — up to
+`BUSY_TIMEOUT` seconds, then the error is raised as aiosqlite would raise it after its busy
+timeout.
 
 Everything else is SQLAlchemy's pysqlite dialect: SQL compilation, types, the `regexp`
 function, isolation levels. Connections are pooled per engine (AsyncAdaptedQueuePool for a

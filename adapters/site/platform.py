@@ -38,6 +38,7 @@ def build(section: SiteSettings, context: PlatformContext) -> PlatformParts:
     """One adapter per widget, sharing the database, the files and one sender."""
     from adapters.site.adapter import SiteChannel
     from adapters.site.outlet import SiteOutlet
+    from adapters.site.retention import SiteFiles
 
     assert context.file_link is not None and context.sessions is not None
     site = SiteChannel(
@@ -46,7 +47,12 @@ def build(section: SiteSettings, context: PlatformContext) -> PlatformParts:
         sessions=context.sessions,
         telegram_link=context.file_link,
     )
-    return PlatformParts(components=site.adapters, sender=site.sender, outlet=SiteOutlet())
+    return PlatformParts(
+        components=site.adapters,
+        sender=site.sender,
+        outlet=SiteOutlet(),
+        kept_files=(SiteFiles(site.files),),
+    )
 
 
 SCHEMA = PlatformSchema(

@@ -37,3 +37,21 @@ async def count_requests(request: web.Request, handler: Handler) -> web.StreamRe
         raise
     HTTP_REQUESTS.labels(pattern, str(response.status)).inc()
     return response
+
+
+# The retention jobs (bridge/retention.py); only the leader's jobs run, so its figures move.
+RETENTION_DELETED = Counter(
+    "talker_bridge_retention_deleted_total",
+    "Rows or files the retention jobs deleted, by job.",
+    ["job"],
+)
+RETENTION_LAST_RUN = Gauge(
+    "talker_bridge_retention_last_run_timestamp_seconds",
+    "When each retention job last finished a run (Unix time).",
+    ["job"],
+)
+RETENTION_FAILURES = Counter(
+    "talker_bridge_retention_failures_total",
+    "Retention job runs that failed (they run again on schedule), by job.",
+    ["job"],
+)

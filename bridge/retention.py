@@ -1,0 +1,327 @@
+"""Retention: finished work is deleted after the config's periods, by one process at a time.
+
+Nothing the bridge stores is needed forever. Four jobs delete what is older than its period
+in `retention:` (config/schema.py `RetentionConfig`):
+
+- `outbox`: finished outbox rows (sent, failed for good, superseded), counted from when they
+  finished; they carry whole payloads (base64 avatars) and results. Pending rows stay.
+- `processed_events`: the ids that catch duplicate webhooks and updates.
+- `unattached_uploads`: files a visitor uploaded in the widget and never sent: an upload is
+  checked once its file is older than the period (its modification time first, then the
+  database: does a message of that visitor's channel carry the file as an attachment?).
+- `files`: every stored file (widget uploads and operators' files kept for visitors) older
+  than the period, and the folders they leave empty.
+
+The files live where a platform keeps them; the platform hands a `FileArea` over at wiring
+(`PlatformParts.kept_files`), so the core knows no folder layout.
+
+Once across processes: the jobs run on APScheduler's `AsyncIOScheduler`, started inside a
+leader duty (bridge/leader.py) and shut down when the duty is cancelled, so with several
+processes on one PostgreSQL only the leader's scheduler runs. In the short overlap a leader
+change may have, two runs are harmless: deletes are idempotent, and a batch skips rows that
+another transaction holds. Each job runs every half of its period, at most hourly; a leader
+runs each job for the first time within a minute of taking over.
+
+Deletes go in batches of `batch` rows, one transaction each, so a big backlog never holds the
+database for long. Every run counts what it deleted in /metrics
+(`talker_bridge_retention_deleted_total{job}`) and stamps
+`talker_bridge_retention_last_run_timestamp_seconds{job}`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import Counter, defaultdict
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from bridge.components import ComponentState
+from bridge.web.metrics import RETENTION_DELETED, RETENTION_FAILURES, RETENTION_LAST_RUN
+from storage.retention import attachment_refs, delete_finished_outbox, delete_processed_events
+
+if TYPE_CHECKING:
+    from sqlmodel.ext.asyncio.session import AsyncSession
+
+    from bridge.leader import Leader
+    from config import RetentionConfig
+
+log = logging.getLogger(__name__)
+
+OUTBOX = "outbox"
+PROCESSED_EVENTS = "processed_events"
+UNATTACHED_UPLOADS = "unattached_uploads"
+FILES = "files"
+#: Every job, by its key in `retention:`.
+JOBS = (OUTBOX, PROCESSED_EVENTS, UNATTACHED_UPLOADS, FILES)
+FILE_JOBS = (UNATTACHED_UPLOADS, FILES)
+
+#: The leader duty's name (bridge/leader.py).
+DUTY = "retention"
+#: Rows per delete statement (and files per pass off the event loop).
+BATCH = 500
+#: Customers per attachment query of the unattached-uploads job.
+CUSTOMERS_PER_QUERY = 200
+#: A job runs every half of its period, but at least this often.
+MAX_INTERVAL = timedelta(hours=1)
+#: A new leader runs each job this long after taking over (or after its interval, if shorter).
+FIRST_RUN_DELAY = timedelta(minutes=1)
+
+
+@dataclass(frozen=True, slots=True)
+class KeptFile:
+    """One file a platform stores.
+
+    `channel` and `customer` (the customer's platform id) say whose it is; `ref` is the
+    `file_ref` a message's attachment carries when it uses the file; `uploaded` is True for a
+    file the customer uploaded (it must be attached to a message of theirs to stay), False for
+    one kept for them (an operator's file); `modified` is when it was last written.
+    """
+
+    channel: str
+    customer: str
+    ref: str
+    modified: datetime
+    uploaded: bool
+    path: Path
+
+
+class FileArea(Protocol):
+    """Files a platform keeps on disk (the site widget's file store).
+
+    The methods do blocking I/O; the jobs call them in a worker thread. `remove` of a file
+    already gone is not an error (returns False).
+    """
+
+    name: str
+
+    def scan(self) -> list[KeptFile]:
+        """Every stored file."""
+        ...
+
+    def remove(self, file: KeptFile) -> bool:
+        """Delete the file; True when it was there."""
+        ...
+
+    def tidy(self, before: datetime) -> int:
+        """Remove folders that are empty and unchanged since `before`; how many went."""
+        ...
+
+
+def interval_of(period: timedelta) -> timedelta:
+    """How often a job with this period runs: half the period, at most `MAX_INTERVAL`."""
+    return min(period / 2, MAX_INTERVAL)
+
+
+class Retention:
+    """The retention jobs as a component: a leader duty that runs APScheduler.
+
+    `sessions` makes a session of the process's database (`Runtime.session`); `leader` is the
+    process's `Leader`. `run(job)` runs one job now (what the scheduler calls).
+    """
+
+    name = "retention"
+
+    def __init__(
+        self,
+        config: RetentionConfig,
+        *,
+        sessions: Callable[[], AsyncSession],
+        leader: Leader,
+        files: Iterable[FileArea] = (),
+        batch: int = BATCH,
+    ) -> None:
+        if batch <= 0:
+            raise ValueError(f"batch must be positive, got {batch}")
+        self.config = config
+        self.periods: dict[str, timedelta] = {job: getattr(config, job) for job in JOBS}
+        self._sessions = sessions
+        self.leader = leader
+        self.areas: list[FileArea] = list(files)
+        self.batch = batch
+        #: Runs finished by this process, deleted rows and files, and when each job last ran.
+        self.runs: Counter[str] = Counter()
+        self.deleted: Counter[str] = Counter()
+        self.last_run: dict[str, datetime] = {}
+        # Uploads found attached to a message: checked once, not on every run.
+        self._attached: set[tuple[str, str, str]] = set()
+        self._tasks: set[asyncio.Task[object]] = set()
+        self._started = False
+
+    def add_files(self, area: FileArea) -> None:
+        """Keep `area`'s files too (the wiring adds each platform's `kept_files`)."""
+        self.areas.append(area)
+
+    def jobs(self) -> list[str]:
+        """The jobs this process schedules (the file jobs only when a platform keeps files)."""
+        return [job for job in JOBS if job not in FILE_JOBS or self.areas]
+
+    # ---- the component -------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self.leader.add_duty(DUTY, self._lead)
+        self._started = True
+
+    async def stop(self) -> None:
+        if self._started:
+            await self.leader.remove_duty(DUTY)
+        self._started = False
+
+    def state(self) -> ComponentState:
+        if not self._started:
+            return ComponentState("stopped")
+        if not self.leader.is_leader:
+            return ComponentState("running", "standby: the leader process runs the jobs")
+        return ComponentState("running")
+
+    async def _lead(self) -> None:
+        """The duty: APScheduler runs the jobs while this process leads."""
+        from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+        scheduler = AsyncIOScheduler(timezone=UTC, event_loop=asyncio.get_running_loop())
+        now = datetime.now(UTC)
+        for job in self.jobs():
+            interval = interval_of(self.periods[job])
+            scheduler.add_job(
+                self._scheduled,
+                "interval",
+                args=(job,),
+                id=job,
+                name=f"retention:{job}",
+                seconds=interval.total_seconds(),
+                next_run_time=now + min(interval, FIRST_RUN_DELAY),
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=None,
+            )
+        scheduler.start()
+        log.info("retention jobs scheduled: %s", ", ".join(self.jobs()))
+        try:
+            await asyncio.Future()  # until the leader cancels the duty
+        finally:
+            scheduler.shutdown(wait=False)
+            await asyncio.sleep(0)  # the scheduler shuts down on the loop's next turn
+            for task in list(self._tasks):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+
+    async def _scheduled(self, job: str) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
+        try:
+            await self.run(job)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            RETENTION_FAILURES.labels(job).inc()
+            log.exception("retention job %s failed; it runs again on schedule", job)
+        finally:
+            if task is not None:
+                self._tasks.discard(task)
+
+    # ---- the jobs ------------------------------------------------------------------------
+
+    async def run(self, job: str, *, now: datetime | None = None) -> int:
+        """Run one job now; returns how many rows or files it deleted."""
+        if job not in JOBS:
+            raise ValueError(f"no retention job {job!r} (known: {', '.join(JOBS)})")
+        now = now or datetime.now(UTC)
+        before = now - self.periods[job]
+        started = time.monotonic()
+        if job == OUTBOX:
+            deleted = await self._delete_rows(delete_finished_outbox, before)
+        elif job == PROCESSED_EVENTS:
+            deleted = await self._delete_rows(delete_processed_events, before)
+        elif job == UNATTACHED_UPLOADS:
+            deleted = await self._unattached_uploads(before)
+        else:
+            deleted = await self._old_files(before, now - self.periods[UNATTACHED_UPLOADS])
+        self.runs[job] += 1
+        self.deleted[job] += deleted
+        self.last_run[job] = now
+        RETENTION_DELETED.labels(job).inc(deleted)
+        RETENTION_LAST_RUN.labels(job).set_to_current_time()
+        level = logging.INFO if deleted else logging.DEBUG
+        log.log(
+            level,
+            "retention %s: deleted %d older than %s in %.1f s",
+            job,
+            deleted,
+            before.isoformat(timespec="seconds"),
+            time.monotonic() - started,
+        )
+        return deleted
+
+    async def _delete_rows(
+        self, delete: Callable[[AsyncSession, datetime, int], Awaitable[int]], before: datetime
+    ) -> int:
+        total = 0
+        while True:
+            async with self._sessions() as session, session.begin():
+                deleted = await delete(session, before, self.batch)
+            total += deleted
+            if deleted < self.batch:
+                return total
+            await asyncio.sleep(0)  # let the intake in between batches
+
+    async def _scan(self) -> list[tuple[FileArea, KeptFile]]:
+        found: list[tuple[FileArea, KeptFile]] = []
+        for area in self.areas:
+            files = await asyncio.to_thread(area.scan)
+            found.extend((area, file) for file in files)
+        return found
+
+    async def _remove(self, files: Sequence[tuple[FileArea, KeptFile]]) -> int:
+        def remove(chunk: Sequence[tuple[FileArea, KeptFile]]) -> int:
+            return sum(area.remove(file) for area, file in chunk)
+
+        removed = 0
+        for start in range(0, len(files), self.batch):
+            removed += await asyncio.to_thread(remove, files[start : start + self.batch])
+        return removed
+
+    async def _unattached_uploads(self, before: datetime) -> int:
+        scanned = await self._scan()
+        seen = {(area.name, f.channel, f.ref) for area, f in scanned}
+        self._attached &= seen  # forget files that are gone
+        candidates = [
+            (area, f)
+            for area, f in scanned
+            if f.uploaded
+            and f.modified < before
+            and (area.name, f.channel, f.ref) not in self._attached
+        ]
+        by_channel: dict[str, set[str]] = defaultdict(set)
+        for _, f in candidates:
+            by_channel[f.channel].add(f.customer)
+        used: dict[tuple[str, str], set[str]] = {}
+        for channel, customers in by_channel.items():
+            ordered = sorted(customers)
+            for start in range(0, len(ordered), CUSTOMERS_PER_QUERY):
+                async with self._sessions() as session:
+                    refs = await attachment_refs(
+                        session, channel, ordered[start : start + CUSTOMERS_PER_QUERY]
+                    )
+                for customer, found in refs.items():
+                    used[channel, customer] = found
+        unattached = []
+        for area, f in candidates:
+            if f.ref in used.get((f.channel, f.customer), ()):
+                self._attached.add((area.name, f.channel, f.ref))
+            else:
+                unattached.append((area, f))
+        return await self._remove(unattached)
+
+    async def _old_files(self, before: datetime, folders_before: datetime) -> int:
+        scanned = await self._scan()
+        removed = await self._remove([(area, f) for area, f in scanned if f.modified < before])
+        for area in self.areas:
+            await asyncio.to_thread(area.tidy, folders_before)
+        return removed
