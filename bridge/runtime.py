@@ -35,6 +35,10 @@ if TYPE_CHECKING:
 #: How often the worker looks for due rows when nobody woke it.
 POLL_INTERVAL = 0.2
 
+#: Floors of the leader's self-fence bound and of the takeover margin (bridge/leader.py).
+MIN_FENCE_AFTER = 2.0
+MIN_TAKEOVER_MARGIN = 1.0
+
 
 class Runtime:
     """One process's engine, outbox (worker, pacing, handlers, senders), outlets and leader."""
@@ -63,7 +67,16 @@ class Runtime:
         self.outlets = Outlets()
         # Leader-only duties (the getUpdates poller, the dashboards); bridge/leader.py.
         interval = 2.0 / max(time_scale, 1.0)
-        self.leader = Leader(database, retry_interval=interval, check_interval=interval)
+        # The bounds shrink with time_scale, but never below what a busy event loop (tests
+        # and benchmarks run many services in one) can keep: F = 6 s and T = 10 s at scale 1.
+        fence = max(3 * interval, MIN_FENCE_AFTER)
+        self.leader = Leader(
+            database,
+            retry_interval=interval,
+            check_interval=interval,
+            fence_after=fence,
+            takeover_after=fence + max(2 * interval, MIN_TAKEOVER_MARGIN),
+        )
         self.worker: OutboxWorker | None = None
         self.engine: AsyncEngine | None = None
         self._sessions: async_sessionmaker[AsyncSession] | None = None

@@ -4,12 +4,19 @@
 transaction (both backends have transactional DDL), so a failed migration leaves nothing
 half-done. `upgrade(url)` is the synchronous entry; it also works when called from a thread
 that already runs an event loop. Running it again on an up-to-date database changes nothing.
+
+Processes started together (replicas in an orchestrator) migrate one at a time: on PostgreSQL the
+migration's transaction first takes a transaction-level advisory lock (`MIGRATION_LOCK`), so a
+second process waits there, before Alembic looks at `alembic_version`, and then finds the
+database up to date; the lock ends with the transaction, also when a process dies. On SQLite the
+transaction opens with `BEGIN IMMEDIATE` (storage/db.py), which serializes the same way.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import logging
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
@@ -18,13 +25,21 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.db import create_engine, sqlite_path
+from storage.leader_lock import lock_key
+
+log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 T = TypeVar("T")
+
+#: The advisory lock every process takes before migrating (PostgreSQL).
+MIGRATION_LOCK = "talker-bridge:migrate"
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -52,6 +67,7 @@ async def upgrade_async(url: str, revision: str = "head") -> None:
     engine = create_engine(url)
     try:
         async with engine.begin() as connection:
+            await serialize_migrations(connection)
             await connection.run_sync(lambda sync: command.upgrade(alembic_config(sync), revision))
     finally:
         await engine.dispose()
@@ -62,11 +78,29 @@ async def downgrade_async(url: str, revision: str) -> None:
     engine = create_engine(url)
     try:
         async with engine.begin() as connection:
+            await serialize_migrations(connection)
             await connection.run_sync(
                 lambda sync: command.downgrade(alembic_config(sync), revision)
             )
     finally:
         await engine.dispose()
+
+
+async def serialize_migrations(connection: AsyncConnection) -> None:
+    """Wait until no other process migrates this database; hold that until the transaction ends.
+
+    PostgreSQL: `pg_advisory_xact_lock` in the migration's own transaction (released at commit
+    or rollback, or when the connection dies). SQLite: nothing to do, `BEGIN IMMEDIATE` holds
+    the database's write lock already.
+    """
+    if connection.dialect.name != "postgresql":
+        return
+    key = lock_key(MIGRATION_LOCK)
+    got = await connection.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": key})
+    if got:
+        return
+    log.info("another process is migrating the database; waiting for it")
+    await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
 def _make_parent_dir(path: str) -> None:
@@ -114,10 +148,12 @@ def _run_sync(coro: Coroutine[Any, Any, T]) -> T:
 
 __all__ = [
     "MIGRATIONS_DIR",
+    "MIGRATION_LOCK",
     "alembic_config",
     "current_revision",
     "current_revision_async",
     "head_revision",
+    "serialize_migrations",
     "upgrade",
     "upgrade_async",
 ]

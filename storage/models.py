@@ -424,6 +424,24 @@ class Pacing(SQLModel, table=True):
 # --- issue 13: leader lease --------------------------------------------------
 
 
+class LeaderLease(SQLModel, table=True):
+    """Who leads under one advisory lock, since when (`term`), and when it last confirmed.
+
+    The leader renews `renewed_at` (server time) over its lock's own connection at every
+    confirmation; a standby that sees it older than the takeover bound may end the stale
+    holder's session (`holder_pid`) and take over with `term + 1` (bridge/leader.py).
+    `holder` is NULL after a clean hand-over.
+    """
+
+    __tablename__ = "leader_lease"
+
+    name: str = Field(primary_key=True, max_length=128)
+    holder: str | None = Field(default=None, max_length=255)
+    holder_pid: int | None = Field(default=None)
+    term: int = Field(default=0, sa_type=BigInteger)
+    renewed_at: datetime = _created()
+
+
 # --- issue 13: platform state kept across restarts ---------------------------
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlmodel import col, select
+from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Conversation, Customer, Direction, Message
@@ -67,3 +67,9 @@ async def visitor_message_by_id(
         )
     )
     return (await session.exec(statement)).first()
+
+
+async def latest_message_id(session: AsyncSession) -> int:
+    """The highest message id stored now (0 when none): a mark to catch up from later."""
+    statement = select(func.max(Message.id))
+    return int((await session.exec(statement)).one() or 0)

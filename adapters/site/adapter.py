@@ -2,6 +2,7 @@
 
     site = SiteChannel(config, sink, sessions=runtime.session, telegram_link=link)
     components.extend(site.adapters)           # Adapter + HasRoutes: /widget/<id>...
+    components.extend([site.push] if site.push else [])  # PostgreSQL: other processes
     senders["site"] = site.sender              # SiteSender, pushes replies to open sockets
 
 Each adapter serves `/widget/<id>.js` (the one-tag embed), `/widget/<id>` (standalone page),
@@ -34,11 +35,13 @@ from adapters.site.limits import (
     RateLimiter,
 )
 from adapters.site.origins import OriginPolicy
+from adapters.site.push import SitePush
 from adapters.site.replies import ReplyFiles, TelegramLink
 from adapters.site.sender import SiteSender
 from adapters.site.settings import SiteSettings, Widget
 from adapters.site.uploads import FileStore
 from bridge.components import ComponentState
+from storage.db import backend_name
 from storage.site import visitor_message, visitor_message_by_id
 
 if TYPE_CHECKING:
@@ -176,7 +179,13 @@ class SiteChannel:
             for widget_id, widget in widgets.items()
         ]
         self.by_channel = {adapter.channel: adapter for adapter in self.adapters}
-        self.sender = SiteSender(self.by_channel)
+        #: Replies to visitors whose socket is open on another process (PostgreSQL only).
+        self.push = (
+            SitePush(config.database, self.by_channel)
+            if self.adapters and backend_name(config.database) == "postgresql"
+            else None
+        )
+        self.sender = SiteSender(self.by_channel, self.push)
 
 
 def default_files_dir(database_url: str) -> Path:

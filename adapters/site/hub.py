@@ -27,6 +27,10 @@ class Hub:
             if not sockets:
                 del self._sockets[visitor]
 
+    def visitors(self) -> list[str]:
+        """The visitors with at least one open socket here."""
+        return list(self._sockets)
+
     def count(self, visitor: str | None = None) -> int:
         """Open sockets of one visitor, or of everyone."""
         if visitor is not None:

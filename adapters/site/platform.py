@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from adapters.site import look
 from adapters.site.settings import SiteSettings
+from bridge.components import Component
 from bridge.platforms import Platform, PlatformContext, PlatformParts
 from config.paths import Path
 from config.platforms import Caller, PlatformSchema, Raw
@@ -47,8 +48,11 @@ def build(section: SiteSettings, context: PlatformContext) -> PlatformParts:
         sessions=context.sessions,
         telegram_link=context.file_link,
     )
+    components: list[Component] = list(site.adapters)
+    if site.push is not None:
+        components.append(site.push)
     return PlatformParts(
-        components=site.adapters,
+        components=components,
         sender=site.sender,
         outlet=SiteOutlet(),
         kept_files=(SiteFiles(site.files),),

@@ -2,7 +2,9 @@
 
 The reply is already stored (the outbox row names its message), so delivery never waits for
 the visitor: whoever is offline reads it from history when the panel opens or the socket
-reconnects. Every file of the reply is first kept for the visitor (`replies.ReplyFiles`: its
+reconnects. With several processes on PostgreSQL the visitor's socket may be open on another
+one, so the reply is also announced to the others (adapters/site/push.py).
+Every file of the reply is first kept for the visitor (`replies.ReplyFiles`: its
 bytes, or the operator's Telegram file fetched through the bridge's link) and linked, in the
 live push and in history alike; a file that cannot be had is shown by name.
 """
@@ -21,6 +23,7 @@ from bridge.errors import PermanentError
 
 if TYPE_CHECKING:
     from adapters.site.adapter import SiteAdapter
+    from adapters.site.push import SitePush
     from adapters.site.uploads import StoredFile
     from bridge.events import Attachment
 
@@ -34,8 +37,14 @@ class SiteSender:
     which the widget shows once.
     """
 
-    def __init__(self, adapters: Mapping[str, SiteAdapter] | Callable[[], Mapping]) -> None:
+    def __init__(
+        self,
+        adapters: Mapping[str, SiteAdapter] | Callable[[], Mapping],
+        push: SitePush | None = None,
+    ) -> None:
+        """`push`: announce each reply to the other processes (PostgreSQL; None on SQLite)."""
         self._adapters = adapters
+        self._push = push
 
     def _adapter(self, channel: str) -> SiteAdapter:
         adapters = self._adapters() if callable(self._adapters) else self._adapters
@@ -69,6 +78,10 @@ class SiteSender:
             for a, c in zip(outbound.attachments, copies, strict=True)
         ]
         sockets = await adapter.hub.push(visitor, {"type": "message", "message": view})
+        if self._push is not None:
+            await self._push.announce(
+                adapter, visitor, message_id, view if message_id is None else None
+            )
         return {"message_id": str(view["id"] or ""), "sockets": sockets}
 
 

@@ -14,8 +14,16 @@ import pytest
 
 from bridge.leader import Leader
 from storage.leader_lock import libpq_dsn, lock_key
+from storage.migrate import upgrade_async
 
 FAST = {"retry_interval": 0.1, "check_interval": 0.1, "timeout": 2.0}
+
+
+@pytest.fixture
+async def pg_url(pg_url: str) -> str:
+    """The test's PostgreSQL database, migrated (the leader keeps its lease in a table)."""
+    await upgrade_async(pg_url)
+    return pg_url
 
 
 class Ticker:

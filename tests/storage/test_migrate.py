@@ -53,6 +53,7 @@ EXPECTED_TABLES = {
     "operator_groups",
     "feed_states",
     "feed_digests",
+    "leader_lease",
     "alembic_version",
 }
 

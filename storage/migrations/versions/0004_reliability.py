@@ -66,11 +66,19 @@ def _downgrade_outbox() -> None:
 
 
 def _upgrade_leader() -> None:
-    pass
+    op.create_table(
+        "leader_lease",
+        sa.Column("name", sa.String(length=128), nullable=False),
+        sa.Column("holder", sa.String(length=255), nullable=True),
+        sa.Column("holder_pid", sa.Integer(), nullable=True),
+        sa.Column("term", sa.BigInteger(), nullable=False),
+        sa.Column("renewed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("name", name=op.f("pk_leader_lease")),
+    )
 
 
 def _downgrade_leader() -> None:
-    pass
+    op.drop_table("leader_lease")
 
 
 # --- platform state that lived in memory (Facebook sent log, VK denied customers) -------------
