@@ -60,7 +60,8 @@ def _internal_id(bridge: Bridge, customer: VkCustomer) -> int:
 
 def test_the_fallback_id_names_the_dialog_and_edits_point_at_it() -> None:
     def event(kind: str, peer: int, **extra: object) -> dict[str, object]:
-        message = {"id": 0, "conversation_message_id": 7, "from_id": peer, "peer_id": peer}
+        message: dict[str, object] = {"id": 0, "conversation_message_id": 7}
+        message |= {"from_id": peer, "peer_id": peer}
         message |= {"date": 1_700_000_000, "text": "hi", **extra}
         obj = {"message": message} if kind == "message_new" else message
         return {"type": kind, "object": obj, "group_id": 77}
