@@ -10,7 +10,9 @@ declared Content-Length over the route's cap with 413 before anything is read, t
 body whole under the cap (413 when it grows past it) before the handler runs, so an over-cap
 webhook changes nothing. A handler marked with `body_limit(n)` gets `n` instead of the
 default; one marked `reads_itself=True` reads its own body with `read_limited` (the widget's
-routes, which check the visitor's token first and answer errors with CORS headers).
+routes, which check the visitor's token first and answer errors with CORS headers). A handler
+behind the middleware reads its body with `request.read()`, `.json()` or `.text()` (the bytes
+already read); `request.content` is empty by then unless it is marked `reads_itself`.
 """
 
 from __future__ import annotations
