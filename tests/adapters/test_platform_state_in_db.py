@@ -56,6 +56,11 @@ async def test_a_read_receipt_reaching_a_restarted_process_marks_the_reply_seen(
         customer = FacebookCustomer(bridge)
         await customer.says("where is my order?")
         thread_id = await bridge.accept()
+        await eventually(
+            lambda: any("where is my order?" in t for t in bridge.topic_texts(thread_id)),
+            wait=30,
+            what="the conversation's history in its topic",
+        )
         bridge.operator_says(thread_id, "It left the warehouse today")
         await eventually(customer.received_texts, wait=30, what="the reply at the customer")
         await wait_state(bridge, [("It left the warehouse today", "sent")], "the reply sent")
@@ -73,6 +78,11 @@ async def test_a_vk_customer_who_denied_messages_stays_refused_after_a_restart(
         customer = VkCustomer(bridge)
         await customer.says("hello")
         thread_id = await bridge.accept()
+        await eventually(
+            lambda: any("hello" in t for t in bridge.topic_texts(thread_id)),
+            wait=30,
+            what="the conversation's history in its topic",
+        )
         await customer.becomes_unreachable()
         await eventually(
             lambda: any("can no longer be reached" in t for t in bridge.topic_texts(thread_id)),

@@ -167,6 +167,11 @@ async def test_an_operators_5_mb_document_reaches_a_vk_customer_byte_exact(
         customer = VkCustomer(bridge)
         await customer.says("please send the contract")
         thread_id = await bridge.accept()
+        await eventually(
+            lambda: any("please send the contract" in t for t in bridge.topic_texts(thread_id)),
+            wait=30,
+            what="the conversation's history in its topic",
+        )
         data = pdf_of(5 * MB)
         bridge.telegram.user_sends_document(
             bridge.ann, data, "contract.pdf", chat_id=bridge.group_id, topic=thread_id
