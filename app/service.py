@@ -19,6 +19,7 @@ from aiohttp import web
 
 from bridge.components import Component, ComponentState, HasRoutes
 from bridge.runtime import Runtime
+from bridge.web.bodies import DEFAULT_BODY_LIMIT, limit_bodies
 from bridge.web.health import health_handler
 from bridge.web.metrics import CHANNEL_UP, DATABASE_UP, UP, count_requests, metrics_handler
 
@@ -118,10 +119,13 @@ class Service:
     # --- HTTP ------------------------------------------------------------------------------
 
     def build_app(self) -> web.Application:
-        """The aiohttp application: /healthz, /metrics and every component's routes."""
+        """The aiohttp application: /healthz, /metrics and every component's routes, each
+        with a cap on its request body (bridge/web/bodies.py: 1 MB unless the route names one)."""
         from storage.db import backend_name
 
-        app = web.Application(middlewares=[count_requests], client_max_size=25 * 1024 * 1024)
+        app = web.Application(
+            middlewares=[count_requests, limit_bodies()], client_max_size=DEFAULT_BODY_LIMIT
+        )
         app.router.add_get(
             "/healthz",
             health_handler(

@@ -12,12 +12,15 @@ import hashlib
 import hmac
 import logging
 import mimetypes
+from contextlib import aclosing
 from typing import TYPE_CHECKING
 
+import aiohttp
 from aiogram.exceptions import TelegramAPIError, TelegramNetworkError
 from aiohttp import web
 
 from bridge.components import ComponentState
+from bridge.web.bodies import BodyTooLarge, read_limited
 
 if TYPE_CHECKING:
     from aiogram import Bot
@@ -25,6 +28,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PREFIX = "/files/telegram"
+#: The largest file served (the cloud Bot API lets a bot download up to 20 MB).
+MAX_FILE_BYTES = 50 * 1024 * 1024
+#: Longest a download from the Bot API's file server may take.
+DOWNLOAD_TIMEOUT = 60
 
 
 class TelegramFiles:
@@ -62,14 +69,18 @@ class TelegramFiles:
             file = await bot.get_file(file_id)
             if not file.file_path:
                 return web.Response(status=404, text="no such file")
-            data = await bot.download_file(file.file_path)
-        except TelegramNetworkError:
+            body = await self._download(file.file_path)
+        except (TelegramNetworkError, aiohttp.ClientError, TimeoutError) as exc:
+            if isinstance(exc, aiohttp.ClientResponseError) and exc.status == 404:
+                return web.Response(status=404, text="no such file")
             log.warning("download of Telegram file %s failed", file_id, exc_info=True)
             return web.Response(status=502, text="Telegram is unreachable")
         except TelegramAPIError as exc:
             log.info("Telegram file %s is not available: %s", file_id, exc)
             return web.Response(status=404, text="no such file")
-        body = data.read() if data is not None else b""
+        except BodyTooLarge as exc:
+            log.info("Telegram file %s is not served: %s", file_id, exc)
+            return web.Response(status=413, text=str(exc))
         name = file.file_path.rsplit("/", 1)[-1]
         content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
         return web.Response(
@@ -77,6 +88,14 @@ class TelegramFiles:
             content_type=content_type,
             headers={"Content-Disposition": f'inline; filename="{name}"'},
         )
+
+    async def _download(self, file_path: str) -> bytes:
+        """The whole file from the Bot API's file server, at most MAX_FILE_BYTES."""
+        session = self.bot.session
+        url = session.api.file_url(self.bot.token, file_path)
+        stream = session.stream_content(url, timeout=DOWNLOAD_TIMEOUT, raise_for_status=True)
+        async with aclosing(stream) as chunks:
+            return await read_limited(chunks, MAX_FILE_BYTES)
 
     async def start(self) -> None:
         self._running = True

@@ -20,11 +20,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from bridge.core.cards import MESSAGE_LIMIT
 from bridge.outbox.policy import Bucket, BucketMaker, BucketsFor, PacedCall, PlatformPacing
 
-#: The longest message text (Telegram counts after entity parsing; the outbox counts the raw
-#: HTML, which is never shorter).
-MAX_TEXT = 4096
+#: The longest message text (Telegram counts UTF-16 units after entity parsing). The outbox
+#: merges texts up to this many characters of raw HTML; a merge with many emoji (two units
+#: each) can pass Telegram's limit, and the sender (botapi/sender.py) then sends it in pieces.
+MAX_TEXT = MESSAGE_LIMIT
 
 
 class TelegramRates(Protocol):

@@ -45,6 +45,7 @@ from aiogram.methods.base import Response, TelegramMethod
 from aiogram.types import BufferedInputFile, FSInputFile, InputFile
 from pydantic import BaseModel, ValidationError
 
+from bridge.core.cards import MESSAGE_LIMIT, tg_length
 from bridge.errors import (
     BridgeError,
     PermanentError,
@@ -206,6 +207,64 @@ def describe_result(result: Any) -> dict[str, Any]:
     return {"result": result}
 
 
+#: Where a text too long for one message may be cut, best first: between merged parts, between
+#: lines. Neither cuts an HTML tag: merged parts and lines carry only closed tags.
+TEXT_CUTS = ("\n\n", "\n")
+
+
+def split_long_text(payload: Any) -> list[Any]:
+    """`payload`, or a `sendMessage` whose text passes `MESSAGE_LIMIT` UTF-16 units as several
+    (the buttons on the last); a text that cannot be cut cleanly is left for Telegram to judge."""
+    if not isinstance(payload, dict) or payload.get("method") != "sendMessage":
+        return [payload]
+    params = payload.get("params")
+    if not isinstance(params, dict) or not isinstance(params.get("text"), str):
+        return [payload]
+    text: str = params["text"]
+    if tg_length(text) <= MESSAGE_LIMIT:
+        return [payload]
+    pieces = _cut(text, TEXT_CUTS)
+    if pieces is None:
+        return [payload]
+    out = []
+    for number, piece in enumerate(pieces):
+        piece_params = {**params, "text": piece}
+        if number < len(pieces) - 1:
+            piece_params.pop("reply_markup", None)
+        out.append({**payload, "params": piece_params})
+    return out
+
+
+def _cut(text: str, separators: tuple[str, ...]) -> list[str] | None:
+    """`text` in pieces of at most MESSAGE_LIMIT units, joined greedily at the first separator
+    (the rest for pieces still too long); None when some piece cannot be cut small enough."""
+    if tg_length(text) <= MESSAGE_LIMIT:
+        return [text]
+    if not separators:
+        return None
+    separator, rest = separators[0], separators[1:]
+    pieces: list[str] = []
+    current = ""
+    for segment in text.split(separator):
+        candidate = f"{current}{separator}{segment}" if current else segment
+        if tg_length(candidate) <= MESSAGE_LIMIT:
+            current = candidate
+            continue
+        if current:
+            pieces.append(current)
+        if tg_length(segment) <= MESSAGE_LIMIT:
+            current = segment
+            continue
+        smaller = _cut(segment, rest)
+        if smaller is None:
+            return None
+        pieces.extend(smaller[:-1])
+        current = smaller[-1]
+    if current:
+        pieces.append(current)
+    return [p for p in pieces if p.strip()]
+
+
 class TelegramCalls:
     """The outbox `Sender` for Telegram (the operators' desk and Telegram customers)."""
 
@@ -213,8 +272,21 @@ class TelegramCalls:
         self.bot = bot
 
     async def deliver(self, item: Any) -> dict[str, Any]:
-        """Execute the Bot API call in `item.payload`; raise only bridge.errors."""
-        method = build_method(item.payload)
+        """Execute the Bot API call in `item.payload`; raise only bridge.errors.
+
+        A text longer than Telegram's 4,096 UTF-16 units (texts merged by the outbox are
+        measured in characters, and an emoji is two units) goes as consecutive messages cut
+        between its parts; the result is the first message's, with every `message_ids`."""
+        payloads = split_long_text(item.payload)
+        if len(payloads) == 1:
+            return await self._call(payloads[0])
+        results = [await self._call(payload) for payload in payloads]
+        first = dict(results[0])
+        first["message_ids"] = [r.get("message_id") for r in results]
+        return first
+
+    async def _call(self, payload: dict[str, Any]) -> dict[str, Any]:
+        method = build_method(payload)
         try:
             result = await self.bot(method)
         except Exception as exc:  # every failure is translated here, in one place

@@ -443,6 +443,8 @@ class LeaderLease(SQLModel, table=True):
 
 
 # --- issue 13: platform state kept across restarts ---------------------------
+# No table of its own: Messenger's sent log is `sent_messages` (storage/sent.py
+# `unseen_sent_until`), VK's denied customers are `customers.reachable`.
 
 
 # --- issue 13: retention -----------------------------------------------------

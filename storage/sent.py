@@ -3,16 +3,21 @@
 A customer platform (VK, Viber, Facebook) reports "delivered"/"seen"/"failed" by its own
 message id; the reply's completion handler records that id here when the send succeeds.
 Keyed by the channel family ("vk:shop" and "vk" share "vk"): receipts name the platform.
+Messenger's read receipts name no message, only a time ("everything before it was read"):
+`unseen_sent_until` finds the replies that covers, in the database, so any process (and a
+restarted one) resolves them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.dialect import upsert_insert
-from storage.models import SentMessage
+from storage.models import Conversation, Customer, DeliveryState, Message, SentMessage
 from storage.timeutil import utcnow
 
 #: Longest platform id kept (the column's length); longer ids are cut the same way on read.
@@ -47,3 +52,27 @@ async def message_for_sent(session: AsyncSession, channel: str, external_id: str
         SentMessage, (_family(channel), str(external_id)[:MAX_ID]), populate_existing=True
     )
     return row.message_id if row is not None else None
+
+
+async def unseen_sent_until(
+    session: AsyncSession, channel: str, user: str, until: datetime
+) -> list[str]:
+    """The platform ids of our replies to the customer `user` of `channel` that were sent (and
+    recorded) by `until` and are not yet seen or failed, oldest first."""
+    result = await session.exec(
+        select(SentMessage.external_id)
+        .join(Message, col(Message.id) == SentMessage.message_id)
+        .join(Conversation, col(Conversation.id) == Message.conversation_id)
+        .join(Customer, col(Customer.id) == Conversation.customer_id)
+        .where(
+            SentMessage.platform == _family(channel),
+            Customer.channel == channel,
+            Customer.external_id == user,
+            col(SentMessage.created_at) <= until,
+            col(Message.delivery_state).in_(
+                [DeliveryState.PENDING, DeliveryState.SENT, DeliveryState.DELIVERED]
+            ),
+        )
+        .order_by(col(SentMessage.created_at), col(SentMessage.external_id))
+    )
+    return list(result.all())

@@ -12,7 +12,10 @@ from typing import Any
 
 from aiohttp import web
 
-MAX_WEBHOOK_BYTES = 1024 * 1024
+from bridge.web.bodies import DEFAULT_BODY_LIMIT
+
+#: A webhook body's cap (the service's default route cap, bridge/web/bodies.py).
+MAX_WEBHOOK_BYTES = DEFAULT_BODY_LIMIT
 
 
 class MalformedPayload(ValueError):
@@ -63,7 +66,8 @@ def _kinds(kind: type | tuple[type, ...]) -> tuple[type, ...]:
 
 
 async def read_body(request: web.Request, limit: int = MAX_WEBHOOK_BYTES) -> bytes:
-    """The raw body, refusing anything larger than `limit` (413)."""
+    """The whole raw body, refusing anything larger than `limit` (413). aiohttp's `read()`
+    reads to the end, counting against the route's cap as it goes (bridge/web/bodies.py)."""
     if request.content_length is not None and request.content_length > limit:
         raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=request.content_length)
     raw = await request.read()

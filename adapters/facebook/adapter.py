@@ -5,13 +5,18 @@
     senders["facebook"] = adapter.sender
 
 Each new customer's message carries the name from the User Profile API (cached; refused →
-guest). `read` receipts (a watermark) are resolved to the mids this process sent.
+guest). `read` receipts (a watermark) are resolved in the database to the replies sent to
+that customer before it (storage/sent.py), so any process, also after a restart, marks them
+seen.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from aiohttp import web
@@ -27,6 +32,12 @@ from adapters.facebook.webhook import FacebookWebhook
 from bridge.adapter import CoreSink
 from bridge.components import ComponentState
 from bridge.events import CustomerProfile
+from storage.sent import unseen_sent_until
+
+if TYPE_CHECKING:
+    from sqlmodel.ext.asyncio.session import AsyncSession
+
+Transaction = Callable[[], AbstractAsyncContextManager["AsyncSession"]]
 
 log = logging.getLogger(__name__)
 
@@ -35,9 +46,17 @@ class FacebookAdapter:
     """A Facebook Page as a customer channel (Adapter, HasRoutes, LooksUpProfiles)."""
 
     def __init__(
-        self, settings: FacebookSettings, sink: CoreSink, *, channel: str = "facebook"
+        self,
+        settings: FacebookSettings,
+        sink: CoreSink,
+        *,
+        channel: str = "facebook",
+        transaction: Transaction | None = None,
     ) -> None:
+        """`transaction`: a database transaction on the process's engine, where read receipts
+        find the replies they cover (without one, read receipts are ignored)."""
         self.settings = settings
+        self._transaction = transaction
         self.channel = channel
         self.name = f"channel:{channel}"
         self._sink = sink
@@ -73,13 +92,22 @@ class FacebookAdapter:
                 log.debug("Messenger: ignored: %s", update.reason)
                 continue
             if isinstance(update, ReadWatermark):
-                for mid in self.sender.read_up_to(update.user, update.watermark):
+                for mid in await self._read_until(update.user, update.watermark):
                     await apply(self._sink, self.channel, DeliveryUpdate(mid, "seen"))
                 continue
             if isinstance(update, InboundUpdate):
                 self.sender.customer_wrote(update.event.user)
                 update = await with_profile(update, self.profiles.lookup, "Messenger")
             await apply(self._sink, self.channel, update)
+
+    async def _read_until(self, psid: str, watermark: int) -> list[str]:
+        """The mids of our replies to `psid` that a read `watermark` (ms) covers."""
+        if self._transaction is None:
+            log.debug("Messenger: read receipt ignored: no database to resolve it in")
+            return []
+        until = datetime.fromtimestamp(watermark / 1000, UTC)
+        async with self._transaction() as session:
+            return await unseen_sent_until(session, self.channel, psid, until)
 
     async def lookup_profile(self, user: str) -> CustomerProfile | None:
         """LooksUpProfiles: the customer's name, None when Meta refuses it."""

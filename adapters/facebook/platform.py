@@ -29,7 +29,8 @@ def build(section: FacebookSettings, context: PlatformContext) -> PlatformParts:
     from adapters.common.parts import one_adapter_parts
     from adapters.facebook.adapter import FacebookAdapter
 
-    return one_adapter_parts(FacebookAdapter(section, context.sink, channel=NAME), context)
+    adapter = FacebookAdapter(section, context.sink, channel=NAME, transaction=context.transaction)
+    return one_adapter_parts(adapter, context)
 
 
 SCHEMA = PlatformSchema(

@@ -3,14 +3,14 @@
 Within 24 hours of the customer's last message a reply goes as `messaging_type: RESPONSE`;
 when Meta answers "outside of allowed window" it is sent again with the `HUMAN_AGENT` tag
 (allowed up to 7 days); past that the row fails with a clear reason the operator sees. Which
-customers are past 24 hours is remembered until they write again, to save the first call.
-Attachments go by URL (Meta fetches them).
+customers are past 24 hours is remembered until they write again, to save the first call
+(only a saving: a process that does not know it makes that call and learns it).
+Attachments go by URL (Meta fetches them). The mids sent are recorded by the reply's
+completion handler (storage/sent.py), where read receipts find them.
 """
 
 from __future__ import annotations
 
-import time
-from collections import deque
 from typing import Any
 
 from adapters.common.outbound import outbound_from_payload
@@ -31,11 +31,9 @@ PAST_SEVEN_DAYS = (
 class FacebookSender:
     """Delivers outbox rows of platform "facebook" (see bridge.outbox.senders.Sender)."""
 
-    def __init__(self, api: GraphApi, sent_log_size: int = 100) -> None:
+    def __init__(self, api: GraphApi) -> None:
         self._api = api
         self._past_standard_window: set[str] = set()
-        self.sent: dict[str, deque[tuple[str, int]]] = {}
-        self._sent_log_size = sent_log_size
 
     def customer_wrote(self, psid: str) -> None:
         """The customer wrote: the standard 24-hour window is open again."""
@@ -66,18 +64,7 @@ class FacebookSender:
                 )
             except OutsideWindow as exc:
                 raise PermanentError(PAST_SEVEN_DAYS, code=exc.code) from exc
-        mid = str(answer.get("message_id", ""))
-        log = self.sent.setdefault(psid, deque(maxlen=self._sent_log_size))
-        log.append((mid, int(time.time() * 1000)))
-        return mid
-
-    def read_up_to(self, psid: str, watermark: int) -> list[str]:
-        """Mids sent to `psid` before `watermark` (ms) not yet reported read; forgets them."""
-        log = self.sent.get(psid)
-        read: list[str] = []
-        while log and log[0][1] <= watermark:
-            read.append(log.popleft()[0])
-        return read
+        return str(answer.get("message_id", ""))
 
 
 def _attachment(attachment: Attachment, text: str) -> dict[str, Any]:

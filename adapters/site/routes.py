@@ -32,6 +32,7 @@ from adapters.site.limits import MAX_ATTACHMENTS, MAX_NAME, MAX_TEXT
 from adapters.site.origins import cors_headers
 from adapters.site.uploads import UploadRefused
 from bridge.events import Attachment, CustomerProfile, Inbound
+from bridge.web.bodies import BodyTooLarge, body_limit, read_limited
 
 if TYPE_CHECKING:
     from adapters.site.adapter import SiteAdapter
@@ -59,7 +60,9 @@ def widget_routes(adapter: SiteAdapter) -> list[web.AbstractRouteDef]:
     """Every route of one widget."""
     base = adapter.base_path
 
-    def api(handler: Handler, *, require_origin: bool) -> Callable:
+    def api(handler: Handler, *, require_origin: bool, max_body: int = MAX_JSON) -> Callable:
+        # The handler reads its own body (after the token check, errors with CORS headers).
+        @body_limit(max_body, reads_itself=True)
         async def wrapped(request: web.Request) -> web.StreamResponse:
             origin = request.headers.get("Origin")
             try:
@@ -85,12 +88,15 @@ def widget_routes(adapter: SiteAdapter) -> list[web.AbstractRouteDef]:
             raise web.HTTPForbidden(text="this visitor token is not valid")
         return visitor
 
+    async def read_body(request: web.Request, limit: int) -> bytes:
+        """The whole body, or 413 (with the cap in words) as soon as it passes `limit`."""
+        try:
+            return await read_limited(request.content, limit, declared=request.content_length)
+        except BodyTooLarge as exc:
+            raise _too_large(exc) from None
+
     async def read_json(request: web.Request) -> dict[str, Any]:
-        if request.content_length is not None and request.content_length > MAX_JSON:
-            raise web.HTTPRequestEntityTooLarge(MAX_JSON, request.content_length)
-        raw = await request.content.read(MAX_JSON + 1)
-        if len(raw) > MAX_JSON:
-            raise web.HTTPRequestEntityTooLarge(MAX_JSON, len(raw))
+        raw = await read_body(request, MAX_JSON)
         try:
             body = json.loads(raw or b"null")
         except ValueError:
@@ -200,11 +206,9 @@ def widget_routes(adapter: SiteAdapter) -> list[web.AbstractRouteDef]:
         visitor = visitor_of(request)
         limit = adapter.files.max_size
         if request.content_length is not None and request.content_length > limit:
-            raise web.HTTPRequestEntityTooLarge(limit, request.content_length)
+            raise _too_large(BodyTooLarge(limit, request.content_length))
         adapter.upload_limit.check(visitor)
-        data = await request.content.read(limit + 1)
-        if len(data) > limit:
-            raise web.HTTPRequestEntityTooLarge(limit, len(data))
+        data = await read_body(request, limit)
         name = unquote(request.headers.get("X-File-Name", ""))
         try:
             stored = adapter.files.save(
@@ -272,7 +276,10 @@ def widget_routes(adapter: SiteAdapter) -> list[web.AbstractRouteDef]:
         web.post(f"{base}/visitors", api(new_visitor, require_origin=True)),
         web.get(f"{base}/history", api(history, require_origin=False)),
         web.post(f"{base}/messages", api(post_message, require_origin=True)),
-        web.post(f"{base}/uploads", api(upload, require_origin=True)),
+        web.post(
+            f"{base}/uploads",
+            api(upload, require_origin=True, max_body=adapter.files.max_size),
+        ),
         web.get(base + "/files/{visitor}/{file}/{sig}", api(file, require_origin=False)),
         web.get(f"{base}/ws", api(socket, require_origin=True)),
     ]
@@ -297,6 +304,10 @@ def _attachment(adapter: SiteAdapter, visitor: str, file_id: Any) -> Attachment:
         size=stored.size,
         data=path.read_bytes(),
     )
+
+
+def _too_large(exc: BodyTooLarge) -> web.HTTPRequestEntityTooLarge:
+    return web.HTTPRequestEntityTooLarge(max_size=exc.limit, actual_size=exc.size, text=str(exc))
 
 
 def _int(value: str, name: str) -> int:

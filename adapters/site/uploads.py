@@ -10,6 +10,7 @@ a visitor's upload of another type is refused; an operator's file of another typ
 from __future__ import annotations
 
 import json
+import os
 import re
 import secrets
 import unicodedata
@@ -97,6 +98,12 @@ def sniff_type(data: bytes, claimed: str | None) -> str:
     return OPAQUE
 
 
+def _write_whole(path: Path, data: bytes) -> None:
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_bytes(data)
+    os.replace(partial, path)
+
+
 class FileStore:
     """Widget files on disk under `root`."""
 
@@ -141,10 +148,11 @@ class FileStore:
         stored = StoredFile(file_id, clean_name(name, mime), mime, len(data))
         folder = self._folder(widget, visitor)
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / stored.id).write_bytes(data)
         meta = {"name": stored.name, "mime": stored.mime, "size": stored.size}
-        # The description last: `find` sees a file only once both parts are written.
-        (folder / f"{stored.id}.json").write_text(json.dumps(meta), encoding="utf-8")
+        # Each part appears whole (written aside, then renamed), the description last: `find`
+        # sees a file only once both are complete, and a crash leaves no partial file.
+        _write_whole(folder / stored.id, data)
+        _write_whole(folder / f"{stored.id}.json", json.dumps(meta).encode("utf-8"))
         return stored
 
     def find(self, widget: str, visitor: str, file_id: str) -> tuple[Path, StoredFile] | None:

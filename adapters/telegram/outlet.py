@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from botapi import calls
 from bridge import outbox
-from bridge.core.cards import escape, pieces
+from bridge.core.cards import CAPTION_LIMIT, MESSAGE_LIMIT, escape, pieces, tg_length
 from bridge.core.reply_handlers import ReplyHandler
 from storage.copies import customer_copies
 
@@ -28,9 +28,6 @@ if TYPE_CHECKING:
 PLATFORM = "telegram"
 HANDLER = ReplyHandler.SENT
 EDIT_HANDLER = ReplyHandler.EDIT_SENT
-#: Telegram's limits on a message's text and a media caption.
-TEXT_LIMIT = 4096
-CAPTION_LIMIT = 1024
 
 
 class TelegramOutlet:
@@ -72,13 +69,18 @@ class TelegramOutlet:
         """The operator's text (with formatting) and files, resent by file_id."""
         body = html if html is not None else escape(outbound.text)
         if outbound.attachments:
+            # Telegram counts UTF-16 units: a text too long for a caption follows the files.
+            as_caption = tg_length(body) <= CAPTION_LIMIT
             for index, attachment in enumerate(outbound.attachments):
-                caption = body if index == 0 and body else None
+                caption = body if index == 0 and body and as_caption else None
                 payload = calls.send_attachment(customer.chat, attachment, caption, same_bot=True)
                 if payload is not None:
                     await self._enqueue(session, conversation, customer, payload, message.id)
-            return
-        chunks = [body] if len(body) <= 4096 else [escape(p) for p in pieces(outbound.text)]
+            if as_caption or not body:
+                return
+        chunks = [body]
+        if tg_length(body) > MESSAGE_LIMIT:
+            chunks = [escape(piece) for piece in pieces(outbound.text)]
         for chunk in chunks:
             payload = calls.send_text(customer.chat, chunk)
             await self._enqueue(session, conversation, customer, payload, message.id)
@@ -108,7 +110,7 @@ class TelegramOutlet:
         copy = copies[0]
         body = html if html is not None else escape(message.text or "")
         if copy.form == "caption":
-            if len(body) > CAPTION_LIMIT:
+            if tg_length(body) > CAPTION_LIMIT:
                 return False
             payload = calls.call(
                 "editMessageCaption",
@@ -118,7 +120,7 @@ class TelegramOutlet:
                 parse_mode=calls.HTML,
             )
         else:
-            if not body or len(body) > TEXT_LIMIT:
+            if not body or tg_length(body) > MESSAGE_LIMIT:
                 return False
             payload = calls.edit_text(copy.chat, int(copy.message_id), body)
         await self._enqueue(

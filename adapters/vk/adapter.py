@@ -5,9 +5,10 @@
     senders["vk"] = adapter.sender   # the outbox's Sender for platform "vk"
 
 Events pass `convert.convert_event`; a new customer's message carries the name from
-`users.get` (cached; deleted or banned accounts and failed lookups leave a guest). The adapter
-remembers who denied messages so the sender does not try them; the core is told as well and
-keeps it in the database (it refuses replies to them, also after a restart). A customer's new
+`users.get` (cached; deleted or banned accounts and failed lookups leave a guest). Who denied
+messages is told to the core, which keeps it in the database (`customers.reachable`): it
+refuses new replies to them, and the sender looks it up before each send, so a reply queued
+before the denial is not tried either, in any process and after a restart. A customer's new
 message makes them reachable again: writing to the community allows its replies.
 """
 
@@ -16,13 +17,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
+from contextlib import AbstractAsyncContextManager
+from typing import TYPE_CHECKING, Any, Protocol
 
 import aiohttp
 from aiohttp import web
 
 from adapters.common.http import client_session
-from adapters.common.updates import Ignored, InboundUpdate, ReachabilityUpdate, apply, with_profile
+from adapters.common.updates import Ignored, InboundUpdate, apply, with_profile
 from adapters.vk.callback import VkCallback
 from adapters.vk.client import VkClient
 from adapters.vk.convert import convert_event
@@ -34,8 +36,14 @@ from bridge.adapter import CoreSink
 from bridge.components import ComponentState
 from bridge.errors import BridgeError
 from bridge.events import CustomerProfile
+from storage.customers import find_customer
+
+if TYPE_CHECKING:
+    from sqlmodel.ext.asyncio.session import AsyncSession
 
 log = logging.getLogger(__name__)
+
+Transaction = Callable[[], AbstractAsyncContextManager["AsyncSession"]]
 
 
 class LeaderDuties(Protocol):
@@ -64,18 +72,22 @@ class VkAdapter:
         *,
         leader: LeaderDuties | None = None,
         ts_store: TsStore | None = None,
+        transaction: Transaction | None = None,
         channel: str = "vk",
         longpoll_wait: int = 25,
         timeout: float = 30,
     ) -> None:
         """`leader`: run the long poll only while this process leads (several processes on
         PostgreSQL); `ts_store`: where the long poll's `ts` survives a restart or a takeover;
+        `transaction`: a database transaction on the process's engine, where the sender reads
+        whether a customer denied messages (without one it never refuses on its own; VK does);
         `longpoll_wait` and `timeout` (seconds) are shortened by tests."""
         if settings.updates == "callback" and not (settings.secret and settings.confirmation):
             raise ValueError("the Callback API needs channels.vk.secret and .confirmation")
         self.settings = settings
         self._leader = leader
         self._ts_store = ts_store
+        self._transaction = transaction
         self.channel = channel
         self.name = f"channel:{channel}"
         self._sink = sink
@@ -86,9 +98,8 @@ class VkAdapter:
             timeout=timeout,
         )
         self.profiles = VkProfiles(self.client)
-        self._denied: set[str] = set()
         self._http: aiohttp.ClientSession | None = None
-        self.sender = VkSender(self.client, self._session, self._denied.__contains__)
+        self.sender = VkSender(self.client, self._session, self.denied)
         self.poller: VkLongPoller | None = None
         self.callback: VkCallback | None = None
         if settings.updates == "longpoll":
@@ -176,15 +187,18 @@ class VkAdapter:
             if isinstance(update, Ignored):
                 log.debug("VK: ignored: %s", update.reason)
                 continue
-            if isinstance(update, ReachabilityUpdate):
-                (self._denied.discard if update.reachable else self._denied.add)(update.user)
-            if isinstance(update, InboundUpdate) and update.event.edit_of is None:
-                # Writing to the community allows its replies again; the core marks the
-                # customer reachable in the database when it stores the message.
-                self._denied.discard(update.event.user)
             if isinstance(update, InboundUpdate) and update.event.profile is None:
                 update = await with_profile(update, self.profiles.lookup, "VK")
             await apply(self._sink, self.channel, update)
+
+    async def denied(self, user: str) -> bool:
+        """Whether the customer `user` denied messages from the community (in the database:
+        the core records message_deny, and a message of theirs allows replies again)."""
+        if self._transaction is None:
+            return False
+        async with self._transaction() as session:
+            customer = await find_customer(session, self.channel, user)
+        return customer is not None and not customer.reachable
 
     async def lookup_profile(self, user: str) -> CustomerProfile | None:
         """LooksUpProfiles: the customer's VK name (None for deleted/banned accounts)."""

@@ -60,13 +60,11 @@ def _message(message: dict[str, Any], channel: str, *, edit: bool) -> Update:
     geo = optional(message, "geo", dict, where)
     if geo is not None:
         attachments.append(_location(geo))
-    if message_id <= 0:  # some clients report 0; the per-peer number is then the id
-        message_id = field(message, "conversation_message_id", int, where)
-    external_id = str(message_id)
+    external_id = message_key(message_id, peer_id, message, where)
     edit_of = None
     if edit:
         edited_at = optional(message, "update_time", int, where) or date
-        external_id, edit_of = f"{message_id}:edit:{edited_at}", str(message_id)
+        external_id, edit_of = f"{external_id}:edit:{edited_at}", external_id
     return InboundUpdate(
         Inbound(
             channel=channel,
@@ -79,6 +77,15 @@ def _message(message: dict[str, Any], channel: str, *, edit: bool) -> Update:
             edit_of=edit_of,
         )
     )
+
+
+def message_key(message_id: int, peer_id: int, message: dict[str, Any], where: str) -> str:
+    """The id a customer's message is stored under: VK's message id, unique in the community;
+    when a client reports 0, the per-dialog `conversation_message_id` scoped by the dialog
+    (`<peer_id>:<conversation_message_id>`), which two customers' dialogs can share."""
+    if message_id > 0:
+        return str(message_id)
+    return f"{peer_id}:{field(message, 'conversation_message_id', int, where)}"
 
 
 def _attachment(raw: Any) -> Attachment | None:

@@ -53,7 +53,12 @@ def build(section: VkSettings, context: PlatformContext) -> PlatformParts:
     assert context.transaction is not None, "VK's long poll keeps its ts in the database"
     cursor = StoredCursor(context.transaction, f"vk:longpoll:ts:{section.group_id}")
     adapter = VkAdapter(
-        section, context.sink, leader=context.leader, ts_store=cursor, channel=NAME
+        section,
+        context.sink,
+        leader=context.leader,
+        ts_store=cursor,
+        transaction=context.transaction,
+        channel=NAME,
     )
     return one_adapter_parts(adapter, context)
 

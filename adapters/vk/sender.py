@@ -11,7 +11,7 @@ messages is not written to at all: `RecipientUnreachable`, which the operator se
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -36,8 +36,9 @@ class VkSender:
         self,
         client: VkClient,
         http: Callable[[], aiohttp.ClientSession],
-        denied: Callable[[str], bool] = lambda user: False,
+        denied: Callable[[str], Awaitable[bool]] | None = None,
     ) -> None:
+        """`denied(user)`: whether the customer denied messages (None: VK alone refuses)."""
         self._client = client
         self._http = http
         self._denied = denied
@@ -48,7 +49,7 @@ class VkSender:
             peer_id = int(outbound.chat)
         except ValueError:
             raise PermanentError(f"not a VK peer id: {outbound.chat!r}") from None
-        if self._denied(outbound.chat):
+        if self._denied is not None and await self._denied(outbound.chat):
             raise RecipientUnreachable("the customer has denied messages from the community")
         text = outbound.text
         attachments: list[str] = []

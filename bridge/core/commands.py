@@ -11,7 +11,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from bridge.core.cards import escape, escaped_shortened, format_time, link_html, message_summary
+from bridge.core.cards import (
+    escape,
+    escaped_shortened,
+    format_time,
+    link_html,
+    message_summary,
+    tg_length,
+)
 from bridge.core.counters import Counts, has_new_messages, shown
 from bridge.core.inbound import lock_conversation
 from bridge.core.texts import text
@@ -208,10 +215,10 @@ async def history(
             f"{format_time(message.created_at)[11:16]} {marker} "
             f"<b>{escape(message.author or '?')}</b>: {escaped_shortened(summary, 300)}"
         )
-        if used + len(line) > HISTORY_LIMIT:
+        if used + tg_length(line) > HISTORY_LIMIT:
             break
         lines.append(line)
-        used += len(line) + 1
+        used += tg_length(line) + 1
     return CommandReply(header + "\n" + "\n".join(reversed(lines)))
 
 

@@ -71,6 +71,8 @@ class FakeTelegram(UserActions):
         self._webhook_settings = webhook or WebhookSettings()
         self._feeds: dict[int, UpdateFeed] = {}
         self._calls: list[CallRecord] = []
+        #: (chunk size, pause) of file downloads; None: the whole file at once.
+        self.download_pace: tuple[int, float] | None = None
         self.app = self._build_app()
 
     # setup
@@ -199,10 +201,30 @@ class FakeTelegram(UserActions):
         path = request.match_info["path"]
         for stored in self.world.files.values():
             if stored.file_path == path:
-                return web.Response(
-                    body=stored.data, content_type=stored.mime_type or "application/octet-stream"
-                )
+                content_type = stored.mime_type or "application/octet-stream"
+                if self.download_pace is None:
+                    return web.Response(body=stored.data, content_type=content_type)
+                return await self._trickle(request, stored.data, content_type)
         return web.json_response(NOT_FOUND.body(), status=404)
+
+    def slow_downloads(self, chunk_size: int = 64 * 1024, pause: float = 0.005) -> None:
+        """Serve file downloads chunked (no Content-Length), `chunk_size` bytes per write with
+        `pause` seconds between writes, as a slow or distant file server does."""
+        self.download_pace = (chunk_size, pause)
+
+    async def _trickle(
+        self, request: web.Request, data: bytes, content_type: str
+    ) -> web.StreamResponse:
+        assert self.download_pace is not None
+        chunk_size, pause = self.download_pace
+        response = web.StreamResponse(headers={"Content-Type": content_type})
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        for start in range(0, len(data), chunk_size):
+            await response.write(data[start : start + chunk_size])
+            await asyncio.sleep(pause)
+        await response.write_eof()
+        return response
 
     # call log, faults, counters
 

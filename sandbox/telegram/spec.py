@@ -17,7 +17,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from sandbox.telegram.entities import PARSE_MODES, EntityParseError, parse
+from sandbox.telegram.entities import PARSE_MODES, EntityParseError, parse, utf16_len
 from sandbox.telegram.errors import ApiError, bad_request
 
 _RANGE = re.compile(r"(\d+)-(\d+) (characters|bytes)")
@@ -139,7 +139,12 @@ class _Validator:
                 text = parse(text, parse_mode).text
             except EntityParseError as error:
                 raise bad_request(f"can't parse entities: {error}") from error
-        size = len(text.encode("utf-8")) if unit == "bytes" else len(text)
+        if unit == "bytes":
+            size = len(text.encode("utf-8"))
+        elif spec_field.name in ("text", "caption"):
+            size = utf16_len(text)  # Telegram counts a message's characters in UTF-16 units
+        else:
+            size = len(text)
         if low <= size <= high:
             return
         direction = "long" if size > high else "short"

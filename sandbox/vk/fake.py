@@ -213,12 +213,19 @@ class FakeVK:
         return user
 
     async def customer_message(
-        self, user_id: int, text: str = "", attachments: Sequence[str] = ()
+        self,
+        user_id: int,
+        text: str = "",
+        attachments: Sequence[str] = (),
+        *,
+        without_id: bool = False,
     ) -> dict[str, Any]:
         """A user writes to the community: `message_new` with text and attachments.
 
         `attachments` are kinds from `payloads.ATTACHMENT_KINDS` (photo, doc, audio_message,
-        sticker, wall); their files are served by this fake under `public_url`.
+        sticker, wall); their files are served by this fake under `public_url`. `without_id`:
+        the message carries `id` 0, as some clients report it (only the per-dialog
+        `conversation_message_id` identifies it); edits of it carry 0 as well.
         """
         if not text and not attachments:
             raise ValueError("a message needs text or attachments")
@@ -234,6 +241,8 @@ class FakeVK:
             int(self.clock.now()),
             [self._customer_attachment(kind, user_id) for kind in attachments],
         )
+        if without_id:
+            message["id"] = message["version"] = 0
         self.state.messages[message_id] = message
         await self.emit("message_new", {"message": message, "client_info": payloads.CLIENT_INFO})
         return message

@@ -85,11 +85,12 @@ def _downgrade_leader() -> None:
 
 
 def _upgrade_platform_state() -> None:
-    pass
+    """Nothing to add: Messenger's read receipts resolve through `sent_messages` (joined to the
+    reply's conversation and customer), VK's denied customers are `customers.reachable`."""
 
 
 def _downgrade_platform_state() -> None:
-    pass
+    """Nothing was added (see `_upgrade_platform_state`)."""
 
 
 # --- retention: what the cleanup jobs need --------------------------------------------------

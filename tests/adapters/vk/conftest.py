@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 
-from adapters.vk.adapter import VkAdapter
+from adapters.vk.adapter import Transaction, VkAdapter
 from adapters.vk.settings import VkSettings
 from sandbox.runner import RunningApp, serving
 from sandbox.vk import FakeVK
@@ -41,7 +41,7 @@ async def make_adapter(
 ) -> AsyncIterator[Callable[..., VkAdapter]]:
     made: list[VkAdapter] = []
 
-    def make(**overrides: object) -> VkAdapter:
+    def make(*, transaction: Transaction | None = None, **overrides: object) -> VkAdapter:
         values: dict[str, object] = {
             "group": "support",
             "token": TOKEN,
@@ -50,7 +50,13 @@ async def make_adapter(
         }
         values.update(overrides)
         settings = VkSettings.model_validate(values)
-        adapter = VkAdapter(settings, sink, longpoll_wait=2, timeout=5)
+        adapter = VkAdapter(
+            settings,
+            sink,
+            longpoll_wait=2,
+            timeout=5,
+            transaction=transaction,
+        )
         made.append(adapter)
         return adapter
 

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import replace
 
 import pytest
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from adapters.vk.adapter import VkAdapter
 from bridge.errors import PermanentError, RecipientUnreachable, RetryAfter, TransientError
 from bridge.events import Attachment, Outbound
 from sandbox.vk import FakeVK
 from sandbox.vk.state import tiny_png
+from storage.customers import set_customer_reachable, upsert_customer
+from storage.db import create_engine, session_factory
+from storage.migrate import upgrade_async
 from tests.adapters.outbox_rows import reply_row
 from tests.adapters.recording_sink import RecordingSink
 
@@ -75,15 +80,34 @@ async def test_a_long_text_is_split_into_messages_vk_accepts(
 
 
 async def test_a_customer_who_denied_messages_is_not_written_to(
-    fake_vk: FakeVK, sink: RecordingSink, adapter: VkAdapter
+    fake_vk: FakeVK, sink: RecordingSink, make_adapter: Callable[..., VkAdapter], sqlite_url: str
 ) -> None:
-    await adapter.start()
-    await fake_vk.customer_denies(701)
-    await sink.wait_for(lambda s: len(s.reachability_changes) == 1)
-    sends_before = len(fake_vk.calls.calls("messages.send"))
-    with pytest.raises(RecipientUnreachable, match="denied"):
-        await adapter.sender.deliver(reply_row("vk", Outbound("vk", "701", "hello?")))
-    assert len(fake_vk.calls.calls("messages.send")) == sends_before
+    fake_vk.add_user(701, "Nina", "N")
+    await fake_vk.customer_message(701, "hello")
+    await upgrade_async(sqlite_url)
+    engine = create_engine(sqlite_url)
+    sessions = session_factory(engine)
+
+    @asynccontextmanager
+    async def transaction() -> AsyncIterator[AsyncSession]:
+        async with sessions() as session, session.begin():
+            yield session
+
+    try:
+        adapter = make_adapter(transaction=transaction)
+        await adapter.start()
+        await fake_vk.customer_denies(701)
+        await sink.wait_for(lambda s: len(s.reachability_changes) == 1)
+        async with transaction() as session:  # what the core records for the denial
+            customer = await upsert_customer(session, "vk", "701", "701", "Nina N")
+            assert customer.id is not None
+            await set_customer_reachable(session, customer.id, False, "denied")
+        sends_before = len(fake_vk.calls.calls("messages.send"))
+        with pytest.raises(RecipientUnreachable, match="denied"):
+            await adapter.sender.deliver(reply_row("vk", Outbound("vk", "701", "hello?")))
+        assert len(fake_vk.calls.calls("messages.send")) == sends_before
+    finally:
+        await engine.dispose()
 
 
 async def test_vk_refusing_a_user_who_never_allowed_messages_is_unreachable(
