@@ -161,6 +161,7 @@ def customer_channels(
         leader=runtime.leader,
         transaction=runtime.transaction,
         sessions=runtime.session,
+        dead_letters=runtime.dead_letters,
         bot_updates=bot_updates,
     )
     components: list[Component] = []

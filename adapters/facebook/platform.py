@@ -29,7 +29,10 @@ def build(section: FacebookSettings, context: PlatformContext) -> PlatformParts:
     from adapters.common.parts import one_adapter_parts
     from adapters.facebook.adapter import FacebookAdapter
 
-    return one_adapter_parts(FacebookAdapter(section, context.sink, channel=NAME), context)
+    adapter = FacebookAdapter(section, context.sink, channel=NAME)
+    if context.dead_letters is not None:
+        adapter.webhook.use_dead_letters(context.dead_letters, NAME)
+    return one_adapter_parts(adapter, context)
 
 
 SCHEMA = PlatformSchema(

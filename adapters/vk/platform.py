@@ -55,6 +55,8 @@ def build(section: VkSettings, context: PlatformContext) -> PlatformParts:
     adapter = VkAdapter(
         section, context.sink, leader=context.leader, ts_store=cursor, channel=NAME
     )
+    if adapter.callback is not None and context.dead_letters is not None:
+        adapter.callback.use_storage(context.dead_letters, context.transaction)
     return one_adapter_parts(adapter, context)
 
 

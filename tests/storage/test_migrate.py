@@ -53,6 +53,7 @@ EXPECTED_TABLES = {
     "operator_groups",
     "feed_states",
     "feed_digests",
+    "dead_letters",  # issue 13: dead letters
     "alembic_version",
 }
 
