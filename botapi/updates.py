@@ -143,9 +143,13 @@ class UpdatesIntake:
     def polling(self) -> bool:
         return self.runtime.config.telegram.updates == "polling"
 
-    def add_direct(self, handler: DirectHandler) -> None:
-        """Offer every update to `handler` first (in the order added)."""
-        self._direct.append(handler)
+    def add_direct(self, handler: DirectHandler, *, first: bool = False) -> None:
+        """Offer every update to `handler` before the Dispatcher (in the order added; `first`:
+        before every handler added so far)."""
+        if first:
+            self._direct.insert(0, handler)
+        else:
+            self._direct.append(handler)
 
     def add_part(self, part: Part) -> None:
         """Start `part` before updates flow and stop it after they stopped."""
