@@ -15,19 +15,17 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
-from sqlalchemy.exc import OperationalError
-from sqlmodel import select
 
 from adapters.vk.adapter import VkAdapter
 from bridge.runtime import Runtime
 from sandbox.runner import serving
 from sandbox.vk import FakeVK
-from storage.migrate import upgrade_async
-from storage.models import DeadLetter
+from tests.adapters.faulty_sink import FaultySink, dead_letters, runtime, sink
 from tests.adapters.recording_sink import RecordingSink
 from tests.adapters.vk.conftest import GROUP_ID, SECRET
 
 pytestmark = pytest.mark.timeout(60)
+__all__ = ["runtime", "sink"]  # fixtures of tests/adapters/faulty_sink.py
 
 
 def event(kind: str, event_id: str, user: int = 501, **obj: Any) -> dict[str, Any]:
@@ -44,15 +42,6 @@ def event(kind: str, event_id: str, user: int = 501, **obj: Any) -> dict[str, An
 async def post(url: str, body: dict[str, Any]) -> tuple[int, str]:
     async with aiohttp.ClientSession() as http, http.post(url, data=json.dumps(body)) as response:
         return response.status, await response.text()
-
-
-@pytest.fixture
-async def runtime(sqlite_url: str) -> AsyncIterator[Runtime]:
-    await upgrade_async(sqlite_url)
-    runtime = Runtime(sqlite_url)
-    await runtime.open()
-    yield runtime
-    await runtime.close()
 
 
 @pytest.fixture
@@ -78,11 +67,6 @@ def serve(
     return start
 
 
-async def dead_letters(runtime: Runtime) -> list[DeadLetter]:
-    async with runtime.sessions() as session:
-        return list((await session.exec(select(DeadLetter))).all())
-
-
 async def test_an_event_delivered_again_after_a_restart_changes_nothing(
     sink: RecordingSink, serve: Callable[[], Any]
 ) -> None:
@@ -97,38 +81,17 @@ async def test_an_event_delivered_again_after_a_restart_changes_nothing(
     assert [change[2] for change in sink.reachability_changes] == [False, True]
 
 
-class BuggySink(RecordingSink):
-    """A sink whose reachability handling has a bug for one user, or whose database is down."""
-
-    broken_user = "666"
-    database_down = False
-
-    async def reachability(
-        self, channel: str, user: str, reachable: bool, reason: str | None = None
-    ) -> None:
-        if self.database_down:
-            raise OperationalError(
-                "UPDATE customers ...", {}, ConnectionRefusedError(111, "refused")
-            )
-        if user == self.broken_user:
-            raise ValueError(f"cannot handle user {user}")
-        await super().reachability(channel, user, reachable, reason)
-
-
-@pytest.fixture
-def sink() -> RecordingSink:
-    return BuggySink()
-
-
 async def test_a_poison_event_is_kept_answered_ok_and_replayed_after_the_fix(
-    sink: BuggySink, serve: Callable[[], Any], runtime: Runtime
+    sink: FaultySink, serve: Callable[[], Any], runtime: Runtime
 ) -> None:
     poison = event("message_deny", "ev-poison", user=666)
     async with serve() as url:
         assert await post(url, poison) == (200, "ok")  # VK stops delivering it
         [letter] = await dead_letters(runtime)
         assert (letter.source, letter.key, letter.replayed_at) == ("vk", "ev-poison", None)
-        assert letter.error.startswith("ValueError: cannot handle user 666")
+        assert letter.error.startswith(
+            "ValueError: a handler cannot take this payload of user 666"
+        )
         assert SECRET not in letter.payload  # the callback secret is not stored
         assert json.loads(letter.payload)["object"] == {"user_id": 666}
         assert sink.reachability_changes == []
@@ -141,7 +104,7 @@ async def test_a_poison_event_is_kept_answered_ok_and_replayed_after_the_fix(
 
 
 async def test_a_database_outage_is_answered_503_and_nothing_is_kept(
-    sink: BuggySink, serve: Callable[[], Any], runtime: Runtime
+    sink: FaultySink, serve: Callable[[], Any], runtime: Runtime
 ) -> None:
     deny = event("message_deny", "ev-while-down")
     async with serve() as url:
