@@ -26,7 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "dead-letters",
         help="list updates that failed for good, or replay them",
-        description="List the dead letters (updates that failed deterministically) or replay them.",
+        description="List the dead letters (updates that failed for good) or replay them.",
     )
     parser.add_argument("-c", "--config", metavar="FILE", help="the bridge config (YAML)")
     actions = parser.add_subparsers(dest="action", metavar="ACTION")
@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     if args.action == "replay":
         if not args.ids and not args.all:
-            print("talker-bridge dead-letters replay: give dead letter ids or --all", file=sys.stderr)
+            print("talker-bridge dead-letters replay: give ids or --all", file=sys.stderr)
             return 2
         return asyncio.run(replay(config, None if args.all else list(args.ids)))
     return asyncio.run(show(config))
