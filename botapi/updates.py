@@ -137,7 +137,6 @@ class UpdatesIntake:
         #: Updates waiting for the database now, with the latest error (update id → text).
         self._waiting: dict[int, str] = {}
         self.handled = 0
-        runtime.dead_letters.register(UPDATE_SOURCE, self.replay)
 
     @property
     def polling(self) -> bool:

@@ -99,8 +99,10 @@ class FacebookWebhook:
 
 def _key_of(body: dict[str, Any], raw: bytes) -> str:
     """A dead letter's key: the first message id of the body, else a digest of it."""
-    for entry in body.get("entry") or ():
-        for event in (entry.get("messaging") or ()) if isinstance(entry, dict) else ():
+    entries = body.get("entry")
+    for entry in entries if isinstance(entries, list) else ():
+        events = entry.get("messaging") if isinstance(entry, dict) else None
+        for event in events if isinstance(events, list) else ():
             message = event.get("message") if isinstance(event, dict) else None
             if isinstance(message, dict) and isinstance(message.get("mid"), str):
                 return str(message["mid"])[:255]
