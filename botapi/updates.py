@@ -274,15 +274,18 @@ class UpdatesIntake:
         bot = self.runtime.bot
         offset, last_update_at = await self._load_offset()
         failures = 0
+        told = False
         while True:
             ask = offset
             if offset is not None and self.clock() - last_update_at > RESTART_IDLE:
                 # Telegram may have restarted update ids; every earlier update is confirmed.
-                log.info(
-                    "no Telegram update since %s: polling without an offset in case update "
-                    "ids restarted",
-                    last_update_at.isoformat(timespec="seconds"),
-                )
+                if not told:
+                    told = True
+                    log.info(
+                        "no Telegram update since %s: polling without an offset in case "
+                        "update ids restarted",
+                        last_update_at.isoformat(timespec="seconds"),
+                    )
                 ask = None
             try:
                 updates = await bot.get_updates(
@@ -310,6 +313,7 @@ class UpdatesIntake:
             await self.settle_batch(list(updates))
             offset = newest + 1
             last_update_at = self.clock()
+            told = False
             await self._store_offset(offset)
 
     async def _load_offset(self) -> tuple[int | None, datetime]:

@@ -41,6 +41,8 @@ DETERMINISTIC_TRIES = 3
 #: The first wait after a transient failure, and the longest (seconds; doubled per failure).
 BACKOFF_FIRST = 0.2
 BACKOFF_MAX = 30.0
+#: A polled update that has waited this long for the database is logged at ERROR, once.
+ALARM_AFTER = 60.0
 
 Work = Callable[[], Awaitable[object]]
 #: Feeds a dead letter's payload again; returns once its effects are stored, raises otherwise.
@@ -177,6 +179,9 @@ class DeadLetters:
         `on_transient(error)` is told each one, and `on_transient(None)` once it is over."""
         failures = 0  # deterministic ones
         transient = 0
+        waiting_since = 0.0
+        alarmed = False
+        loop = asyncio.get_running_loop()
         while True:
             try:
                 await work()
@@ -189,6 +194,17 @@ class DeadLetters:
                 if is_transient(exc, extra_transient):
                     transient += 1
                     on_transient(exc)
+                    waiting_since = waiting_since or loop.time()
+                    if not alarmed and loop.time() - waiting_since >= ALARM_AFTER:
+                        alarmed = True
+                        log.error(
+                            "intake ALARM: %s update %s has waited %.0f s for the database "
+                            "(%s); still retrying, nothing is skipped",
+                            source,
+                            key,
+                            loop.time() - waiting_since,
+                            exc,
+                        )
                     delay = backoff(transient, self.backoff_first, self.backoff_max)
                     log.warning(
                         "%s update %s not stored (%s); retrying in %.1f s",
