@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, delete
+from sqlalchemy import delete, func, literal_column
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.dialect import upsert_insert
 from storage.models import KeyValue, ProcessedEvent
-from storage.timeutil import UTCDateTime, as_utc, utcnow
+from storage.timeutil import as_utc, utcnow
 
 
 async def mark_event_processed(session: AsyncSession, source: str, event_id: str | int) -> bool:
@@ -33,24 +33,32 @@ PROCESSED_SCOPE = timedelta(days=6)
 
 #: The table itself: a Core INSERT of many rows skips the ORM's per-row bookkeeping.
 _PROCESSED = ProcessedEvent.__table__  # type: ignore[attr-defined]
-_MARK_STATEMENTS: dict[str, object] = {}
+_MARK_STATEMENTS: dict[tuple[str, timedelta], object] = {}
 
 
-def _mark_statement(session: AsyncSession) -> object:
+def _mark_statement(session: AsyncSession, scope: timedelta) -> object:
     """`INSERT ... ON CONFLICT DO UPDATE ... WHERE the old row is out of scope RETURNING id`:
-    returns the ids recorded now (new, or seen only before the scope). Built once per backend."""
+    returns the ids recorded now (new, or seen only before the scope). Built once per backend
+    and scope; the scope is computed in SQL from the new row's time (no parameter per row)."""
     from storage.db import dialect_name
 
-    dialect = dialect_name(session)
-    statement = _MARK_STATEMENTS.get(dialect)
+    key = (dialect_name(session), scope)
+    statement = _MARK_STATEMENTS.get(key)
     if statement is None:
         insert = upsert_insert(session, _PROCESSED)
+        seconds = int(scope.total_seconds())
+        if key[0] == "postgresql":
+            scope_start = insert.excluded.created_at - literal_column(
+                f"interval '{seconds} seconds'"
+            )
+        else:  # naive UTC text; datetime() gives the same shape, so text order is time order
+            scope_start = func.datetime(insert.excluded.created_at, f"-{seconds} seconds")
         statement = insert.on_conflict_do_update(
             index_elements=["source", "event_id"],
             set_={"created_at": insert.excluded.created_at},
-            where=_PROCESSED.c.created_at < bindparam("scope_start", type_=UTCDateTime()),
+            where=_PROCESSED.c.created_at < scope_start,
         ).returning(_PROCESSED.c.event_id)
-        _MARK_STATEMENTS[dialect] = statement
+        _MARK_STATEMENTS[key] = statement
     return statement
 
 
@@ -69,13 +77,9 @@ async def mark_events_processed(
     if not ids:
         return set()
     now = utcnow()
-    scope_start = now - scope
     inserted = await session.exec(  # one cached statement, rows sent as "insertmanyvalues"
-        _mark_statement(session),  # type: ignore[call-overload]
-        params=[
-            {"source": source, "event_id": event_id, "created_at": now, "scope_start": scope_start}
-            for event_id in ids
-        ],
+        _mark_statement(session, scope),  # type: ignore[call-overload]
+        params=[{"source": source, "event_id": event_id, "created_at": now} for event_id in ids],
     )
     return set(inserted.scalars().all())
 
