@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "demo",
     "avatar",
     "set_webhooks",
+    "dead_letters",
 )
 
 

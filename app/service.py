@@ -21,7 +21,14 @@ from bridge.components import Component, ComponentState, HasRoutes
 from bridge.runtime import Runtime
 from bridge.web.bodies import DEFAULT_BODY_LIMIT, limit_bodies
 from bridge.web.health import health_handler
-from bridge.web.metrics import CHANNEL_UP, DATABASE_UP, UP, count_requests, metrics_handler
+from bridge.web.metrics import (
+    CHANNEL_UP,
+    DATABASE_UP,
+    DEAD_LETTERS,
+    UP,
+    count_requests,
+    metrics_handler,
+)
 
 if TYPE_CHECKING:
     from config import BridgeConfig
@@ -132,9 +139,10 @@ class Service:
                 database_backend=backend_name(self.config.database),
                 probe_database=self._probe_database,
                 channel_states=self.channel_states,
+                dead_letters=self.dead_letter_counts,
             ),
         )
-        app.router.add_get("/metrics", metrics_handler)
+        app.router.add_get("/metrics", self._metrics)
         for component in self.components:
             if isinstance(component, HasRoutes):
                 app.router.add_routes(component.routes())
@@ -153,6 +161,26 @@ class Service:
             states[channel] = state
             CHANNEL_UP.labels(channel).set(1 if state.healthy else 0)
         return states
+
+    async def dead_letter_counts(self) -> dict[str, int] | None:
+        """Open dead letters by source (also set on /metrics); None when the database fails."""
+        from storage.dead_letters import open_counts
+
+        if self.runtime.engine is None:
+            return None
+        try:
+            async with self.runtime.sessions() as session:
+                counts = await open_counts(session)
+        except Exception:
+            log.warning("dead letters could not be counted", exc_info=True)
+            return None
+        for source in {*self.runtime.dead_letters.replayers, *counts}:
+            DEAD_LETTERS.labels(source).set(counts.get(source, 0))
+        return counts
+
+    async def _metrics(self, request: web.Request) -> web.Response:
+        await self.dead_letter_counts()
+        return await metrics_handler(request)
 
     async def _probe_database(self) -> bool:
         from storage.db import ping

@@ -125,13 +125,15 @@ def build_components(
 
 
 def desk_updates(runtime: DeskRuntime) -> UpdatesIntake:
-    """The one bot's updates intake with the operators' desk installed; the Telegram customers'
-    side is installed after it by their platform's `build` (adapters/telegram/platform.py)."""
-    from botapi.updates import UpdatesIntake
+    """The one bot's updates intake with the operators' desk installed (and its dead letters'
+    replayer); the Telegram customers' side is installed after it by their platform's `build`
+    (adapters/telegram/platform.py)."""
+    from botapi.updates import UPDATE_SOURCE, UpdatesIntake
     from desk import routers
 
     intake = UpdatesIntake(runtime)
     routers.install(intake, runtime)
+    runtime.dead_letters.register(UPDATE_SOURCE, intake.replay)
     return intake
 
 
@@ -169,6 +171,7 @@ def customer_channels(
         leader=runtime.leader,
         transaction=runtime.transaction,
         sessions=runtime.session,
+        dead_letters=runtime.dead_letters,
         bot_updates=bot_updates,
     )
     components: list[Component] = []

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from bridge.core.desk import CustomerOutlet
     from bridge.core.sink import BridgeSink
     from bridge.cursors import Transaction
+    from bridge.dead_letters import DeadLetters
     from bridge.leader import Leader
     from bridge.outbox import Sender
     from bridge.outbox.policy import BucketsFor
@@ -42,7 +43,8 @@ class PlatformContext:
     Telegram file_id into a URL of the bridge (None: no address to offer); `leader` runs duties
     only in the leading process (`bridge.leader.Leader`); `transaction` opens a database
     transaction (for `bridge.cursors.StoredCursor`) and `sessions` makes sessions, both on the
-    process's one engine; `bot_updates` is the updates intake of the desk's bot
+    process's one engine; `dead_letters` keeps webhook bodies that fail deterministically and
+    replays them (bridge/dead_letters.py); `bot_updates` is the updates intake of the desk's bot
     (`botapi.updates.UpdatesIntake`, the desk's handlers installed first), for customers who
     write to that bot; `config` is the whole validated config.
     """
@@ -53,6 +55,7 @@ class PlatformContext:
     leader: Leader | None = None
     transaction: Transaction | None = None
     sessions: Callable[[], AsyncSession] | None = None
+    dead_letters: DeadLetters | None = None
     #: A `botapi.updates.UpdatesIntake`, which the core may not name (botapi sits above it).
     bot_updates: Any = None
 

@@ -7,7 +7,8 @@ tests run several) never see each other's state. At wiring time the root registe
 - `handlers`: the outbox's completion/failure handlers (bridge/outbox/handlers.py), each under
   a name constant of the code that owns it;
 - `senders`: the outbox `Sender` of each platform ("telegram", "vk", "site", ...);
-- `outlets`: the core's customer outlet of each channel family (bridge/core/desk.py).
+- `outlets`: the core's customer outlet of each channel family (bridge/core/desk.py);
+- `dead_letters`: the replayer of each source's dead letters (bridge/dead_letters.py).
 
 Lifecycle (app/service.py): the service migrates the database, then `open()` (one engine, one
 session factory), starts the components (`OutboxComponent` starts the one worker), and in
@@ -23,6 +24,7 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
 from bridge.core.desk import Outlets
+from bridge.dead_letters import DeadLetters
 from bridge.leader import Leader
 from bridge.outbox import HandlerRegistry, OutboxWorker, PacingPolicy, Sender
 
@@ -65,6 +67,8 @@ class Runtime:
         self.handlers = HandlerRegistry()
         self.senders: dict[str, Sender] = {}
         self.outlets = Outlets()
+        #: Updates that failed for good, and who replays each source's (bridge/dead_letters.py).
+        self.dead_letters = DeadLetters(self.transaction)
         # Leader-only duties (the getUpdates poller, the dashboards); bridge/leader.py.
         interval = 2.0 / max(time_scale, 1.0)
         # The bounds shrink with time_scale, but never below what a busy event loop (tests

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from sqlmodel.ext.asyncio.session import AsyncSession
 
     from bridge.core.desk import Outlets
+    from bridge.dead_letters import DeadLetters
     from bridge.leader import Leader
     from bridge.runtime import Runtime
     from config import BridgeConfig
@@ -72,6 +73,10 @@ class DeskRuntime:
     @property
     def outlets(self) -> Outlets:
         return self.runtime.outlets
+
+    @property
+    def dead_letters(self) -> DeadLetters:
+        return self.runtime.dead_letters
 
     @property
     def leader(self) -> Leader:

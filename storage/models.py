@@ -418,6 +418,24 @@ class Pacing(SQLModel, table=True):
 # --- issue 13: dead letters --------------------------------------------------
 
 
+class DeadLetter(SQLModel, table=True):
+    """A platform update or webhook body that failed deterministically (a handler's bug, a
+    payload the code cannot handle): kept with its raw JSON and the error, so nothing is lost
+    and `talker-bridge dead-letters replay` can feed it again once the cause is fixed."""
+
+    __tablename__ = "dead_letters"
+    __table_args__ = (Index("ix_dead_letters_source_key", "source", "key"),)
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigIntKey)
+    source: str = Field(max_length=32)
+    key: str = Field(max_length=255)
+    payload: str = Field(sa_type=Text)
+    error: str = Field(sa_type=Text)
+    attempts: int = Field(default=1)
+    created_at: datetime = _created()
+    replayed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
 # --- issue 13: outbox leases -------------------------------------------------
 
 

@@ -30,6 +30,8 @@ def build(section: FacebookSettings, context: PlatformContext) -> PlatformParts:
     from adapters.facebook.adapter import FacebookAdapter
 
     adapter = FacebookAdapter(section, context.sink, channel=NAME, transaction=context.transaction)
+    if context.dead_letters is not None:
+        adapter.webhook.use_dead_letters(context.dead_letters, NAME)
     return one_adapter_parts(adapter, context)
 
 

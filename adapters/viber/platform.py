@@ -29,7 +29,10 @@ def build(section: ViberSettings, context: PlatformContext) -> PlatformParts:
     from adapters.common.parts import one_adapter_parts
     from adapters.viber.adapter import ViberAdapter
 
-    return one_adapter_parts(ViberAdapter(section, context.sink, channel=NAME), context)
+    adapter = ViberAdapter(section, context.sink, channel=NAME)
+    if context.dead_letters is not None:
+        adapter.callback.use_dead_letters(context.dead_letters, NAME)
+    return one_adapter_parts(adapter, context)
 
 
 SCHEMA = PlatformSchema(

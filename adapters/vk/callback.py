@@ -5,23 +5,38 @@ configured string; every other body must carry the configured `secret` (else 403
 stored); a repeated `event_id` is answered `ok` without work; `ok` is answered only after the
 core committed the event — any other answer makes VK deliver it again. A malformed body gets
 400 and never reaches the core.
+
+With storage (`use_storage`, wired by adapters/vk/platform.py), handled `event_id`s are kept in
+the processed-events table (source `vk:event`) before `ok` is answered, so a repeat delivered
+after a restart changes nothing; an event that fails deterministically (a few tries) is kept as
+a dead letter and answered `ok` (VK stops redelivering it); a transient failure (the database
+unreachable) is answered 503 and VK delivers it again.
 """
 
 from __future__ import annotations
 
 import hmac
+import json
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from adapters.common.recent import RecentIds
 from adapters.common.webhook_input import MalformedPayload, field, parse_json_object, read_body
+from bridge.dead_letters import Verdict
+from storage.state import event_processed, mark_event_processed
+
+if TYPE_CHECKING:
+    from bridge.dead_letters import DeadLetters, Transaction
 
 log = logging.getLogger(__name__)
 
 PATH = "/webhooks/vk"
+#: The processed-events source of Callback API event ids, and the dead letters' source.
+EVENT_SOURCE = "vk:event"
+DEAD_LETTER_SOURCE = "vk"
 EventHandler = Callable[[dict[str, Any]], Awaitable[None]]
 
 
@@ -38,6 +53,20 @@ class VkCallback:
         self._confirmation = confirmation
         self._handle = handle
         self._seen = RecentIds()
+        self._letters: DeadLetters | None = None
+        self._transaction: Transaction | None = None
+
+    def use_storage(self, dead_letters: DeadLetters, transaction: Transaction) -> None:
+        """Keep handled event ids in the database and poison events as dead letters."""
+        self._letters = dead_letters
+        self._transaction = transaction
+        dead_letters.register(DEAD_LETTER_SOURCE, self.replay)
+
+    async def replay(self, payload: str) -> None:
+        """Handle a dead letter's event again (`talker-bridge dead-letters replay`)."""
+        event = parse_json_object(payload.encode())
+        await self._handle(event)
+        await self._remember(event.get("event_id"))
 
     def routes(self) -> list[web.AbstractRouteDef]:
         return [web.post(PATH, self.handle)]
@@ -60,19 +89,63 @@ class VkCallback:
         ):
             return _refuse(403, "wrong secret")
         event_id = event.get("event_id")
-        if isinstance(event_id, str) and event_id in self._seen:
+        if isinstance(event_id, str) and await self._handled_before(event_id):
             log.debug("VK callback: event %s already handled", event_id)
             return _ok()
-        try:
-            await self._handle(event)
-        except MalformedPayload as exc:
-            return _refuse(400, str(exc))
-        except Exception:
-            log.exception("VK callback: the event could not be stored; VK will retry")
-            return web.Response(status=503, text="not stored, retry later")
-        if isinstance(event_id, str):
-            self._seen.add(event_id)
+        if self._letters is None:
+            try:
+                await self._handle(event)
+            except MalformedPayload as exc:
+                return _refuse(400, str(exc))
+            except Exception:
+                log.exception("VK callback: the event could not be stored; VK will retry")
+                return web.Response(status=503, text="not stored, retry later")
+        else:
+            kept = {k: v for k, v in event.items() if k != "secret"}
+            try:
+                verdict = await self._letters.in_request(
+                    DEAD_LETTER_SOURCE,
+                    event_id if isinstance(event_id, str) else kind,
+                    json.dumps(kept, ensure_ascii=False),
+                    lambda: self._handle(event),
+                    refused=(MalformedPayload,),
+                )
+            except MalformedPayload as exc:
+                return _refuse(400, str(exc))
+            if verdict is Verdict.RETRY:
+                return web.Response(status=503, text="not stored, retry later")
+        if not await self._remember(event_id):
+            return web.Response(status=503, text="stored; the event id was not, retry later")
         return _ok()
+
+    async def _handled_before(self, event_id: str) -> bool:
+        if event_id in self._seen:
+            return True
+        if self._transaction is None:
+            return False
+        try:
+            async with self._transaction() as session:
+                seen = await event_processed(session, EVENT_SOURCE, event_id)
+        except Exception:  # handling it again is safe (the core dedupes its effects)
+            log.warning("VK callback: could not look event %s up", event_id, exc_info=True)
+            return False
+        if seen:
+            self._seen.add(event_id)
+        return seen
+
+    async def _remember(self, event_id: object) -> bool:
+        """Record a handled event id (in the database when there is one); False if that failed."""
+        if not isinstance(event_id, str):
+            return True
+        if self._transaction is not None:
+            try:
+                async with self._transaction() as session:
+                    await mark_event_processed(session, EVENT_SOURCE, event_id)
+            except Exception:
+                log.warning("VK callback: event %s handled, not recorded", event_id, exc_info=True)
+                return False
+        self._seen.add(event_id)
+        return True
 
 
 def _ok() -> web.Response:

@@ -60,6 +60,8 @@ def build(section: VkSettings, context: PlatformContext) -> PlatformParts:
         transaction=context.transaction,
         channel=NAME,
     )
+    if adapter.callback is not None and context.dead_letters is not None:
+        adapter.callback.use_storage(context.dead_letters, context.transaction)
     return one_adapter_parts(adapter, context)
 
 

@@ -16,6 +16,11 @@ DATABASE_UP = Gauge("talker_bridge_database_up", "1 when the last database probe
 CHANNEL_UP = Gauge(
     "talker_bridge_channel_up", "1 when the channel's component is running.", ["channel"]
 )
+DEAD_LETTERS = Gauge(
+    "talker_bridge_dead_letters",
+    "Updates that failed for good and wait for `talker-bridge dead-letters replay`, by source.",
+    ["source"],
+)
 
 
 async def metrics_handler(request: web.Request) -> web.Response:

@@ -54,6 +54,7 @@ def add_control_routes(app: web.Application, fake: FakeTelegram) -> None:
         ("GET", "/_control/calls", control.calls),
         ("GET", "/_control/chats/{chat_id}", control.chat),
         ("POST", "/_control/faults", control.fault),
+        ("POST", "/_control/update-ids", control.restart_update_ids),
         ("GET", "/_control/stats", control.stats),
     ]
     for method, path, handler in routes:
@@ -241,6 +242,15 @@ class _Control:
         else:
             raise ValueError(f"unknown fault kind {kind!r}")
         return web.json_response({})
+
+    async def restart_update_ids(self, request: web.Request) -> web.Response:
+        """{"bot_id", "first"?}: restart the bot's update ids (random and lower by default)."""
+        body = await _body(request)
+        first = body.get("first")
+        next_id = self.fake.restart_update_ids(
+            _int(body, "bot_id"), None if first is None else int(first)
+        )
+        return web.json_response({"next_update_id": next_id})
 
     async def stats(self, request: web.Request) -> web.Response:
         counters = self.fake.too_many_requests

@@ -271,6 +271,11 @@ class FakeTelegram(UserActions):
         """The next `n` calls (of `method`, if given) answer `status` without doing anything."""
         self.faults.add(Fault("error", n, method, status=status, description=description))
 
+    def restart_update_ids(self, bot: Bot | int, first: int | None = None) -> int:
+        """Restart `bot`'s update ids as Telegram does after a week without updates (the next
+        id random and lower, or `first`); returns the next id."""
+        return self.feed(bot).restart_ids(first)
+
     def hang_next(self, n: int = 1, seconds: float = 30.0, method: str | None = None) -> None:
         """The next `n` calls wait `seconds` before being processed (longer than a client's
         timeout: the client gives up, yet the call takes effect, as on a slow server)."""

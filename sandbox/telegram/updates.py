@@ -7,6 +7,11 @@ error is retried with exponential backoff and the update stays at the head of th
 order holds. After `max_attempts` failures the update is dropped, as Telegram does after "a
 reasonable number of times". A JSON body with a "method" in a 2xx answer is executed, like
 Telegram's reply-to-webhook feature.
+
+`restart_ids` plays what Telegram does after a week without updates: "the identifier of the
+next update will be chosen randomly instead of sequentially" — lower than before, so a bot's
+stored offset is above it, and it may equal an id the bot processed long ago. getUpdates with
+an offset above every pending id confirms (drops) them, as the spec says for an offset.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -99,6 +105,16 @@ class UpdateFeed:
         self.pending.append(update)
         self._event().set()
         return update
+
+    def restart_ids(self, first: int | None = None) -> int:
+        """The next update id is `first` (default: random, below every id given so far);
+        returns it."""
+        if first is None:
+            first = random.randint(1, max(1, self._next_id // 2))
+        if first < 1:
+            raise ValueError(f"update ids are positive, got {first}")
+        self._next_id = first
+        return first
 
     def confirm(self, offset: int) -> None:
         if offset < 0:

@@ -54,6 +54,7 @@ EXPECTED_TABLES = {
     "feed_states",
     "feed_digests",
     "leader_lease",
+    "dead_letters",  # issue 13: dead letters
     "alembic_version",
 }
 

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from storage.timeutil import UTCDateTime  # noqa: F401
+from storage.timeutil import UTCDateTime
 
 revision: str = "0004"
 down_revision: str | None = "0003"
@@ -44,11 +44,24 @@ def downgrade() -> None:
 
 
 def _upgrade_dead_letters() -> None:
-    pass
+    op.create_table(
+        "dead_letters",
+        sa.Column("id", BIGINT_KEY, nullable=False),
+        sa.Column("source", sa.String(length=32), nullable=False),
+        sa.Column("key", sa.String(length=255), nullable=False),
+        sa.Column("payload", sa.Text(), nullable=False),
+        sa.Column("error", sa.Text(), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("replayed_at", UTCDateTime(), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_dead_letters")),
+    )
+    op.create_index("ix_dead_letters_source_key", "dead_letters", ["source", "key"], unique=False)
 
 
 def _downgrade_dead_letters() -> None:
-    pass
+    op.drop_index("ix_dead_letters_source_key", table_name="dead_letters")
+    op.drop_table("dead_letters")
 
 
 # --- outbox: leases and deadlines -----------------------------------------------------------
