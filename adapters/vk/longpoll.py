@@ -5,22 +5,32 @@ Contract (dev.vk.com, "Bots Long Poll API"): the answer is `{ts, updates}` or
 `{failed: 3}` (fetch a new key and ts). The `ts` is advanced only after the handler returned
 for every event of the answer, so a lost connection, a VK outage or a failing core resumes
 from the same ts and loses nothing (the core drops what it already stored).
+
+With dead letters (`use_dead_letters`), each event is settled on its own: a passing fault (the
+database unreachable) is retried for as long as it takes, and an event that fails the same way a
+few times (a malformed event, a handler's bug) is kept as a dead letter instead of holding the
+whole dialog back forever; the ts then moves on. `talker-bridge dead-letters replay` feeds it
+again through `replay`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
-from adapters.common.webhook_input import MalformedPayload
+from adapters.common.webhook_input import MalformedPayload, parse_json_object
 from adapters.vk.client import VkClient
 from bridge.components import ComponentState
 from bridge.errors import TransientError
+
+if TYPE_CHECKING:
+    from bridge.dead_letters import DeadLetters
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +69,18 @@ class VkLongPoller:
         self._http: aiohttp.ClientSession | None = None
         self._state = ComponentState("stopped")
         self.polls = 0
+        self._letters: DeadLetters | None = None
+        self._source = "vk"
+
+    def use_dead_letters(self, dead_letters: DeadLetters, source: str) -> None:
+        """Settle each event through `dead_letters` (kept under `source` if it fails for good)."""
+        self._letters = dead_letters
+        self._source = source
+        dead_letters.register(source, self.replay)
+
+    async def replay(self, payload: str) -> None:
+        """Handle a dead letter's event again (`talker-bridge dead-letters replay`)."""
+        await self._handle(parse_json_object(payload.encode()))
 
     def state(self) -> ComponentState:
         return self._state
@@ -123,6 +145,9 @@ class VkLongPoller:
         if not isinstance(updates, list) or new_ts is None:
             raise TransientError(f"long poll answered {answer!r:.200}")
         for event in updates:
+            if self._letters is not None:
+                await self._settle(self._letters, event)
+                continue
             try:
                 await self._handle(event)
             except MalformedPayload as exc:
@@ -130,6 +155,25 @@ class VkLongPoller:
         self.ts = str(new_ts)
         if self._save_ts is not None:
             await self._save_ts(self.ts)
+
+    async def _settle(self, letters: DeadLetters, event: Any) -> None:
+        key = event.get("event_id") if isinstance(event, dict) else None
+        if not isinstance(key, str) or not key:
+            key = f"ts:{self.ts}"
+
+        def waiting(error: BaseException | None) -> None:
+            if error is None:
+                self._state = ComponentState("running")
+            else:
+                self._state = ComponentState("degraded", f"event {key} waits: {error}"[:200])
+
+        await letters.until_settled(
+            self._source,
+            key,
+            json.dumps(event, ensure_ascii=False),
+            lambda: self._handle(event),
+            on_transient=waiting,
+        )
 
     async def _recover(self, failed: Any, answer: dict[str, Any]) -> None:
         if failed == 1 and answer.get("ts") is not None:

@@ -62,6 +62,8 @@ def build(section: VkSettings, context: PlatformContext) -> PlatformParts:
     )
     if adapter.callback is not None and context.dead_letters is not None:
         adapter.callback.use_storage(context.dead_letters, context.transaction)
+    if adapter.poller is not None and context.dead_letters is not None:
+        adapter.poller.use_dead_letters(context.dead_letters, NAME)
     return one_adapter_parts(adapter, context)
 
 
