@@ -91,7 +91,9 @@ async def test_done_head_frees_the_next_row_of_its_lane(factory) -> None:
     a2 = await put(factory, "a")
     assert await lease(factory) == [a1]
     async with factory() as s:
-        done = await store.mark_done(s, {a1: 1}, owner="w1", result={"message_id": 9}, now=utcnow())
+        done = await store.mark_done(
+            s, {a1: 1}, owner="w1", result={"message_id": 9}, now=utcnow()
+        )
         await s.commit()
     assert [r.id for r in done] == [a1]
     assert await lease(factory) == [a2]

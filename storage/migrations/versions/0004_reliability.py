@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-from alembic import op  # noqa: F401
+from alembic import op
 
 from storage.timeutil import UTCDateTime  # noqa: F401
 
