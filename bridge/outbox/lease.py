@@ -85,6 +85,9 @@ class HeldLease:
         #: Monotonic time by which a call on these rows must have ended (the local deadline).
         self.safe_until = safe_until
         self.lost = False
+        #: The call is over and its outcome is being recorded: rows that stop being leased
+        #: now were finished by this task, not taken over.
+        self.settling = False
         self.changed = asyncio.Event()
 
     @property
@@ -179,7 +182,7 @@ class Heartbeat:
             kept = await store.extend_lease(session, tokens, owner=self.owner, lease_until=until)
             await session.commit()
         for lease, mine in leases:
-            if lease not in self._held:
+            if lease not in self._held or lease.settling:
                 continue  # finished meanwhile (its rows are no longer leased: not a loss)
             if mine.keys() <= kept:
                 lease.confirm(self.safe_until(started))

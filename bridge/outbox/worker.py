@@ -282,33 +282,36 @@ class OutboxWorker:
             result = await run_within(sender.deliver(call), lease, self.delivery_timeout)
         except asyncio.CancelledError:
             # Back to pending at once (a call cut off on the wire may then repeat).
+            lease.settling = True
             await asyncio.shield(self._give_back(held, None, None, None))
             raise
         except LeaseLost as exc:
-            self._recording()
+            self._recording(lease)
             await self._on_lease_lost(head, held, exc)
         except RetryAfter as exc:
-            self._recording()
+            self._recording(lease)
             await self._on_retry_after(head, held, exc)
         except PermanentError as exc:
-            self._recording()
+            self._recording(lease)
             await self._on_failed(head, held, exc)
         except TransientError as exc:
-            self._recording()
+            self._recording(lease)
             await self._on_transient(head, held, str(exc))
         except Exception as exc:  # a bug in a sender: keep the row, show the traceback
-            self._recording()
+            self._recording(lease)
             log.exception("outbox: sender for %s raised a non-bridge error", head.platform)
             await self._on_transient(head, held, f"{type(exc).__name__}: {exc}")
         else:
+            lease.settling = True
             await self._on_done(head, held, result)
         finally:
             self.leases.drop(lease)
 
-    def _recording(self) -> None:
+    def _recording(self, lease: HeldLease) -> None:
         """The current task now records an outcome: a draining stop lets it finish (cancelled
         halfway, its transaction would roll back and leave the rows leased until the lease ran
-        out)."""
+        out), and the heartbeat keeps its rows leased but no longer reports them lost."""
+        lease.settling = True
         task = asyncio.current_task()
         if task is not None:
             self._calling.add(task)
@@ -485,7 +488,7 @@ class OutboxWorker:
         self.stats.retried += 1
         metrics.RETRIED.labels(head.platform, "lease").inc()
         if exc.taken:
-            log.warning("outbox: %s; not recorded here", exc)
+            log.info("outbox: %s; not recorded here", exc)
             return
         log.warning("outbox: %s; call cancelled before the lease could expire", exc)
         await self._give_back(held, None, f"call stopped: {exc}", None)
