@@ -39,7 +39,7 @@ flight at the fault.
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import inspect
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -88,7 +88,8 @@ class HeldLease:
         #: The call is over and its outcome is being recorded: rows that stop being leased
         #: now were finished by this task, not taken over.
         self.settling = False
-        self.changed = asyncio.Event()
+        #: The running call's timeout and its own delivery deadline (see run_within).
+        self._call: tuple[asyncio.Timeout, float] | None = None
 
     @property
     def ids(self) -> list[int]:
@@ -98,17 +99,18 @@ class HeldLease:
         """More rows leased for the same call (merged followers)."""
         self.tokens.update(tokens)
         self.safe_until = min(self.safe_until, safe_until)
+        self._reschedule()
 
     def confirm(self, safe_until: float) -> None:
         """A heartbeat extended every row: the call may run until `safe_until`."""
         if not self.lost and safe_until > self.safe_until:
             self.safe_until = safe_until
-            self.changed.set()
+            self._reschedule()
 
     def lose(self) -> None:
-        """Another worker holds (some of) the rows now."""
+        """Another worker holds (some of) the rows now: a running call stops at once."""
         self.lost = True
-        self.changed.set()
+        self._reschedule()
 
     def check(self, now: float) -> None:
         """LeaseLost unless the rows are still safely this worker's at monotonic `now`."""
@@ -118,6 +120,14 @@ class HeldLease:
             raise LeaseLost(
                 f"the lease of rows {self.ids} could not be extended in time", taken=False
             )
+
+    def _reschedule(self) -> None:
+        if self._call is not None:
+            timeout, deadline = self._call
+            if timeout.expired():
+                return
+            when = min(deadline, self.safe_until)
+            timeout.reschedule(asyncio.get_running_loop().time() if self.lost else when)
 
 
 class Heartbeat:
@@ -159,10 +169,13 @@ class Heartbeat:
         return len(self._held)
 
     async def run(self) -> None:
-        """Beat every `interval` until cancelled. A beat that hangs delays the next one; the
-        local deadlines do not wait for it (run_within watches them on its own)."""
+        """Beat every `interval` (start to start) until cancelled. A beat that hangs delays
+        the next one; the local deadlines do not wait for it (run_within's timeouts)."""
+        loop = asyncio.get_running_loop()
+        next_at = loop.time() + self.interval
         while True:
-            await asyncio.sleep(self.interval)
+            await asyncio.sleep(max(0.0, next_at - loop.time()))
+            next_at = loop.time() + self.interval
             try:
                 await self.beat()
             except Exception:  # the database may be unreachable: the deadlines take over
@@ -198,37 +211,27 @@ class Heartbeat:
 async def run_within(call: Awaitable[T], lease: HeldLease, seconds: float) -> T:
     """Await `call` while `lease` is safe and for at most `seconds`.
 
-    Otherwise the call is cancelled, and only once it has stopped, `LeaseLost` (the lease) or
-    `DeadlineExceeded` (the deadline) is raised. Exceptions of the call pass through.
+    Otherwise the call is cancelled (in this task, so it has stopped when this returns) and
+    `LeaseLost` (the lease) or `DeadlineExceeded` (the deadline) is raised. Exceptions of the
+    call pass through. The heartbeat moves the timeout as it confirms or loses the lease.
     """
     loop = asyncio.get_running_loop()
     deadline = loop.time() + seconds
-    task = asyncio.ensure_future(call)
+    timeout = asyncio.timeout_at(min(deadline, lease.safe_until))
     try:
-        while True:
-            now = loop.time()
-            if now >= deadline and deadline < lease.safe_until:
-                raise DeadlineExceeded(
-                    f"no answer within the delivery deadline of {seconds:g}s (cancelled; the "
-                    "platform may have received it)"
-                )
-            lease.check(now)
-            lease.changed.clear()
-            changed = asyncio.ensure_future(lease.changed.wait())
-            try:
-                done, _ = await asyncio.wait(
-                    {task, changed},
-                    timeout=min(deadline, lease.safe_until) - now,
-                    return_when=asyncio.FIRST_COMPLETED,
-                )
-            finally:
-                changed.cancel()
-            if task in done:
-                return task.result()
+        lease.check(loop.time())
+        async with timeout:
+            lease._call = (timeout, deadline)
+            return await call
+    except TimeoutError:
+        if not timeout.expired():
+            raise  # the call's own TimeoutError, not our deadline
+        lease.check(loop.time())
+        raise DeadlineExceeded(
+            f"no answer within the delivery deadline of {seconds:g}s (cancelled; the "
+            "platform may have received it)"
+        ) from None
     finally:
-        if not task.done():
-            task.cancel()
-            # Wait for the call to stop: no retry may start while it could still send.
-            await asyncio.wait({task})
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            task.exception()  # retrieved: a cancelled call's error is not "never retrieved"
+        lease._call = None
+        if inspect.iscoroutine(call) and inspect.getcoroutinestate(call) == "CORO_CREATED":
+            call.close()  # never started (the lease was already lost): no "never awaited"

@@ -275,7 +275,6 @@ class OutboxWorker:
             sender = self.senders.get(head.platform)
             if sender is None:
                 raise TransientError(f"no sender registered for platform {head.platform!r}")
-            lease.check(asyncio.get_running_loop().time())
             task = asyncio.current_task()
             if task is not None:
                 self._calling.add(task)

@@ -88,7 +88,7 @@ async def settled(sf: Sessions, workers: list[OutboxWorker], count: int, within:
 async def test_a_delivery_longer_than_its_lease_is_sent_once_while_another_worker_polls(
     db_url: str,
 ) -> None:
-    lease = 1.0
+    lease = 2.0
     front = SlowFront(seconds=3 * lease)  # every call takes three leases
     async with served_slow_telegram(front, groups=2) as tg:
         (engine_a, sf_a), (engine_b, sf_b) = await open_db(db_url), await open_db(db_url)
