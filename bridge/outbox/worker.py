@@ -9,11 +9,11 @@ rows that piled up behind the head meanwhile (coalescing) → one platform call 
 its own short transaction right after the call, with the completion handlers.
 
 Outcomes: RetryAfter → the row waits at least `seconds` and the destination is slowed down;
-TransientError → retried forever with exponential backoff and jitter; a row that keeps failing
-for `alarm_after_seconds` raises the alarm (bridge/outbox/alarm.py: the log, the
-`outbox_transient_alarm` gauge, and the operators told once through the `alarm` listener, and
-again once it recovers); PermanentError → failed with the platform's reason, failure handlers
-called.
+TransientError (and a call cut off at its delivery deadline) → retried forever with exponential
+backoff and jitter; a row that keeps failing for `alarm_after_seconds` raises the alarm
+(bridge/outbox/alarm.py: the log, the `outbox_transient_alarm` gauge, and the operators told
+once through the `alarm` listener, and again once it recovers); PermanentError → failed with
+the platform's reason, failure handlers called.
 
 A row is sent only by a worker whose `handlers` know the row's handler (and whose `senders`
 have its platform): otherwise it is not sent and waits like a transient failure (backoff, the
@@ -52,7 +52,7 @@ from bridge.outbox import metrics
 from bridge.outbox.alarm import AlarmListener, AlarmTracker, StuckDestination
 from bridge.outbox.coalesce import can_merge, mergeable_prefix, merged_payload
 from bridge.outbox.handlers import HandlerRegistry
-from bridge.outbox.lease import Heartbeat, HeldLease, LeaseLost, run_within
+from bridge.outbox.lease import DeadlineExceeded, Heartbeat, HeldLease, LeaseLost, run_within
 from bridge.outbox.pacing import BucketState, dump_log, load_log, penalize, reserve
 from bridge.outbox.policy import PacingPolicy
 from bridge.outbox.senders import Senders
@@ -295,7 +295,8 @@ class OutboxWorker:
             await self._on_failed(head, held, exc)
         except TransientError as exc:
             self._recording(lease)
-            await self._on_transient(head, held, str(exc))
+            reason = "deadline" if isinstance(exc, DeadlineExceeded) else "transient"
+            await self._on_transient(head, held, str(exc), reason)
         except Exception as exc:  # a bug in a sender: keep the row, show the traceback
             self._recording(lease)
             log.exception("outbox: sender for %s raised a non-bridge error", head.platform)
@@ -527,7 +528,9 @@ class OutboxWorker:
         self.stats.retried += 1
         metrics.RETRIED.labels(head.platform, "retry_after").inc()
 
-    async def _on_transient(self, head: OutboxCall, held: Held, error: str) -> None:
+    async def _on_transient(
+        self, head: OutboxCall, held: Held, error: str, reason: str = "transient"
+    ) -> None:
         attempts = head.attempts + 1
         delay = min(self.backoff_max, self.backoff_base * 2 ** (attempts - 1))
         delay *= random.uniform(0.5, 1.0)  # jitter: processes do not retry in lock-step
@@ -551,7 +554,7 @@ class OutboxWorker:
             )
         await self._give_back(held, self.clock() + delay, error, head.id)
         self.stats.retried += 1
-        metrics.RETRIED.labels(head.platform, "transient").inc()
+        metrics.RETRIED.labels(head.platform, reason).inc()
         if stuck is not None:
             await self._tell(stuck, stuck=True)
 
