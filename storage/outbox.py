@@ -174,6 +174,13 @@ async def extend_lease(
     taken over by another worker after its lease expired)."""
     if not held:
         return set()
+    if dialect_name(session) == "postgresql":  # lock in id order, as recording does: no deadlock
+        await session.exec(
+            select(col(OutboxItem.id))
+            .where(_held(held, owner))
+            .order_by(col(OutboxItem.id))
+            .with_for_update()
+        )
     result = await session.exec(
         update(OutboxItem)
         .where(_held(held, owner))
