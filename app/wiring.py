@@ -68,6 +68,7 @@ def build_runtime(
         time_scale=time_scale,
         backoff_max=config.outbox.max_backoff_seconds,
         alarm_after_seconds=config.outbox.alarm_after_seconds,
+        delivery_timeout=config.outbox.delivery_timeout_seconds,
     )
     desk = DeskRuntime(
         runtime, config, badges=platform_badges(platforms), names=platform_names(platforms)

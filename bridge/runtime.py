@@ -27,6 +27,7 @@ from bridge.core.desk import Outlets
 from bridge.dead_letters import DeadLetters
 from bridge.leader import Leader
 from bridge.outbox import HandlerRegistry, OutboxWorker, PacingPolicy, Sender
+from bridge.outbox.worker import DELIVERY_TIMEOUT
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
@@ -53,6 +54,7 @@ class Runtime:
         time_scale: float = 1.0,
         backoff_max: float = 300.0,
         alarm_after_seconds: float = 300.0,
+        delivery_timeout: float = DELIVERY_TIMEOUT,
         alarm: AlarmListener | None = None,
     ) -> None:
         if time_scale <= 0:
@@ -62,6 +64,8 @@ class Runtime:
         self.policy = policy if policy is not None else PacingPolicy(time_scale=time_scale)
         self.backoff_max = backoff_max
         self.alarm_after_seconds = alarm_after_seconds
+        #: The deadline of one delivery, in real seconds (not compressed by time_scale).
+        self.delivery_timeout = delivery_timeout
         #: Who tells the operators when a destination is stuck (the desk sets it at wiring).
         self.alarm = alarm
         self.handlers = HandlerRegistry()
@@ -151,6 +155,7 @@ class Runtime:
             concurrency=concurrency,
             handlers=self.handlers,
             lease_seconds=lease_seconds,
+            delivery_timeout=self.delivery_timeout,
             poll_interval=poll_interval,
             # Waiting is compressed like the pacing (tests and benchmarks run at time_scale K).
             backoff_base=1.0 / self.time_scale,

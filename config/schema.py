@@ -117,6 +117,7 @@ class OutboxConfig(Section):
 
     max_backoff_seconds: float = Field(60, gt=0)
     alarm_after_seconds: float = Field(300, gt=0)
+    delivery_timeout_seconds: float = Field(120, gt=0)
 
 
 #: The shortest `retention.processed_events`: platforms redeliver for up to a day.

@@ -396,6 +396,7 @@ class OutboxItem(SQLModel, table=True):
     not_before: datetime = _created()
     lease_owner: str | None = Field(default=None, max_length=255)
     lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    lease_token: int = Field(default=0)  # fencing token: +1 at every lease (issue 13)
     last_error: str | None = Field(default=None, sa_type=Text)
     result: dict[str, Any] | None = Field(default=None, sa_type=JSONType)
     done_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

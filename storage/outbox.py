@@ -8,15 +8,22 @@ pending or leased) and either pending and due, or leased with an expired lease (
 died). On PostgreSQL candidate rows are locked `FOR UPDATE SKIP LOCKED`, so several processes
 lease disjoint rows and never two rows of one lane; on SQLite (one process) every transaction
 already holds the write lock (`BEGIN IMMEDIATE`, see storage/db.py).
+
+Fencing: every lease gives the row a new `lease_token` (the previous one plus one). The worker
+keeps the tokens of the rows it holds (`Held`: row id → token), and everything it does with
+them afterwards — extend the lease, mark done or failed, release — changes only the rows that
+still carry its owner AND its token. A worker whose lease expired and was taken over (even by
+itself, later) can therefore never record an outcome over the new holder's
+(bridge/outbox/lease.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, update
+from sqlalchemy import and_, exists, func, or_, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased
@@ -30,6 +37,8 @@ from storage.timeutil import utcnow
 _OPEN = (OutboxState.PENDING.value, OutboxState.LEASED.value)
 #: `session.info` key set once a session added an outbox row.
 ENQUEUED = "outbox_enqueued"
+#: The rows a worker holds: row id → the fencing token of its lease.
+Held = Mapping[int, int]
 
 
 async def insert_item(
@@ -107,6 +116,7 @@ async def lease_heads(
         item.state = OutboxState.LEASED.value
         item.lease_owner = owner
         item.lease_until = lease_until
+        item.lease_token += 1
         session.add(item)
     await session.flush()
     return chosen
@@ -149,61 +159,76 @@ async def lease_followers(
         row.state = OutboxState.LEASED.value
         row.lease_owner = owner
         row.lease_until = lease_until
+        row.lease_token += 1
         session.add(row)
     await session.flush()
     return chosen
 
 
 async def extend_lease(
-    session: AsyncSession, ids: Sequence[int], *, owner: str, lease_until: datetime
-) -> int:
-    """Push the lease of rows this owner holds to `lease_until`; returns rows changed."""
+    session: AsyncSession, held: Held, *, owner: str, lease_until: datetime
+) -> set[int]:
+    """Push the lease of the rows this owner still holds with these tokens to `lease_until`.
+
+    Returns the ids extended: a row missing from it is no longer this lease's (finished, or
+    taken over by another worker after its lease expired)."""
+    if not held:
+        return set()
+    if dialect_name(session) == "postgresql":  # lock in id order, as recording does: no deadlock
+        await session.exec(
+            select(col(OutboxItem.id))
+            .where(_held(held, owner))
+            .order_by(col(OutboxItem.id))
+            .with_for_update()
+        )
     result = await session.exec(
         update(OutboxItem)
-        .where(_held(ids, owner))
+        .where(_held(held, owner))
         .values(lease_until=lease_until)
+        .returning(col(OutboxItem.id))
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount
+    return {int(row_id) for (row_id,) in result.all()}
 
 
 async def mark_done(
     session: AsyncSession,
-    ids: Sequence[int],
+    held: Held,
     *,
     owner: str,
     result: dict[str, Any],
     now: datetime,
     note: str | None = None,
 ) -> list[OutboxItem]:
-    """Mark rows this owner holds as done with `result`; returns the rows changed, by id."""
+    """Mark rows this owner holds (with these tokens) as done with `result`; returns the rows
+    changed, by id."""
     return await _finish(
-        session, ids, owner, OutboxState.DONE, now, result=result, last_error=note
+        session, held, owner, OutboxState.DONE, now, result=result, last_error=note
     )
 
 
 async def mark_failed(
-    session: AsyncSession, ids: Sequence[int], *, owner: str, reason: str, now: datetime
+    session: AsyncSession, held: Held, *, owner: str, reason: str, now: datetime
 ) -> list[OutboxItem]:
-    """Mark rows this owner holds as failed for good with the platform's `reason`."""
-    return await _finish(session, ids, owner, OutboxState.FAILED, now, last_error=reason)
+    """Mark rows this owner holds (with these tokens) as failed for good with `reason`."""
+    return await _finish(session, held, owner, OutboxState.FAILED, now, last_error=reason)
 
 
 async def release(
     session: AsyncSession,
-    ids: Sequence[int],
+    held: Held,
     *,
     owner: str,
     not_before: datetime | None = None,
     error: str | None = None,
     count_attempt_of: int | None = None,
 ) -> list[OutboxItem]:
-    """Put leased rows back to pending (due at `not_before` when given).
+    """Put rows this owner holds (with these tokens) back to pending (due at `not_before`).
 
     `count_attempt_of` names the one row whose `attempts` grows (the head of a failed call).
     Returns the rows changed.
     """
-    rows = await _held_rows(session, ids, owner)
+    rows = await _held_rows(session, held, owner)
     for row in rows:
         row.state = OutboxState.PENDING.value
         row.lease_owner = None
@@ -291,18 +316,18 @@ async def store_pacing(session: AsyncSession, rows: Iterable[Pacing]) -> None:
     await session.flush()
 
 
-def _held(ids: Sequence[int], owner: str) -> Any:
+def _held(held: Held, owner: str) -> Any:
     return and_(
-        col(OutboxItem.id).in_(list(ids)),
+        tuple_(col(OutboxItem.id), col(OutboxItem.lease_token)).in_(list(held.items())),
         col(OutboxItem.state) == OutboxState.LEASED.value,
         col(OutboxItem.lease_owner) == owner,
     )
 
 
-async def _held_rows(session: AsyncSession, ids: Sequence[int], owner: str) -> list[OutboxItem]:
-    if not ids:
+async def _held_rows(session: AsyncSession, held: Held, owner: str) -> list[OutboxItem]:
+    if not held:
         return []
-    stmt = select(OutboxItem).where(_held(ids, owner)).order_by(col(OutboxItem.id))
+    stmt = select(OutboxItem).where(_held(held, owner)).order_by(col(OutboxItem.id))
     if dialect_name(session) == "postgresql":
         stmt = stmt.with_for_update()
     return list((await session.exec(stmt.execution_options(populate_existing=True))).all())
@@ -310,7 +335,7 @@ async def _held_rows(session: AsyncSession, ids: Sequence[int], owner: str) -> l
 
 async def _finish(
     session: AsyncSession,
-    ids: Sequence[int],
+    held: Held,
     owner: str,
     state: OutboxState,
     now: datetime,
@@ -318,7 +343,7 @@ async def _finish(
     result: dict[str, Any] | None = None,
     last_error: str | None = None,
 ) -> list[OutboxItem]:
-    rows = await _held_rows(session, ids, owner)
+    rows = await _held_rows(session, held, owner)
     for row in rows:
         row.state = state.value
         row.lease_owner = None

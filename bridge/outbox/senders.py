@@ -11,7 +11,11 @@ A sender executes ONE call described by the row's payload and may do network I/O
   RecipientUnreachable); anything else is a bug and is treated as transient (retried, logged
   with its traceback), never as a silent loss;
 - is NOT assumed idempotent: a crash between the call and the mark-done repeats the call. A
-  platform that supports an idempotency key should derive it from the row (`random_id_for`).
+  platform that supports an idempotency key should derive it from the row (`random_id_for`);
+- may be cancelled at any await: past its delivery deadline, or when its lease can no longer
+  be confirmed (bridge/outbox/lease.py). It must then stop without starting further platform
+  calls (work handed to a thread cannot be stopped: start no new call after it returns); the
+  row is retried as the same row.
 """
 
 from __future__ import annotations

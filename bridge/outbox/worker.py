@@ -9,11 +9,11 @@ rows that piled up behind the head meanwhile (coalescing) → one platform call 
 its own short transaction right after the call, with the completion handlers.
 
 Outcomes: RetryAfter → the row waits at least `seconds` and the destination is slowed down;
-TransientError → retried forever with exponential backoff and jitter; a row that keeps failing
-for `alarm_after_seconds` raises the alarm (bridge/outbox/alarm.py: the log, the
-`outbox_transient_alarm` gauge, and the operators told once through the `alarm` listener, and
-again once it recovers); PermanentError → failed with the platform's reason, failure handlers
-called.
+TransientError (and a call cut off at its delivery deadline) → retried forever with exponential
+backoff and jitter; a row that keeps failing for `alarm_after_seconds` raises the alarm
+(bridge/outbox/alarm.py: the log, the `outbox_transient_alarm` gauge, and the operators told
+once through the `alarm` listener, and again once it recovers); PermanentError → failed with
+the platform's reason, failure handlers called.
 
 A row is sent only by a worker whose `handlers` know the row's handler (and whose `senders`
 have its platform): otherwise it is not sent and waits like a transient failure (backoff, the
@@ -21,10 +21,18 @@ reason on the row, the alarm past `alarm_after_seconds`), for a worker that can 
 call is the step that cannot be undone; sending it without its completion would lose what the
 handler records (a card's message id, a topic) while the row says "done".
 
+Leases (bridge/outbox/lease.py): one heartbeat per worker keeps the rows of every task leased
+while the task runs, so a call may outlast `lease_seconds`; each call has a deadline of its
+own (`delivery_timeout`: cancelled, then retried as a transient failure), and a call whose
+lease can no longer be confirmed is cancelled before the lease expires. Every outcome is
+recorded only over rows that still carry this worker's owner and fencing token.
+
 What can repeat after a crash (kill -9): a call that the platform accepted but whose row was
 not yet marked done — at most the rows in flight at that moment (one call per busy destination,
 each possibly a merged message). On restart they are leased again (SQLite: at start-up;
-PostgreSQL: when their lease expires) and sent again. Nothing else repeats, nothing is lost.
+PostgreSQL: when their lease expires) and sent again. The same holds for a call cut off by its
+deadline or a lost lease after the platform had accepted it, and for one that finished while
+the database was unreachable. Nothing else repeats, nothing is lost.
 """
 
 from __future__ import annotations
@@ -44,17 +52,21 @@ from bridge.outbox import metrics
 from bridge.outbox.alarm import AlarmListener, AlarmTracker, StuckDestination
 from bridge.outbox.coalesce import can_merge, mergeable_prefix, merged_payload
 from bridge.outbox.handlers import HandlerRegistry
+from bridge.outbox.lease import DeadlineExceeded, Heartbeat, HeldLease, LeaseLost, run_within
 from bridge.outbox.pacing import BucketState, dump_log, load_log, penalize, reserve
 from bridge.outbox.policy import PacingPolicy
 from bridge.outbox.senders import Senders
 from storage import outbox as store
 from storage.db import dialect_name
+from storage.outbox import Held
 
 log = logging.getLogger(__name__)
 
 MAX_MERGE = 50  # rows looked at behind a head when merging
 #: A call later than this share of its window after its slot takes a new slot (see _too_late).
 LATE_SHARE = 0.015
+#: The default deadline of one delivery (config `outbox.delivery_timeout_seconds`).
+DELIVERY_TIMEOUT = 120.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +112,7 @@ class OutboxWorker:
         concurrency: int = 16,
         handlers: HandlerRegistry | None = None,
         lease_seconds: float = 60.0,
+        delivery_timeout: float = DELIVERY_TIMEOUT,
         poll_interval: float = 0.5,
         backoff_base: float = 1.0,
         backoff_max: float = 300.0,
@@ -111,8 +124,8 @@ class OutboxWorker:
             raise ValueError(f"concurrency must be >= 1, got {concurrency}")
         if not owner_id:
             raise ValueError("owner_id must be a non-empty string")
-        if lease_seconds <= 0 or poll_interval <= 0:
-            raise ValueError("lease_seconds and poll_interval must be positive")
+        if lease_seconds <= 0 or poll_interval <= 0 or delivery_timeout <= 0:
+            raise ValueError("lease_seconds, delivery_timeout and poll_interval must be positive")
         self.session_factory = session_factory
         self.senders = senders
         self.policy = policy
@@ -121,6 +134,11 @@ class OutboxWorker:
         #: Completions and failures by name; rows naming another handler are not sent here.
         self.handlers = handlers if handlers is not None else HandlerRegistry()
         self.lease_seconds = lease_seconds
+        self.delivery_timeout = delivery_timeout
+        #: Keeps the rows of every task leased while it runs (bridge/outbox/lease.py).
+        self.leases = Heartbeat(
+            session_factory, owner=owner_id, lease_seconds=lease_seconds, clock=clock
+        )
         self.poll_interval = poll_interval
         self.backoff_base = backoff_base
         self.backoff_max = backoff_max
@@ -131,6 +149,7 @@ class OutboxWorker:
         self._wake = asyncio.Event()
         self._stopping = False
         self._dispatcher: asyncio.Task[None] | None = None
+        self._heartbeat: asyncio.Task[None] | None = None
         self._tasks: dict[asyncio.Task[None], str] = {}
         self._calling: set[asyncio.Task[None]] = set()
         self._last_stats = 0.0
@@ -150,6 +169,9 @@ class OutboxWorker:
                         "outbox: %d rows were leased by a dead process; resending", released
                     )
         self._stopping = False
+        self._heartbeat = asyncio.create_task(
+            self.leases.run(), name=f"outbox-heartbeat:{self.owner_id}"
+        )
         self._dispatcher = asyncio.create_task(self._dispatch(), name=f"outbox:{self.owner_id}")
 
     def wake(self) -> None:
@@ -170,6 +192,10 @@ class OutboxWorker:
                 task.cancel()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._heartbeat is not None:  # after the tasks: a draining call keeps its lease
+            self._heartbeat.cancel()
+            await asyncio.gather(self._heartbeat, return_exceptions=True)
+            self._heartbeat = None
         self.alarms.close()
 
     @property
@@ -196,6 +222,7 @@ class OutboxWorker:
         free = self.concurrency - len(self._tasks)
         if free <= 0:
             return
+        started = asyncio.get_running_loop().time()
         now = self._now()
         async with self.session_factory() as session:
             rows = await store.lease_heads(
@@ -206,10 +233,11 @@ class OutboxWorker:
                 limit=free,
                 busy_destinations=set(self._tasks.values()),
             )
-            calls = [_snapshot(row) for row in rows]
+            calls = [(_snapshot(row), row.lease_token) for row in rows]
             await session.commit()
-        for call in calls:
-            task = asyncio.create_task(self._run(call), name=f"outbox-row-{call.id}")
+        for call, token in calls:
+            lease = self.leases.hold({call.id: token}, started)
+            task = asyncio.create_task(self._run(call, lease), name=f"outbox-row-{call.id}")
             self._tasks[task] = call.destination
             task.add_done_callback(self._task_done)
 
@@ -232,17 +260,17 @@ class OutboxWorker:
 
     # ---- one row ---------------------------------------------------------------------------
 
-    async def _run(self, head: OutboxCall) -> None:
-        ids: list[int] = [head.id]
+    async def _run(self, head: OutboxCall, lease: HeldLease) -> None:
+        held = lease.tokens  # grows with the merged followers
         try:
             self._check_handlers([head])
             buckets = self.policy.buckets_for(head.platform, head.destination, head.payload)
-            slot = await self._wait_for_slot(ids, buckets)
-            group = await self._take_followers(head)
+            slot = await self._wait_for_slot(buckets)
+            group = await self._take_followers(head, lease)
             ids = [row.id for row in group]
             self._check_handlers(group)
             if self._too_late(buckets, slot):
-                await self._wait_for_slot(ids, buckets)
+                await self._wait_for_slot(buckets)
             call = replace(head, payload=merged_payload(group), merged_ids=tuple(ids))
             sender = self.senders.get(head.platform)
             if sender is None:
@@ -250,31 +278,40 @@ class OutboxWorker:
             task = asyncio.current_task()
             if task is not None:
                 self._calling.add(task)
-            result = await sender.deliver(call)
+            result = await run_within(sender.deliver(call), lease, self.delivery_timeout)
         except asyncio.CancelledError:
             # Back to pending at once (a call cut off on the wire may then repeat).
-            await asyncio.shield(self._give_back(ids, None, None, None))
+            lease.settling = True
+            await asyncio.shield(self._give_back(held, None, None, None))
             raise
+        except LeaseLost as exc:
+            self._recording(lease)
+            await self._on_lease_lost(head, held, exc)
         except RetryAfter as exc:
-            self._recording()
-            await self._on_retry_after(head, ids, exc)
+            self._recording(lease)
+            await self._on_retry_after(head, held, exc)
         except PermanentError as exc:
-            self._recording()
-            await self._on_failed(head, ids, exc)
+            self._recording(lease)
+            await self._on_failed(head, held, exc)
         except TransientError as exc:
-            self._recording()
-            await self._on_transient(head, ids, str(exc))
+            self._recording(lease)
+            reason = "deadline" if isinstance(exc, DeadlineExceeded) else "transient"
+            await self._on_transient(head, held, str(exc), reason)
         except Exception as exc:  # a bug in a sender: keep the row, show the traceback
-            self._recording()
+            self._recording(lease)
             log.exception("outbox: sender for %s raised a non-bridge error", head.platform)
-            await self._on_transient(head, ids, f"{type(exc).__name__}: {exc}")
+            await self._on_transient(head, held, f"{type(exc).__name__}: {exc}")
         else:
-            await self._on_done(head, ids, result)
+            lease.settling = True
+            await self._on_done(head, held, result)
+        finally:
+            self.leases.drop(lease)
 
-    def _recording(self) -> None:
+    def _recording(self, lease: HeldLease) -> None:
         """The current task now records an outcome: a draining stop lets it finish (cancelled
         halfway, its transaction would roll back and leave the rows leased until the lease ran
-        out)."""
+        out), and the heartbeat keeps its rows leased but no longer reports them lost."""
+        lease.settling = True
         task = asyncio.current_task()
         if task is not None:
             self._calling.add(task)
@@ -289,12 +326,10 @@ class OutboxWorker:
             log.error("outbox: rows %s not sent: %s", [row.id for row in group], reason)
             raise TransientError(f"{reason}: not sent")
 
-    async def _wait_for_slot(self, ids: list[int], buckets: Sequence[Any]) -> float:
-        """Reserve a pacing slot and sleep until it (extending the lease for a long wait)."""
+    async def _wait_for_slot(self, buckets: Sequence[Any]) -> float:
+        """Reserve a pacing slot and sleep until it (the heartbeat keeps the rows leased)."""
         slot = await self._reserve(buckets)
         wait = slot - self.clock()
-        if wait > self.lease_seconds / 3:
-            await self._extend(ids, slot + self.lease_seconds)
         if wait > 0:
             await asyncio.sleep(wait)
         return slot
@@ -312,7 +347,7 @@ class OutboxWorker:
             return True
         return False
 
-    async def _take_followers(self, head: OutboxCall) -> list[OutboxCall]:
+    async def _take_followers(self, head: OutboxCall, lease: HeldLease) -> list[OutboxCall]:
         if not can_merge(head):
             return [head]
         limit = self.policy.text_limit(head.platform)
@@ -320,6 +355,7 @@ class OutboxWorker:
         def accept(rows: Sequence[Any]) -> int:
             return mergeable_prefix([head, *rows], limit) - 1
 
+        started = asyncio.get_running_loop().time()
         now = self._now()
         async with self.session_factory() as session:
             rows = await store.lease_followers(
@@ -332,7 +368,10 @@ class OutboxWorker:
                 accept=accept,
             )
             followers = [_snapshot(row) for row in rows]
+            tokens = {row.id: row.lease_token for row in rows if row.id is not None}
             await session.commit()
+        if tokens:
+            lease.add(tokens, self.leases.safe_until(started))
         return [head, *followers]
 
     async def _reserve(self, buckets: Sequence[Any]) -> float:
@@ -351,17 +390,13 @@ class OutboxWorker:
             await session.commit()
         return slot
 
-    async def _extend(self, ids: Sequence[int], until: float) -> None:
-        async with self.session_factory() as session:
-            await store.extend_lease(session, ids, owner=self.owner_id, lease_until=_dt(until))
-            await session.commit()
-
     # ---- outcomes --------------------------------------------------------------------------
 
-    async def _on_done(self, head: OutboxCall, ids: Sequence[int], result: dict[str, Any]) -> None:
+    async def _on_done(self, head: OutboxCall, held: Held, result: dict[str, Any]) -> None:
+        ids = list(held)
         for attempt in range(5):
             try:
-                await self._mark_done(ids, result, with_handlers=True)
+                await self._mark_done(held, result, with_handlers=True)
                 break
             except _HandlerFailed as failed:
                 log.error(
@@ -370,7 +405,7 @@ class OutboxWorker:
                     exc_info=failed.__cause__,
                 )
                 await self._mark_done(
-                    ids,
+                    held,
                     result,
                     with_handlers=False,
                     note=f"completion handler failed: {failed.__cause__!r}",
@@ -397,7 +432,7 @@ class OutboxWorker:
 
     async def _mark_done(
         self,
-        ids: Sequence[int],
+        held: Held,
         result: dict[str, Any],
         *,
         with_handlers: bool,
@@ -405,10 +440,14 @@ class OutboxWorker:
     ) -> None:
         async with self.session_factory() as session:
             rows = await store.mark_done(
-                session, ids, owner=self.owner_id, result=result, now=self._now(), note=note
+                session, held, owner=self.owner_id, result=result, now=self._now(), note=note
             )
-            if len(rows) != len(ids):
-                log.warning("outbox: lease of rows %s was lost before mark-done", list(ids))
+            if len(rows) != len(held):
+                log.warning(
+                    "outbox: lease of rows %s was lost before mark-done (taken over after it "
+                    "expired): another worker may send them again",
+                    sorted(set(held) - {row.id for row in rows}),
+                )
             failure: _HandlerFailed | None = None
             for row in rows if with_handlers else ():
                 fn = self.handlers.done.get(row.handler) if row.handler else None
@@ -424,12 +463,12 @@ class OutboxWorker:
         if failure is not None:  # the session rolled back on close; mark done without handlers
             raise failure
 
-    async def _on_failed(self, head: OutboxCall, ids: Sequence[int], exc: PermanentError) -> None:
+    async def _on_failed(self, head: OutboxCall, held: Held, exc: PermanentError) -> None:
         reason = exc.reason or str(exc)
-        log.warning("outbox: rows %s failed for good: %s", list(ids), reason)
+        log.warning("outbox: rows %s failed for good: %s", list(held), reason)
         async with self.session_factory() as session:
             rows = await store.mark_failed(
-                session, ids, owner=self.owner_id, reason=reason, now=self._now()
+                session, held, owner=self.owner_id, reason=reason, now=self._now()
             )
             for row in rows:
                 fn = self.handlers.failed.get(row.handler) if row.handler else None
@@ -437,10 +476,24 @@ class OutboxWorker:
                     await fn(session, row, exc)
             await session.commit()
         self.alarms.gave_up(head.id)
-        self.stats.failed += len(ids)
-        metrics.FAILED.labels(head.platform).inc(len(ids))
+        self.stats.failed += len(held)
+        metrics.FAILED.labels(head.platform).inc(len(held))
 
-    async def _on_retry_after(self, head: OutboxCall, ids: Sequence[int], exc: RetryAfter) -> None:
+    async def _on_lease_lost(self, head: OutboxCall, held: Held, exc: LeaseLost) -> None:
+        """The call was stopped (or never started) because the rows may be another worker's.
+
+        Taken over: nothing is recorded (the other holder owns the outcome). Not confirmed in
+        time: the rows go back to pending if they are still this lease's once the database
+        answers (the fencing token decides), else they expire and are leased again."""
+        self.stats.retried += 1
+        metrics.RETRIED.labels(head.platform, "lease").inc()
+        if exc.taken:
+            log.info("outbox: %s; not recorded here", exc)
+            return
+        log.warning("outbox: %s; call cancelled before the lease could expire", exc)
+        await self._give_back(held, None, f"call stopped: {exc}", None)
+
+    async def _on_retry_after(self, head: OutboxCall, held: Held, exc: RetryAfter) -> None:
         seconds = max(0.0, exc.seconds)
         log.warning("outbox: %s %s asked to wait %.1fs", head.platform, head.destination, seconds)
         self.stats.rate_limited += 1
@@ -465,7 +518,7 @@ class OutboxWorker:
                 await store.store_pacing(session, rows.values())
             await store.release(
                 session,
-                ids,
+                held,
                 owner=self.owner_id,
                 not_before=_dt(now + seconds),
                 error=f"retry after {seconds:g}s: {exc.description or exc}",
@@ -475,7 +528,9 @@ class OutboxWorker:
         self.stats.retried += 1
         metrics.RETRIED.labels(head.platform, "retry_after").inc()
 
-    async def _on_transient(self, head: OutboxCall, ids: Sequence[int], error: str) -> None:
+    async def _on_transient(
+        self, head: OutboxCall, held: Held, error: str, reason: str = "transient"
+    ) -> None:
         attempts = head.attempts + 1
         delay = min(self.backoff_max, self.backoff_base * 2 ** (attempts - 1))
         delay *= random.uniform(0.5, 1.0)  # jitter: processes do not retry in lock-step
@@ -497,9 +552,9 @@ class OutboxWorker:
             log.info(
                 "outbox: row %s transient failure (%s); retry in %.2fs", head.id, error, delay
             )
-        await self._give_back(ids, self.clock() + delay, error, head.id)
+        await self._give_back(held, self.clock() + delay, error, head.id)
         self.stats.retried += 1
-        metrics.RETRIED.labels(head.platform, "transient").inc()
+        metrics.RETRIED.labels(head.platform, reason).inc()
         if stuck is not None:
             await self._tell(stuck, stuck=True)
 
@@ -522,7 +577,7 @@ class OutboxWorker:
 
     async def _give_back(
         self,
-        ids: Sequence[int],
+        held: Held,
         not_before: float | None,
         error: str | None,
         count_attempt_of: int | None,
@@ -531,7 +586,7 @@ class OutboxWorker:
             async with self.session_factory() as session:
                 await store.release(
                     session,
-                    ids,
+                    held,
                     owner=self.owner_id,
                     not_before=_dt(not_before) if not_before is not None else None,
                     error=error,
@@ -539,7 +594,7 @@ class OutboxWorker:
                 )
                 await session.commit()
         except Exception:  # the lease expires on its own; nothing is lost
-            log.exception("outbox: could not release rows %s", list(ids))
+            log.exception("outbox: could not release rows %s", list(held))
 
     def _now(self) -> datetime:
         return _dt(self.clock())

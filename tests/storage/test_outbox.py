@@ -91,7 +91,9 @@ async def test_done_head_frees_the_next_row_of_its_lane(factory) -> None:
     a2 = await put(factory, "a")
     assert await lease(factory) == [a1]
     async with factory() as s:
-        done = await store.mark_done(s, [a1], owner="w1", result={"message_id": 9}, now=utcnow())
+        done = await store.mark_done(
+            s, {a1: 1}, owner="w1", result={"message_id": 9}, now=utcnow()
+        )
         await s.commit()
     assert [r.id for r in done] == [a1]
     assert await lease(factory) == [a2]
@@ -102,7 +104,7 @@ async def test_failed_head_does_not_block_its_lane(factory) -> None:
     a2 = await put(factory, "a")
     await lease(factory)
     async with factory() as s:
-        rows = await store.mark_failed(s, [a1], owner="w1", reason="blocked", now=utcnow())
+        rows = await store.mark_failed(s, {a1: 1}, owner="w1", reason="blocked", now=utcnow())
         await s.commit()
     assert rows[0].last_error == "blocked"
     assert await lease(factory) == [a2]
@@ -115,7 +117,7 @@ async def test_expired_lease_is_taken_over_by_another_owner(factory) -> None:
     later = utcnow() + timedelta(seconds=31)
     assert await lease(factory, owner="alive", now=later) == [a1]
     async with factory() as s:  # the dead owner can no longer complete it
-        assert await store.mark_done(s, [a1], owner="dead", result={}, now=later) == []
+        assert await store.mark_done(s, {a1: 1}, owner="dead", result={}, now=later) == []
 
 
 async def test_release_counts_the_attempt_and_delays_the_row(factory) -> None:
@@ -124,7 +126,7 @@ async def test_release_counts_the_attempt_and_delays_the_row(factory) -> None:
     later = utcnow() + timedelta(seconds=5)
     async with factory() as s:
         rows = await store.release(
-            s, [a1], owner="w1", not_before=later, error="503", count_attempt_of=a1
+            s, {a1: 1}, owner="w1", not_before=later, error="503", count_attempt_of=a1
         )
         await s.commit()
     assert rows[0].attempts == 1 and rows[0].last_error == "503"

@@ -68,11 +68,17 @@ def _downgrade_dead_letters() -> None:
 
 
 def _upgrade_outbox() -> None:
-    pass
+    # The fencing token of a lease (bridge/outbox/lease.py): grows by one at every lease, and
+    # recording an outcome or extending a lease checks it.
+    with op.batch_alter_table("outbox") as batch:
+        batch.add_column(
+            sa.Column("lease_token", sa.Integer(), nullable=False, server_default="0")
+        )
 
 
 def _downgrade_outbox() -> None:
-    pass
+    with op.batch_alter_table("outbox") as batch:
+        batch.drop_column("lease_token")
 
 
 # --- leader: the lease that fences an old leader --------------------------------------------
