@@ -123,7 +123,7 @@ async def test_processed_event_ids_older_than_the_period_are_deleted(sessions, d
             if row.event_id not in ("recent", "99"):
                 row.created_at = NOW - 15 * DAY
             else:
-                row.created_at = NOW - 13 * DAY
+                row.created_at = NOW - 5 * DAY  # within the 6-day dedupe scope
             session.add(row)
     before = deleted_metric(PROCESSED_EVENTS)
     jobs = retention(sessions, db_url, processed_events="14d")
