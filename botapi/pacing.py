@@ -20,12 +20,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from bridge.core.cards import MESSAGE_LIMIT
+from bridge.core.cards import MESSAGE_LIMIT, tg_length
 from bridge.outbox.policy import Bucket, BucketMaker, BucketsFor, PacedCall, PlatformPacing
 
 #: The longest message text (Telegram counts UTF-16 units after entity parsing). The outbox
-#: merges texts up to this many characters of raw HTML; a merge with many emoji (two units
-#: each) can pass Telegram's limit, and the sender (botapi/sender.py) then sends it in pieces.
+#: merges texts up to this many UTF-16 units of raw HTML (`tg_length`; the tags make it an
+#: overestimate), so a merge never passes Telegram's limit; the sender (botapi/sender.py)
+#: still cuts a longer text into pieces as a safety net.
 MAX_TEXT = MESSAGE_LIMIT
 
 
@@ -92,7 +93,7 @@ def buckets(pacing: TelegramPacing | None = None) -> BucketsFor:
 def platform_pacing(section: TelegramRates | None = None) -> PlatformPacing:
     """What the runtime registers for "telegram": the buckets of `section` and `MAX_TEXT`."""
     pacing = TelegramPacing.from_section(section) if section is not None else TelegramPacing()
-    return PlatformPacing(buckets=buckets(pacing), max_text=MAX_TEXT)
+    return PlatformPacing(buckets=buckets(pacing), max_text=MAX_TEXT, text_length=tg_length)
 
 
 def _group_window(chat: str, rates: TelegramPacing, make: BucketMaker) -> Bucket:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import copy
 import html
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 KIND_TEXT = "text"
@@ -61,23 +61,26 @@ def can_merge(item: Mergeable) -> bool:
     )
 
 
-def mergeable_prefix(items: Sequence[Mergeable], limit: int) -> int:
+def mergeable_prefix(
+    items: Sequence[Mergeable], limit: int, length_of: Callable[[str], int] = len
+) -> int:
     """How many items from the start of `items` (the lane, in id order) go into one message.
 
     Always at least 1 (the head goes alone when nothing else fits). Stops at the first item
-    that is not a mergeable text with the head's coalesce key, or that would pass `limit`.
+    that is not a mergeable text with the head's coalesce key, or that would pass `limit`, as
+    the platform counts it (`length_of`: Telegram counts UTF-16 units, an emoji is two).
     """
     if not items:
         return 0
     head = items[0]
     if not can_merge(head):
         return 1
-    length = len(format_part(head.payload["part"]))
+    length = length_of(format_part(head.payload["part"]))
     count = 1
     for item in items[1:]:
         if not can_merge(item) or item.coalesce_key != head.coalesce_key:
             break
-        length += len(PART_SEPARATOR) + len(format_part(item.payload["part"]))
+        length += length_of(PART_SEPARATOR) + length_of(format_part(item.payload["part"]))
         if length > limit:
             break
         count += 1

@@ -135,11 +135,13 @@ class PlatformPacing:
     """What a platform registers with the policy.
 
     `buckets`: its bucket function (None: unlimited). `max_text`: the longest merged text one
-    message may carry (None: `DEFAULT_TEXT_LIMIT`).
+    message may carry (None: `DEFAULT_TEXT_LIMIT`), as `text_length` counts it (None: code
+    points).
     """
 
     buckets: BucketsFor | None = None
     max_text: int | None = None
+    text_length: Callable[[str], int] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,6 +199,13 @@ class PacingPolicy:
         if pacing is None or pacing.max_text is None:
             return DEFAULT_TEXT_LIMIT
         return pacing.max_text
+
+    def text_length(self, platform: str) -> Callable[[str], int]:
+        """How this platform counts a text's length against `text_limit`."""
+        pacing = self.platforms.get(_family(platform))
+        if pacing is None or pacing.text_length is None:
+            return len
+        return pacing.text_length
 
     def buckets_for(
         self, platform: str, destination: str, payload: Mapping[str, Any] | None = None

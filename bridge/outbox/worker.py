@@ -351,9 +351,10 @@ class OutboxWorker:
         if not can_merge(head):
             return [head]
         limit = self.policy.text_limit(head.platform)
+        length_of = self.policy.text_length(head.platform)
 
         def accept(rows: Sequence[Any]) -> int:
-            return mergeable_prefix([head, *rows], limit) - 1
+            return mergeable_prefix([head, *rows], limit, length_of) - 1
 
         started = asyncio.get_running_loop().time()
         now = self._now()

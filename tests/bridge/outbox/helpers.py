@@ -11,6 +11,7 @@ from sqlmodel import SQLModel
 
 import storage.models  # noqa: F401  (registers the tables)
 from botapi.pacing import MAX_TEXT, TelegramPacing, buckets
+from bridge.core.cards import tg_length
 from bridge.errors import BridgeError
 from bridge.outbox.policy import PacingPolicy, PlatformPacing
 from storage.db import create_engine, session_factory
@@ -78,6 +79,8 @@ def telegram_policy(time_scale: float = 1.0, **pacing: Any) -> PacingPolicy:
     """The policy of a worker that sends the bot's calls: Telegram's pacing registered, as the
     runtime does (`pacing`: `botapi.pacing.TelegramPacing` fields)."""
     return PacingPolicy(
-        platforms={"telegram": PlatformPacing(buckets(TelegramPacing(**pacing)), MAX_TEXT)},
+        platforms={
+            "telegram": PlatformPacing(buckets(TelegramPacing(**pacing)), MAX_TEXT, tg_length)
+        },
         time_scale=time_scale,
     )
