@@ -32,7 +32,11 @@ PREFIXES = {"telegram": "/telegram", "vk": "/vk", "viber": "/viber", "facebook":
 
 @dataclass
 class Sandbox:
-    """The four fakes, seeded with a bot, an operators' forum with two operators, and a page."""
+    """The four fakes, seeded with a bot, an operators' forum with two operators, and a page.
+
+    `time_scale` K makes every fake K times faster (rates times K, periods divided by K), as
+    `talker-bridge run --time-scale K` does for the bridge.
+    """
 
     time_scale: float = 1.0
     #: Random 5xx, timeouts and 429s in every fake (each with its own seed); None: off.
@@ -45,6 +49,8 @@ class Sandbox:
     group_chat_id: int = field(init=False)
 
     def __post_init__(self) -> None:
+        # TelegramLimits multiply rates by time_scale; the other fakes multiply periods.
+        periods = 1.0 / self.time_scale
         self.telegram = FakeTelegram(
             limits=TelegramLimits(time_scale=self.time_scale), chaos=self._chaos_for(0)
         )
@@ -57,16 +63,16 @@ class Sandbox:
         self.vk = FakeVK(
             group_id=SANDBOX_VK_GROUP_ID,
             token=SANDBOX_VK_TOKEN,
-            time_scale=self.time_scale,
+            time_scale=periods,
             chaos=self._chaos_for(1),
         )
         self.viber = FakeViber(
-            token=SANDBOX_VIBER_TOKEN, time_scale=self.time_scale, chaos=self._chaos_for(2)
+            token=SANDBOX_VIBER_TOKEN, time_scale=periods, chaos=self._chaos_for(2)
         )
         self.facebook = FakeFacebook(
             page_token=SANDBOX_FB_PAGE_TOKEN,
             app_secret=SANDBOX_FB_APP_SECRET,
-            time_scale=self.time_scale,
+            time_scale=periods,
             chaos=self._chaos_for(3),
         )
 
