@@ -58,6 +58,11 @@ REPLIES_PER_CUSTOMER = 2
 IN_FLIGHT_PER_PROCESS = 16
 #: How long a scenario waits for everything to arrive after its fault (real seconds).
 RECOVERY_DEADLINE = 40.0
+#: The outbox lease (bridge.runtime's default; not scaled by --time-scale): rows a process
+#: leased stay with it this long. A process that is killed or cut off keeps its leased rows
+#: until then, so those scenarios wait past it before calling anything lost.
+OUTBOX_LEASE_SECONDS = 60.0
+LEASED_ROWS_DEADLINE = OUTBOX_LEASE_SECONDS + 15.0
 #: Pairs of processes started together on a fresh database in scenario (e).
 START_ROUNDS = 3
 #: How long the database is away in scenario (b) (real seconds).
@@ -377,6 +382,30 @@ class Platforms:
         except (aiohttp.ClientError, TimeoutError):
             pass
         return self._history.get(customer.index, [])
+
+    def deliveries(self) -> str:
+        """How the platforms' webhook deliveries went (for a failing scenario's report)."""
+        lines = []
+        named = {
+            "vk": self.sandbox.vk.callbacks,
+            "viber": self.sandbox.viber.deliverer,
+            "facebook": self.sandbox.facebook.deliverer,
+        }
+        for name, deliverer in named.items():
+            done = sum(1 for d in deliverer.deliveries if d.succeeded)
+            open_ = [d for d in deliverer.deliveries if not d.succeeded]
+            answers = Counter(
+                str(a.status or a.error)[:60] for d in deliverer.deliveries for a in d.attempts
+            )
+            lines.append(
+                f"{name}: {done} delivered, {len(open_)} not (yet); answers {dict(answers)}"
+            )
+        feed = self.telegram.feed(self.bot)
+        lines.append(
+            f"telegram: {feed.delivered} webhook deliveries, {feed.dropped} dropped, "
+            f"{len(feed.pending)} pending"
+        )
+        return "\n".join(lines)
 
     # the operator
 
@@ -724,6 +753,8 @@ async def settle(
         task.cancel()
     await asyncio.gather(*sent.pending, return_exceptions=True)
     outcome.failures.extend(sent.errors[:5])
+    if outcome.lost:
+        outcome.logs = platforms.deliveries() + "\n" + outcome.logs
 
 
 # --- the scenarios -------------------------------------------------------------------------------
@@ -767,7 +798,7 @@ async def chaos_burst(
         platforms.chaos(None)
         outcome.injected = platforms.injected()
         outcome.allowed_duplicates = platforms.timeouts_after_effect()
-        outcome.logs = bridges.logs()
+        outcome.logs += bridges.logs()
     return outcome
 
 
@@ -785,9 +816,9 @@ async def database_restart(folder: Path, mode: str, cluster: PgCluster) -> Outco
     async with world(folder, mode=mode, databases=[database]) as (platforms, bridges):
         await open_conversations(platforms)
         sent, fault_time = await burst(platforms, fault_at=0.4, fault=restart)
-        await settle(platforms, sent, fault_time, outcome, RECOVERY_DEADLINE)
+        await settle(platforms, sent, fault_time, outcome, LEASED_ROWS_DEADLINE)
         outcome.allowed_duplicates = IN_FLIGHT_PER_PROCESS
-        outcome.logs = bridges.logs()
+        outcome.logs += bridges.logs()
     return outcome
 
 
@@ -805,9 +836,9 @@ async def process_killed(folder: Path, mode: str, cluster: PgCluster) -> Outcome
             await victim.wait()
 
         sent, fault_time = await burst(platforms, fault_at=0.4, fault=kill)
-        await settle(platforms, sent, fault_time, outcome, RECOVERY_DEADLINE)
+        await settle(platforms, sent, fault_time, outcome, LEASED_ROWS_DEADLINE)
         outcome.allowed_duplicates = IN_FLIGHT_PER_PROCESS
-        outcome.logs = bridges.logs()
+        outcome.logs += bridges.logs()
     return outcome
 
 
@@ -829,9 +860,9 @@ async def leader_frozen(folder: Path, mode: str, cluster: PgCluster) -> Outcome:
                 proxy.freeze()
 
             sent, fault_time = await burst(platforms, fault_at=0.4, fault=freeze)
-            await settle(platforms, sent, fault_time, outcome, RECOVERY_DEADLINE)
+            await settle(platforms, sent, fault_time, outcome, LEASED_ROWS_DEADLINE)
             outcome.allowed_duplicates = IN_FLIGHT_PER_PROCESS
-            outcome.logs = bridges.logs()
+            outcome.logs += bridges.logs()
             proxy.thaw()
     finally:
         proxy.thaw()
@@ -872,7 +903,7 @@ async def started_together(folder: Path, mode: str, cluster: PgCluster) -> Outco
                 sent, fault_time = await burst(platforms, fault_at=1.0, fault=_nothing)
                 await settle(platforms, sent, fault_time, outcome, RECOVERY_DEADLINE)
                 outcome.recovery_s = healthy if outcome.lost == 0 else None
-                outcome.logs = bridges.logs()
+                outcome.logs += bridges.logs()
             finally:
                 await bridges.stop()
     finally:
@@ -932,7 +963,7 @@ async def big_files(folder: Path, mode: str, backend: str, cluster: PgCluster | 
         if len(arrived) == 2:
             outcome.recovery_s = round(time.monotonic() - started, 1)
         outcome.failures.extend(_short_files(platforms, widget_file, vk_file))
-        outcome.logs = bridges.logs()
+        outcome.logs += bridges.logs()
     return outcome
 
 
