@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import itertools
 import json
 import re
@@ -58,10 +59,20 @@ REPLIES_PER_CUSTOMER = 2
 IN_FLIGHT_PER_PROCESS = 16
 #: How long a scenario waits for everything to arrive after its fault (real seconds).
 RECOVERY_DEADLINE = 40.0
-#: The outbox lease (bridge.runtime's default; not scaled by --time-scale): rows a process
-#: leased stay with it this long. A process that is killed or cut off keeps its leased rows
-#: until then, so those scenarios wait past it before calling anything lost.
-OUTBOX_LEASE_SECONDS = 60.0
+
+
+def _outbox_lease_seconds() -> float:
+    """The outbox lease `talker-bridge run` uses (Runtime.start_worker's default)."""
+    from bridge.runtime import Runtime
+
+    default = inspect.signature(Runtime.start_worker).parameters["lease_seconds"].default
+    return float(default) if isinstance(default, int | float) else 60.0
+
+
+#: Rows a process leased stay with it this long (not scaled by --time-scale). A process that
+#: is killed, cut off or loses the database mid-call keeps its leased rows until then, so those
+#: scenarios wait past it before calling anything lost.
+OUTBOX_LEASE_SECONDS = _outbox_lease_seconds()
 LEASED_ROWS_DEADLINE = OUTBOX_LEASE_SECONDS + 15.0
 #: Pairs of processes started together on a fresh database in scenario (e).
 START_ROUNDS = 3
