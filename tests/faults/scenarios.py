@@ -691,15 +691,17 @@ async def burst(
     fault_at: float,
     fault: Callable[[], Awaitable[None]],
     spacing: float = 0.05,
+    messages: int = MESSAGES_PER_CUSTOMER,
+    replies: int = REPLIES_PER_CUSTOMER,
 ) -> tuple[Burst, float]:
     """Send every customer's messages and the operator's replies, calling `fault` once the
     share `fault_at` of them went out. Returns what was sent and when the fault happened."""
     sent = Burst()
     plan: list[tuple[str, Any, int]] = []
-    for seq in range(1, MESSAGES_PER_CUSTOMER + 1):
+    for seq in range(1, messages + 1):
         for customer in platforms.customers:
             plan.append(("say", customer, seq))
-            if seq <= REPLIES_PER_CUSTOMER:
+            if seq <= replies:
                 plan.append(("reply", customer, seq))
     fault_index = int(len(plan) * fault_at)
     fault_time = time.monotonic()
@@ -803,7 +805,10 @@ async def chaos_burst(
     async with world(folder, mode=mode, databases=[database]) as (platforms, bridges):
         await open_conversations(platforms)
         platforms.chaos(BURST_CHAOS)
-        sent, fault_time = await burst(platforms, fault_at=0.0, fault=_nothing)
+        # A longer burst than the others: faults are drawn per call.
+        sent, fault_time = await burst(
+            platforms, fault_at=0.0, fault=_nothing, messages=12, replies=4
+        )
         # The faults go on until everything arrived: retries must get through them.
         await settle(platforms, sent, fault_time, outcome, RECOVERY_DEADLINE)
         platforms.chaos(None)
