@@ -86,6 +86,16 @@ def table(outcomes: list[Outcome]) -> str:
         for row in rows
     ]
     for outcome in outcomes:
+        if outcome.injected:
+            counts = ", ".join(
+                f"{name} {c['injected']['error']}/{c['injected']['timeout']}/"
+                f"{c['injected']['throttle']} of {c['calls']}"
+                for name, c in outcome.injected.items()
+            )
+            lines.append(
+                f"  {outcome.scenario} ({outcome.mode}, {outcome.backend}): injected "
+                f"5xx/timeouts/429s of calls: {counts}"
+            )
         for problem in outcome.problems():
             lines.append(f"  {outcome.scenario} ({outcome.mode}, {outcome.backend}): {problem}")
     return "\n".join(lines)
