@@ -16,6 +16,10 @@ import pytest
 
 from tests.faults.scenarios import SCENARIOS, Scenario
 
+# A scenario waits past the outbox lease (60 s) before it calls a message lost; give it room
+# beyond the suite's default per-test timeout (120 s), which catches hung tests.
+pytestmark = pytest.mark.timeout(240)
+
 
 @pytest.mark.parametrize(
     "scenario",
