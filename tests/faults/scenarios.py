@@ -504,19 +504,26 @@ def _from_operator(message: dict[str, Any]) -> bool:
 # --- the bridge's side -------------------------------------------------------------------------
 
 
+#: The balancer's health checks: every HEALTH_INTERVAL s, a /healthz within HEALTH_TIMEOUT s.
+HEALTH_INTERVAL = 0.5
+HEALTH_TIMEOUT = 2.0
 HOP_HEADERS = ("content-length", "transfer-encoding", "content-encoding")
 
 
 class RoundRobin:
-    """A load balancer in front of several bridge processes: each request goes to the next
-    backend; a backend that refuses the connection is skipped (as nginx's proxy_next_upstream
-    does); any other failure answers 502, and the platform retries."""
+    """A load balancer in front of several bridge processes, as nginx or a Kubernetes Service
+    does it: each request goes to the next backend that passed its last health check (a
+    /healthz answered within HEALTH_TIMEOUT; any status counts, a process that answers is
+    alive); a backend that refuses the connection is skipped; any other failure answers 502,
+    and the platform retries."""
 
     def __init__(self, backends: list[str]) -> None:
         self.backends = backends
+        self.healthy = set(backends)
         self._next = itertools.count()
         self._running: RunningApp | None = None
         self._http: aiohttp.ClientSession | None = None
+        self._checks: asyncio.Task[None] | None = None
 
     @property
     def url(self) -> str:
@@ -528,13 +535,35 @@ class RoundRobin:
         app.router.add_route("*", "/{tail:.*}", self._forward)
         self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
         self._running = await start_app(app)
+        self._checks = asyncio.get_running_loop().create_task(self._check_health())
         return self
 
     async def stop(self) -> None:
+        if self._checks is not None:
+            self._checks.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._checks
         if self._running is not None:
             await self._running.runner.cleanup()
         if self._http is not None:
             await self._http.close()
+
+    async def _check_health(self) -> None:
+        timeout = aiohttp.ClientTimeout(total=HEALTH_TIMEOUT)
+        async with aiohttp.ClientSession(timeout=timeout) as http:
+
+            async def alive(backend: str) -> bool:
+                try:
+                    async with http.get(backend + "/healthz") as response:
+                        await response.read()
+                        return True
+                except (aiohttp.ClientError, TimeoutError):
+                    return False
+
+            while True:
+                answers = await asyncio.gather(*(alive(b) for b in self.backends))
+                self.healthy = {b for b, ok in zip(self.backends, answers, strict=True) if ok}
+                await asyncio.sleep(HEALTH_INTERVAL)
 
     async def _forward(self, request: web.Request) -> web.StreamResponse:
         assert self._http is not None
@@ -544,8 +573,9 @@ class RoundRobin:
             for k, v in request.headers.items()
             if k.lower() not in ("host", "content-length", "transfer-encoding")
         }
-        for _ in range(len(self.backends)):
-            backend = self.backends[next(self._next) % len(self.backends)]
+        candidates = [b for b in self.backends if b in self.healthy] or self.backends
+        for _ in range(len(candidates)):
+            backend = candidates[next(self._next) % len(candidates)]
             try:
                 async with self._http.request(
                     request.method, backend + request.path_qs, data=body, headers=headers
@@ -935,7 +965,10 @@ async def started_together(folder: Path, mode: str, cluster: PgCluster) -> Outco
     return outcome
 
 
-WIDGET_UPLOAD = 20 * 1024 * 1024
+#: The widget's cap on a visitor's file (adapters/site/limits.py MAX_UPLOAD).
+WIDGET_UPLOAD = 5 * 1024 * 1024
+#: What a bot may download from Telegram: the largest operator's file a visitor can get.
+OPERATOR_FILE = 20 * 1024 * 1024
 VK_REUPLOAD = 5 * 1024 * 1024
 
 
@@ -946,49 +979,89 @@ def _pdf(size: int, seed: int) -> bytes:
 
 
 async def big_files(folder: Path, mode: str, backend: str, cluster: PgCluster | None) -> Outcome:
-    """(f) A visitor uploads 20 MB through the widget; an operator sends 5 MB to a VK customer,
-    which the bridge downloads from Telegram and re-uploads to VK. Both must arrive whole."""
-    outcome = Outcome("20 MB widget + 5 MB VK file", mode, backend)
+    """(f) Big files cross whole: a visitor's 5 MB upload (the widget's cap) reaches the
+    operators; an operator's 20 MB file (the most a bot may download) reaches the visitor; an
+    operator's 5 MB file reaches a VK customer (downloaded from Telegram, re-uploaded to VK).
+    A 20 MB visitor upload is refused with 413, never stored cut short."""
+    outcome = Outcome("big files: widget 5+20 MB, VK 5 MB", mode, backend)
     database = await database_for(backend, folder, cluster)
-    widget_file, vk_file = _pdf(WIDGET_UPLOAD, 1), _pdf(VK_REUPLOAD, 2)
+    upload, operator_file, vk_file = (
+        _pdf(WIDGET_UPLOAD, 1),
+        _pdf(OPERATOR_FILE, 2),
+        _pdf(VK_REUPLOAD, 3),
+    )
     async with world(folder, mode=mode, databases=[database]) as (platforms, bridges):
         await open_conversations(platforms)
         site = next(c for c in platforms.customers if c.channel == "site")
         vk = next(c for c in platforms.customers if c.channel == "vk")
         started = time.monotonic()
-        outcome.sent = 2
-        arrived: set[str] = set()
-        answer = await platforms.widget_upload(site, widget_file, "big.pdf")
+        outcome.sent = 3
+        too_big = await platforms.widget_upload(site, _pdf(4 * WIDGET_UPLOAD, 4), "huge.pdf")
+        if too_big["status"] != 413:
+            outcome.failures.append(f"a 20 MB visitor upload answered {too_big['status']}")
+        answer = await platforms.widget_upload(site, upload, "big.pdf")
         if answer["status"] == 200:
             file_id = json.loads(answer["body"])["file"]["id"]
-            async with aiohttp.ClientSession() as http:
-                async with http.post(
+            async with (
+                aiohttp.ClientSession() as http,
+                http.post(
                     f"{platforms.bridge_url}/widget/{WIDGET}/messages",
                     json={"id": uuid.uuid4().hex, "text": "a big file", "files": [file_id]},
                     headers=platforms._widget_headers(site),
-                ) as response:
-                    if response.status != 200:
-                        outcome.failures.append(f"widget message: {response.status}")
+                ) as response,
+            ):
+                if response.status != 200:
+                    outcome.failures.append(f"widget message: {response.status}")
         else:
             outcome.failures.append(
-                f"widget upload of 20 MB refused: {answer['status']} {answer['body'][:120]}"
+                f"a 5 MB visitor upload refused: {answer['status']} {answer['body'][:120]}"
             )
+        platforms.reply_document(site, operator_file, "for-the-visitor.pdf")
         platforms.reply_document(vk, vk_file, "for-vk.pdf")
+        arrived: set[str] = set()
         deadline = time.monotonic() + RECOVERY_DEADLINE
-        while time.monotonic() < deadline and len(arrived) < 2:
-            files = platforms.telegram.world.files.values()
-            if any(f.data == widget_file for f in files if len(f.data) == WIDGET_UPLOAD):
-                arrived.add("widget")
+        while time.monotonic() < deadline and len(arrived) < 3:
+            if any(f.data == upload for f in platforms.telegram.world.files.values()):
+                arrived.add("visitor's 5 MB")
             if any(f.data == vk_file for f in platforms.sandbox.vk.state.files.values()):
-                arrived.add("vk")
-            await asyncio.sleep(0.2)
-        outcome.lost = 2 - len(arrived)
-        outcome.lost_tags = [n for n in ("widget", "vk") if n not in arrived]
-        if len(arrived) == 2:
+                arrived.add("VK 5 MB")
+            if "visitor gets 20 MB" not in arrived and await _visitor_has(
+                platforms, site, operator_file
+            ):
+                arrived.add("visitor gets 20 MB")
+            await asyncio.sleep(0.3)
+        outcome.lost_tags = [
+            n for n in ("visitor's 5 MB", "visitor gets 20 MB", "VK 5 MB") if n not in arrived
+        ]
+        outcome.lost = len(outcome.lost_tags)
+        if not outcome.lost:
             outcome.recovery_s = round(time.monotonic() - started, 1)
-        outcome.failures.extend(_short_files(platforms, widget_file, vk_file))
+        outcome.failures.extend(_short_files(platforms, upload, vk_file))
         outcome.logs += bridges.logs()
     return outcome
+
+
+async def _visitor_has(platforms: Platforms, visitor: Customer, data: bytes) -> bool:
+    """Whether an operator's message in the visitor's history links to exactly `data`."""
+    history = await platforms.widget_history(visitor)
+    urls = [
+        str(a["url"])
+        for m in history
+        if _from_operator(m)
+        for a in m.get("attachments") or []
+        if a.get("url")
+    ]
+    timeout = aiohttp.ClientTimeout(total=60)
+    async with aiohttp.ClientSession(timeout=timeout) as http:
+        for url in urls:
+            full = url if url.startswith("http") else platforms.bridge_url + url
+            try:
+                async with http.get(full, headers={"Origin": WIDGET_ORIGIN}) as response:
+                    if response.status == 200 and await response.read() == data:
+                        return True
+            except (aiohttp.ClientError, TimeoutError):
+                continue
+    return False
 
 
 def _short_files(platforms: Platforms, widget_file: bytes, vk_file: bytes) -> list[str]:
@@ -996,7 +1069,7 @@ def _short_files(platforms: Platforms, widget_file: bytes, vk_file: bytes) -> li
     found = []
     for stored in platforms.telegram.world.files.values():
         if stored.data[:64] == widget_file[:64] and stored.data != widget_file:
-            found.append(f"widget file reached Telegram with {len(stored.data)} bytes")
+            found.append(f"the visitor's file reached Telegram with {len(stored.data)} bytes")
     for stored in platforms.sandbox.vk.state.files.values():
         if stored.data[:64] == vk_file[:64] and stored.data != vk_file:
             found.append(f"VK file arrived with {len(stored.data)} bytes")
