@@ -511,11 +511,10 @@ HOP_HEADERS = ("content-length", "transfer-encoding", "content-encoding")
 
 
 class RoundRobin:
-    """A load balancer in front of several bridge processes, as nginx or a Kubernetes Service
-    does it: each request goes to the next backend that passed its last health check (a
-    /healthz answered within HEALTH_TIMEOUT; any status counts, a process that answers is
-    alive); a backend that refuses the connection is skipped; any other failure answers 502,
-    and the platform retries."""
+    """A load balancer in front of several bridge processes, as a Kubernetes Service with a
+    readiness probe does it: each request goes to the next backend whose last /healthz answered
+    200 within HEALTH_TIMEOUT (all of them when none did); a backend that refuses the
+    connection is skipped; any other failure answers 502, and the platform retries."""
 
     def __init__(self, backends: list[str]) -> None:
         self.backends = backends
@@ -556,7 +555,7 @@ class RoundRobin:
                 try:
                     async with http.get(backend + "/healthz") as response:
                         await response.read()
-                        return True
+                        return response.status == 200
                 except (aiohttp.ClientError, TimeoutError):
                     return False
 
