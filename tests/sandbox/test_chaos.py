@@ -34,7 +34,7 @@ class Running:
 
 @pytest.fixture
 async def running() -> AsyncIterator[Running]:
-    sandbox = Sandbox(time_scale=0.0001)  # no real rate limit gets in the way of the counts
+    sandbox = Sandbox(time_scale=10_000)  # no real rate limit gets in the way of the counts
     sandbox.viber.webhook_url = "http://127.0.0.1:9/unused"  # send_message needs a webhook
     psid = sandbox.facebook.add_user(psid="4242")
     sandbox.facebook.last_customer_message[psid] = sandbox.facebook.clock.now()
