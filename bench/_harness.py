@@ -210,8 +210,11 @@ class BridgeProcess:
             self.log_level,
         ]
         log = self.log_path.open("ab")
+        # The checkout's own code, even when the installed package points at another checkout
+        # (an editable install's finder comes after PYTHONPATH).
+        path = os.pathsep.join(p for p in (REPO, os.environ.get("PYTHONPATH", "")) if p)
         self.process = await asyncio.create_subprocess_exec(
-            *command, stdout=log, stderr=log, cwd=REPO
+            *command, stdout=log, stderr=log, cwd=REPO, env={**os.environ, "PYTHONPATH": path}
         )
         log.close()
         deadline = time.monotonic() + wait

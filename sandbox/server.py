@@ -10,10 +10,11 @@ Each fake keeps its control API under its prefix (`/telegram/_control/...`, `/vk
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from aiohttp import web
 
+from sandbox.chaos import Chaos, ChaosSettings
 from sandbox.facebook import FakeFacebook
 from sandbox.telegram import FakeTelegram, FakeUser, TelegramLimits
 from sandbox.viber import FakeViber
@@ -31,9 +32,15 @@ PREFIXES = {"telegram": "/telegram", "vk": "/vk", "viber": "/viber", "facebook":
 
 @dataclass
 class Sandbox:
-    """The four fakes, seeded with a bot, an operators' forum with two operators, and a page."""
+    """The four fakes, seeded with a bot, an operators' forum with two operators, and a page.
+
+    `time_scale` K makes every fake K times faster (rates times K, periods divided by K), as
+    `talker-bridge run --time-scale K` does for the bridge.
+    """
 
     time_scale: float = 1.0
+    #: Random 5xx, timeouts and 429s in every fake (each with its own seed); None: off.
+    chaos: ChaosSettings | None = None
     telegram: FakeTelegram = field(init=False)
     vk: FakeVK = field(init=False)
     viber: FakeViber = field(init=False)
@@ -42,7 +49,11 @@ class Sandbox:
     group_chat_id: int = field(init=False)
 
     def __post_init__(self) -> None:
-        self.telegram = FakeTelegram(limits=TelegramLimits(time_scale=self.time_scale))
+        # TelegramLimits multiply rates by time_scale; the other fakes multiply periods.
+        periods = 1.0 / self.time_scale
+        self.telegram = FakeTelegram(
+            limits=TelegramLimits(time_scale=self.time_scale), chaos=self._chaos_for(0)
+        )
         self.telegram.add_bot(SANDBOX_TELEGRAM_TOKEN, username="talker_sandbox_bot")
         self.operators = [
             self.telegram.add_user("Anna", "Operator", username="anna_ops"),
@@ -50,14 +61,32 @@ class Sandbox:
         ]
         self.group_chat_id = self.telegram.create_forum("Support operators", admins=self.operators)
         self.vk = FakeVK(
-            group_id=SANDBOX_VK_GROUP_ID, token=SANDBOX_VK_TOKEN, time_scale=self.time_scale
+            group_id=SANDBOX_VK_GROUP_ID,
+            token=SANDBOX_VK_TOKEN,
+            time_scale=periods,
+            chaos=self._chaos_for(1),
         )
-        self.viber = FakeViber(token=SANDBOX_VIBER_TOKEN, time_scale=self.time_scale)
+        self.viber = FakeViber(
+            token=SANDBOX_VIBER_TOKEN, time_scale=periods, chaos=self._chaos_for(2)
+        )
         self.facebook = FakeFacebook(
             page_token=SANDBOX_FB_PAGE_TOKEN,
             app_secret=SANDBOX_FB_APP_SECRET,
-            time_scale=self.time_scale,
+            time_scale=periods,
+            chaos=self._chaos_for(3),
         )
+
+    def _chaos_for(self, index: int) -> ChaosSettings | None:
+        return None if self.chaos is None else replace(self.chaos, seed=self.chaos.seed + index)
+
+    def chaos_plans(self) -> dict[str, Chaos]:
+        """Each fake's random fault plan, by platform (for counts and turning it off)."""
+        return {
+            "telegram": self.telegram.chaos,
+            "vk": self.vk.chaos,
+            "viber": self.viber.chaos,
+            "facebook": self.facebook.chaos,
+        }
 
     def build_app(self) -> web.Application:
         """One application with each fake mounted under its prefix."""

@@ -1,8 +1,13 @@
-"""Shared fixtures: a throw-away PostgreSQL database per test session, and the CI rule.
+"""Shared fixtures: a throw-away PostgreSQL database per test, and the CI rule.
 
-PostgreSQL tests run against the real server (TB_TEST_POSTGRES_URL, default
-postgresql://postgres@127.0.0.1:5432/test). Outside CI an unreachable server skips them;
-with CI=true it fails them, so a missing server can never turn CI green.
+PostgreSQL tests run against a real server: the one at TB_TEST_POSTGRES_URL (default
+postgresql://postgres@127.0.0.1:5432/test) when it answers, otherwise a throwaway cluster the
+suite starts itself with Debian's binaries (tests/support/pg_cluster.py) and deletes at the
+end of the session. When neither works, outside CI the tests skip; with CI=true they fail, so
+a missing server can never turn CI green.
+
+Tests that restart or stop PostgreSQL use `pg_restartable`: always a cluster of the suite's
+own, never the machine's service.
 """
 
 from __future__ import annotations
@@ -11,8 +16,12 @@ import os
 import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from typing import TYPE_CHECKING, NoReturn
 
 import pytest
+
+if TYPE_CHECKING:
+    from tests.support.pg_cluster import PgCluster
 
 PG_ADMIN_URL = os.environ.get("TB_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -21,51 +30,94 @@ def _in_ci() -> bool:
     return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
-async def _pg_admin_connect():
+async def _pg_admin_connect(admin_url: str = PG_ADMIN_URL):
     import asyncpg
 
-    return await asyncpg.connect(PG_ADMIN_URL, timeout=5)
+    return await asyncpg.connect(admin_url, timeout=5)
+
+
+def _run_in_thread(coroutine_factory) -> None:
+    """Run a coroutine to completion in a thread of its own: this may be called from inside a
+    running event loop (an async fixture asking for a sync one), where asyncio.run() fails."""
+    import asyncio
+
+    errors: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            asyncio.run(coroutine_factory())
+        except BaseException as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if errors:
+        raise errors[0]
+
+
+def _unavailable(message: str) -> NoReturn:
+    if _in_ci():
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def _start_cluster() -> PgCluster:
+    from tests.support.pg_cluster import PgCluster
+
+    cluster = PgCluster()
+    try:
+        cluster.start()
+    except Exception:
+        cluster.destroy()
+        raise
+    return cluster
 
 
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[str]:
-    """The admin URL of a reachable PostgreSQL server, or skip (fail in CI)."""
-    import asyncio
+    """The admin URL of a PostgreSQL server: TB_TEST_POSTGRES_URL when it answers, else a
+    throwaway cluster started for this session; skip (fail in CI) when neither works."""
 
     async def probe() -> None:
         conn = await _pg_admin_connect()
         await conn.close()
 
-    def probe_in_thread() -> None:
-        # A thread of its own: this fixture may be resolved from inside a running event loop
-        # (an async fixture asking for it), where asyncio.run() is not allowed.
-        errors: list[BaseException] = []
-
-        def target() -> None:
-            try:
-                asyncio.run(probe())
-            except BaseException as exc:
-                errors.append(exc)
-
-        thread = threading.Thread(target=target)
-        thread.start()
-        thread.join()
-        if errors:
-            raise errors[0]
-
     try:
-        probe_in_thread()
+        _run_in_thread(probe)
     except Exception as exc:  # any failure to connect means "no server here"
-        message = f"PostgreSQL is not reachable at {PG_ADMIN_URL}: {exc!r}"
-        if _in_ci():
-            pytest.fail(message)
-        pytest.skip(message)
-    yield PG_ADMIN_URL
+        unreachable = f"PostgreSQL is not reachable at {PG_ADMIN_URL}: {exc!r}"
+    else:
+        yield PG_ADMIN_URL
+        return
+    try:
+        cluster = _start_cluster()
+    except Exception as exc:
+        _unavailable(f"{unreachable}; starting a throwaway cluster failed too: {exc}")
+    try:
+        yield cluster.url
+    finally:
+        cluster.destroy()
+
+
+@pytest.fixture(scope="session")
+def pg_restartable() -> Iterator[PgCluster]:
+    """A PostgreSQL cluster the tests may stop, start and restart (`restart()`, `stop()`,
+    `start()`, `url`): always a throwaway one started by the suite, never the machine's own
+    service. Tests leave it running (`start()` is a no-op on a running cluster)."""
+    try:
+        cluster = _start_cluster()
+    except Exception as exc:
+        _unavailable(f"cannot start a throwaway PostgreSQL cluster: {exc}")
+    try:
+        yield cluster
+    finally:
+        cluster.destroy()
 
 
 async def _create_database(admin_url: str) -> str:
     name = f"tb_test_{uuid.uuid4().hex[:12]}"
-    conn = await _pg_admin_connect()
+    conn = await _pg_admin_connect(admin_url)
     try:
         await conn.execute(f'CREATE DATABASE "{name}"')
     finally:
@@ -74,9 +126,9 @@ async def _create_database(admin_url: str) -> str:
     return f"{base}/{name}"
 
 
-async def _drop_database(url: str) -> None:
+async def _drop_database(url: str, admin_url: str = PG_ADMIN_URL) -> None:
     name = url.rpartition("/")[2]
-    conn = await _pg_admin_connect()
+    conn = await _pg_admin_connect(admin_url)
     try:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
@@ -88,7 +140,7 @@ async def pg_url(pg_server: str) -> AsyncIterator[str]:
     """A fresh, empty PostgreSQL database for one test; dropped afterwards."""
     url = await _create_database(pg_server)
     yield url
-    await _drop_database(url)
+    await _drop_database(url, pg_server)
 
 
 @pytest.fixture
@@ -103,6 +155,7 @@ async def db_url(request: pytest.FixtureRequest, tmp_path) -> AsyncIterator[str]
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'bridge.db'}"
         return
-    url = await _create_database(request.getfixturevalue("pg_server"))
+    admin_url = request.getfixturevalue("pg_server")
+    url = await _create_database(admin_url)
     yield url
-    await _drop_database(url)
+    await _drop_database(url, admin_url)

@@ -6,7 +6,8 @@ POST /_control/postbacks {psid, title, payload}, POST /_control/receipts {psid, 
 POST /_control/block {psid}
 POST /_control/webhook {url, verify_token} → {verified}
 GET  /_control/received/{psid}, GET /_control/deliveries, GET /_control/avatar/{psid}.png
-plus the common /_control/calls, /_control/faults and /_control/clock (window tests).
+plus the common /_control/calls, /_control/faults, /_control/clock (window tests) and
+/_control/chaos (random faults: sandbox/chaos.py).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from sandbox.chaos import add_chaos_routes
 from sandbox.common import Delivery, add_common_control_routes, mount_base, read_json_object
 
 if TYPE_CHECKING:
@@ -24,6 +26,7 @@ if TYPE_CHECKING:
 
 def add_control_routes(app: web.Application, fake: FakeFacebook) -> None:
     add_common_control_routes(app, fake.calls, fake.faults, fake.clock)
+    add_chaos_routes(app, fake.chaos)
 
     def guarded(
         action: Callable[[dict[str, Any]], Awaitable[Any]],

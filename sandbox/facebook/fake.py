@@ -25,6 +25,14 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from sandbox.chaos import (
+    ERROR,
+    THROTTLE,
+    Chaos,
+    ChaosSettings,
+    Injection,
+    drop_connection,
+)
 from sandbox.common import CallLog, Clock, Deliverer, Delivery, FaultPlan, RateLimiter
 from sandbox.facebook.send_rules import GraphError, check_send_body, check_window, param_error
 
@@ -50,6 +58,7 @@ class FakeFacebook:
         clock: Clock | None = None,
         send_calls_per_second: int = 300,
         delivery_attempts: int = 5,
+        chaos: ChaosSettings | None = None,
     ) -> None:
         self.page_id = page_id
         self.page_token = page_token
@@ -58,6 +67,8 @@ class FakeFacebook:
         self.clock = clock or Clock()
         self.calls = CallLog()
         self.faults = FaultPlan()
+        #: Random 5xx, timeouts and code 613 (off unless configured; see sandbox/chaos.py).
+        self.chaos = Chaos(chaos)
         self.rate = RateLimiter(send_calls_per_second, 1.0 * time_scale, self.clock)
         self.users: dict[str, dict[str, Any]] = {}
         self.last_customer_message: dict[str, float] = {}
@@ -131,7 +142,27 @@ class FakeFacebook:
         self.calls.record(name, shown, self.clock.now(), f"error {error.code}")
         return web.json_response(error.as_json(), status=error.http_status)
 
+    async def _inject(self, request: web.Request, injection: Injection) -> web.Response:
+        """Answer a drawn fault as the Graph API would: a 5xx with a transient error (code 2),
+        code 613 (rate limit) with HTTP 400, or a dropped connection."""
+        name = injection.endpoint
+        if injection.kind == ERROR:
+            error = GraphError(
+                2,
+                "An unexpected error has occurred. Please retry your request later.",
+                http_status=injection.status,
+            )
+            return self._error(name, {}, error)
+        if injection.kind == THROTTLE:
+            limit = GraphError(613, "(#613) Calls to this api have exceeded the rate limit.")
+            return self._error(name, {}, limit)
+        self.calls.record(name, {}, self.clock.now(), "dropped")
+        return await drop_connection(request, injection)
+
     async def _send(self, request: web.Request) -> web.Response:
+        injection = self.chaos.draw("messages")
+        if injection is not None and not injection.after_effect:
+            return await self._inject(request, injection)
         fault = await self._apply_fault("messages")
         if fault is not None:
             return fault
@@ -163,10 +194,15 @@ class FakeFacebook:
             return web.json_response({"recipient_id": psid})
         mid = f"m_{secrets.token_urlsafe(24)}"
         self.sent.append({**body, "message_id": mid, "timestamp": int(self.clock.now() * 1000)})
+        if injection is not None:  # a timeout after the call took effect
+            return await drop_connection(request, injection)
         return web.json_response({"recipient_id": psid, "message_id": mid})
 
     async def _profile(self, request: web.Request) -> web.Response:
         psid = request.match_info["node"]
+        injection = self.chaos.draw("profile")
+        if injection is not None:  # a profile look-up has no effect to drop after
+            return await self._inject(request, injection)
         fault = await self._apply_fault("profile")
         if fault is not None:
             return fault

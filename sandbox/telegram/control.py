@@ -19,6 +19,7 @@ JSON in, JSON out; a bad request answers 400 `{"error": "..."}`. Routes:
     POST /_control/faults          {kind: error|hang|throttle, n?, method?, status?, seconds?,
                                     retry_after?}                        -> {}
     GET  /_control/stats                                                 -> {too_many_requests}
+    POST|GET|DELETE /_control/chaos  random 5xx, timeouts and 429s (sandbox/chaos.py)
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from sandbox.chaos import add_chaos_routes
 from sandbox.telegram.errors import ApiError
 from sandbox.telegram.shapes import user_json
 
@@ -59,6 +61,7 @@ def add_control_routes(app: web.Application, fake: FakeTelegram) -> None:
     ]
     for method, path, handler in routes:
         app.router.add_route(method, path, _guarded(handler))
+    add_chaos_routes(app, fake.chaos)
 
 
 def _guarded(handler: Route) -> Route:

@@ -19,11 +19,18 @@ from typing import Any
 
 from aiohttp import BodyPartReader, web
 
+from sandbox.chaos import ERROR, THROTTLE, Chaos, ChaosSettings, Injection, drop_connection
 from sandbox.telegram import api_chats, api_edits, api_messages, api_topics, api_updates
 from sandbox.telegram.actions import UserActions
 from sandbox.telegram.clock import Clock, monotonic
 from sandbox.telegram.control import add_control_routes
-from sandbox.telegram.errors import NOT_FOUND, UNAUTHORIZED, ApiError, bad_request
+from sandbox.telegram.errors import (
+    NOT_FOUND,
+    UNAUTHORIZED,
+    ApiError,
+    bad_request,
+    too_many_requests,
+)
 from sandbox.telegram.faults import Fault, FaultPlan
 from sandbox.telegram.limits import RateCounters, RateLimiter, TelegramLimits
 from sandbox.telegram.registry import HANDLERS, Call, unsupported
@@ -34,6 +41,7 @@ from sandbox.telegram.updates import UpdateFeed, WebhookSettings
 _HANDLER_MODULES = (api_chats, api_edits, api_messages, api_topics, api_updates)
 _ATTACH = re.compile(r"attach://([^\"',\s]+)")
 MAX_BODY = 60 * 1024 * 1024
+_REASONS = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +68,7 @@ class FakeTelegram(UserActions):
         callback_query_timeout: float = 15.0,
         webhook: WebhookSettings | None = None,
         spec: ApiSpec | None = None,
+        chaos: ChaosSettings | None = None,
     ) -> None:
         self.world = World()
         self.spec = spec or load_spec()
@@ -68,6 +77,8 @@ class FakeTelegram(UserActions):
         self.callback_query_timeout = callback_query_timeout
         self.limiter = RateLimiter(self.limits, self.clock)
         self.faults = FaultPlan()
+        #: Random 5xx, timeouts and 429s (off unless configured; see sandbox/chaos.py).
+        self.chaos = Chaos(chaos)
         self._webhook_settings = webhook or WebhookSettings()
         self._feeds: dict[int, UpdateFeed] = {}
         self._calls: list[CallRecord] = []
@@ -126,6 +137,7 @@ class FakeTelegram(UserActions):
         bot = self.world.bots.get(request.match_info["token"])
         name = request.match_info["method"]
         params: dict[str, Any] = {}
+        injection: Injection | None = None
         try:
             if bot is None:
                 raise UNAUTHORIZED
@@ -134,13 +146,29 @@ class FakeTelegram(UserActions):
             if method is None:
                 raise NOT_FOUND
             name = method
+            injection = self.chaos.draw(method)
+            if injection is not None and not injection.after_effect:
+                await self._inject(request, injection, params, bot)
             await self._apply_fault(method)
             result = await self.call(bot, method, params, files)
         except ApiError as error:
             self._log(name, params, error.status, bot, error.description)
             return web.json_response(error.body(), status=error.status)
         self._log(name, params, 200, bot, None, result)
+        if injection is not None:  # a timeout after the call took effect
+            return await drop_connection(request, injection)
         return web.json_response({"ok": True, "result": result})
+
+    async def _inject(
+        self, request: web.Request, injection: Injection, params: dict[str, Any], bot: Bot
+    ) -> None:
+        """Answer a drawn fault as Telegram would: raises ApiError or drops the connection."""
+        if injection.kind == ERROR:
+            raise ApiError(injection.status, _REASONS[injection.status])
+        if injection.kind == THROTTLE:
+            raise too_many_requests(injection.retry_after)
+        self._log(injection.endpoint, params, 0, bot, "connection dropped (injected timeout)")
+        await drop_connection(request, injection)
 
     async def call(
         self,

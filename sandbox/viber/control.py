@@ -7,7 +7,7 @@ POST /_control/conversation_started {user_id, context?} → delivery (answer = w
 POST /_control/receipts {event: delivered|seen|failed, user_id, message_token, desc?}
 POST /_control/webhook {url, event_types?} → same as set_webhook
 GET  /_control/received/{user_id}, GET /_control/deliveries
-plus the common /_control/calls, /_control/faults and /_control/clock.
+plus the common /_control/calls, /_control/faults and /_control/clock, /_control/chaos.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from sandbox.chaos import add_chaos_routes
 from sandbox.common import Delivery, add_common_control_routes, read_json_object
 from sandbox.viber.validation import ViberError
 
@@ -33,6 +34,7 @@ def _delivery_json(delivery: Delivery) -> dict[str, Any]:
 
 def add_control_routes(app: web.Application, fake: FakeViber) -> None:
     add_common_control_routes(app, fake.calls, fake.faults, fake.clock)
+    add_chaos_routes(app, fake.chaos)
 
     def guarded(
         action: Callable[[dict[str, Any]], Awaitable[Any]],

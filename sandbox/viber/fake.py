@@ -23,6 +23,15 @@ from typing import Any
 
 from aiohttp import web
 
+from sandbox.chaos import (
+    ERROR,
+    THROTTLE,
+    Chaos,
+    ChaosSettings,
+    Injection,
+    drop_connection,
+    plain_http_fault,
+)
 from sandbox.common import CallLog, Clock, Deliverer, Delivery, FaultPlan
 from sandbox.viber.validation import MAX_BODY_BYTES, ViberError, check_message
 
@@ -51,6 +60,7 @@ class FakeViber:
         messages_without_reply: int = 100,
         user_details_per_window: int = 2,
         delivery_attempts: int = 5,
+        chaos: ChaosSettings | None = None,
     ) -> None:
         self.token = token
         self.name = name
@@ -60,6 +70,8 @@ class FakeViber:
         self.user_details_per_window = user_details_per_window
         self.calls = CallLog()
         self.faults = FaultPlan()
+        #: Random 5xx, timeouts and status 12 (off unless configured; see sandbox/chaos.py).
+        self.chaos = Chaos(chaos)
         self.users: dict[str, dict[str, Any]] = {}
         self.subscribed: set[str] = set()
         self.sent: list[dict[str, Any]] = []
@@ -97,6 +109,9 @@ class FakeViber:
         if handler is None:
             raise web.HTTPNotFound(text=f"unknown endpoint {endpoint}")
         raw = await request.read()
+        injection = self.chaos.draw(endpoint)
+        if injection is not None and not injection.after_effect:
+            return await self._inject(request, injection)
         fault = self.faults.take(endpoint)
         if fault is not None:
             if fault.kind == "hang":
@@ -121,7 +136,22 @@ class FakeViber:
             result = await handler(body)
         except ViberError as error:
             return self._answer(endpoint, body, error)
-        return self._answer(endpoint, body, None, result)
+        answer = self._answer(endpoint, body, None, result)
+        if injection is not None:  # a timeout after the call took effect
+            return await drop_connection(request, injection)
+        return answer
+
+    async def _inject(self, request: web.Request, injection: Injection) -> web.Response:
+        """Answer a drawn fault as Viber would: a 5xx, status 12 (too many requests) in an
+        HTTP 200, or a dropped connection."""
+        endpoint = injection.endpoint
+        if injection.kind == ERROR:
+            self.calls.record(endpoint, {}, self.clock.now(), f"http {injection.status}")
+            raise plain_http_fault(injection)
+        if injection.kind == THROTTLE:
+            return self._answer(endpoint, {}, ViberError(12, "too many requests"))
+        self.calls.record(endpoint, {}, self.clock.now(), "dropped")
+        return await drop_connection(request, injection)
 
     def _answer(
         self,

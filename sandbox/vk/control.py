@@ -8,7 +8,8 @@ GET  /_control/received/{user_id} → messages the community sent to that user
 POST /_control/callback {url, secret?} → adds a callback server and confirms it
 POST /_control/longpoll_failure {failed: 1|2|3}
 GET  /_control/deliveries → callback deliveries and their attempts
-plus the common /_control/calls, /_control/faults and /_control/clock.
+plus the common /_control/calls, /_control/faults and /_control/clock, and /_control/chaos
+(random 5xx, timeouts and rate errors: sandbox/chaos.py).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from sandbox.chaos import add_chaos_routes
 from sandbox.common import add_common_control_routes, mount_base, read_json_object
 
 if TYPE_CHECKING:
@@ -32,6 +34,7 @@ def _int(data: dict[str, Any], key: str) -> int:
 
 def add_control_routes(app: web.Application, fake: FakeVK) -> None:
     add_common_control_routes(app, fake.calls, fake.faults, fake.clock)
+    add_chaos_routes(app, fake.chaos)
 
     def learn_base(request: web.Request) -> None:
         tail = request.path[request.path.index("/_control/") :]

@@ -24,6 +24,16 @@ from typing import Any
 
 from aiohttp import BodyPartReader, web
 
+from sandbox.chaos import (
+    ERROR,
+    THROTTLE,
+    TIMEOUT,
+    Chaos,
+    ChaosSettings,
+    Injection,
+    drop_connection,
+    plain_http_fault,
+)
 from sandbox.common import CallLog, Clock, Deliverer, FaultPlan, RateLimiter, mount_base
 from sandbox.vk import methods, payloads
 from sandbox.vk.longpoll import LongPollStream
@@ -45,6 +55,7 @@ class FakeVK:
         clock: Clock | None = None,
         requests_per_second: int = REQUESTS_PER_SECOND,
         callback_attempts: int = 5,
+        chaos: ChaosSettings | None = None,
     ) -> None:
         self.group_id = group_id
         self.token = token
@@ -54,6 +65,8 @@ class FakeVK:
         self.state = VkState()
         self.calls = CallLog()
         self.faults = FaultPlan()
+        #: Random 5xx, timeouts and rate errors (off unless configured; see sandbox/chaos.py).
+        self.chaos = Chaos(chaos)
         self.rate = RateLimiter(requests_per_second, 1.0 * time_scale, self.clock)
         self.longpoll = LongPollStream(time_scale)
         self._upload_secret = secrets.token_bytes(16)
@@ -99,6 +112,9 @@ class FakeVK:
             params.update({k: v for k, v in (await request.post()).items() if isinstance(v, str)})
         base = mount_base(request, f"/method/{name}")
         self.public_url = self.public_url or base
+        injection = self.chaos.draw(name)
+        if injection is not None and not injection.after_effect:
+            return await self._inject(request, injection, params)
         fault = self.faults.take(name)
         if fault is not None:
             if fault.kind == "hang":
@@ -115,7 +131,33 @@ class FakeVK:
         except VkError as error:
             return self._error(name, params, error)
         self._record(name, params, "ok")
+        if injection is not None:  # a timeout after the call took effect
+            return await drop_connection(request, injection)
         return web.json_response({"response": response})
+
+    async def _inject(
+        self, request: web.Request, injection: Injection, params: dict[str, str]
+    ) -> web.Response:
+        """Answer a drawn fault as VK would: a 5xx, error 6 (too many requests per second) in
+        an HTTP 200, or a dropped connection."""
+        name = injection.endpoint
+        if injection.kind == ERROR:
+            self._record(name, params, f"http {injection.status}")
+            raise plain_http_fault(injection)
+        if injection.kind == THROTTLE:
+            return self._error(name, params, vk_error(6))
+        self._record(name, params, "dropped")
+        return await drop_connection(request, injection)
+
+    async def _chaos_outside_api(self, request: web.Request, endpoint: str) -> None:
+        """Upload servers and file downloads fail as plain HTTP servers do (raises)."""
+        injection = self.chaos.draw(endpoint)
+        if injection is None:
+            return
+        self._record(endpoint, {}, injection.kind)
+        if injection.kind == TIMEOUT:
+            await drop_connection(request, injection)
+        raise plain_http_fault(injection)
 
     def _dispatch(self, name: str, params: dict[str, str], base: str) -> Any:
         method_spec(name)
@@ -175,6 +217,7 @@ class FakeVK:
         return None
 
     async def _handle_photo_upload(self, request: web.Request) -> web.Response:
+        await self._chaos_outside_api(request, "upload.photo")
         upload = await self._read_upload(request)
         if upload is None:
             return web.json_response({"server": 1, "photo": "[]", "hash": ""})
@@ -184,6 +227,7 @@ class FakeVK:
         return web.json_response({"server": 1, "photo": photo, "hash": self.upload_hash(token)})
 
     async def _handle_doc_upload(self, request: web.Request) -> web.Response:
+        await self._chaos_outside_api(request, "upload.doc")
         upload = await self._read_upload(request)
         if upload is None:
             return web.json_response({"error": "no file uploaded", "error_descr": "file missing"})
@@ -192,6 +236,7 @@ class FakeVK:
         return web.json_response({"file": f"{token}|{request.match_info['kind']}"})
 
     async def _handle_file(self, request: web.Request) -> web.Response:
+        await self._chaos_outside_api(request, "files")
         key = request.match_info["key"]
         stored = self.state.files.get(key)
         if stored is not None:
