@@ -15,6 +15,12 @@ transaction take the write lock up front, so two coroutines never both read and 
 upgrade to writing ("database is locked"); they queue instead (sqlite_loop waits for the lock with
 awaited sleeps, so the event loop runs on meanwhile). Keep transactions short: never await the
 network inside one.
+
+PostgreSQL sessions ask the server to notice a silent client within seconds (TCP keepalives,
+`tcp_user_timeout`) and to end a session left idle inside a transaction for 30 s
+(`idle_in_transaction_session_timeout`): a process that is frozen or cut off in the middle of a
+transaction then stops holding its row locks, so the other processes go on (no transaction of
+ours waits on the network).
 """
 
 from __future__ import annotations
@@ -38,6 +44,20 @@ Backend = Literal["sqlite", "postgresql"]
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 #: Every commit synced to disk: a commit (an acknowledged webhook) survives a power loss.
 SQLITE_SYNCHRONOUS = "FULL"
+
+#: Server-side settings of every PostgreSQL connection: the server probes an idle client after
+#: 2 s, every second, and ends the session after 3 unanswered probes (or 5 s of unacknowledged
+#: data), so on a real network cut the server frees the session's locks about 5 s after the
+#: last word.
+PG_KEEPALIVES = {
+    "tcp_keepalives_idle": "2",
+    "tcp_keepalives_interval": "1",
+    "tcp_keepalives_count": "3",
+    "tcp_user_timeout": "5000",
+}
+#: A transaction left idle this long (milliseconds) is ended by the server: one frozen
+#: process cannot hold row locks (pacing, outbox) that every other process waits for.
+PG_IDLE_IN_TRANSACTION_MS = 30_000
 
 #: The aiosqlite driver: only for a URL that names it (the optional extra `aiosqlite`).
 AIOSQLITE = "sqlite+aiosqlite"
@@ -124,6 +144,13 @@ def create_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Async
         "pool_pre_ping": True,
         "pool_recycle": 1800,
         "pool_timeout": 30,
+        "connect_args": {
+            "timeout": 10,
+            "server_settings": {
+                **PG_KEEPALIVES,
+                "idle_in_transaction_session_timeout": str(PG_IDLE_IN_TRANSACTION_MS),
+            },
+        },
     }
     return create_async_engine(async_url, echo=echo, **kwargs)
 

@@ -22,21 +22,15 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import make_url
 
-from storage.db import backend_name
+from storage.db import PG_KEEPALIVES, backend_name
 
 if TYPE_CHECKING:  # imported when first needed: only PostgreSQL deployments use it
     import asyncpg
 
 
-#: Server-side settings of a lock's connection: the server probes an idle client after 2 s, every
-#: second, and ends the session after 3 unanswered probes (or 5 s of unacknowledged data), so
-#: on a real network cut the server frees the lock about 5 s after the last word.
-KEEPALIVE_SETTINGS = {
-    "tcp_keepalives_idle": "2",
-    "tcp_keepalives_interval": "1",
-    "tcp_keepalives_count": "3",
-    "tcp_user_timeout": "5000",
-}
+#: Server-side settings of a lock's connection: the keepalives of every connection
+#: (storage/db.py): on a real network cut the server frees the lock about 5 s after the last word.
+KEEPALIVE_SETTINGS = PG_KEEPALIVES
 
 #: How long `end_session` waits for the stale holder's backend to exit (milliseconds).
 TERMINATE_WAIT_MS = 2000
