@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 
 from bridge.core.group_commit import IngestStopped
 from bridge.errors import RetryAfter, TransientError
+from bridge.web.metrics import INTAKE_ALARM, INTAKE_WAITING
 from storage.dead_letters import add_dead_letter
 from storage.faults import database_unavailable
 
@@ -92,8 +93,10 @@ class DeadLetters:
         tries: int = DETERMINISTIC_TRIES,
         backoff_first: float = BACKOFF_FIRST,
         backoff_max: float = BACKOFF_MAX,
+        alarm_after: float = ALARM_AFTER,
     ) -> None:
         self.transaction = transaction
+        self.alarm_after = alarm_after
         self.tries = tries
         self.backoff_first = backoff_first
         self.backoff_max = backoff_max
@@ -186,6 +189,7 @@ class DeadLetters:
             try:
                 await work()
                 if transient:
+                    self._waited(source, None)
                     on_transient(None)
                 return True
             except asyncio.CancelledError:
@@ -195,8 +199,10 @@ class DeadLetters:
                     transient += 1
                     on_transient(exc)
                     waiting_since = waiting_since or loop.time()
-                    if not alarmed and loop.time() - waiting_since >= ALARM_AFTER:
+                    self._waited(source, loop.time() - waiting_since)
+                    if not alarmed and loop.time() - waiting_since >= self.alarm_after:
                         alarmed = True
+                        INTAKE_ALARM.labels(source).set(1)
                         log.error(
                             "intake ALARM: %s update %s has waited %.0f s for the database "
                             "(%s); still retrying, nothing is skipped",
@@ -222,8 +228,16 @@ class DeadLetters:
                     continue
                 await self._keep_until_stored(source, key, payload, exc, on_transient)
                 if transient:
+                    self._waited(source, None)
                     on_transient(None)
                 return False
+
+    @staticmethod
+    def _waited(source: str, seconds: float | None) -> None:
+        """The intake gauges: how long `source`'s update has waited (None: it waits no more)."""
+        INTAKE_WAITING.labels(source).set(seconds or 0.0)
+        if seconds is None:
+            INTAKE_ALARM.labels(source).set(0)
 
     async def _keep_until_stored(
         self,

@@ -21,6 +21,16 @@ DEAD_LETTERS = Gauge(
     "Updates that failed for good and wait for `talker-bridge dead-letters replay`, by source.",
     ["source"],
 )
+INTAKE_WAITING = Gauge(
+    "talker_bridge_intake_waiting_seconds",
+    "How long a polled update has waited for the database (0 when none waits), by source.",
+    ["source"],
+)
+INTAKE_ALARM = Gauge(
+    "talker_bridge_intake_alarm",
+    "1 while a polled update has waited for the database longer than the alarm threshold.",
+    ["source"],
+)
 
 
 async def metrics_handler(request: web.Request) -> web.Response:

@@ -137,3 +137,38 @@ async def test_polling_waits_out_a_transient_failure_and_keeps_a_deterministic_o
     assert kept is False
     [letter] = await letters(runtime)
     assert (letter.source, letter.key, letter.payload) == ("telegram", "8", '{"u": 8}')
+
+
+async def test_an_update_waiting_for_the_database_raises_the_intake_alarm_until_stored(
+    runtime: Runtime, caplog: pytest.LogCaptureFixture
+) -> None:
+    from prometheus_client import REGISTRY
+
+    def gauge(name: str) -> float | None:
+        return REGISTRY.get_sample_value(name, {"source": "alarm-test"})
+
+    policy = DeadLetters(
+        runtime.transaction, backoff_first=0.01, backoff_max=0.02, alarm_after=0.1
+    )
+    loop = asyncio.get_running_loop()
+    down_until = loop.time() + 0.3
+    during: list[tuple[float | None, float | None]] = []
+
+    async def store() -> None:
+        if loop.time() < down_until:
+            during.append(
+                (
+                    gauge("talker_bridge_intake_alarm"),
+                    gauge("talker_bridge_intake_waiting_seconds"),
+                )
+            )
+            raise ConnectionRefusedError(111, "Connect call failed")
+
+    with caplog.at_level("ERROR", logger="bridge.dead_letters"):
+        assert await policy.until_settled("alarm-test", "9", "{}", store)
+    assert any("intake ALARM" in r.getMessage() for r in caplog.records)
+    alarm, waited = during[-1]  # the last try while the database was down
+    assert alarm == 1 and waited is not None and waited >= 0.1
+    assert gauge("talker_bridge_intake_alarm") == 0  # stored: the alarm is over
+    assert gauge("talker_bridge_intake_waiting_seconds") == 0
+    assert await letters(runtime) == []
