@@ -28,6 +28,8 @@ def database_unavailable(error: BaseException) -> bool:
             return True
         if isinstance(exc, sa_exc.DisconnectionError):
             return True
+        if isinstance(exc, ConnectionError):  # refused or reset before the driver wrapped it
+            return True
         sqlstate = getattr(exc, "sqlstate", None)
         if isinstance(sqlstate, str) and sqlstate[:2] in TRANSIENT_SQLSTATE_CLASSES:
             return True

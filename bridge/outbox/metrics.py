@@ -7,7 +7,8 @@ from prometheus_client import Counter, Gauge
 SENT = Counter("outbox_sent", "Outbox rows delivered", ["platform"])
 MERGED = Counter("outbox_merged", "Rows delivered inside a merged message", ["platform"])
 #: reason: retry_after, transient, deadline (a call cut off at its delivery deadline), lease (a
-#: call stopped because its lease could not be confirmed or was taken over).
+#: call stopped because its lease could not be confirmed or was taken over), database (the
+#: pacing state could not be read: the database was unreachable).
 RETRIED = Counter("outbox_retried", "Outbox deliveries put back for retry", ["platform", "reason"])
 FAILED = Counter("outbox_failed", "Outbox rows failed for good", ["platform"])
 RATE_LIMITED = Counter("outbox_429", "Rate-limit answers (429, retry_after)", ["platform"])

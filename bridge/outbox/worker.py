@@ -58,6 +58,7 @@ from bridge.outbox.policy import PacingPolicy
 from bridge.outbox.senders import Senders
 from storage import outbox as store
 from storage.db import dialect_name
+from storage.faults import database_unavailable
 from storage.outbox import Held
 
 log = logging.getLogger(__name__)
@@ -282,7 +283,7 @@ class OutboxWorker:
         except asyncio.CancelledError:
             # Back to pending at once (a call cut off on the wire may then repeat).
             lease.settling = True
-            await asyncio.shield(self._give_back(held, None, None, None))
+            await asyncio.shield(self._give_back(held, None, None, None, until_reachable=False))
             raise
         except LeaseLost as exc:
             self._recording(lease)
@@ -297,10 +298,14 @@ class OutboxWorker:
             self._recording(lease)
             reason = "deadline" if isinstance(exc, DeadlineExceeded) else "transient"
             await self._on_transient(head, held, str(exc), reason)
-        except Exception as exc:  # a bug in a sender: keep the row, show the traceback
+        except Exception as exc:
             self._recording(lease)
-            log.exception("outbox: sender for %s raised a non-bridge error", head.platform)
-            await self._on_transient(head, held, f"{type(exc).__name__}: {exc}")
+            if database_unavailable(exc):  # the pacing state could not be read: try again
+                log.warning("outbox: rows %s wait for the database: %s", list(held), exc)
+                await self._on_transient(head, held, f"database unreachable: {exc}", "database")
+            else:  # a bug in a sender: keep the row, show the traceback
+                log.exception("outbox: sender for %s raised a non-bridge error", head.platform)
+                await self._on_transient(head, held, f"{type(exc).__name__}: {exc}")
         else:
             lease.settling = True
             await self._on_done(head, held, result)
@@ -582,20 +587,48 @@ class OutboxWorker:
         not_before: float | None,
         error: str | None,
         count_attempt_of: int | None,
+        *,
+        until_reachable: bool = True,
     ) -> None:
-        try:
-            async with self.session_factory() as session:
-                await store.release(
-                    session,
-                    held,
-                    owner=self.owner_id,
-                    not_before=_dt(not_before) if not_before is not None else None,
-                    error=error,
-                    count_attempt_of=count_attempt_of,
-                )
-                await session.commit()
-        except Exception:  # the lease expires on its own; nothing is lost
-            log.exception("outbox: could not release rows %s", list(held))
+        """Release `held` (fenced: only rows still this lease's token go back to pending).
+
+        When the database cannot be reached (a restart, a failover), try again with backoff
+        as soon as it may answer, for up to a lease, so the rows are sent again in seconds
+        rather than after their lease runs out; a stopping worker does not wait. A release
+        that did reach the database is harmless to repeat. Failing that, the lease expires on
+        its own: nothing is lost."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.lease_seconds
+        delay = min(0.5, self.lease_seconds / 20)
+        while True:
+            try:
+                async with asyncio.timeout(max(1.0, 4 * delay)), self.session_factory() as session:
+                    await store.release(
+                        session,
+                        held,
+                        owner=self.owner_id,
+                        not_before=_dt(not_before) if not_before is not None else None,
+                        error=error,
+                        count_attempt_of=count_attempt_of,
+                    )
+                    await session.commit()
+                return
+            except Exception as exc:
+                unreachable = isinstance(exc, TimeoutError) or database_unavailable(exc)
+                if (
+                    not until_reachable
+                    or not unreachable
+                    or self._stopping
+                    or loop.time() + delay > deadline
+                ):
+                    log.warning(
+                        "outbox: could not release rows %s (%s); their lease expires on its own",
+                        list(held),
+                        exc,
+                    )
+                    return
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
 
     def _now(self) -> datetime:
         return _dt(self.clock())

@@ -114,3 +114,38 @@ async def test_a_worker_whose_rows_were_taken_over_stops_its_call_and_records_no
         assert (row.state, row.lease_owner, row.lease_token) == ("leased", "other", 2)
         assert row.result is None and row.last_error is None and row.attempts == 0
         await engine.dispose()
+
+
+@pytest.mark.postgres
+async def test_a_worker_cut_off_by_a_database_outage_gives_its_rows_back_as_soon_as_it_answers(
+    pg_url: str,
+) -> None:
+    # The database goes away during a call (every connection reset, new ones refused) for
+    # longer than the worker may go unconfirmed: the call is cut off at the local deadline
+    # (3/4 of the lease). The rows go back to pending as soon as the database answers again,
+    # and are sent then, not after the lease runs out.
+    lease = 16.0
+    target = make_url(pg_url)
+    front = SlowFront(seconds=2 * lease, calls=1)  # only the first call hangs on the wire
+    async with (
+        served_slow_telegram(front) as tg,
+        TcpProxy(target.host or "127.0.0.1", target.port or 5432) as proxy,
+    ):
+        engine, sf = await open_db(target.set(port=proxy.port).render_as_string(False))
+        worker = make_worker(sf, tg.api_url, "w", lease_seconds=lease)
+        await worker.start()
+        await put_reply(sf, tg.groups[0], "your parcel is on its way")
+        worker.wake()
+        await asyncio.wait_for(front.first_arrived.wait(), 10)
+        started = asyncio.get_running_loop().time()
+        proxy.refuse()
+        proxy.cut()
+        await wait_for(lambda: front.dropped == 1, within=lease)  # cut off at the deadline
+        await asyncio.sleep(1.0)
+        proxy.refuse(False)  # the database is back
+        await settled(sf, [worker], count=1, within=lease)
+        took = asyncio.get_running_loop().time() - started
+        assert took < lease - 1, took  # before the lease could have expired
+        assert sent_texts(tg.fake) == ["your parcel is on its way"]
+        await stop_within(worker)
+        await engine.dispose()
