@@ -17,6 +17,7 @@ from sqlalchemy import text
 
 from storage.db import create_engine
 from storage.migrate import current_revision_async, head_revision, upgrade_async
+from tests.storage.test_migrate import _write_config
 
 WORKTREE = Path(__file__).resolve().parents[2]
 
@@ -43,26 +44,8 @@ async def test_four_concurrent_upgrades_of_an_empty_database_all_succeed(db_url)
     assert await _version_rows(db_url) == [head_revision()]
 
 
-def _config(path: Path, database: str) -> Path:
-    path.write_text(
-        f"""\
-database: {database}
-telegram:
-  token: "123456:test-token-for-migrate"
-groups:
-  support:
-    chat_id: -1001234567890
-channels:
-  telegram:
-    group: support
-""",
-        encoding="utf-8",
-    )
-    return path
-
-
 async def test_two_migrate_commands_started_together_both_succeed(db_url, tmp_path) -> None:
-    config = _config(tmp_path / "bridge.yaml", db_url)
+    config = _write_config(tmp_path / "bridge.yaml", db_url)
     processes = [
         await asyncio.create_subprocess_exec(
             sys.executable,
