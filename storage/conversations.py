@@ -148,15 +148,25 @@ async def find_or_open_conversation(
 
 
 async def claim_conversation(
-    session: AsyncSession, conversation_id: int, operator_id: int, operator_name: str
+    session: AsyncSession,
+    conversation_id: int,
+    operator_id: int,
+    operator_name: str,
+    *,
+    group: str | None = None,
 ) -> bool:
-    """Accept a new conversation for an operator; True only for the one claim that won."""
+    """Accept a new conversation for an operator; True only for the one claim that won.
+
+    With `group`, only a conversation of that operators' group can be claimed."""
+    conditions = [
+        col(Conversation.id) == conversation_id,
+        col(Conversation.state) == ConversationState.NEW,
+    ]
+    if group is not None:
+        conditions.append(col(Conversation.group) == group)
     result = await session.exec(
         update(Conversation)
-        .where(
-            col(Conversation.id) == conversation_id,
-            col(Conversation.state) == ConversationState.NEW,
-        )
+        .where(*conditions)
         .values(
             state=ConversationState.ACCEPTED,
             operator_id=operator_id,

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
     from bridge.core.desk import Desk
 
-AcceptStatus = Literal["won", "taken", "closed", "missing"]
+AcceptStatus = Literal["won", "taken", "closed", "missing", "foreign"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,12 +36,21 @@ async def accept(
     operator_name: str,
     *,
     desk: Desk,
+    group: str | None = None,
 ) -> AcceptOutcome:
-    """Claim the conversation for the operator; on a win, update the card and open its place."""
-    won = await claim_conversation(session, conversation_id, operator_id, operator_name)
+    """Claim the conversation for the operator; on a win, update the card and open its place.
+
+    `group`: the operators' group the press came from. A conversation of another group is
+    "foreign" and stays as it is (callback data can be forged: an operator of one group must
+    not claim another group's conversations)."""
+    won = await claim_conversation(
+        session, conversation_id, operator_id, operator_name, group=group
+    )
     conversation = await get_conversation(session, conversation_id)
     if conversation is None:
         return AcceptOutcome("missing")
+    if group is not None and conversation.group != group:
+        return AcceptOutcome("foreign", conversation_id=conversation_id)
     if not won:
         if conversation.state == ConversationState.CLOSED:
             return AcceptOutcome("closed", conversation_id=conversation_id)

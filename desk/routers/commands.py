@@ -93,7 +93,8 @@ async def on_transfer(
     language = runtime.config.language
     chat_id = query.message.chat.id if query.message else 0
     user = query.from_user
-    if not await runtime.is_operator(chat_id, user.id, proven_member=False):
+    group = runtime.config.group_for_chat(chat_id)
+    if group is None or not await runtime.is_operator(chat_id, user.id, proven_member=False):
         await query.answer(text(language, "alert.not_operator"), show_alert=True)
         return
     if not await runtime.is_operator(chat_id, callback_data.operator, proven_member=False):
@@ -104,7 +105,17 @@ async def on_transfer(
         is_fresh = await fresh(session, event_update)
         conversation = await get_conversation(session, callback_data.conversation)
         target = await session.get(Operator, callback_data.operator)
-        if not is_fresh:
+        if conversation is not None and conversation.group != group.name:
+            # Forged callback data: another group's conversation (and the target is checked
+            # against this group's members above, so it can only go to one of them).
+            log.warning(
+                "transfer of conversation %s (another group's) refused for user %s in chat %s",
+                conversation.id,
+                user.id,
+                chat_id,
+            )
+            reply = commands.CommandReply(text(language, "alert.not_operator"), ok=False)
+        elif not is_fresh:
             again = _repeated_transfer(conversation, target, language)
         elif conversation is None or target is None:
             reply = commands.CommandReply(text(language, "alert.closed"), ok=False)

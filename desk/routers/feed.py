@@ -41,10 +41,12 @@ async def answer_again(query: CallbackQuery, answer: PressAnswer) -> None:
 
 
 async def _repeated_accept(
-    session: AsyncSession, conversation_id: int, user_id: int, language: str
+    session: AsyncSession, conversation_id: int, user_id: int, language: str, group: str
 ) -> PressAnswer:
     """What the first delivery of this accept did, to tell the presser again."""
     conversation = await get_conversation(session, conversation_id)
+    if conversation is not None and conversation.group != group:
+        return text(language, "alert.not_operator"), True
     if conversation is None or conversation.state == ConversationState.CLOSED:
         return text(language, "alert.closed"), True
     if conversation.operator_id == user_id:
@@ -64,7 +66,8 @@ async def on_accept(
     language = runtime.config.language
     chat_id = query.message.chat.id if query.message else 0
     user = query.from_user
-    if not await runtime.is_operator(chat_id, user.id, proven_member=False):
+    group = runtime.config.group_for_chat(chat_id)
+    if group is None or not await runtime.is_operator(chat_id, user.id, proven_member=False):
         await query.answer(text(language, "alert.not_operator"), show_alert=True)
         return
     again: PressAnswer | None = None
@@ -72,14 +75,29 @@ async def on_accept(
         if await fresh(session, event_update):
             await remember_operator(session, user, group_of(runtime, chat_id))
             outcome = await accept(
-                session, callback_data.conversation, user.id, user.full_name, desk=runtime.desk
+                session,
+                callback_data.conversation,
+                user.id,
+                user.full_name,
+                desk=runtime.desk,
+                group=group.name,
             )
         else:
-            again = await _repeated_accept(session, callback_data.conversation, user.id, language)
+            again = await _repeated_accept(
+                session, callback_data.conversation, user.id, language, group.name
+            )
     if again is not None:
         await answer_again(query, again)
     elif outcome.status == "won":
         await query.answer(text(language, "alert.accepted"))
+    elif outcome.status == "foreign":
+        log.warning(
+            "accept of conversation %s (another group's) refused for user %s in chat %s",
+            callback_data.conversation,
+            user.id,
+            chat_id,
+        )
+        await query.answer(text(language, "alert.not_operator"), show_alert=True)
     elif outcome.status == "taken":
         answer = text(language, "alert.already_accepted", operator=outcome.operator_name)
         await query.answer(answer[:ALERT_LIMIT], show_alert=True)
