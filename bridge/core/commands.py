@@ -223,9 +223,18 @@ async def history(
 
 
 async def set_blocked(
-    session: AsyncSession, conversation: Conversation, blocked: bool, *, language: str
+    session: AsyncSession,
+    conversation: Conversation,
+    blocked: bool,
+    *,
+    language: str,
+    caller: Caller | None = None,
 ) -> CommandReply:
-    """/block and /unblock: a blocked customer's messages are stored but not posted."""
+    """/block and /unblock: a blocked customer's messages are stored but not posted.
+
+    With `caller`, only the claimer of the conversation may (like /close and /transfer)."""
+    if caller is not None and (refused := _not_claimer(conversation, caller, language)):
+        return refused
     await set_customer_blocked(session, conversation.customer_id, blocked)
     return CommandReply(text(language, "place.blocked" if blocked else "place.unblocked"))
 
@@ -255,7 +264,12 @@ async def my(
     dashboard's ("!" above 9). `link_for(conversation) -> str` gives the t.me link of a
     conversation's place; `names` names each customer's channel.
     """
-    mine = await open_conversations(session, operator_id=operator_id)
+    # Only the conversations of `groups`: /my typed in one group lists nothing of another's.
+    mine = [
+        conversation
+        for conversation in await open_conversations(session, operator_id=operator_id)
+        if conversation.group in groups
+    ]
     new = 0
     unanswered = 0
     for group in groups:

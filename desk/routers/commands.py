@@ -223,7 +223,7 @@ async def _place_command(
         reply = await commands.history(session, conversation, language=language)
     else:
         reply = await commands.set_blocked(
-            session, conversation, command == "block", language=language
+            session, conversation, command == "block", language=language, caller=caller
         )
     if reply.html:
         await answer(session, message, reply.html)
@@ -232,15 +232,27 @@ async def _place_command(
 async def _operators_of(
     session: AsyncSession, runtime: DeskRuntime, chat_id: int
 ) -> list[tuple[int, str]]:
-    """The group's operators we know by name: the configured list, else everyone seen acting."""
-    from sqlmodel import select
+    """The group's operators we know by name: the configured list, else everyone seen acting
+    in this group (never another group's operators)."""
+    from sqlmodel import col, select
+
+    from storage.models import OperatorGroup
 
     group = runtime.config.group_for_chat(chat_id)
+    if group is None:
+        return []
     rows = (await session.exec(select(Operator))).all()
     known = {row.id: row.name for row in rows}
-    if group is not None and group.operators:
+    if group.operators:
         return [(op_id, known.get(op_id, str(op_id))) for op_id in group.operators]
-    return sorted(known.items())
+    members = set(
+        (
+            await session.exec(
+                select(col(OperatorGroup.operator_id)).where(OperatorGroup.group == group.name)
+            )
+        ).all()
+    )
+    return sorted((op_id, name) for op_id, name in known.items() if op_id in members)
 
 
 async def _anywhere_command(
