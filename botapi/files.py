@@ -21,6 +21,7 @@ from aiohttp import web
 
 from bridge.components import ComponentState
 from bridge.web.bodies import BodyTooLarge, read_limited
+from bridge.web.untrusted import same_secret
 
 if TYPE_CHECKING:
     from aiogram import Bot
@@ -60,7 +61,7 @@ class TelegramFiles:
     async def serve(self, request: web.Request) -> web.Response:
         file_id = request.match_info["file_id"]
         given = request.match_info["signature"]
-        if not hmac.compare_digest(given.encode(), self.signature(file_id).encode()):
+        if not same_secret(given, self.signature(file_id)):
             return web.Response(status=403, text="bad signature")
         bot = self.bot
         if not self._running:

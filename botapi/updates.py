@@ -34,7 +34,6 @@ every process.
 from __future__ import annotations
 
 import asyncio
-import hmac
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -49,6 +48,7 @@ from aiohttp import web
 
 from bridge.components import ComponentState
 from bridge.dead_letters import Verdict, backoff
+from bridge.web.untrusted import parse_json, same_secret
 from storage.state import kv_get_with_time, kv_set
 from storage.timeutil import utcnow
 
@@ -353,12 +353,12 @@ class UpdatesIntake:
     async def _webhook(self, request: web.Request) -> web.Response:
         expected = self.runtime.config.telegram.webhook_secret or ""
         given = request.headers.get(SECRET_HEADER, "")
-        if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
+        if not same_secret(given, expected):
             log.warning("telegram webhook with a wrong secret from %s", request.remote)
             return web.Response(status=403, text="forbidden")
         try:
             raw = await request.text()
-            update = Update.model_validate(json.loads(raw), context={"bot": self.runtime.bot})
+            update = Update.model_validate(parse_json(raw), context={"bot": self.runtime.bot})
         except Exception:
             log.warning("telegram webhook body is not an Update", exc_info=True)
             return web.Response(status=400, text="bad update")

@@ -6,13 +6,13 @@ Every webhook handler answers `MalformedPayload` with a 4xx and stores nothing, 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import web
 
 from bridge.web.bodies import DEFAULT_BODY_LIMIT
+from bridge.web.untrusted import NotJson, parse_json
 
 #: A webhook body's cap (the service's default route cap, bridge/web/bodies.py).
 MAX_WEBHOOK_BYTES = DEFAULT_BODY_LIMIT
@@ -25,8 +25,8 @@ class MalformedPayload(ValueError):
 def parse_json_object(raw: bytes) -> dict[str, Any]:
     """The body as a JSON object; `MalformedPayload` for anything else."""
     try:
-        data = json.loads(raw)
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        data = parse_json(raw)
+    except NotJson as exc:
         raise MalformedPayload(f"body is not JSON: {exc}") from None
     if not isinstance(data, dict):
         raise MalformedPayload("body must be a JSON object")

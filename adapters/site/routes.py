@@ -33,6 +33,7 @@ from adapters.site.origins import cors_headers
 from adapters.site.uploads import UploadRefused
 from bridge.events import Attachment, CustomerProfile, Inbound
 from bridge.web.bodies import BodyTooLarge, body_limit, read_limited
+from bridge.web.untrusted import NotJson, parse_json, same_secret
 
 if TYPE_CHECKING:
     from adapters.site.adapter import SiteAdapter
@@ -41,6 +42,8 @@ log = logging.getLogger(__name__)
 
 CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 MAX_JSON = 64 * 1024
+#: The largest `after=`: a message id is a 64-bit integer in PostgreSQL and SQLite alike.
+MAX_ID = 2**63 - 1
 Handler = Callable[[web.Request, "str | None"], Awaitable[web.StreamResponse]]
 
 
@@ -98,8 +101,8 @@ def widget_routes(adapter: SiteAdapter) -> list[web.AbstractRouteDef]:
     async def read_json(request: web.Request) -> dict[str, Any]:
         raw = await read_body(request, MAX_JSON)
         try:
-            body = json.loads(raw or b"null")
-        except ValueError:
+            body = parse_json(raw or b"null")
+        except NotJson:
             raise web.HTTPBadRequest(text="the body is not JSON") from None
         if not isinstance(body, dict):
             raise web.HTTPBadRequest(text="the body must be a JSON object")
@@ -233,7 +236,7 @@ def widget_routes(adapter: SiteAdapter) -> list[web.AbstractRouteDef]:
         visitor, file_id = request.match_info["visitor"], request.match_info["file"]
         expected = tokens.file_signature(adapter.key, adapter.widget_id, visitor, file_id)
         found = None
-        if tokens.VISITOR_ID.match(visitor) and _same(expected, request.match_info["sig"]):
+        if tokens.VISITOR_ID.match(visitor) and same_secret(request.match_info["sig"], expected):
             found = adapter.files.find(adapter.widget_id, visitor, file_id)
         if found is None:
             raise web.HTTPNotFound(text="no such file")
@@ -317,13 +320,9 @@ def _int(value: str, name: str) -> int:
         raise web.HTTPBadRequest(text=f"{name} must be a whole number") from None
     if number < 0:
         raise web.HTTPBadRequest(text=f"{name} must not be negative")
+    if number > MAX_ID:
+        raise web.HTTPBadRequest(text=f"{name} must be at most {MAX_ID}")
     return number
-
-
-def _same(a: str, b: str) -> bool:
-    import hmac
-
-    return hmac.compare_digest(a.encode(), b.encode())
 
 
 def _quote(name: str) -> str:

@@ -13,6 +13,8 @@ import hmac
 import re
 import secrets
 
+from bridge.web.untrusted import same_secret
+
 VISITOR_ID = re.compile(r"^[A-Za-z0-9_-]{22}$")
 _SIGNATURE_CHARS = 32
 
@@ -46,7 +48,7 @@ def verify_token(key: bytes, widget_id: str, token: str | None) -> str | None:
     if not VISITOR_ID.match(visitor_id) or len(signature) != _SIGNATURE_CHARS:
         return None
     expected = _sign(key, "visitor", widget_id, visitor_id)
-    if not hmac.compare_digest(expected.encode(), signature.encode()):
+    if not same_secret(signature, expected):
         return None
     return visitor_id
 
