@@ -48,15 +48,43 @@ class StoredFile:
         return "photo" if self.mime.startswith("image/") else "document"
 
 
+#: The extensions a name may end with for each accepted type (the first is added when the
+#: name's own does not match the bytes).
+EXTENSIONS: dict[str, tuple[str, ...]] = {
+    "image/png": ("png",),
+    "image/jpeg": ("jpg", "jpeg"),
+    "image/gif": ("gif",),
+    "image/webp": ("webp",),
+    "application/pdf": ("pdf",),
+    "text/plain": ("txt", "log", "csv", "md"),
+}
+#: Characters that reorder how a name is shown ("invoice\u202egnp.exe" shows as "invoice
+#: exe.png") or hide in it: the bidirectional controls, marks and isolates.
+_HIDDEN = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+#: Lone surrogates: undecodable bytes of a header, as aiohttp hands them on.
+_SURROGATES = re.compile("[\ud800-\udfff]+")
+MAX_NAME = 120
+
+
 def clean_name(name: str | None, mime: str) -> str:
-    """A file name safe to show and to put in a header."""
-    name = unicodedata.normalize("NFC", name or "")
-    name = re.sub(r"[\x00-\x1f\x7f/\\\"]+", "_", name).strip(" .")[:120]
+    """A file name safe to show and to put in a header, ending with an extension that
+    matches the checked type (a PNG named "invoice.exe" is kept as "invoice.exe.png")."""
+    name = _SURROGATES.sub("_", name or "")
+    name = _HIDDEN.sub("", unicodedata.normalize("NFC", name))
+    name = re.sub(r"[\x00-\x1f\x7f/\\\"]+", "_", name).strip(" .")
+    allowed = EXTENSIONS.get(mime)
+    default_ext = allowed[0] if allowed else {OPAQUE: "bin"}.get(mime, mime.split("/")[-1])
     if not name:
-        name = "file." + {"text/plain": "txt", "application/pdf": "pdf", OPAQUE: "bin"}.get(
-            mime, mime.split("/")[-1]
-        )
-    return name
+        return f"file.{default_ext}"
+    if allowed is not None and name.rpartition(".")[2].lower() not in allowed:
+        suffix = f".{allowed[0]}"
+        return name[: MAX_NAME - len(suffix)].rstrip(" .") + suffix
+    if len(name) <= MAX_NAME:
+        return name
+    stem, dot, ext = name.rpartition(".")
+    if dot and 0 < len(ext) <= 10:
+        return stem[: MAX_NAME - len(ext) - 1].rstrip(" .") + "." + ext
+    return name[:MAX_NAME]
 
 
 def check_type(data: bytes, mime: str) -> str:
