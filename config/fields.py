@@ -6,6 +6,7 @@ with a message written for an admin; `config.messages` prints that message as is
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import re
 from datetime import timedelta
@@ -137,7 +138,20 @@ def format_duration(value: timedelta) -> str:
     return f"{int(seconds)}s" if seconds.is_integer() else f"{seconds:g}s"
 
 
+def _proxy_network(value: Any) -> str:
+    if not isinstance(value, str):
+        raise fail("must be an address or a network, e.g. 10.0.0.5 or 10.0.0.0/8")
+    try:
+        return str(ipaddress.ip_network(value.strip(), strict=False))
+    except ValueError:
+        raise fail(
+            f"not an IP address or network: {value!r} (e.g. 127.0.0.1, 10.0.0.0/8, ::1)"
+        ) from None
+
+
 NonEmptyStr = Annotated[str, AfterValidator(_non_empty)]
+#: An IPv4/IPv6 address or network (`10.0.0.5`, `10.0.0.0/8`), kept in its normal form.
+ProxyNetwork = Annotated[str, BeforeValidator(_proxy_network)]
 HttpUrl = Annotated[str, AfterValidator(_http_url)]
 Origin = Annotated[str, AfterValidator(_origin)]
 GroupChatId = Annotated[int, AfterValidator(_group_chat_id)]

@@ -22,6 +22,7 @@ from config.fields import (
     HttpUrl,
     Name,
     NonEmptyStr,
+    ProxyNetwork,
     Section,
     fail,
     format_duration,
@@ -31,6 +32,13 @@ from config.platforms import PlatformSchema
 DEFAULT_DATABASE = "sqlite:///talker-bridge.db"
 
 
+class InternalListener(Section):
+    """A second listener for what only the admin's tools may see: /healthz details, /metrics."""
+
+    host: NonEmptyStr = "127.0.0.1"
+    port: int = Field(ge=1, le=65535)
+
+
 class HttpConfig(Section):
     """The bridge's HTTP server (webhooks, site widget, /healthz, /metrics)."""
 
@@ -38,6 +46,20 @@ class HttpConfig(Section):
     port: int = Field(8080, ge=1, le=65535)
     public_url: HttpUrl | None = None
     widget_secret: NonEmptyStr | None = None
+    #: Reverse proxies whose X-Forwarded-For is believed (addresses or networks).
+    trusted_proxies: tuple[ProxyNetwork, ...] = ()
+    #: Where /metrics and /healthz's details are served; None: on the main listener, behind
+    #: `metrics_token` when that is set.
+    internal: InternalListener | None = None
+    #: A bearer token that opens /metrics and /healthz's details on the main listener.
+    metrics_token: NonEmptyStr | None = None
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _token_long_enough(cls, value: str | None) -> str | None:
+        if value is not None and len(value) < 16:
+            raise fail(f"must be at least 16 characters long, got {len(value)}")
+        return value
 
     @field_validator("widget_secret")
     @classmethod
@@ -95,6 +117,9 @@ class GroupConfig(Section):
     chat_id: GroupChatId
     mode: Literal["topics", "replies"] = "topics"
     operators: tuple[Annotated[int, Field(gt=0)], ...] = ()
+    #: Telegram user ids who may force-release and /block any of the group's conversations
+    #: (besides the group's own Telegram administrators).
+    admins: tuple[Annotated[int, Field(gt=0)], ...] = ()
     notify_private: bool = False
     incoming_topic: Annotated[int, Field(gt=0)] | None = None
     dashboard: bool = True
