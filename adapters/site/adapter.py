@@ -41,6 +41,7 @@ from adapters.site.sender import SiteSender
 from adapters.site.settings import SiteSettings, Widget
 from adapters.site.uploads import FileStore
 from bridge.components import ComponentState
+from bridge.web.clients import ClientAddress
 from storage.db import backend_name
 from storage.site import visitor_message, visitor_message_by_id
 
@@ -71,8 +72,11 @@ class SiteAdapter:
         public_url: str | None = None,
         language: str = "en",
         telegram_link: TelegramLink | None = None,
+        client_address: ClientAddress | None = None,
     ) -> None:
         self.widget_id = widget_id
+        #: The visitor's address for per-address limits (X-Forwarded-For from trusted proxies).
+        self.client_address = client_address or ClientAddress()
         self.widget = widget
         self.channel = f"site:{widget_id}"
         self.name = f"channel:{self.channel}"
@@ -164,6 +168,7 @@ class SiteChannel:
         self.files = FileStore(files_dir or default_files_dir(config.database), max_upload)
         key = config.widget_signing_key()
         public_url = str(config.http.public_url) if config.http.public_url else None
+        client_address = ClientAddress(config.http.trusted_proxies)
         self.adapters = [
             SiteAdapter(
                 widget_id,
@@ -175,6 +180,7 @@ class SiteChannel:
                 public_url=public_url,
                 language=config.language,
                 telegram_link=telegram_link,
+                client_address=client_address,
             )
             for widget_id, widget in widgets.items()
         ]

@@ -156,7 +156,7 @@ def widget_routes(adapter: SiteAdapter) -> list[web.AbstractRouteDef]:
         return web.Response(status=204, headers=cors_headers(origin))
 
     async def new_visitor(request: web.Request, origin: str | None) -> web.Response:
-        adapter.visitor_limit.check(request.remote or "unknown")
+        adapter.visitor_limit.check(adapter.client_address(request))
         visitor = tokens.new_visitor_id()
         return web.json_response(
             {"token": tokens.issue_token(adapter.key, adapter.widget_id, visitor)}

@@ -39,6 +39,14 @@ def test_missing_sections_are_each_reported():
         (("groups", "support", "operators"), [1, "x"], "groups.support.operators[1]: must be a"),
         (("http", "port"), 70000, "http.port: must be at most 65535, got 70000"),
         (("telegram", "token"), "", "telegram.token: must not be empty"),
+        (
+            ("http", "trusted_proxies"),
+            ["10.0.0.0/8", "nginx"],
+            "http.trusted_proxies[1]: not an IP address or network: 'nginx'",
+        ),
+        (("http", "internal"), {"host": "127.0.0.1"}, "http.internal.port: required key"),
+        (("http", "metrics_token"), "short", "http.metrics_token: must be at least 16 characters"),
+        (("groups", "support", "admins"), [0], "groups.support.admins[0]: must be greater"),
     ],
 )
 def test_wrong_type_or_range_names_the_key(minimal, path, value, expected):

@@ -38,12 +38,14 @@ SHOP_ORIGIN = "http://shop.test:8000"
 SECRET = "widget-secret-for-the-tests-0123456789"
 
 
-def site_config(origins: list[str], database: str, language: str = "en") -> BridgeConfig:
+def site_config(
+    origins: list[str], database: str, language: str = "en", http: dict[str, Any] | None = None
+) -> BridgeConfig:
     return parse_config(
         {
             "language": language,
             "database": database,
-            "http": {"widget_secret": SECRET, "public_url": "http://bridge.test"},
+            "http": {"widget_secret": SECRET, "public_url": "http://bridge.test", **(http or {})},
             "telegram": {"token": "123456:real-token"},
             "groups": {"support": {"chat_id": -1001000000001}},
             "channels": {
@@ -184,7 +186,9 @@ class Bridge:
         )
 
 
-async def open_bridge(tmp_path: Path, origins: list[str], language: str = "en") -> Bridge:
+async def open_bridge(
+    tmp_path: Path, origins: list[str], language: str = "en", http: dict[str, Any] | None = None
+) -> Bridge:
     """A started site channel over a fresh SQLite database in `tmp_path`."""
     url = f"sqlite:///{tmp_path / 'bridge.db'}"
     engine = create_engine(url)
@@ -193,7 +197,7 @@ async def open_bridge(tmp_path: Path, origins: list[str], language: str = "en") 
     sessions = session_factory(engine)
     sink = StoringSink()
     sink.sessions = sessions
-    config = site_config(origins, url, language)
+    config = site_config(origins, url, language, http)
     operator_files = OperatorFiles()
     await operator_files.start()
     site = SiteChannel(
