@@ -15,6 +15,7 @@ import asyncio
 import logging
 import shutil
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -43,15 +44,18 @@ class DemoRunner:
         port: int = 8080,
         language: str = "en",
         time_scale: float = 1.0,
+        changes: Mapping[str, Any] | None = None,
     ) -> None:
         """`time_scale` K multiplies every platform rate limit and the bridge's pacing by K
-        (1: Telegram's real limits, e.g. 20 posts a minute into the group)."""
+        (1: Telegram's real limits, e.g. 20 posts a minute into the group). `changes` are
+        merged into the demo's config, section by section (e.g. `{"http": {...}}`)."""
         if time_scale <= 0:
             raise ValueError("time_scale must be positive")
         self.host = host
         self.port = port
         self.language = language
         self.time_scale = time_scale
+        self.changes = dict(changes or {})
         self.sandbox: Sandbox | None = None
         self.customers: CustomerSimulator | None = None
         self.service: Service | None = None
@@ -97,6 +101,7 @@ class DemoRunner:
                 group_chat_id=sandbox.group_chat_id,
                 folder=self._folder,
                 language=self.language,
+                changes=self.changes,
             )
             page = DemoPage(sandbox, self.customers, widget_id=WIDGET_ID, notes=self.notes)
             self.service = build_service(
@@ -168,8 +173,21 @@ class DemoRunner:
         await self.stop()
 
 
-def demo_config(**kwargs: Any) -> BridgeConfig:
-    """`demo_config_data(...)` validated into a `BridgeConfig` (raises ConfigError)."""
+def demo_config(*, changes: Mapping[str, Any] | None = None, **kwargs: Any) -> BridgeConfig:
+    """`demo_config_data(...)` with `changes` merged in, validated into a `BridgeConfig`
+    (raises ConfigError)."""
     from app.config import parse_config
 
-    return parse_config(demo_config_data(**kwargs), source="talker-bridge demo")
+    return parse_config(
+        _merged(demo_config_data(**kwargs), changes or {}), source="talker-bridge demo"
+    )
+
+
+def _merged(base: dict[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in changes.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
+            merged[key] = _merged(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
