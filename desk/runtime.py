@@ -22,6 +22,7 @@ from bridge.avatars.badges import NO_BADGES, Badges
 from bridge.components import ComponentState
 from bridge.core.platform_names import NO_NAMES, PlatformNames
 from desk.feed import FeedDesk
+from desk.throttle import Throttle
 
 if TYPE_CHECKING:
     from aiogram import Bot
@@ -36,9 +37,14 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+#: /history answers an operator may ask for: a burst, then this many a minute.
+HISTORY_BURST = 3
+HISTORY_PER_MINUTE = 3.0
+
 #: Seconds a getChatMember answer is trusted.
 MEMBER_CACHE_SECONDS = 60.0
 MEMBER_STATUSES = frozenset({"creator", "administrator", "member"})
+ADMIN_STATUSES = frozenset({"creator", "administrator"})
 
 
 class DeskRuntime:
@@ -66,6 +72,9 @@ class DeskRuntime:
         self.bot: Bot = make_bot(config.telegram.token, str(config.telegram.api_url))
         self.bot_id = int(config.telegram.token.split(":", 1)[0])
         self._members: dict[tuple[int, int], tuple[float, bool]] = {}
+        self._admins: dict[tuple[int, int], tuple[float, bool]] = {}
+        #: /history per operator (each answer is a post in the group's budget).
+        self.history_limit = Throttle(HISTORY_PER_MINUTE, HISTORY_BURST)
         self._running = False
 
     # ---- the runtime's parts the desk uses -------------------------------------------------
@@ -136,6 +145,28 @@ class DeskRuntime:
             getattr(member, "is_member", False)
         )
         self._members[(chat_id, user_id)] = (now, allowed)
+        return allowed
+
+    async def is_admin(self, chat_id: int, user_id: int) -> bool:
+        """May `user_id` override claims in the group `chat_id`? Listed in the group's `admins`,
+        or an administrator (or the creator) of the Telegram group, by getChatMember."""
+        group = self.config.group_for_chat(chat_id)
+        if group is None:
+            return False
+        if user_id in group.admins:
+            return True
+        cached = self._admins.get((chat_id, user_id))
+        now = time.monotonic()
+        if cached is not None and now - cached[0] < MEMBER_CACHE_SECONDS:
+            return cached[1]
+        try:
+            member = await self.bot.get_chat_member(chat_id, user_id)
+        except Exception:  # not proven: no override
+            log.warning("getChatMember(%s, %s) failed", chat_id, user_id, exc_info=True)
+            return False
+        status = str(getattr(member, "status", "")).rsplit(".", 1)[-1].lower()
+        allowed = status in ADMIN_STATUSES
+        self._admins[(chat_id, user_id)] = (now, allowed)
         return allowed
 
     async def operator_groups_of(self, user_id: int) -> set[str]:

@@ -111,19 +111,47 @@ async def close(
 
 
 async def release(
-    session: AsyncSession, conversation: Conversation, caller: Caller, *, desk: Desk, language: str
+    session: AsyncSession,
+    conversation: Conversation,
+    caller: Caller,
+    *,
+    desk: Desk,
+    language: str,
+    admin: bool = False,
 ) -> CommandReply:
-    """Give the conversation back to the feed with a fresh card."""
+    """Give the conversation back to the feed with a fresh card.
+
+    `admin`: the caller is an administrator of the group (or listed in `groups.NAME.admins`)
+    and may take a conversation back from whoever claimed it (a claimer who left, or a forged
+    claim); the notice in the place says who did it and from whom."""
     conversation_id = conversation.id
     assert conversation_id is not None, "commands act on stored conversations"
     conversation = await lock_conversation(session, conversation_id)
-    if refused := _not_claimer(conversation, caller, language):
+    forced = (
+        admin
+        and conversation.state == ConversationState.ACCEPTED
+        and conversation.operator_id != caller.id
+    )
+    if not forced and (refused := _not_claimer(conversation, caller, language)):
         return refused
-    if not await release_conversation(session, conversation_id, caller.id):
+    former = conversation.operator_name or "?"
+    claimer = None if forced else caller.id
+    if not await release_conversation(session, conversation_id, claimer):
         return CommandReply(text(language, "alert.closed"), ok=False)
     conversation = await lock_conversation(session, conversation_id)
     customer = await _customer(session, conversation)
-    notice = text(language, "place.released", number=conversation.id, operator=escape(caller.name))
+    if forced:
+        notice = text(
+            language,
+            "place.force_released",
+            number=conversation.id,
+            admin=escape(caller.name),
+            operator=escape(former),
+        )
+    else:
+        notice = text(
+            language, "place.released", number=conversation.id, operator=escape(caller.name)
+        )
     await desk.notice(session, conversation, notice)
     await desk.post_card(session, conversation, customer)
     return CommandReply("")
@@ -232,7 +260,8 @@ async def set_blocked(
 ) -> CommandReply:
     """/block and /unblock: a blocked customer's messages are stored but not posted.
 
-    With `caller`, only the claimer of the conversation may (like /close and /transfer)."""
+    With `caller`, only the claimer of the conversation may (like /close and /transfer); the
+    desk passes no caller for an administrator of the group."""
     if caller is not None and (refused := _not_claimer(conversation, caller, language)):
         return refused
     await set_customer_blocked(session, conversation.customer_id, blocked)

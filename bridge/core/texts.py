@@ -64,6 +64,10 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "the conversation goes on here.",
         "place.closed": "☑️ Conversation #{number} closed by {operator}.",
         "place.released": "↩️ {operator} released conversation #{number}; it is back in the feed.",
+        "place.force_released": "⚠️ {admin} took conversation #{number} back from {operator}; "
+        "it is in the feed again.",
+        "place.history_wait": "⏳ /history again in {seconds} s (it is limited so the group's "
+        "posting budget stays for customers).",
         "place.transferred": "➡️ Conversation #{number} transferred from {old} to {new}.",
         "place.transfer_choose": "Transfer conversation #{number} to:",
         "place.transfer_none": "There is no other operator to transfer to.",
@@ -154,6 +158,10 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "place.topic_recreated": "Прежняя тема недоступна; разговор продолжается здесь.",
         "place.closed": "☑️ Обращение #{number} закрыто: {operator}.",
         "place.released": "↩️ {operator} вернул(а) обращение #{number} в ленту.",
+        "place.force_released": "⚠️ {admin} забрал(а) обращение #{number} у {operator}; "
+        "оно снова в ленте.",
+        "place.history_wait": "⏳ /history снова через {seconds} с (ограничено, чтобы лимит "
+        "сообщений группы оставался для клиентов).",
         "place.transferred": "➡️ Обращение #{number} передано: {old} → {new}.",
         "place.transfer_choose": "Кому передать обращение #{number}?",
         "place.transfer_none": "Больше некому передать обращение.",

@@ -46,6 +46,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DESK_COMMANDS = PLACE_COMMANDS | ANYWHERE_COMMANDS
+#: What a group's administrator may do in any conversation, claimed by them or not.
+ADMIN_COMMANDS = frozenset({"release", "block", "unblock"})
 
 
 async def desk_command(message: Message, runtime: DeskRuntime, bot: Bot) -> dict[str, str] | bool:
@@ -68,6 +70,8 @@ async def on_group_command(
         return
     language = runtime.config.language
     is_operator = await runtime.is_operator(message.chat.id, user.id, proven_member=True)
+    # Administrators may take conversations back and block, even when not in `operators`.
+    admin = command in ADMIN_COMMANDS and await runtime.is_admin(message.chat.id, user.id)
     async with runtime.transaction() as session:
         if not await fresh(session, event_update):
             return
@@ -78,10 +82,16 @@ async def on_group_command(
         await remember_operator(
             session, user, group_of(runtime, message.chat.id) if is_operator else None
         )
-        if not is_operator:
+        if not is_operator and not admin:
             await answer(session, message, text(language, "command.refused"))
             return
-        await _place_command(session, runtime, message, conversation, command)
+        if command == "history" and (wait := runtime.history_limit.take(user.id)) is not None:
+            if wait.tell:
+                await answer(
+                    session, message, text(language, "place.history_wait", seconds=wait.seconds)
+                )
+            return
+        await _place_command(session, runtime, message, conversation, command, admin=admin)
 
 
 async def on_transfer(
@@ -181,7 +191,11 @@ async def _place_command(
     message: Message,
     conversation: Conversation,
     command: str,
+    *,
+    admin: bool = False,
 ) -> None:
+    """Run a command given in the conversation's place; `admin`: the caller may override
+    the claim (/release takes it back from the claimer, /block and /unblock)."""
     language = runtime.config.language
     user = message.from_user
     assert user is not None
@@ -200,7 +214,9 @@ async def _place_command(
             goodbye=runtime.config.close.goodbye,
         )
     elif command == "release":
-        reply = await commands.release(session, conversation, caller, desk=desk, language=language)
+        reply = await commands.release(
+            session, conversation, caller, desk=desk, language=language, admin=admin
+        )
     elif command == "transfer":
         group = runtime.desk.group(conversation)
         candidates = await _operators_of(session, runtime, group.chat_id)
@@ -223,7 +239,11 @@ async def _place_command(
         reply = await commands.history(session, conversation, language=language)
     else:
         reply = await commands.set_blocked(
-            session, conversation, command == "block", language=language, caller=caller
+            session,
+            conversation,
+            command == "block",
+            language=language,
+            caller=None if admin else caller,
         )
     if reply.html:
         await answer(session, message, reply.html)

@@ -125,6 +125,16 @@ class UserActions:
         self._member_update(chat, user, old, new, own=user.is_bot)
         return self._post(user, chat, content={"new_chat_members": [user_json(user)]})
 
+    def promote(self, user: FakeUser, chat_id: int) -> None:
+        """A member becomes an administrator of the group (with a chat_member update)."""
+        chat = self._group(chat_id)
+        old = chat.member(user.id)
+        if old is None:
+            raise ValueError(f"user {user.id} is not in chat {chat_id}")
+        new = Member(user.id, "administrator", _all_rights())
+        chat.members[user.id] = new
+        self._member_update(chat, user, old, new, own=user.is_bot)
+
     def leave(self, user: FakeUser, chat_id: int) -> dict[str, Any]:
         """`user` leaves a group: a left_chat_member message and chat_member updates."""
         chat = self._group(chat_id)

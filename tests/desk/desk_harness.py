@@ -89,7 +89,9 @@ async def running_desk(
     other_groups: tuple[str, ...] = (),
     channels: dict[str, Any] | None = None,
     outbox: dict[str, Any] | None = None,
+    admins: tuple[str, ...] = (),
 ) -> AsyncIterator[Desk]:
+    """`admins`: first names ("Ann", "Bob", "Eve") of those in `groups.support.admins`."""
     fake = FakeTelegram(
         limits=TelegramLimits(per_group_per_minute=per_group_per_minute, time_scale=time_scale)
     )
@@ -117,6 +119,9 @@ async def running_desk(
         }
         if operators_list:
             group["operators"] = [ann.id, bob.id]
+        if admins:
+            by_name = {"Ann": ann.id, "Bob": bob.id, "Eve": eve.id}
+            group["admins"] = [by_name[name] for name in admins]
         data: dict[str, Any] = {
             "language": "en",
             "database": database,
