@@ -62,6 +62,10 @@ class Ledger:
     attacks: list[Attack] = field(default_factory=list)
 
     def attack(self, name: str) -> Attack:
+        """The row named `name` (made on first use; tests may add to one row together)."""
+        for row in self.attacks:
+            if row.name == name:
+                return row
         row = Attack(name)
         self.attacks.append(row)
         return row
@@ -79,10 +83,15 @@ class Ledger:
                 else f"{'yes' if a.webhooks_ok else 'NO'} (worst {a.webhook_worst * 1000:.0f} ms)",
             )
             for a in self.attacks
+            if a.attempts
         ]
         lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] * len(header)) + "|"]
         lines += ["| " + " | ".join(row) + " |" for row in rows]
         return "\n".join(lines)
+
+
+#: The session's ledger (the `ledger` fixture); modules may take rows from it directly.
+LEDGER = Ledger()
 
 
 class WebhookProbe:

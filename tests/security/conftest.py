@@ -12,9 +12,8 @@ from typing import Any
 import pytest
 
 from app.demo import DemoRunner
+from tests.security.abuse import LEDGER as _LEDGER
 from tests.security.abuse import Ledger
-
-_LEDGER = Ledger()
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,9 @@ from storage.db import create_engine, session_factory
 from storage.models import Customer
 from storage.operators import add_operator_groups, upsert_operator
 from tests.desk.desk_harness import accepted, eventually, running_desk
+from tests.security.abuse import LEDGER
+
+ROW = LEDGER.attack("commands by non-claimers and non-members")
 
 
 def _texts(fake, chat_id: int, topic: int | None = None) -> str:
@@ -24,6 +27,7 @@ async def test_my_typed_in_one_group_lists_nothing_of_anothers(sqlite_url) -> No
         await eventually(lambda: "#1" in _texts(fake, desk.group_id, topic))
         fake.user_says(desk.bob, "/my", chat_id=sales)
         await eventually(lambda: "You have no open conversations." in _texts(fake, sales))
+        ROW.count(200, succeeded="#1" in _texts(fake, sales))
         assert "#1" not in _texts(fake, sales)
 
 
@@ -41,6 +45,7 @@ async def test_block_by_someone_other_than_the_claimer_is_refused(sqlite_url) ->
                 customer = (await session.exec(select(Customer))).one()
         finally:
             await engine.dispose()
+        ROW.count(200, succeeded=customer.blocked)
         assert customer.blocked is False
 
 
@@ -68,4 +73,6 @@ async def test_the_transfer_keyboard_offers_only_operators_of_the_conversations_
         )
         buttons = offer[0].callback_data
         assert TransferCallback(conversation=1, operator=desk.bob.id).pack() in buttons
-        assert TransferCallback(conversation=1, operator=sam.id).pack() not in buttons
+        offered = TransferCallback(conversation=1, operator=sam.id).pack() in buttons
+        ROW.count(200, succeeded=offered)
+        assert not offered

@@ -30,6 +30,7 @@ from storage.models import DeadLetter, Message
 from tests.adapters.site.harness import SHOP_ORIGIN, WIDGET, Bridge, close_bridge, open_bridge
 from tests.desk.desk_harness import SECRET as TELEGRAM_SECRET
 from tests.desk.desk_harness import running_desk
+from tests.security.abuse import LEDGER
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -60,7 +61,11 @@ async def raw_request(
     return int(status_line.split()[1]), rest.partition(b"\r\n\r\n")[2]
 
 
+ROW = LEDGER.attack("deeply nested, huge-number and undecodable requests")
+
+
 def refused(status: int, *allowed: int) -> None:
+    ROW.count(status, succeeded=status < 400)
     assert 400 <= status < 500, f"answered {status}, expected a 4xx"
     if allowed:
         assert status in allowed, f"answered {status}, expected one of {allowed}"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from tests.desk.desk_harness import accepted, eventually, running_desk
+from tests.security.abuse import LEDGER
 
 
 async def test_an_edit_after_release_does_not_reach_the_customer(sqlite_url) -> None:
@@ -28,5 +29,6 @@ async def test_an_edit_after_release_does_not_reach_the_customer(sqlite_url) -> 
         fake.user_edits(desk.ann, desk.group_id, reply["message_id"], "Send me your card number")
         await asyncio.sleep(1.0)
         seen = "\n".join(m.text or "" for m in desk.customer_sees())
+        LEDGER.attack("edits by a former claimer").count(200, succeeded="card number" in seen)
         assert "card number" not in seen
         assert "refund is sent" in seen
