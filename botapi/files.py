@@ -52,8 +52,9 @@ log = logging.getLogger(__name__)
 PREFIX = "/files/telegram"
 #: The largest file served (the cloud Bot API lets a bot download up to 20 MB).
 MAX_FILE_BYTES = 50 * 1024 * 1024
-#: Longest a download from the Bot API's file server may take.
-DOWNLOAD_TIMEOUT = 60
+#: Longest a transfer from the Bot API's file server may take: it is piped to the client, so
+#: the client's speed sets its pace (20 MB in 300 s is about 70 KB/s).
+DOWNLOAD_TIMEOUT = 300
 #: How long a link is valid after it was made (when the reply was queued).
 LINK_LIFETIME = 7 * 24 * 3600
 #: Links without an expiry (made before expiring links) are accepted until then.
@@ -185,25 +186,25 @@ class TelegramFiles:
         """Write `head` and the rest of `chunks`; past `max_bytes` or on a failed download the
         connection is closed without ending the body, so the client sees it is incomplete."""
         sent = 0
-        try:
-            piece: bytes | None = head
-            while True:
-                if piece is None:
-                    piece = await anext(chunks, None)
-                    if piece is None:
-                        break
-                sent += len(piece)
-                if sent > self.max_bytes:
-                    log.info("Telegram file %s cut off past %s", file_id, self.max_bytes)
-                    _abort(request)
-                    return
+        piece: bytes | None = head
+        while piece is not None:
+            sent += len(piece)
+            if sent > self.max_bytes:
+                log.info("Telegram file %s cut off past %s bytes", file_id, self.max_bytes)
+                _abort(request)
+                return
+            try:
                 if piece:
                     await response.write(piece)
-                piece = None
-        except (aiohttp.ClientError, TimeoutError):
-            log.warning("download of Telegram file %s failed midway", file_id, exc_info=True)
-            _abort(request)
-            return
+            except ConnectionError:
+                log.debug("Telegram file %s: the client went away", file_id)
+                return
+            try:
+                piece = await anext(chunks, None)
+            except (aiohttp.ClientError, TimeoutError):
+                log.warning("download of Telegram file %s failed midway", file_id, exc_info=True)
+                _abort(request)
+                return
         await response.write_eof()
 
     async def start(self) -> None:
