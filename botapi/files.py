@@ -126,7 +126,7 @@ class TelegramFiles:
             if now >= LEGACY_LINKS_UNTIL:
                 return web.Response(status=410, text="this link has expired")
             return None
-        if not expires_text.isdigit() or len(expires_text) > 12:
+        if not (expires_text.isascii() and expires_text.isdigit()) or len(expires_text) > 12:
             return web.Response(status=403, text="bad signature")
         expires = int(expires_text)
         if not same_secret(given, self.signature(file_id, expires)):
