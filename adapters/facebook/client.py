@@ -1,4 +1,8 @@
-"""The Graph API calls the Messenger adapter makes, over aiohttp: Send API and user profiles."""
+"""The Graph API calls the Messenger adapter makes, over aiohttp: Send API and user profiles.
+
+The page token travels in the `Authorization: Bearer` header, never as `access_token=` in the
+URL, so it stays out of the URLs that proxies, access logs and error messages keep.
+"""
 
 from __future__ import annotations
 
@@ -35,9 +39,9 @@ class GraphApi:
         )
 
     async def _request(self, method: str, url: str, **kwargs: Any) -> dict[str, Any]:
-        params = {**kwargs.pop("params", {}), "access_token": self._token}
+        headers = {"Authorization": f"Bearer {self._token}"}
         try:
-            async with self._http().request(method, url, params=params, **kwargs) as response:
+            async with self._http().request(method, url, headers=headers, **kwargs) as response:
                 text = await response.text()
                 status = response.status
         except (aiohttp.ClientError, TimeoutError) as exc:

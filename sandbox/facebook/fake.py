@@ -9,7 +9,10 @@ until the webhook answers 200. The messaging window is measured on the injectabl
 
 Choices: profile failures are configurable per user (`profile="none"` → code 100 subcode 2018218
 "No profile available"; `profile="forbidden"` → code 200 permission error); more than
-`send_calls_per_second` Send API calls in a second answer code 613.
+`send_calls_per_second` Send API calls in a second answer code 613. The page token is taken
+from the `Authorization: Bearer` header, the `access_token` query parameter or the body, as
+Meta does; `token_arrivals` records which one each call used (and its URL), so a test can check
+that the bridge never put the token in a URL.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import hmac
 import itertools
 import json
 import secrets
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -39,6 +43,22 @@ from sandbox.facebook.send_rules import GraphError, check_send_body, check_windo
 PROFILE_FIELDS = ("id", "name", "first_name", "last_name", "profile_pic", "locale", "timezone")
 PROFILE_STATES = ("ok", "none", "forbidden")
 VERSION_PATTERN = r"v\d+\.\d+"
+
+
+#: Where a Graph API call carried the page token (`TokenArrival.via`).
+TOKEN_IN_HEADER = "header"
+TOKEN_IN_URL = "url"
+TOKEN_IN_BODY = "body"
+TOKEN_MISSING = "missing"
+
+
+@dataclass(frozen=True, slots=True)
+class TokenArrival:
+    """One Graph API call as it reached the fake: method, path with query, where the token was."""
+
+    method: str
+    url: str
+    via: str
 
 
 def signature(app_secret: str, body: bytes) -> str:
@@ -74,6 +94,8 @@ class FakeFacebook:
         self.last_customer_message: dict[str, float] = {}
         self.blocked: set[str] = set()
         self.sent: list[dict[str, Any]] = []
+        #: Every Graph API call's token check, in order (see `_token`).
+        self.token_arrivals: list[TokenArrival] = []
         self.webhook_url = ""
         self.public_url = ""
         self._mids = itertools.count(1)
@@ -108,10 +130,18 @@ class FakeFacebook:
     # ---- Graph API --------------------------------------------------------------------------
 
     async def _token(self, request: web.Request, body: dict[str, Any] | None = None) -> None:
-        token = request.query.get("access_token") or (body or {}).get("access_token")
+        """Check the page token, taken (as Meta does) from the `Authorization: Bearer` header,
+        the `access_token` query parameter or the body; `token_arrivals` records where."""
         auth = request.headers.get("Authorization", "")
-        if not token and auth.startswith("Bearer "):
-            token = auth[len("Bearer ") :]
+        if auth.startswith("Bearer "):
+            token, via = auth[len("Bearer ") :], TOKEN_IN_HEADER
+        elif request.query.get("access_token"):
+            token, via = request.query["access_token"], TOKEN_IN_URL
+        elif (body or {}).get("access_token"):
+            token, via = (body or {})["access_token"], TOKEN_IN_BODY
+        else:
+            token, via = "", TOKEN_MISSING
+        self.token_arrivals.append(TokenArrival(request.method, str(request.rel_url), via))
         if not token:
             raise GraphError(
                 2500,

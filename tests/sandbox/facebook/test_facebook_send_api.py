@@ -217,3 +217,39 @@ async def test_a_person_who_blocked_the_page_is_unavailable(fake_fb: FakeFaceboo
     ):
         error = (await response.json())["error"]
     assert error["code"] == 551
+
+
+@pytest.mark.parametrize(
+    ("how", "expected"),
+    [("header", "header"), ("query", "url"), ("body", "body"), ("wrong header", "header")],
+)
+async def test_the_page_token_is_accepted_as_meta_does_and_where_it_came_is_recorded(
+    fake_fb: FakeFacebook, how: str, expected: str
+) -> None:
+    psid = fake_fb.add_user(first_name="Ann")
+    await fake_fb.customer_message(psid, "hi")
+    body: dict[str, Any] = {
+        "recipient": {"id": psid},
+        "messaging_type": "RESPONSE",
+        "message": {"text": "hello"},
+    }
+    params: dict[str, str] = {}
+    headers: dict[str, str] = {}
+    if how == "header":
+        headers["Authorization"] = f"Bearer {PAGE_TOKEN}"
+    elif how == "wrong header":
+        headers["Authorization"] = "Bearer bogus"
+    elif how == "query":
+        params["access_token"] = PAGE_TOKEN
+    else:
+        body["access_token"] = PAGE_TOKEN
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
+            f"{fake_fb.public_url}/v21.0/me/messages", params=params, headers=headers, json=body
+        ) as response,
+    ):
+        assert response.status == (400 if how == "wrong header" else 200)
+    [arrival] = fake_fb.token_arrivals
+    assert (arrival.method, arrival.via) == ("POST", expected)
+    assert (PAGE_TOKEN in arrival.url) == (how == "query")
