@@ -79,7 +79,7 @@ class Ledger:
                 str(a.succeeded),
                 str(a.server_errors),
                 "—"
-                if a.webhooks_ok is None
+                if a.webhook_worst is None
                 else f"{'yes' if a.webhooks_ok else 'NO'} (worst {a.webhook_worst * 1000:.0f} ms)",
             )
             for a in self.attacks
