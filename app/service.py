@@ -1,9 +1,14 @@
-"""The composition root of `talker-bridge run`: storage, components, and the one HTTP server.
+"""The composition root of `talker-bridge run`: storage, components, and the HTTP listeners.
 
 Start order: migrate the database (once, here), open the runtime (the process's one engine,
 bridge/runtime.py), start the components (outbox worker, desk, adapters), then listen. Stop
 order is the reverse: stop listening (no new webhooks), stop the components (each finishes
 work in flight and leaves the rest durably queued), close the runtime.
+
+The main listener serves webhooks, the widget and /healthz's status to everyone. /metrics and
+/healthz's details go to whom `monitoring_access` says (bridge/web/metrics.py): with
+`http.internal`, only to a second listener (the main one then has no /metrics at all); else on
+the main listener with `http.metrics_token`, or to this machine itself when neither is set.
 """
 
 from __future__ import annotations
@@ -26,8 +31,9 @@ from bridge.web.metrics import (
     DATABASE_UP,
     DEAD_LETTERS,
     UP,
+    MonitoringAccess,
     count_requests,
-    metrics_handler,
+    guarded_metrics_handler,
 )
 
 if TYPE_CHECKING:
@@ -50,13 +56,22 @@ class Service:
         runtime: Runtime | None = None,
         host: str | None = None,
         port: int | None = None,
+        internal_port: int | None = None,
     ) -> None:
+        """`host`, `port` and `internal_port` override the config's (0: any free port; the
+        bound ones are in `port` and `internal_port` once started)."""
         self.config = config
         self.components = list(components)
         self.runtime = runtime if runtime is not None else Runtime(config.database)
         self.host = host if host is not None else config.http.host
         self.port = port if port is not None else config.http.port
-        self._runner: web.AppRunner | None = None
+        internal = config.http.internal
+        #: The internal listener's address (None: no internal listener).
+        self.internal_host: str | None = internal.host if internal is not None else None
+        self.internal_port: int | None = None
+        if internal is not None:
+            self.internal_port = internal_port if internal_port is not None else internal.port
+        self._runners: list[web.AppRunner] = []
         self._stopped = asyncio.Event()
 
     # --- lifecycle -------------------------------------------------------------------------
@@ -72,32 +87,33 @@ class Service:
             for component in self.components:
                 await component.start()
                 started.append(component)
-            self._runner = web.AppRunner(
-                self.build_app(),
-                handle_signals=False,
-                access_log=None,
-                shutdown_timeout=SHUTDOWN_TIMEOUT,
-            )
-            await self._runner.setup()
-            site = web.TCPSite(self._runner, self.host, self.port)
-            await site.start()
+            self.port = await self._listen(self.build_app(), self.host, self.port)
+            if self.internal_host is not None and self.internal_port is not None:
+                self.internal_port = await self._listen(
+                    self.build_internal_app(), self.internal_host, self.internal_port
+                )
         except BaseException:
+            await self._stop_listening()
             for component in reversed(started):
                 await self._stop_component(component)
             await self.runtime.close()
             raise
-        self.port = self._bound_port(site) or self.port
         UP.set(1)
         log.info(
             "started",
-            extra={"host": self.host, "port": self.port, "summary": self.config.summary()},
+            extra={
+                "host": self.host,
+                "port": self.port,
+                "internal": None
+                if self.internal_host is None
+                else f"{self.internal_host}:{self.internal_port}",
+                "summary": self.config.summary(),
+            },
         )
 
     async def stop(self) -> None:
         """Stop listening, stop the components, close the database. Never raises."""
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        await self._stop_listening()
         for component in reversed(self.components):
             await self._stop_component(component)
         await self.runtime.stop_worker()  # stopped by its component; a failed stop left it
@@ -125,14 +141,38 @@ class Service:
 
     # --- HTTP ------------------------------------------------------------------------------
 
-    def build_app(self) -> web.Application:
-        """The aiohttp application: /healthz, /metrics and every component's routes, each
-        with a cap on its request body (bridge/web/bodies.py: 1 MB unless the route names one)."""
-        from storage.db import backend_name
+    def monitoring_access(self) -> MonitoringAccess:
+        """Who may read /metrics and /healthz's details on the main listener."""
+        http = self.config.http
+        if http.internal is not None:
+            return MonitoringAccess.nobody()
+        if http.metrics_token is not None:
+            return MonitoringAccess.bearer(http.metrics_token)
+        return MonitoringAccess.this_machine(http.trusted_proxies)
 
+    def build_app(self) -> web.Application:
+        """The main listener's application: /healthz, /metrics (unless the internal listener
+        serves it) and every component's routes, each with a cap on its request body
+        (bridge/web/bodies.py: 1 MB unless the route names one)."""
         app = web.Application(
             middlewares=[count_requests, limit_bodies()], client_max_size=DEFAULT_BODY_LIMIT
         )
+        self._add_monitoring(app, self.monitoring_access())
+        for component in self.components:
+            if isinstance(component, HasRoutes):
+                app.router.add_routes(component.routes())
+        return app
+
+    def build_internal_app(self) -> web.Application:
+        """The internal listener's application (`http.internal`): /healthz with its details
+        and /metrics, for whoever reaches it (the admin's monitoring)."""
+        app = web.Application(middlewares=[count_requests, limit_bodies()])
+        self._add_monitoring(app, MonitoringAccess.for_everyone())
+        return app
+
+    def _add_monitoring(self, app: web.Application, access: MonitoringAccess) -> None:
+        from storage.db import backend_name
+
         app.router.add_get(
             "/healthz",
             health_handler(
@@ -140,13 +180,12 @@ class Service:
                 probe_database=self._probe_database,
                 channel_states=self.channel_states,
                 dead_letters=self.dead_letter_counts,
+                access=access,
             ),
         )
-        app.router.add_get("/metrics", self._metrics)
-        for component in self.components:
-            if isinstance(component, HasRoutes):
-                app.router.add_routes(component.routes())
-        return app
+        if access.serves_metrics:
+            metrics = guarded_metrics_handler(access, refresh=self.dead_letter_counts)
+            app.router.add_get("/metrics", metrics)
 
     def channel_states(self) -> dict[str, ComponentState]:
         """Each enabled channel's state, from the component that serves it."""
@@ -178,10 +217,6 @@ class Service:
             DEAD_LETTERS.labels(source).set(counts.get(source, 0))
         return counts
 
-    async def _metrics(self, request: web.Request) -> web.Response:
-        await self.dead_letter_counts()
-        return await metrics_handler(request)
-
     async def _probe_database(self) -> bool:
         from storage.db import ping
 
@@ -203,6 +238,25 @@ class Service:
             await component.stop()
         except Exception:
             log.exception("component failed to stop cleanly", extra={"component": component.name})
+
+    async def _listen(self, app: web.Application, host: str, port: int) -> int:
+        """Serve `app` on host:port; the port it is bound to (port 0: the one chosen)."""
+        runner = web.AppRunner(
+            app, handle_signals=False, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT
+        )
+        await runner.setup()
+        self._runners.append(runner)
+        site = web.TCPSite(runner, host, port)
+        await site.start()
+        return self._bound_port(site) or port
+
+    async def _stop_listening(self) -> None:
+        while self._runners:
+            runner = self._runners.pop()
+            try:
+                await runner.cleanup()
+            except Exception:
+                log.exception("a listener failed to stop cleanly")
 
     @staticmethod
     def _bound_port(site: web.TCPSite) -> int | None:

@@ -16,6 +16,11 @@ upgrade to writing ("database is locked"); they queue instead (sqlite_loop waits
 awaited sleeps, so the event loop runs on meanwhile). Keep transactions short: never await the
 network inside one.
 
+A SQLite database holds every customer's messages, so the files the bridge creates are its
+user's only, whatever the umask: a missing folder is made 0700 and the database file 0600 just
+before the first connection (`make_private_sqlite_file`, on the engine's `do_connect`); SQLite
+gives the -wal and -shm files the database file's mode. Existing folders and files keep theirs.
+
 PostgreSQL sessions ask the server to notice a silent client within seconds (TCP keepalives,
 `tcp_user_timeout`) and to end a session left idle inside a transaction for 30 s
 (`idle_in_transaction_session_timeout`): a process that is frozen or cut off in the middle of a
@@ -27,6 +32,8 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import os
+from pathlib import Path
 from typing import Any, Literal
 
 from sqlalchemy import event, text
@@ -58,6 +65,10 @@ PG_KEEPALIVES = {
 #: A transaction left idle this long (milliseconds) is ended by the server: one frozen
 #: process cannot hold row locks (pacing, outbox) that every other process waits for.
 PG_IDLE_IN_TRANSACTION_MS = 30_000
+
+#: Modes of what the bridge creates for a SQLite database: the folder, the database file.
+PRIVATE_FOLDER_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
 
 #: The aiosqlite driver: only for a URL that names it (the optional extra `aiosqlite`).
 AIOSQLITE = "sqlite+aiosqlite"
@@ -131,12 +142,48 @@ def sqlite_path(url: str) -> str | None:
     return database
 
 
+def make_private_folders(folder: str | Path) -> None:
+    """Create `folder` and any missing parent, each readable by this user only (0700 whatever
+    the umask); folders that already exist keep their mode."""
+    folder = Path(folder).expanduser()
+    missing: list[Path] = []
+    while not folder.exists() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    for path in reversed(missing):
+        try:
+            path.mkdir(mode=PRIVATE_FOLDER_MODE)
+        except FileExistsError:
+            continue  # another process made it meanwhile: it is not ours to change
+        os.chmod(path, PRIVATE_FOLDER_MODE)  # mkdir's mode is filtered by the umask
+
+
+def make_private_sqlite_file(path: str | Path) -> None:
+    """Create the SQLite file at `path` (and its missing folders) readable by this user only
+    (0600 whatever the umask) unless it exists; SQLite opens an empty file as a new database."""
+    path = Path(path).expanduser()
+    if path.exists():
+        return
+    make_private_folders(path.parent)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
+    except FileExistsError:
+        return  # created meanwhile (another process, or another connection of ours)
+    try:
+        os.fchmod(fd, PRIVATE_FILE_MODE)
+    finally:
+        os.close(fd)
+
+
 def create_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> AsyncEngine:
     """Create the async engine for a config URL, tuned for its backend."""
     async_url = to_async_url(url)
     if backend_name(url) == "sqlite":
         engine = create_async_engine(async_url, echo=echo)
         _tune_sqlite(engine)
+        path = sqlite_path(url)
+        if path is not None and not _is_uri(url):
+            _create_privately(engine, path)
         return engine
     kwargs: dict[str, Any] = {
         "pool_size": pool_size,
@@ -153,6 +200,18 @@ def create_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Async
         },
     }
     return create_async_engine(async_url, echo=echo, **kwargs)
+
+
+def _is_uri(url: str) -> bool:
+    # `?uri=true`: the database is a SQLite URI (file:...?mode=...); SQLite opens it itself.
+    return str(_parse(url).query.get("uri", "")).lower() in ("true", "1")
+
+
+def _create_privately(engine: AsyncEngine, path: str) -> None:
+    @event.listens_for(engine.sync_engine, "do_connect")
+    def _before_connect(*_args: Any) -> None:
+        # Runs where the driver's connect runs, right before it would create the file.
+        make_private_sqlite_file(path)
 
 
 def _tune_sqlite(engine: AsyncEngine) -> None:

@@ -29,7 +29,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from storage.db import create_engine, sqlite_path
+from storage.db import create_engine, make_private_folders, sqlite_path
 from storage.leader_lock import lock_key
 
 log = logging.getLogger(__name__)
@@ -104,7 +104,7 @@ async def serialize_migrations(connection: AsyncConnection) -> None:
 
 
 def _make_parent_dir(path: str) -> None:
-    Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    make_private_folders(Path(path).expanduser().parent)
 
 
 def _file_exists(path: str) -> bool:

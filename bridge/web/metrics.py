@@ -1,10 +1,29 @@
-"""`GET /metrics`: Prometheus text, and the service-level metrics every part may update."""
+"""`GET /metrics`: Prometheus text, the service-level metrics every part may update, and who
+may read them (`MonitoringAccess`, shared with /healthz's details).
+
+Metrics and /healthz's details name channels, errors and counts a stranger has no business
+seeing. On one listener exactly one of these opens them:
+
+- `MonitoringAccess.for_everyone()`: the internal listener (`http.internal`), for monitoring only;
+- `MonitoringAccess.bearer(token)`: the main listener with `http.metrics_token`; a request
+  without the right `Authorization: Bearer` gets 401 on /metrics;
+- `MonitoringAccess.this_machine(trusted_proxies)`: the main listener with neither set; only
+  a connection from a loopback address (the TCP peer, never a header) is let in, unless it
+  comes through a proxy (a peer in `http.trusted_proxies`, or a request that carries a
+  forwarding header), since behind a proxy on this machine every stranger is a loopback peer.
+"""
 
 from __future__ import annotations
+
+import enum
+import ipaddress
+from collections.abc import Awaitable, Callable, Iterable
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Gauge, generate_latest
+
+from bridge.web.untrusted import same_secret
 
 HTTP_REQUESTS = Counter(
     "talker_bridge_http_requests_total",
@@ -34,10 +53,139 @@ INTAKE_ALARM = Gauge(
 
 
 async def metrics_handler(request: web.Request) -> web.Response:
-    """Serve every metric of this process in Prometheus text format."""
+    """Serve every metric of this process in Prometheus text format (to anyone: see
+    `guarded_metrics_handler` for the route the service mounts)."""
     body = generate_latest(REGISTRY)
     content_type, _, charset = CONTENT_TYPE_LATEST.partition("; charset=")
     return web.Response(body=body, content_type=content_type, charset=charset or "utf-8")
+
+
+class Verdict(enum.Enum):
+    """What `MonitoringAccess.check` decided about one request."""
+
+    ALLOWED = "allowed"
+    NO_TOKEN = "no token"
+    WRONG_TOKEN = "wrong token"
+    NOT_THIS_MACHINE = "not this machine"
+    NOT_HERE = "served on the internal listener only"
+
+
+class _Rule(enum.Enum):
+    EVERYONE = "everyone"
+    BEARER = "bearer token"
+    THIS_MACHINE = "this machine"
+    NOBODY = "nobody"
+
+
+#: Headers a reverse proxy adds: a loopback peer that sends one is a proxy, not a local tool.
+FORWARDING_HEADERS = ("Forwarded", "X-Forwarded-For", "X-Real-IP")
+#: The realm of the 401's WWW-Authenticate challenge.
+REALM = "talker-bridge metrics"
+
+
+class MonitoringAccess:
+    """Who may read /metrics and /healthz's details on one listener (see the module docstring).
+    Made by one of the class methods; `check(request)` does no I/O and never raises."""
+
+    def __init__(
+        self, rule: _Rule, *, token: str = "", trusted_proxies: Iterable[str] = ()
+    ) -> None:
+        self.rule = rule
+        self._token = token
+        self._proxies = tuple(ipaddress.ip_network(p, strict=False) for p in trusted_proxies)
+
+    @classmethod
+    def for_everyone(cls) -> MonitoringAccess:
+        """The internal listener: only the admin's monitoring can reach it."""
+        return cls(_Rule.EVERYONE)
+
+    @classmethod
+    def bearer(cls, token: str) -> MonitoringAccess:
+        """Requests with `Authorization: Bearer <token>`."""
+        return cls(_Rule.BEARER, token=token)
+
+    @classmethod
+    def this_machine(cls, trusted_proxies: Iterable[str] = ()) -> MonitoringAccess:
+        """Connections from a loopback address that did not come through a proxy."""
+        return cls(_Rule.THIS_MACHINE, trusted_proxies=trusted_proxies)
+
+    @classmethod
+    def nobody(cls) -> MonitoringAccess:
+        """The main listener when an internal listener serves monitoring."""
+        return cls(_Rule.NOBODY)
+
+    @property
+    def serves_metrics(self) -> bool:
+        """False when /metrics should not exist on this listener at all (404)."""
+        return self.rule is not _Rule.NOBODY
+
+    def check(self, request: web.BaseRequest) -> Verdict:
+        if self.rule is _Rule.EVERYONE:
+            return Verdict.ALLOWED
+        if self.rule is _Rule.NOBODY:
+            return Verdict.NOT_HERE
+        if self.rule is _Rule.BEARER:
+            scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+            if scheme.lower() != "bearer" or not given.strip():
+                return Verdict.NO_TOKEN
+            if not same_secret(given.strip(), self._token):
+                return Verdict.WRONG_TOKEN
+            return Verdict.ALLOWED
+        return Verdict.ALLOWED if self._from_this_machine(request) else Verdict.NOT_THIS_MACHINE
+
+    def allows(self, request: web.BaseRequest) -> bool:
+        return self.check(request) is Verdict.ALLOWED
+
+    def _from_this_machine(self, request: web.BaseRequest) -> bool:
+        # request.remote is the TCP peer (aiohttp reads no header for it); a Unix socket has none.
+        try:
+            peer = ipaddress.ip_address(request.remote or "")
+        except ValueError:
+            return False
+        if isinstance(peer, ipaddress.IPv6Address) and peer.ipv4_mapped is not None:
+            peer = peer.ipv4_mapped
+        if not peer.is_loopback or any(peer in network for network in self._proxies):
+            return False
+        return not any(name in request.headers for name in FORWARDING_HEADERS)
+
+
+def refusal(verdict: Verdict) -> web.Response:
+    """The answer to a request `check` did not allow on /metrics: 401 with a Bearer challenge
+    for a missing or wrong token, 403 saying how to open it for a stranger."""
+    if verdict is Verdict.NOT_HERE:
+        return web.Response(status=404, text="404: Not Found")
+    if verdict is Verdict.NOT_THIS_MACHINE:
+        return web.Response(
+            status=403,
+            text="/metrics is served only to this machine. To read it from elsewhere, set "
+            "http.metrics_token (and send Authorization: Bearer <token>) or http.internal "
+            "(a listener for monitoring only) in the config.\n",
+        )
+    challenge = f'Bearer realm="{REALM}"'
+    if verdict is Verdict.WRONG_TOKEN:
+        challenge += ', error="invalid_token"'
+    return web.Response(
+        status=401,
+        headers={"WWW-Authenticate": challenge},
+        text="/metrics needs Authorization: Bearer <http.metrics_token>.\n",
+    )
+
+
+def guarded_metrics_handler(
+    access: MonitoringAccess, refresh: Callable[[], Awaitable[object]] | None = None
+) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """The /metrics route: `refresh()` (gauges read on demand), then the metrics, for a
+    request `access` allows; `refusal` for any other."""
+
+    async def handle(request: web.Request) -> web.Response:
+        verdict = access.check(request)
+        if verdict is not Verdict.ALLOWED:
+            return refusal(verdict)
+        if refresh is not None:
+            await refresh()
+        return await metrics_handler(request)
+
+    return handle
 
 
 @web.middleware

@@ -175,3 +175,96 @@ async def test_healthz_reports_each_channel_and_is_503_when_one_failed(tmp_path:
         "viber": {"state": "failed", "detail": "status 2: bad token"},
     }
     assert telegram.events == ["start", "stop"] and viber.events == ["start", "stop"]
+
+
+# --- who sees /healthz's details and /metrics (issue 14) -----------------------------------
+
+METRICS_TOKEN = "m3tr1cs-t0ken-for-the-tests"
+SECRET_DETAIL = "status 2: bad token 4242:leaked"
+
+
+def service_with_a_failed_channel(tmp_path: Path, **http: object) -> Service:
+    config = parse_config(
+        {
+            "language": "en",
+            "database": f"sqlite:///{tmp_path / 'b.db'}",
+            "http": {
+                "host": "127.0.0.1",
+                "port": 8080,
+                "public_url": "https://example.org",
+                **http,
+            },
+            "telegram": {"token": "1:abcdef"},
+            "groups": {"support": {"chat_id": -1001}},
+            "channels": {
+                "telegram": {"group": "support"},
+                "viber": {"group": "support", "token": "t0ken-for-viber", "name": "Shop"},
+            },
+        }
+    )
+    telegram = RecordingComponent("channel:telegram", ComponentState("running"))
+    viber = RecordingComponent("channel:viber", ComponentState("failed", SECRET_DETAIL))
+    host = str(http.get("host", "127.0.0.1"))
+    return Service(config, [telegram, viber], host=host, port=0, internal_port=0)
+
+
+async def fetch(url: str, headers: dict[str, str] | None = None) -> tuple[int, str, dict]:
+    async with aiohttp.ClientSession() as http, http.get(url, headers=headers) as response:
+        return response.status, await response.text(), dict(response.headers)
+
+
+def this_machines_other_address() -> str | None:
+    """An address of this machine that is not loopback (a connection to it from here comes
+    from it: the service sees a stranger's peer), or None."""
+    try:
+        words = subprocess.run(
+            ["hostname", "-I"], capture_output=True, text=True, timeout=5
+        ).stdout.split()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return next((word for word in words if "." in word and not word.startswith("127.")), None)
+
+
+async def test_a_stranger_sees_only_the_status_and_is_refused_metrics(tmp_path: Path) -> None:
+    address = this_machines_other_address()
+    if address is None:
+        pytest.skip("this machine has no address but loopback")
+    service = service_with_a_failed_channel(tmp_path, host="0.0.0.0")
+    await service.start()
+    try:
+        stranger = f"http://{address}:{service.port}"
+        health_status, health, _ = await fetch(f"{stranger}/healthz")
+        metrics_status, metrics, _ = await fetch(f"{stranger}/metrics")
+        # Even claiming to be this machine changes nothing: the TCP peer decides.
+        spoofed = await fetch(f"{stranger}/healthz", {"X-Forwarded-For": "127.0.0.1"})
+        local_status, local, _ = await fetch(f"http://127.0.0.1:{service.port}/healthz")
+    finally:
+        await service.stop()
+    assert (health_status, json.loads(health)) == (503, {"status": "degraded"})
+    assert spoofed[:2] == (503, '{"status": "degraded"}')
+    assert metrics_status == 403
+    assert "http.metrics_token" in metrics and "http.internal" in metrics
+    assert "talker_bridge" not in metrics
+    # The machine itself (a single-host install, the benchmarks, the demo) still sees it all.
+    assert local_status == 503 and SECRET_DETAIL in local
+
+
+async def test_metrics_need_the_bearer_token_when_one_is_set(tmp_path: Path) -> None:
+    service = service_with_a_failed_channel(tmp_path, metrics_token=METRICS_TOKEN)
+    await service.start()
+    url = f"http://127.0.0.1:{service.port}"
+    try:
+        missing = await fetch(f"{url}/metrics")
+        wrong = await fetch(f"{url}/metrics", {"Authorization": f"Bearer {METRICS_TOKEN}x"})
+        right = await fetch(f"{url}/metrics", {"Authorization": f"Bearer {METRICS_TOKEN}"})
+        public_health = await fetch(f"{url}/healthz")
+        full_health = await fetch(f"{url}/healthz", {"Authorization": f"Bearer {METRICS_TOKEN}"})
+    finally:
+        await service.stop()
+    # The token replaces "this machine": without it even a loopback request is refused.
+    assert missing[0] == 401 and missing[2]["WWW-Authenticate"].startswith("Bearer realm=")
+    assert wrong[0] == 401 and 'error="invalid_token"' in wrong[2]["WWW-Authenticate"]
+    assert "talker_bridge" not in missing[1] + wrong[1]
+    assert right[0] == 200 and "talker_bridge_up 1.0" in right[1]
+    assert (public_health[0], json.loads(public_health[1])) == (503, {"status": "degraded"})
+    assert full_health[0] == 503 and SECRET_DETAIL in full_health[1]
