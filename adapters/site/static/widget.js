@@ -188,6 +188,7 @@
     ensureToken().then(function () { return call("POST", "/messages", body, "application/json"); })
       .then(function (r) {
         if (r.ok) return r.json().then(function (j) {
+          if (status.textContent !== T.offline) status.textContent = "";  // a 429's notice
           if (j.message) { j.message.client = client; add(j.message); }
           else { delete pending[client]; b.classList.remove("tb-pending"); }
         });
