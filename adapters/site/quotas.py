@@ -13,8 +13,9 @@ Over a visitor's or an address's quota: 429 with Retry-After (when enough of the
 have aged out); over the widget's total: 507 (no time to promise: room comes back when
 retention deletes files). Nothing is written for a refused upload.
 
-Where the figures live: the per-visitor and per-address windows are kept in memory per process,
-so a restart forgets them and N processes each count on their own (at most N times the quota).
+Where the figures live: the per-visitor and per-address windows are kept in memory per process
+and per widget, so a restart forgets them, N processes each count on their own (at most N times
+the quota) and an address writing to two widgets has a quota in each.
 The widget's total is read from the files folder itself (rescanned every `RESCAN` seconds, plus
 what this process stored since), so it holds across restarts and processes.
 """
