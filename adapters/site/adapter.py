@@ -30,18 +30,22 @@ from adapters.site.limits import (
     CONNECTIONS,
     MAX_UPLOAD,
     MESSAGES,
+    NEW_CONVERSATIONS,
     NEW_VISITORS,
     UPLOADS,
     RateLimiter,
 )
 from adapters.site.origins import OriginPolicy
 from adapters.site.push import SitePush
+from adapters.site.quotas import UploadQuotas
 from adapters.site.replies import ReplyFiles, TelegramLink
 from adapters.site.sender import SiteSender
 from adapters.site.settings import SiteSettings, Widget
 from adapters.site.uploads import FileStore
 from bridge.components import ComponentState
 from bridge.web.clients import ClientAddress
+from storage.conversations import find_open_conversation
+from storage.customers import find_customer
 from storage.db import backend_name
 from storage.site import visitor_message, visitor_message_by_id
 
@@ -93,6 +97,10 @@ class SiteAdapter:
         self.upload_limit = RateLimiter(UPLOADS)
         self.visitor_limit = RateLimiter(NEW_VISITORS)
         self.connection_limit = RateLimiter(CONNECTIONS)
+        #: Keyed by the widget id: new conversations of all its visitors (limits.py).
+        self.new_conversation_limit = RateLimiter(NEW_CONVERSATIONS)
+        #: Bytes a visitor, an address and the widget may store (quotas.py).
+        self.upload_quotas = UploadQuotas(files.root / widget_id)
         self._state = ComponentState("stopped")
 
     # ---- Component ----------------------------------------------------------------------------
@@ -139,6 +147,15 @@ class SiteAdapter:
         if message is None:
             return None
         return message_view(message, visitor, self.file_link, self.replies.find)
+
+    async def has_open_conversation(self, visitor: str) -> bool:
+        """Whether the visitor's next message goes into a conversation already open (True)
+        or would open a new one, with a card in the group's feed (False)."""
+        async with self.sessions() as session:
+            customer = await find_customer(session, self.channel, visitor)
+            if customer is None or customer.id is None:
+                return False
+            return await find_open_conversation(session, customer.id) is not None
 
     async def own_message_view(self, visitor: str, external_id: str) -> dict[str, Any] | None:
         """The visitor's message the core stored under `external_id`, as the widget shows it."""

@@ -32,6 +32,11 @@ MESSAGES = Rate(per_minute=20, burst=8)
 UPLOADS = Rate(per_minute=6, burst=4)
 NEW_VISITORS = Rate(per_minute=10, burst=20)  # per client address
 CONNECTIONS = Rate(per_minute=30, burst=10)  # WebSocket handshakes per visitor
+#: Conversations a widget's visitors may open (per widget, not per visitor or address): each new
+#: one posts a card into the group, whose Telegram budget is about 20 posts a minute, so a script
+#: minting visitors takes at most half of it and real customers' messages keep flowing.
+#: Visitors who already have an open conversation are never held back by it.
+NEW_CONVERSATIONS = Rate(per_minute=10, burst=10)
 
 
 class RateLimiter:

@@ -4,13 +4,15 @@
     GET  /widget/<id>                 the standalone chat page (public)
     POST /widget/<id>/visitors        a new signed visitor token
     GET  /widget/<id>/history?after=N the visitor's messages newer than N
-    POST /widget/<id>/messages        {id, text, name?, files?} → stored, then answered
-    POST /widget/<id>/uploads         raw bytes; Content-Type, X-File-Name (percent-encoded)
+    POST /widget/<id>/messages        {id, text, name?, files?, lang?} → stored, then answered
+    POST /widget/<id>/uploads?lang=L  raw bytes; Content-Type, X-File-Name (percent-encoded)
     GET  /widget/<id>/files/<visitor>/<file>/<signature>
     GET  /widget/<id>/ws?token=T&after=N   live messages; sends what is newer than N first
 
 API calls carry `Authorization: Bearer <token>` (the WebSocket: `?token=`). A foreign Origin or a
-forged token gets 403 before anything is read; over the limits, 429 with Retry-After.
+forged token gets 403 before anything is read; over the limits, 429 with Retry-After. Refusals
+meant for the visitor's eyes (too many new conversations, upload quotas: quotas.py) also carry
+`notice`, translated into `lang` (the widget page's language) or the config's `language`.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import html
 import json
 import logging
+import math
 import re
 from collections.abc import Awaitable, Callable
 from functools import cache
@@ -30,7 +33,10 @@ from aiohttp import WSMsgType, web
 from adapters.site import tokens
 from adapters.site.limits import MAX_ATTACHMENTS, MAX_NAME, MAX_TEXT
 from adapters.site.origins import cors_headers
+from adapters.site.quotas import OverQuota, Scope
 from adapters.site.uploads import UploadRefused
+from bridge.core.texts import LANGUAGES
+from bridge.core.texts import text as text_for
 from bridge.events import Attachment, CustomerProfile, Inbound
 from bridge.web.bodies import BodyTooLarge, body_limit, read_limited
 from bridge.web.untrusted import NotJson, parse_json, same_secret
@@ -185,6 +191,12 @@ def widget_routes(adapter: SiteAdapter) -> list[web.AbstractRouteDef]:
         if not text.strip() and not attachments:
             raise web.HTTPBadRequest(text="the message is empty")
         adapter.message_limit.check(visitor)
+        if not await adapter.has_open_conversation(visitor):
+            # Nothing is stored on a refusal: the widget sends the same id again later.
+            wait = adapter.new_conversation_limit.wait_time(adapter.widget_id)
+            if wait > 0:
+                busy = text_for(_language(adapter, body.get("lang")), "customer.widget_busy")
+                return _refusal(429, busy, retry_after=wait)
         external_id = f"{visitor}:{client_id}"
         event = Inbound(
             channel=adapter.channel,
@@ -211,14 +223,24 @@ def widget_routes(adapter: SiteAdapter) -> list[web.AbstractRouteDef]:
         if request.content_length is not None and request.content_length > limit:
             raise _too_large(BodyTooLarge(limit, request.content_length))
         adapter.upload_limit.check(visitor)
-        data = await read_body(request, limit)
-        name = unquote(request.headers.get("X-File-Name", ""))
+        address = adapter.client_address(request)
+        language = _language(adapter, request.query.get("lang"))
+        quotas = adapter.upload_quotas
         try:
+            if request.content_length:  # refused before a byte is read
+                await quotas.check(visitor, address, request.content_length)
+            data = await read_body(request, limit)
+            await quotas.check(visitor, address, len(data))
+        except OverQuota as exc:
+            return _over_quota(exc, language)
+        name = unquote(request.headers.get("X-File-Name", ""))
+        try:  # no await from the last check to `add`: a concurrent upload cannot slip between
             stored = adapter.files.save(
                 adapter.widget_id, visitor, data, name, request.headers.get("Content-Type", "")
             )
         except UploadRefused as exc:
             raise web.HTTPUnsupportedMediaType(text=str(exc)) from None
+        quotas.add(visitor, address, stored.size)
         return web.json_response(
             {
                 "file": {
@@ -307,6 +329,26 @@ def _attachment(adapter: SiteAdapter, visitor: str, file_id: Any) -> Attachment:
         size=stored.size,
         data=path.read_bytes(),
     )
+
+
+def _language(adapter: SiteAdapter, requested: Any) -> str:
+    """The language of the widget's page when it says one ("ru"/"en"), else the config's."""
+    if isinstance(requested, str) and requested in LANGUAGES:
+        return requested
+    return adapter.language
+
+
+def _refusal(status: int, message: str, *, retry_after: float | None = None) -> web.Response:
+    """A refusal the widget shows to the visitor as it is (`notice`: already translated)."""
+    headers = {} if retry_after is None else {"Retry-After": str(max(1, math.ceil(retry_after)))}
+    return web.json_response({"error": message, "notice": message}, status=status, headers=headers)
+
+
+def _over_quota(exc: OverQuota, language: str) -> web.Response:
+    if exc.scope is Scope.WIDGET:
+        return _refusal(507, text_for(language, "customer.widget_storage_full"))
+    message = text_for(language, "customer.widget_upload_quota")
+    return _refusal(429, message, retry_after=exc.retry_after)
 
 
 def _too_large(exc: BodyTooLarge) -> web.HTTPRequestEntityTooLarge:

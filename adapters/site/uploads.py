@@ -5,6 +5,8 @@ A file is served only under its owner's signed link (see tokens.file_signature),
 reads their own files and nobody else's. The type is checked against the bytes, not trusted:
 a visitor's upload of another type is refused; an operator's file of another type is kept as
 `application/octet-stream`, which the widget offers as a download and never renders.
+Files are created 0600 and the store's folders 0700 whatever the umask: visitors' files are
+personal data, readable by the service's user only.
 """
 
 from __future__ import annotations
@@ -126,10 +128,28 @@ def sniff_type(data: bytes, claimed: str | None) -> str:
     return OPAQUE
 
 
+#: Modes of what the store creates, whatever the umask: only the service's user reads them.
+FILE_MODE = 0o600
+FOLDER_MODE = 0o700
+
+
 def _write_whole(path: Path, data: bytes) -> None:
     partial = path.with_name(f".{path.name}.partial")
-    partial.write_bytes(data)
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    with open(descriptor, "wb") as out:
+        # The umask may have taken bits away, and a partial left by a crash had its own mode.
+        os.fchmod(out.fileno(), FILE_MODE)
+        out.write(data)
     os.replace(partial, path)
+
+
+def _make_folder(folder: Path) -> None:
+    """Create `folder` as FOLDER_MODE (an existing one is left as it is)."""
+    try:
+        folder.mkdir(FOLDER_MODE)
+    except FileExistsError:
+        return
+    os.chmod(folder, FOLDER_MODE)
 
 
 class FileStore:
@@ -175,7 +195,9 @@ class FileStore:
     ) -> StoredFile:
         stored = StoredFile(file_id, clean_name(name, mime), mime, len(data))
         folder = self._folder(widget, visitor)
-        folder.mkdir(parents=True, exist_ok=True)
+        self.root.parent.mkdir(parents=True, exist_ok=True)
+        for level in (self.root, self.root / widget, folder):
+            _make_folder(level)
         meta = {"name": stored.name, "mime": stored.mime, "size": stored.size}
         # Each part appears whole (written aside, then renamed), the description last: `find`
         # sees a file only once both are complete, and a crash leaves no partial file.

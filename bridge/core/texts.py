@@ -110,6 +110,13 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "customer.closed": "Thank you for reaching out! The conversation is closed; "
         "write again any time.",
         "customer.edited": "Correction: {text}",
+        # the site widget's refusals, shown in the chat
+        "customer.widget_busy": "We are receiving a lot of new chats right now. Your message "
+        "will be sent automatically in a minute; please keep this page open.",
+        "customer.widget_upload_quota": "You have sent a lot of files today. Please try again "
+        "later, or describe it in a message.",
+        "customer.widget_storage_full": "The chat cannot take files at the moment. Please "
+        "describe it in a message, or try again later.",
         # topic titles (plain text)
         "topic.name": "{name} · {source}",
         "guest": "Guest {number}",
@@ -200,6 +207,12 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "С новыми сообщениями: <b>{unanswered}</b>\nВсего: <b>{total}</b>",
         "customer.closed": "Спасибо за обращение! Разговор завершён; пишите в любое время.",
         "customer.edited": "Исправление: {text}",
+        "customer.widget_busy": "Сейчас к нам пишет очень много людей. Сообщение отправится "
+        "автоматически через минуту — пожалуйста, не закрывайте страницу.",
+        "customer.widget_upload_quota": "Сегодня вы уже отправили много файлов. Попробуйте "
+        "позже или опишите всё в сообщении.",
+        "customer.widget_storage_full": "Сейчас чат не может принять файлы. Опишите всё "
+        "в сообщении или попробуйте позже.",
         "topic.name": "{name} · {source}",
         "guest": "Гость {number}",
     },

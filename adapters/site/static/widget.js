@@ -184,16 +184,20 @@
 
   function post(client, text, files, b, attempt) {
     var body = JSON.stringify({ id: client, text: text, name: nameBox.value.trim() || null,
-      files: files });
+      files: files, lang: lang });
     ensureToken().then(function () { return call("POST", "/messages", body, "application/json"); })
       .then(function (r) {
         if (r.ok) return r.json().then(function (j) {
+          if (status.textContent !== T.offline) status.textContent = "";  // a 429's notice
           if (j.message) { j.message.client = client; add(j.message); }
           else { delete pending[client]; b.classList.remove("tb-pending"); }
         });
         if (r.status === 429 || r.status >= 500) {
           var after = Number(r.headers.get("Retry-After")) || Math.min(30, Math.pow(2, attempt));
-          if (r.status === 429) status.textContent = T.tooFast;
+          // A refusal meant for the visitor (too many new chats) says so, translated.
+          if (r.status === 429) r.json().then(function (j) {
+            status.textContent = j.notice || T.tooFast;
+          }, function () { status.textContent = T.tooFast; });
           setTimeout(function () { post(client, text, files, b, attempt + 1); }, after * 1000);
           return;
         }
@@ -254,7 +258,8 @@
     ensureToken().then(function () {
       var h = { Authorization: "Bearer " + token, "Content-Type": f.type || "",
         "X-File-Name": encodeURIComponent(f.name) };
-      return fetch(api + "/uploads", { method: "POST", headers: h, body: f, mode: "cors" });
+      return fetch(api + "/uploads?lang=" + lang, { method: "POST", headers: h, body: f,
+        mode: "cors" });
     }).then(function (r) {
       return r.json().then(function (j) {
         if (!r.ok) throw new Error(j.error || r.status);
