@@ -38,8 +38,8 @@ MAX_PER_ADDRESS = 20
 MAX_TOTAL = 2000
 #: Seconds a socket may stay open without a valid `auth` message.
 AUTH_TIMEOUT = 5.0
-#: What Retry-After suggests over the address cap (a tab closes) and the total cap.
-RETRY_ADDRESS = 10
+#: What Retry-After suggests over a visitor's or an address's cap (a tab closes), and in all.
+RETRY_SOON = 10
 RETRY_TOTAL = 30
 
 #: Close codes: a refused token (4000-4999 is the application's range), a protocol breach
@@ -110,7 +110,7 @@ class SocketCaps:
             raise SocketRefused(RETRY_TOTAL, "the chat is too busy, retry later")
         if self._addresses[address] >= self.max_per_address:
             raise SocketRefused(
-                RETRY_ADDRESS,
+                RETRY_SOON,
                 f"too many open chat connections from this address "
                 f"(at most {self.max_per_address})",
             )
@@ -118,8 +118,12 @@ class SocketCaps:
         self.total += 1
         return Slot(self, address)
 
-    def open_for(self, visitor: str) -> int:
-        return self._visitors[visitor]
+    def _claim(self, visitor: str) -> None:
+        if self._visitors[visitor] >= self.max_per_visitor:
+            raise SocketRefused(
+                RETRY_SOON, f"too many open chat tabs (at most {self.max_per_visitor}), close one"
+            )
+        self._visitors[visitor] += 1
 
     def _release(self, address: str, visitor: str | None) -> None:
         self.total -= 1
@@ -139,13 +143,9 @@ class Slot:
 
     def bind(self, visitor: str) -> None:
         """Count this socket against `visitor` (a widget-qualified key); SocketRefused over."""
-        caps = self._caps
-        if caps._visitors[visitor] >= caps.max_per_visitor:
-            raise SocketRefused(
-                RETRY_ADDRESS,
-                f"too many open chat tabs (at most {caps.max_per_visitor}), close one",
-            )
-        caps._visitors[visitor] += 1
+        if self.visitor is not None:
+            raise RuntimeError("this socket's visitor is known already")
+        self._caps._claim(visitor)
         self.visitor = visitor
 
     def release(self) -> None:
