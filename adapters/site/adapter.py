@@ -41,6 +41,7 @@ from adapters.site.quotas import UploadQuotas
 from adapters.site.replies import ReplyFiles, TelegramLink
 from adapters.site.sender import SiteSender
 from adapters.site.settings import SiteSettings, Widget
+from adapters.site.sockets import SocketCaps
 from adapters.site.uploads import FileStore
 from bridge.components import ComponentState
 from bridge.web.clients import ClientAddress
@@ -77,6 +78,7 @@ class SiteAdapter:
         language: str = "en",
         telegram_link: TelegramLink | None = None,
         client_address: ClientAddress | None = None,
+        sockets: SocketCaps | None = None,
     ) -> None:
         self.widget_id = widget_id
         #: The visitor's address for per-address limits (X-Forwarded-For from trusted proxies).
@@ -93,6 +95,9 @@ class SiteAdapter:
         self.language = language
         self.origins = OriginPolicy(widget.origins, public_url)
         self.hub = Hub()
+        #: Open WebSockets per visitor, per address and in all (sockets.py); one per process,
+        #: shared by every widget of a `SiteChannel`.
+        self.sockets = sockets or SocketCaps()
         self.message_limit = RateLimiter(MESSAGES)
         self.upload_limit = RateLimiter(UPLOADS)
         self.visitor_limit = RateLimiter(NEW_VISITORS)
@@ -176,9 +181,12 @@ class SiteChannel:
         telegram_link: TelegramLink,
         files_dir: Path | None = None,
         max_upload: int = MAX_UPLOAD,
+        max_sockets: int | None = None,
     ) -> None:
         """`telegram_link` signs links to operators' Telegram files (app.wiring hands
-        in `TelegramFiles.link`, the same link the VK, Viber and Facebook outlets get)."""
+        in `TelegramFiles.link`, the same link the VK, Viber and Facebook outlets get).
+        `max_sockets` caps the open WebSockets of every widget together (default: sockets.py's
+        `MAX_TOTAL`, or half the open-file limit when that is lower)."""
         site = config.section("site")
         assert site is None or isinstance(site, SiteSettings)
         widgets = dict(site.widgets) if site is not None else {}
@@ -186,6 +194,7 @@ class SiteChannel:
         key = config.widget_signing_key()
         public_url = str(config.http.public_url) if config.http.public_url else None
         client_address = ClientAddress(config.http.trusted_proxies)
+        sockets = SocketCaps(max_total=max_sockets)
         self.adapters = [
             SiteAdapter(
                 widget_id,
@@ -198,6 +207,7 @@ class SiteChannel:
                 language=config.language,
                 telegram_link=telegram_link,
                 client_address=client_address,
+                sockets=sockets,
             )
             for widget_id, widget in widgets.items()
         ]

@@ -7,12 +7,21 @@
     POST /widget/<id>/messages        {id, text, name?, files?, lang?} → stored, then answered
     POST /widget/<id>/uploads?lang=L  raw bytes; Content-Type, X-File-Name (percent-encoded)
     GET  /widget/<id>/files/<visitor>/<file>/<signature>
-    GET  /widget/<id>/ws?token=T&after=N   live messages; sends what is newer than N first
+    GET  /widget/<id>/ws?after=N      live messages; first {"type": "auth", "token": T}, then
+                                      {"type": "auth", "ok": true, "token"?} and what is newer
+                                      than N, "ready", and live messages
 
-API calls carry `Authorization: Bearer <token>` (the WebSocket: `?token=`). A foreign Origin or a
-forged token gets 403 before anything is read; over the limits, 429 with Retry-After. Refusals
-meant for the visitor's eyes (too many new conversations, upload quotas: quotas.py) also carry
-`notice`, translated into `lang` (the widget page's language) or the config's `language`.
+API calls carry `Authorization: Bearer <token>`; the WebSocket takes its token in its first
+message, never in the URL (URLs end up in proxies' logs). `?token=T` is still accepted from
+scripts cached before that change (then no `auth` message is expected or answered). A foreign
+Origin or a forged token gets 403 before anything is read; an expired token 403 "expired"
+(the widget starts a new visitor); over the limits, 429 with Retry-After. A token older than a
+day is accepted and the answer carries a fresh one in `X-Visitor-Token` (tokens.py). Open
+sockets are capped per visitor, per address and in all (sockets.py): over a cap the handshake
+gets 429 with Retry-After, or, for the visitor's cap known only after `auth`, close 1013.
+Refusals meant for the visitor's eyes (too many new conversations, upload quotas: quotas.py)
+also carry `notice`, translated into `lang` (the widget page's language) or the config's
+`language`.
 """
 
 from __future__ import annotations
@@ -34,6 +43,7 @@ from adapters.site import tokens
 from adapters.site.limits import MAX_ATTACHMENTS, MAX_NAME, MAX_TEXT
 from adapters.site.origins import cors_headers
 from adapters.site.quotas import OverQuota, Scope
+from adapters.site.sockets import CLOSE_TRY_LATER, Slot, SocketRefused, receive_auth
 from adapters.site.uploads import UploadRefused
 from bridge.core.texts import LANGUAGES
 from bridge.core.texts import text as text_for
@@ -51,6 +61,8 @@ MAX_JSON = 64 * 1024
 #: The largest `after=`: a message id is a 64-bit integer in PostgreSQL and SQLite alike.
 MAX_ID = 2**63 - 1
 Handler = Callable[[web.Request, "str | None"], Awaitable[web.StreamResponse]]
+#: A fresh token for the visitor whose token `visitor_of` accepted but found old.
+RENEWED = web.RequestKey("renewed_visitor_token", str)
 
 
 @cache
@@ -83,19 +95,38 @@ def widget_routes(adapter: SiteAdapter) -> list[web.AbstractRouteDef]:
                 return _error(exc.status, exc.text or exc.reason, allowed, **extra)
             if not response.prepared:  # a WebSocket has sent its headers already
                 response.headers.update(cors_headers(origin))
+                if RENEWED in request:
+                    response.headers[tokens.TOKEN_HEADER] = request[RENEWED]
+                    response.headers["Access-Control-Expose-Headers"] = (
+                        f"Retry-After, {tokens.TOKEN_HEADER}"
+                    )
             return response
 
         return wrapped
 
+    def check(token: str | None) -> tokens.TokenCheck:
+        return tokens.check_token(adapter.key, adapter.widget_id, token)
+
+    def renewal(checked: tokens.TokenCheck) -> str | None:
+        """A fresh token when `checked` (accepted) is old or legacy, else None."""
+        if checked.state is not tokens.TokenState.RENEW or checked.visitor is None:
+            return None
+        return tokens.issue_token(adapter.key, adapter.widget_id, checked.visitor)
+
     def visitor_of(request: web.Request, token: str | None = None) -> str:
+        """The visitor of the request's bearer token (or `token`); 403 saying why if refused.
+        An old token is accepted, and the answer will carry a fresh one (RENEWED)."""
         if token is None:
             scheme, _, token = request.headers.get("Authorization", "").partition(" ")
             if scheme.lower() != "bearer":
                 token = None
-        visitor = tokens.verify_token(adapter.key, adapter.widget_id, token)
-        if visitor is None:
-            raise web.HTTPForbidden(text="this visitor token is not valid")
-        return visitor
+        checked = check(token)
+        if not checked.accepted or checked.visitor is None:
+            raise web.HTTPForbidden(text=checked.refusal)
+        fresh = renewal(checked)
+        if fresh is not None:
+            request[RENEWED] = fresh
+        return checked.visitor
 
     async def read_body(request: web.Request, limit: int) -> bytes:
         """The whole body, or 413 (with the cap in words) as soon as it passes `limit`."""
@@ -276,11 +307,30 @@ def widget_routes(adapter: SiteAdapter) -> list[web.AbstractRouteDef]:
         )
 
     async def socket(request: web.Request, origin: str | None) -> web.StreamResponse:
-        visitor = visitor_of(request, request.query.get("token", ""))
         after = _int(request.query.get("after", "0"), "after")
-        adapter.connection_limit.check(visitor)
-        ws = web.WebSocketResponse(heartbeat=30, max_msg_size=4096)
-        await ws.prepare(request)
+        in_url = request.query.get("token")  # scripts cached before the `auth` message
+        visitor = visitor_of(request, in_url) if in_url is not None else None
+        try:
+            slot = adapter.sockets.admit(adapter.client_address(request))
+        except SocketRefused as exc:
+            raise exc.http() from None
+        try:
+            if visitor is not None:
+                try:
+                    bind_visitor(slot, visitor)
+                except SocketRefused as exc:
+                    raise exc.http() from None
+            ws = web.WebSocketResponse(heartbeat=30, max_msg_size=4096)
+            await ws.prepare(request)
+            visitor = visitor or await authenticate(ws, slot)
+            if visitor is not None:
+                await live(ws, visitor, after)
+            return ws
+        finally:
+            slot.release()
+
+    async def live(ws: web.WebSocketResponse, visitor: str, after: int) -> None:
+        """What is newer than `after`, "ready", then live messages until the socket closes."""
         adapter.hub.add(visitor, ws)  # before reading history: nothing falls in between
         try:
             for message in await adapter.history.since(visitor, after):
@@ -291,7 +341,31 @@ def widget_routes(adapter: SiteAdapter) -> list[web.AbstractRouteDef]:
                     await ws.send_json({"type": "pong"})
         finally:
             adapter.hub.remove(visitor, ws)
-        return ws
+
+    def bind_visitor(slot: Slot, visitor: str) -> None:
+        """Count the socket against its visitor: the tab cap, then the handshake rate."""
+        slot.bind(f"{adapter.widget_id}/{visitor}")
+        wait = adapter.connection_limit.wait_time(visitor)
+        if wait > 0:
+            seconds = max(1, math.ceil(wait))
+            raise SocketRefused(seconds, f"too many connections, retry after {seconds}s")
+
+    async def authenticate(ws: web.WebSocketResponse, slot: Slot) -> str | None:
+        """The visitor of the socket's `auth` message, answered; None once it is closed."""
+        checked = await receive_auth(ws, check, adapter.sockets.auth_timeout)
+        if not checked.accepted or checked.visitor is None:
+            return None
+        try:
+            bind_visitor(slot, checked.visitor)
+        except SocketRefused as exc:
+            await ws.close(code=CLOSE_TRY_LATER, message=exc.reason.encode())
+            return None
+        answer: dict[str, Any] = {"type": "auth", "ok": True}
+        fresh = renewal(checked)
+        if fresh is not None:
+            answer["token"] = fresh
+        await ws.send_json(answer)
+        return checked.visitor
 
     return [
         web.get(f"{base}.js", script),

@@ -82,11 +82,22 @@
   root.append(css, wrap);
   (inPage && me.parentNode ? me.parentNode : document.body).appendChild(host);
 
+  // A token older than a day comes back renewed (X-Visitor-Token, or the socket's auth
+  // answer): keep the newest, so an active visitor's token never expires. Only for the same
+  // visitor: an answer still in flight when the widget started afresh must not bring them back.
+  function renew(fresh) {
+    if (!fresh || !token || fresh.split(".")[0] !== token.split(".")[0]) return;
+    token = fresh;
+    save("token", token);
+  }
   function call(method, path, body, type) {
     var headers = { Authorization: "Bearer " + token };
     if (type) headers["Content-Type"] = type;
     return fetch(api + path, { method: method, headers: headers, body: body, mode: "cors",
-      credentials: "omit" });
+      credentials: "omit" }).then(function (r) {
+      renew(r.headers.get("X-Visitor-Token"));
+      return r;
+    });
   }
   function ensureToken() {
     if (token) return Promise.resolve();
@@ -110,22 +121,24 @@
   function connect() {
     clearTimeout(timer);
     if (!token || (ws && ws.readyState < 2)) return;
-    var url = api.replace(/^http/, "ws") + "/ws?token=" + encodeURIComponent(token) +
-      "&after=" + lastId;
-    var s = ws = new WebSocket(url);
+    // The token goes in the first message, never in the URL (URLs end up in proxies' logs).
+    var s = ws = new WebSocket(api.replace(/^http/, "ws") + "/ws?after=" + lastId);
+    s.onopen = function () { s.send(JSON.stringify({ type: "auth", token: token })); };
     s.onmessage = function (e) {
       var d = JSON.parse(e.data);
+      if (d.type === "auth") renew(d.token);
       if (d.type === "message") add(d.message);
       if (d.type === "ready") { tries = 0; status.textContent = ""; }
     };
-    s.onclose = function () {
+    s.onclose = function (e) {
       if (ws !== s) return;
       ws = null;
       status.textContent = T.offline;
+      if (e.code === 4403) forget();  // expired or not valid: start as a new visitor
       var wait = Math.min(30000, 500 * Math.pow(2, tries++)) * (0.75 + Math.random() / 2);
       timer = setTimeout(function () {
         // A refused handshake looks like any drop: ask over HTTP whether the token is still good.
-        (tries > 2 ? loadHistory() : Promise.resolve()).then(connect, connect);
+        (tries > 2 || !token ? loadHistory() : Promise.resolve()).then(connect, connect);
       }, wait);
     };
   }

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from aiohttp import WSServerHandshakeError
+from aiohttp import WSMsgType, WSServerHandshakeError
 
+from adapters.site.sockets import CLOSE_FORBIDDEN
 from adapters.site.tokens import issue_token, new_visitor_id
 from bridge.errors import PermanentError
 from bridge.events import Attachment
@@ -31,6 +32,14 @@ def auth(token: str) -> dict[str, str]:
 async def say(client, token: str, text: str, message_id: str = "", **extra):
     body = {"id": message_id or f"m{abs(hash(text)):012d}", "text": text, **extra}
     return await client.post(f"/widget/{WIDGET}/messages", json=body, headers=auth(token))
+
+
+async def live_socket(client, token: str, after: int = 0):
+    """A socket as the widget opens it: `?after=` in the URL, the token in the first message."""
+    ws = await client.ws_connect(f"/widget/{WIDGET}/ws?after={after}", headers=GOOD)
+    await ws.send_json({"type": "auth", "token": token})
+    assert (await ws.receive_json(timeout=5)) == {"type": "auth", "ok": True}
+    return ws
 
 
 async def history(client, token: str, after: int = 0) -> list[dict]:
@@ -86,7 +95,12 @@ async def test_a_forged_token_gets_403_and_reads_nothing(client, bridge):
         assert response.status == 403
         assert "secret" not in await response.text()
         assert (await say(client, bad, "hi", "forged-msg-1")).status == 403
-        with pytest.raises(WSServerHandshakeError) as refused:
+        ws = await client.ws_connect(f"/widget/{WIDGET}/ws?after=0", headers=GOOD)
+        await ws.send_json({"type": "auth", "token": bad})
+        closed = await ws.receive(timeout=5)
+        assert closed.type == WSMsgType.CLOSE and ws.close_code == CLOSE_FORBIDDEN
+        assert closed.extra == "this visitor token is not valid"
+        with pytest.raises(WSServerHandshakeError) as refused:  # an old script's URL token
             await client.ws_connect(f"/widget/{WIDGET}/ws?token={bad}", headers=GOOD)
         assert refused.value.status == 403
     assert len(bridge.sink.inbound_events) == 1
@@ -102,7 +116,7 @@ async def test_a_foreign_origin_gets_403_everywhere(client, bridge):
     post = await client.post(f"/widget/{WIDGET}/messages", json=body, headers=headers)
     assert post.status == 403
     with pytest.raises(WSServerHandshakeError) as refused:
-        await client.ws_connect(f"/widget/{WIDGET}/ws?token={token}", headers=EVIL)
+        await client.ws_connect(f"/widget/{WIDGET}/ws", headers=EVIL)
     assert refused.value.status == 403
     # A POST without any Origin is refused too (browsers always send one).
     no_origin = {"Authorization": f"Bearer {token}"}
@@ -163,10 +177,7 @@ async def test_a_reply_is_pushed_live_to_every_open_socket(client, bridge):
     token = await new_token(client)
     await say(client, token, "anyone there?", "anyone-there")
     visitor = token.split(".")[0]
-    tabs = [
-        await client.ws_connect(f"/widget/{WIDGET}/ws?token={token}&after=0", headers=GOOD)
-        for _ in range(2)
-    ]
+    tabs = [await live_socket(client, token) for _ in range(2)]
     for tab in tabs:
         first = await tab.receive_json(timeout=5)
         assert first["message"]["text"] == "anyone there?"
@@ -184,14 +195,14 @@ async def test_a_reconnecting_socket_misses_nothing(client, bridge):
     token = await new_token(client)
     visitor = token.split(".")[0]
     await say(client, token, "first", "first-message")
-    ws = await client.ws_connect(f"/widget/{WIDGET}/ws?token={token}", headers=GOOD)
+    ws = await live_socket(client, token)
     last = (await ws.receive_json(timeout=5))["message"]["id"]
     await ws.close()
     await asyncio.sleep(0.05)
     offline = await bridge.reply(visitor, "reply one")
     await bridge.reply(visitor, "reply two")
     assert offline["sockets"] == 0
-    ws = await client.ws_connect(f"/widget/{WIDGET}/ws?token={token}&after={last}", headers=GOOD)
+    ws = await live_socket(client, token, after=last)
     got = [(await ws.receive_json(timeout=5))["message"]["text"] for _ in range(2)]
     assert got == ["reply one", "reply two"]
     assert (await ws.receive_json(timeout=5))["type"] == "ready"
@@ -249,7 +260,7 @@ async def test_an_operators_file_with_bytes_is_stored_for_the_visitor(client, br
     token = await new_token(client)
     visitor = token.split(".")[0]
     await say(client, token, "send me the invoice", "invoice-ask")
-    ws = await client.ws_connect(f"/widget/{WIDGET}/ws?token={token}&after=999999", headers=GOOD)
+    ws = await live_socket(client, token, after=999999)
     assert (await ws.receive_json(timeout=5))["type"] == "ready"
     pdf = Attachment(
         kind="document",

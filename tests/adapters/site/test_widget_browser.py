@@ -10,6 +10,7 @@ import asyncio
 import io
 import os
 import re
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,10 +18,10 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from adapters.site.tokens import new_visitor_id
+from adapters.site.tokens import RENEW_AFTER, TOKEN_LIFETIME, issue_token, new_visitor_id
 from bridge.events import Attachment
 from sandbox.runner import free_port, serving
-from tests.adapters.site.harness import WIDGET, Bridge, close_bridge, open_bridge
+from tests.adapters.site.harness import SECRET, WIDGET, Bridge, close_bridge, open_bridge
 
 pytestmark = pytest.mark.browser
 
@@ -247,6 +248,72 @@ async def test_a_forged_token_sees_nothing(world):
     token = await page.evaluate(f"() => localStorage.getItem('tb:{WIDGET}:token')")
     assert token and not token.startswith(victim)
     assert new_visitor_id() != victim
+
+
+async def stored_token(page) -> str | None:
+    return await page.evaluate(f"() => localStorage.getItem('tb:{WIDGET}:token')")
+
+
+async def test_the_socket_gets_the_token_in_its_first_message_not_in_its_url(world):
+    from playwright.async_api import expect
+
+    page = await world.visitor()
+    urls: list[str] = []
+    sent: list[str] = []
+
+    def watch(socket) -> None:
+        urls.append(socket.url)
+        socket.on("framesent", lambda payload: sent.append(payload))
+
+    page.on("websocket", watch)
+    await open_chat(page)
+    await page.get_by_label("Message").fill("hello")
+    await page.get_by_label("Send").click()
+    await world.bridge.sink.wait_for(lambda s: len(s.inbound_events) == 1)
+    await world.bridge.reply(world.bridge.sink.inbound_events[0].user, "Hello from Anna")
+    await expect(page.get_by_text("Hello from Anna")).to_be_visible()  # pushed live
+    token = await stored_token(page)
+    assert token and urls
+    for url in urls:
+        assert "token" not in url and token not in url, url
+    assert sent[0] == f'{{"type":"auth","token":"{token}"}}'
+
+
+async def test_an_active_visitors_old_token_is_renewed_silently(world):
+    from playwright.async_api import expect
+
+    visitor = new_visitor_id()
+    old = issue_token(SECRET.encode(), WIDGET, visitor, issued=time.time() - RENEW_AFTER - 60)
+    page = await world.visitor()
+    await page.evaluate("([k, v]) => localStorage.setItem(k, v)", [f"tb:{WIDGET}:token", old])
+    await page.reload()
+    await open_chat(page)
+    await page.get_by_label("Message").fill("still here")
+    await page.get_by_label("Send").click()
+    await world.bridge.sink.wait_for(lambda s: len(s.inbound_events) == 1)
+    assert world.bridge.sink.inbound_events[0].user == visitor  # the same conversation
+    await expect(page.locator(".tb-pending")).to_have_count(0)
+    renewed = await stored_token(page)
+    assert renewed != old and renewed.split(".")[0] == visitor
+
+
+async def test_an_expired_token_starts_a_new_visitor(world):
+    from playwright.async_api import expect
+
+    visitor = new_visitor_id()
+    expired = issue_token(
+        SECRET.encode(), WIDGET, visitor, issued=time.time() - TOKEN_LIFETIME - 60
+    )
+    page = await world.visitor()
+    await page.evaluate("([k, v]) => localStorage.setItem(k, v)", [f"tb:{WIDGET}:token", expired])
+    await page.reload()
+    await open_chat(page)
+    await page.get_by_label("Message").fill("hello again")
+    await page.get_by_label("Send").click()
+    await world.bridge.sink.wait_for(lambda s: len(s.inbound_events) == 1)
+    await expect(page.locator(".tb-pending")).to_have_count(0)
+    assert world.bridge.sink.inbound_events[0].user != visitor
+    assert not (await stored_token(page)).startswith(visitor)
 
 
 @pytest.mark.parametrize(

@@ -90,7 +90,9 @@ async def test_a_reply_sent_by_one_process_reaches_a_socket_open_on_another(
                 body = {"id": "msg000001", "text": "Where is my order?", "name": "Vera"}
                 async with http.post(f"{base}/messages", json=body, headers=auth) as response:
                     assert response.status == 200, await response.text()
-                ws = await http.ws_connect(f"{base}/ws?token={token}&after=0", headers=headers)
+                ws = await http.ws_connect(f"{base}/ws?after=0", headers=headers)
+                await ws.send_json({"type": "auth", "token": token})
+                assert (await ws.receive_json(timeout=5))["type"] == "auth"
                 seen = [await ws.receive_json(timeout=5) for _ in range(2)]
                 assert [m["type"] for m in seen] == ["message", "ready"]
 

@@ -75,7 +75,9 @@ async def test_a_socket_gets_the_reply_announced_while_its_process_was_not_liste
             auth = {**GOOD, "Authorization": f"Bearer {token}"}
             body = {"id": "msg000001", "text": "hello"}
             assert (await client.post(f"/widget/{WIDGET}/messages", json=body, headers=auth)).ok
-            ws = await client.ws_connect(f"/widget/{WIDGET}/ws?token={token}", headers=GOOD)
+            ws = await client.ws_connect(f"/widget/{WIDGET}/ws", headers=GOOD)
+            await ws.send_json({"type": "auth", "token": token})
+            assert (await ws.receive_json(timeout=5))["type"] == "auth"
             assert [(await ws.receive_json(timeout=5))["type"] for _ in range(2)] == [
                 "message",
                 "ready",
