@@ -193,6 +193,7 @@ def widget_routes(adapter: SiteAdapter) -> list[web.AbstractRouteDef]:
         return web.Response(status=204, headers=cors_headers(origin))
 
     async def new_visitor(request: web.Request, origin: str | None) -> web.Response:
+        await read_body(request, MAX_JSON)  # none is expected; a big one is 413, not ignored
         adapter.visitor_limit.check(adapter.client_address(request))
         visitor = tokens.new_visitor_id()
         return web.json_response(
