@@ -10,8 +10,10 @@ One file is at most `limits.MAX_UPLOAD` (5 MB) and a visitor may upload a few a 
   the operators' files kept for them; what the retention jobs delete frees room again).
 
 Over a visitor's or an address's quota: 429 with Retry-After (when enough of the day's bytes
-have aged out); over the widget's total: 507 (no time to promise: room comes back when
-retention deletes files). Nothing is written for a refused upload.
+have aged out); over the widget's total: 429 as well, with Retry-After `RESCAN` (room comes
+back when retention deletes files, and the folder is read again then). Not 507: a full widget
+is the quota holding against whoever filled it, not a fault of the server, and a 5xx would page
+whoever watches the error rate. Nothing is written for a refused upload.
 
 Where the figures live: the per-visitor and per-address windows are kept in memory per process
 and per widget, so a restart forgets them, N processes each count on their own (at most N times

@@ -42,7 +42,7 @@ from aiohttp import WSMsgType, web
 from adapters.site import tokens
 from adapters.site.limits import MAX_ATTACHMENTS, MAX_NAME, MAX_TEXT
 from adapters.site.origins import cors_headers
-from adapters.site.quotas import OverQuota, Scope
+from adapters.site.quotas import RESCAN, OverQuota, Scope
 from adapters.site.sockets import CLOSE_TRY_LATER, Slot, SocketRefused, receive_auth
 from adapters.site.uploads import UploadRefused
 from bridge.core.texts import LANGUAGES
@@ -421,7 +421,8 @@ def _refusal(status: int, message: str, *, retry_after: float | None = None) -> 
 
 def _over_quota(exc: OverQuota, language: str) -> web.Response:
     if exc.scope is Scope.WIDGET:
-        return _refusal(507, text_for(language, "customer.widget_storage_full"))
+        message = text_for(language, "customer.widget_storage_full")
+        return _refusal(429, message, retry_after=RESCAN)
     message = text_for(language, "customer.widget_upload_quota")
     return _refusal(429, message, retry_after=exc.retry_after)
 

@@ -41,12 +41,15 @@ def widget(demo: DemoRunner) -> SiteAdapter:
     return adapter
 
 
-def set_quotas(adapter: SiteAdapter, *, visitor: int, address: int) -> None:
+def set_quotas(
+    adapter: SiteAdapter, *, visitor: int, address: int, widget: int = 1_000_000
+) -> None:
     adapter.upload_limit = RateLimiter(Rate(per_minute=60_000, burst=10_000))
     adapter.upload_quotas = UploadQuotas(
         adapter.files.root / WIDGET_ID,
         visitor=Quota(visitor * len(FILE), DAY),
         address=Quota(address * len(FILE), DAY),
+        widget=widget * len(FILE),
     )
 
 
@@ -110,4 +113,18 @@ async def test_upload_flood_past_the_address_quota(demo: DemoRunner, ledger: Led
     record(row, statuses, adapter)
 
     assert sorted(statuses) == [200] * ALLOWED + [429] * (40 - ALLOWED)
+    assert row.succeeded == 0 and row.server_errors == 0 and row.webhooks_ok
+
+
+async def test_upload_flood_past_the_widgets_storage(demo: DemoRunner, ledger: Ledger) -> None:
+    row = ledger.attack("upload flood past the widget's storage quota")
+    adapter = widget(demo)
+    set_quotas(adapter, visitor=1000, address=1000, widget=ALLOWED)
+    async with aiohttp.ClientSession() as http, WebhookProbe(demo.base_url, row):
+        tokens = [await new_token(http, demo.base_url) for _ in range(10)]
+        statuses = await flood(http, demo.base_url, tokens, each=4)
+    record(row, statuses, adapter)
+
+    assert statuses.count(200) <= ALLOWED and set(statuses) <= {200, 429}, statuses
+    assert 429 in statuses
     assert row.succeeded == 0 and row.server_errors == 0 and row.webhooks_ok

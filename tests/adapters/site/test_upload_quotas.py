@@ -121,7 +121,7 @@ async def test_an_address_past_its_quota_is_refused_whichever_visitor_it_uses(
     assert (await upload(client, await new_token(client), "203.0.113.9")).status == 200
 
 
-async def test_a_full_widget_refuses_uploads_with_507_counting_what_is_on_disk(client, bridge):
+async def test_a_full_widget_refuses_uploads_with_429_counting_what_is_on_disk(client, bridge):
     clock = Clock()
     # Files kept before this process started (an operator's file for some visitor).
     kept = bridge.site.files.root / WIDGET / "earlier-visitor-0000" / "kept-file-0123456789"
@@ -131,8 +131,8 @@ async def test_a_full_widget_refuses_uploads_with_507_counting_what_is_on_disk(c
     token = await new_token(client)
     assert (await upload(client, token)).status == 200
     refused = await upload(client, token)
-    assert refused.status == 507
-    assert "Retry-After" not in refused.headers
+    assert refused.status == 429
+    assert refused.headers["Retry-After"] == "60"  # when the folder is read again
     assert (await refused.json())["notice"] == text("en", "customer.widget_storage_full")
     assert len(uploads_on_disk(bridge)) == 3
 
