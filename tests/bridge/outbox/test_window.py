@@ -65,7 +65,12 @@ async def test_a_new_worker_waits_for_the_window_its_predecessor_filled(db_url: 
     await w2.stop()
     await engine.dispose()
     assert first.delivered[-1]["at"] - first.delivered[0]["at"] < PERIOD
-    assert second.delivered[0]["at"] >= first.delivered[0]["at"] + PERIOD - 0.01
+    waited = second.delivered[0]["at"] - first.delivered[0]["at"]
+    # Never inside Telegram's window (a 429), and the pacing's own window kept: the slot of the
+    # first post is taken just before the call the sender records, so its recorded time can be a
+    # scheduling delay late (0.2 ms past a 10 ms allowance was seen on a loaded CI machine).
+    assert waited >= TELEGRAM_WINDOW
+    assert waited >= PERIOD - 0.1
 
 
 @pytest.mark.postgres
