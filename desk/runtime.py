@@ -71,8 +71,9 @@ class DeskRuntime:
         self.desk = FeedDesk(config, AvatarService(badges=badges), names)
         self.bot: Bot = make_bot(config.telegram.token, str(config.telegram.api_url))
         self.bot_id = int(config.telegram.token.split(":", 1)[0])
-        self._members: dict[tuple[int, int], tuple[float, bool]] = {}
-        self._admins: dict[tuple[int, int], tuple[float, bool]] = {}
+        #: (chat, user) → (when asked, status, is_member): one getChatMember answers both
+        #: "may act here" and "administrator here" for MEMBER_CACHE_SECONDS.
+        self._members: dict[tuple[int, int], tuple[float, str, bool]] = {}
         #: /history per operator (each answer is a post in the group's budget).
         self.history_limit = Throttle(HISTORY_PER_MINUTE, HISTORY_BURST)
         self._running = False
@@ -131,21 +132,11 @@ class DeskRuntime:
             return user_id in group.operators
         if proven_member:
             return True
-        cached = self._members.get((chat_id, user_id))
-        now = time.monotonic()
-        if cached is not None and now - cached[0] < MEMBER_CACHE_SECONDS:
-            return cached[1]
-        try:
-            member = await self.bot.get_chat_member(chat_id, user_id)
-        except Exception:  # the answer is "not proven": refuse, and say why in the log
-            log.warning("getChatMember(%s, %s) failed", chat_id, user_id, exc_info=True)
+        found = await self._member(chat_id, user_id)
+        if found is None:  # the answer is "not proven": refuse
             return False
-        status = str(getattr(member, "status", ""))
-        allowed = status.rsplit(".", 1)[-1].lower() in MEMBER_STATUSES or bool(
-            getattr(member, "is_member", False)
-        )
-        self._members[(chat_id, user_id)] = (now, allowed)
-        return allowed
+        status, is_member = found
+        return status in MEMBER_STATUSES or is_member
 
     async def is_admin(self, chat_id: int, user_id: int) -> bool:
         """May `user_id` override claims in the group `chat_id`? Listed in the group's `admins`,
@@ -155,19 +146,25 @@ class DeskRuntime:
             return False
         if user_id in group.admins:
             return True
-        cached = self._admins.get((chat_id, user_id))
+        found = await self._member(chat_id, user_id)
+        return found is not None and found[0] in ADMIN_STATUSES
+
+    async def _member(self, chat_id: int, user_id: int) -> tuple[str, bool] | None:
+        """(status, is_member) of `user_id` in `chat_id` by getChatMember, cached for
+        MEMBER_CACHE_SECONDS; None when the call failed (not cached: asked again next time)."""
+        cached = self._members.get((chat_id, user_id))
         now = time.monotonic()
         if cached is not None and now - cached[0] < MEMBER_CACHE_SECONDS:
-            return cached[1]
+            return cached[1], cached[2]
         try:
             member = await self.bot.get_chat_member(chat_id, user_id)
-        except Exception:  # not proven: no override
+        except Exception:
             log.warning("getChatMember(%s, %s) failed", chat_id, user_id, exc_info=True)
-            return False
+            return None
         status = str(getattr(member, "status", "")).rsplit(".", 1)[-1].lower()
-        allowed = status in ADMIN_STATUSES
-        self._admins[(chat_id, user_id)] = (now, allowed)
-        return allowed
+        is_member = bool(getattr(member, "is_member", False))
+        self._members[(chat_id, user_id)] = (now, status, is_member)
+        return status, is_member
 
     async def operator_groups_of(self, user_id: int) -> set[str]:
         """The configured groups (names) in which `user_id` may act as an operator."""

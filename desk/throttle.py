@@ -1,16 +1,19 @@
-"""A per-key token bucket for operators' commands whose answers cost the group's posting budget.
+"""A per-operator limit for commands whose answers cost the group's posting budget.
 
 The group may receive 20 posts a minute in all; an operator repeating /history (or a script
 behind an operator's account) must not spend it for the customers. A refused command is told
-so once per wait (`Refusal.tell`), not once per attempt: telling is a post too.
+so once per wait (`Refusal.tell`), not once per attempt: telling is a post too. The buckets
+are bridge/rates.py's.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
+
+from bridge.rates import KeyedBuckets, Rate
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,34 +30,20 @@ class Throttle:
     def __init__(
         self, per_minute: float, burst: int, clock: Callable[[], float] = time.monotonic
     ) -> None:
-        self.per_second = per_minute / 60
-        self.burst = burst
         self._clock = clock
-        self._buckets: dict[object, tuple[float, float]] = {}
-        self._told: dict[object, float] = {}
+        self._buckets = KeyedBuckets(Rate(per_minute, burst), clock, max_keys=10_000)
+        #: Until when each key's refusal has been told.
+        self._told: dict[Hashable, float] = {}
 
-    def take(self, key: object) -> Refusal | None:
+    def take(self, key: Hashable) -> Refusal | None:
         """Take one for `key`: None when allowed, else how long to wait."""
-        now = self._clock()
-        tokens, then = self._buckets.get(key, (float(self.burst), now))
-        tokens = min(float(self.burst), tokens + (now - then) * self.per_second)
-        if len(self._buckets) > 10_000:
-            self._forget_idle(now)
-        if tokens >= 1:
-            self._buckets[key] = (tokens - 1, now)
+        wait = self._buckets.wait_time(key)
+        if wait == 0:
             self._told.pop(key, None)
             return None
-        self._buckets[key] = (tokens, now)
-        wait = (1 - tokens) / self.per_second
+        now = self._clock()
         until = self._told.get(key)
         tell = until is None or now >= until
         if tell:
             self._told[key] = now + wait
         return Refusal(max(1, math.ceil(wait)), tell)
-
-    def _forget_idle(self, now: float) -> None:
-        full_after = self.burst / self.per_second
-        for key, (_, then) in list(self._buckets.items()):
-            if now - then > full_after:
-                del self._buckets[key]
-                self._told.pop(key, None)

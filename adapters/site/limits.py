@@ -7,25 +7,18 @@ one limits on its own, so the effective limit is at most the number of processes
 from __future__ import annotations
 
 import math
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
 
 from aiohttp import web
+
+from bridge.rates import KeyedBuckets, Rate
+
+__all__ = ["Rate", "RateLimiter"]
 
 MAX_TEXT = 4000  # characters in one visitor message
 MAX_NAME = 64  # characters in the visitor's name
 MAX_UPLOAD = 5 * 1024 * 1024  # bytes in one file
 MAX_REPLY_FILE = 20 * 1024 * 1024  # bytes in one operator's file (what a bot may download)
 MAX_ATTACHMENTS = 5  # files in one message
-
-
-@dataclass(frozen=True, slots=True)
-class Rate:
-    """`burst` events at once, refilled at `per_minute`."""
-
-    per_minute: float
-    burst: int
 
 
 MESSAGES = Rate(per_minute=20, burst=8)
@@ -39,27 +32,8 @@ CONNECTIONS = Rate(per_minute=30, burst=10)  # WebSocket handshakes per visitor
 NEW_CONVERSATIONS = Rate(per_minute=10, burst=10)
 
 
-class RateLimiter:
-    """Token buckets keyed by visitor (or address); forgets idle keys."""
-
-    def __init__(self, rate: Rate, clock: Callable[[], float] = time.monotonic) -> None:
-        self.rate = rate
-        self._clock = clock
-        self._buckets: dict[str, tuple[float, float]] = {}
-
-    def wait_time(self, key: str) -> float:
-        """Take one token for `key`: 0 when allowed, else the seconds until one is free."""
-        now = self._clock()
-        per_second = self.rate.per_minute / 60
-        tokens, then = self._buckets.get(key, (float(self.rate.burst), now))
-        tokens = min(float(self.rate.burst), tokens + (now - then) * per_second)
-        if tokens >= 1:
-            self._buckets[key] = (tokens - 1, now)
-            if len(self._buckets) > 50_000:
-                self._forget_idle(now)
-            return 0.0
-        self._buckets[key] = (tokens, now)
-        return (1 - tokens) / per_second
+class RateLimiter(KeyedBuckets):
+    """Token buckets keyed by visitor (or address), refusing with 429 (bridge/rates.py)."""
 
     def check(self, key: str) -> None:
         """Raise 429 with Retry-After when `key` is over its rate."""
@@ -70,9 +44,3 @@ class RateLimiter:
                 headers={"Retry-After": str(seconds)},
                 text=f"too many requests, retry after {seconds}s",
             )
-
-    def _forget_idle(self, now: float) -> None:
-        full_after = self.rate.burst / (self.rate.per_minute / 60)
-        for key, (_, then) in list(self._buckets.items()):
-            if now - then > full_after:
-                del self._buckets[key]

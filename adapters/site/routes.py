@@ -49,7 +49,7 @@ from bridge.core.texts import LANGUAGES
 from bridge.core.texts import text as text_for
 from bridge.events import Attachment, CustomerProfile, Inbound
 from bridge.web.bodies import BodyTooLarge, body_limit, read_limited
-from bridge.web.untrusted import NotJson, parse_json, same_secret
+from bridge.web.untrusted import NotJson, bearer_token, parse_json, same_secret
 
 if TYPE_CHECKING:
     from adapters.site.adapter import SiteAdapter
@@ -117,9 +117,7 @@ def widget_routes(adapter: SiteAdapter) -> list[web.AbstractRouteDef]:
         """The visitor of the request's bearer token (or `token`); 403 saying why if refused.
         An old token is accepted, and the answer will carry a fresh one (RENEWED)."""
         if token is None:
-            scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-            if scheme.lower() != "bearer":
-                token = None
+            token = bearer_token(request.headers)
         checked = check(token)
         if not checked.accepted or checked.visitor is None:
             raise web.HTTPForbidden(text=checked.refusal)

@@ -37,6 +37,12 @@ def _address(text: str) -> Address | None:
     return address
 
 
+def peer_address(request: web.BaseRequest) -> Address | None:
+    """The TCP peer of the request (aiohttp reads no header for it), IPv4-mapped addresses as
+    IPv4; None for a Unix socket."""
+    return _address(request.remote or "")
+
+
 class ClientAddress:
     """`client_address(request)`: the address limits and logs should use."""
 
@@ -49,7 +55,7 @@ class ClientAddress:
         return any(address in network for network in self.trusted)
 
     def __call__(self, request: web.BaseRequest) -> str:
-        peer = _address(request.remote or "")
+        peer = peer_address(request)
         if peer is None:
             return request.remote or UNKNOWN
         if not self.trusted or not self.is_trusted(peer):

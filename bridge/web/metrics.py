@@ -16,14 +16,14 @@ seeing. On one listener exactly one of these opens them:
 from __future__ import annotations
 
 import enum
-import ipaddress
 from collections.abc import Awaitable, Callable, Iterable
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Gauge, generate_latest
 
-from bridge.web.untrusted import same_secret
+from bridge.web.clients import ClientAddress, peer_address
+from bridge.web.untrusted import bearer_token, same_secret
 
 HTTP_REQUESTS = Counter(
     "talker_bridge_http_requests_total",
@@ -92,7 +92,7 @@ class MonitoringAccess:
     ) -> None:
         self.rule = rule
         self._token = token
-        self._proxies = tuple(ipaddress.ip_network(p, strict=False) for p in trusted_proxies)
+        self._proxies = ClientAddress(trusted_proxies)
 
     @classmethod
     def for_everyone(cls) -> MonitoringAccess:
@@ -125,10 +125,10 @@ class MonitoringAccess:
         if self.rule is _Rule.NOBODY:
             return Verdict.NOT_HERE
         if self.rule is _Rule.BEARER:
-            scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-            if scheme.lower() != "bearer" or not given.strip():
+            given = (bearer_token(request.headers) or "").strip()
+            if not given:
                 return Verdict.NO_TOKEN
-            if not same_secret(given.strip(), self._token):
+            if not same_secret(given, self._token):
                 return Verdict.WRONG_TOKEN
             return Verdict.ALLOWED
         return Verdict.ALLOWED if self._from_this_machine(request) else Verdict.NOT_THIS_MACHINE
@@ -137,14 +137,8 @@ class MonitoringAccess:
         return self.check(request) is Verdict.ALLOWED
 
     def _from_this_machine(self, request: web.BaseRequest) -> bool:
-        # request.remote is the TCP peer (aiohttp reads no header for it); a Unix socket has none.
-        try:
-            peer = ipaddress.ip_address(request.remote or "")
-        except ValueError:
-            return False
-        if isinstance(peer, ipaddress.IPv6Address) and peer.ipv4_mapped is not None:
-            peer = peer.ipv4_mapped
-        if not peer.is_loopback or any(peer in network for network in self._proxies):
+        peer = peer_address(request)  # the TCP peer, never a header; a Unix socket has none
+        if peer is None or not peer.is_loopback or self._proxies.is_trusted(peer):
             return False
         return not any(name in request.headers for name in FORWARDING_HEADERS)
 

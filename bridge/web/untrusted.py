@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hmac
 import json
+from collections.abc import Mapping
 from typing import Any
 
 
@@ -30,6 +31,13 @@ def parse_json(raw: bytes | str) -> Any:
         raise NotJson("the JSON is nested too deeply") from None
     except ValueError as exc:  # also UnicodeDecodeError
         raise NotJson(str(exc)) from None
+
+
+def bearer_token(headers: Mapping[str, str]) -> str | None:
+    """What follows `Bearer ` in the Authorization header (as sent); None for another scheme
+    or no header."""
+    scheme, _, token = headers.get("Authorization", "").partition(" ")
+    return token if scheme.lower() == "bearer" else None
 
 
 def same_secret(given: str | None, expected: str) -> bool:

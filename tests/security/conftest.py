@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from app.demo import DemoRunner
+from tests.adapters.site.conftest import bridge, client  # noqa: F401 (the widget's fixtures)
 from tests.security.abuse import LEDGER as _LEDGER
 from tests.security.abuse import Ledger
 

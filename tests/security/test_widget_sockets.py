@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -29,25 +28,13 @@ from adapters.site.sockets import (
     SocketCaps,
 )
 from app.demo import DemoRunner
-from tests.adapters.site.harness import SHOP_ORIGIN, WIDGET, Bridge, close_bridge, open_bridge
+from tests.adapters.site.harness import WIDGET, Bridge
 from tests.adapters.site.test_widget_api import GOOD, new_token, say
 from tests.security.abuse import Ledger, WebhookProbe
 
 pytestmark = pytest.mark.timeout(120)
 
 WS = f"/widget/{WIDGET}/ws"
-
-
-@pytest.fixture
-async def bridge(tmp_path) -> AsyncIterator[Bridge]:
-    bridge = await open_bridge(tmp_path, [SHOP_ORIGIN])
-    yield bridge
-    await close_bridge(bridge)
-
-
-@pytest.fixture
-async def client(bridge: Bridge, aiohttp_client):
-    return await aiohttp_client(bridge.app())
 
 
 def site_of(bridge: Bridge) -> SiteAdapter:

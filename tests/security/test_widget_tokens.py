@@ -11,9 +11,7 @@ Over real HTTP against the widget's routes.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 
-import pytest
 from aiohttp import WSMsgType
 
 from adapters.site.sockets import CLOSE_FORBIDDEN
@@ -29,9 +27,6 @@ from tests.adapters.site.harness import (
     SECRET,
     SHOP_ORIGIN,
     WIDGET,
-    Bridge,
-    close_bridge,
-    open_bridge,
 )
 from tests.adapters.site.test_widget_api import GOOD, auth, history, new_token, say
 from tests.security.abuse import Ledger
@@ -39,18 +34,6 @@ from tests.security.abuse import Ledger
 KEY = SECRET.encode()
 DAY = 24 * 3600
 EXPIRED = "this visitor token has expired, start a new conversation"
-
-
-@pytest.fixture
-async def bridge(tmp_path) -> AsyncIterator[Bridge]:
-    bridge = await open_bridge(tmp_path, [SHOP_ORIGIN])
-    yield bridge
-    await close_bridge(bridge)
-
-
-@pytest.fixture
-async def client(bridge: Bridge, aiohttp_client):
-    return await aiohttp_client(bridge.app())
 
 
 def aged(visitor: str, seconds: float) -> str:
