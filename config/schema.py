@@ -27,6 +27,7 @@ from config.fields import (
     fail,
     format_duration,
 )
+from config.helpdesk import HoursConfig, SlaConfig, Template, TextsConfig
 from config.platforms import PlatformSchema
 
 DEFAULT_DATABASE = "sqlite:///talker-bridge.db"
@@ -124,6 +125,12 @@ class GroupConfig(Section):
     incoming_topic: Annotated[int, Field(gt=0)] | None = None
     dashboard: bool = True
     dashboard_budget_share: float = Field(0.1, gt=0, le=0.5)
+    #: Working hours; None: always open (config/helpdesk.py, bridge/hours.py).
+    hours: HoursConfig | None = None
+    #: Reminders when a card waits for Accept or a customer for an answer.
+    sla: SlaConfig = SlaConfig()
+    #: Close a claimed conversation after this long with no message either way; None: never.
+    auto_close_after: Duration | None = None
 
     _name: str = PrivateAttr(default="")
 
@@ -200,6 +207,8 @@ class CloseConfig(Section):
     """What the customer receives when an operator closes a conversation."""
 
     goodbye: bool = True
+    #: After /close or an auto-close, ask the customer to rate the help 1-5.
+    rating: bool = False
 
 
 class Channels(Section):
@@ -227,6 +236,10 @@ class BridgeConfig(Section):
     outbox: OutboxConfig = OutboxConfig()
     close: CloseConfig = CloseConfig()
     retention: RetentionConfig = RetentionConfig()
+    #: Quick replies for `/t NAME`: a text for all, or per customer language.
+    templates: Mapping[Name, Template] = Field(default_factory=dict)
+    #: Overrides of customer-facing texts, per language.
+    texts: TextsConfig = TextsConfig()
 
     _source: str = PrivateAttr(default="<config>")
     _platforms: tuple[PlatformSchema, ...] = PrivateAttr(default=())

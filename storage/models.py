@@ -116,6 +116,8 @@ class Customer(SQLModel, table=True):
     #: rebuild `customers` on SQLite, whose foreign keys cascade, so it stays for now.
     avatar_file_id: str | None = Field(default=None, max_length=255)
     last_inbound_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    #: When the customer last got the offline auto-reply (issue 15): once per closed spell.
+    offline_notice_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = _created()
     updated_at: datetime = Field(
         default_factory=utcnow,
@@ -179,6 +181,20 @@ class Conversation(SQLModel, table=True):
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_customer_message_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_operator_reply_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # --- issue 15: the helpdesk ---
+    #: The first message came while the group was closed (its card says so).
+    outside_hours: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
+    #: When the SLA clocks start: the opening time after a message outside hours; None:
+    #: `opened_at` (always open, or opened during working hours).
+    sla_from: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    #: The claimer's first reply to the customer (for /stats' time to first answer).
+    first_reply_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    #: Why it was closed: "operator" (/close), "inactivity" (auto-close); None while open.
+    close_reason: str | None = Field(default=None, max_length=16)
+    #: The customer's rating 1-5 (one per conversation) and the comment that followed it.
+    rating: int | None = Field(default=None)
+    rating_comment: str | None = Field(default=None, sa_type=Text)
+    rated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
     @property
     def is_open(self) -> bool:
@@ -473,3 +489,26 @@ Index("ix_outbox_done_at", OutboxItem.__table__.c.done_at)  # type: ignore[attr-
 
 
 metadata = SQLModel.metadata
+
+
+# --- issue 15: the helpdesk --------------------------------------------------
+
+
+class Reminder(SQLModel, table=True):
+    """A reminder sent (or an auto-close done), claimed once across processes.
+
+    `kind` is `accept` (a card waits for Accept), `answer` (a customer waits for the
+    claimer's answer) or `auto_close`; `wait` names the wait it is about (the instant its
+    clock started, and the repeat number), so a reminder is sent once per wait: the job
+    inserts the row in the transaction that queues the reminder, and a second process's
+    insert of the same key fails.
+    """
+
+    __tablename__ = "reminders"
+    __table_args__ = (UniqueConstraint("conversation_id", "kind", "wait"),)
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigIntKey)
+    conversation_id: int = Field(foreign_key="conversations.id", ondelete="CASCADE")
+    kind: str = Field(max_length=16)
+    wait: str = Field(max_length=64)
+    created_at: datetime = _created()

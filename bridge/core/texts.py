@@ -9,6 +9,7 @@ platforms without markup) are listed in `PLAIN_KEYS` and carry no tags.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Final
 
 LANGUAGES: Final = ("ru", "en")
@@ -117,6 +118,18 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "later, or describe it in a message.",
         "customer.widget_storage_full": "The chat cannot take files at the moment. Please "
         "describe it in a message, or try again later.",
+        "customer.offline": "Hello! We are closed now; we will answer when we open at {opens}. "
+        "Your message has reached us.",
+        "customer.closed_inactive": "The conversation was closed because it was quiet for a "
+        "while. Write again any time.",
+        "customer.rating_ask": "How did we do? Please rate our help from 1 to 5.",
+        "customer.rating_thanks": "Thank you for your rating ({stars})! If you like, add a "
+        "comment in one message.",
+        "customer.rating_comment_thanks": "Thank you, we have passed your comment on.",
+        # issue 15: working hours, reminders, auto-close (jobs) — keys below
+        "hours.card_offline": "🌙 Received outside working hours",
+        # issue 15: ratings — keys below
+        # issue 15: quick replies and /stats — keys below
         # topic titles (plain text)
         "topic.name": "{name} · {source}",
         "guest": "Guest {number}",
@@ -213,6 +226,18 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "позже или опишите всё в сообщении.",
         "customer.widget_storage_full": "Сейчас чат не может принять файлы. Опишите всё "
         "в сообщении или попробуйте позже.",
+        "customer.offline": "Здравствуйте! Сейчас мы не работаем; ответим, когда откроемся: "
+        "{opens}. Ваше сообщение получено.",
+        "customer.closed_inactive": "Разговор закрыт, потому что в нём давно не было сообщений. "
+        "Пишите в любое время.",
+        "customer.rating_ask": "Как мы вам помогли? Оцените, пожалуйста, от 1 до 5.",
+        "customer.rating_thanks": "Спасибо за оценку ({stars})! Если хотите, напишите "
+        "комментарий одним сообщением.",
+        "customer.rating_comment_thanks": "Спасибо, мы передали ваш комментарий.",
+        # issue 15: working hours, reminders, auto-close (jobs) — keys below
+        "hours.card_offline": "🌙 Получено в нерабочее время",
+        # issue 15: ratings — keys below
+        # issue 15: quick replies and /stats — keys below
         "topic.name": "{name} · {source}",
         "guest": "Гость {number}",
     },
@@ -241,6 +266,25 @@ def text(language: str | None, key: str, **values: object) -> str:
     except KeyError:
         raise KeyError(f"no text {key!r}") from None
     return template.format(**values)
+
+
+class CustomerTexts:
+    """Customer-facing texts with the admin's overrides (`texts:` in the config).
+
+    `overrides(key, language)` gives the admin's wording of `customer.<key>` or None (the
+    config's `TextsConfig.override`); without it this is the built-in catalogue. One per
+    runtime: no module state."""
+
+    def __init__(self, overrides: Callable[[str, str], str | None] | None = None) -> None:
+        self._overrides = overrides
+
+    def __call__(self, language: str | None, key: str, **values: object) -> str:
+        """`customer.<key>` in `language` (plain text), formatted with `values`."""
+        if self._overrides is not None:
+            custom = self._overrides(key, normalize_language(language))
+            if custom is not None:
+                return custom.format(**values)
+        return text(language, f"customer.{key}", **values)
 
 
 def all_keys() -> dict[str, set[str]]:

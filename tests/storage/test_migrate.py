@@ -38,6 +38,7 @@ channels:
 
 EXPECTED_TABLES = {
     "customers",
+    "reminders",
     "conversations",
     "messages",
     "message_links",
@@ -119,16 +120,16 @@ async def test_migrating_twice_is_a_no_op_that_keeps_data(db_url: str) -> None:
 async def test_empty_database_has_no_revision_until_migrated(db_url: str) -> None:
     assert await current_revision_async(db_url) is None
     await upgrade_async(db_url)
-    assert await current_revision_async(db_url) == head_revision() == "0004"
+    assert await current_revision_async(db_url) == head_revision() == "0005"
 
 
 async def test_migrate_command_creates_the_tables(db_url: str, tmp_path: Path, capsys) -> None:
     config = _write_config(tmp_path / "bridge.yaml", db_url)
     assert main(["migrate", "-c", str(config)]) == 0
-    assert "migrated from empty to revision 0004" in capsys.readouterr().out
+    assert "migrated from empty to revision 0005" in capsys.readouterr().out
     assert await _tables(db_url) == EXPECTED_TABLES
     assert main(["migrate", "-c", str(config)]) == 0
-    assert "up to date (revision 0004)" in capsys.readouterr().out
+    assert "up to date (revision 0005)" in capsys.readouterr().out
 
 
 def test_migrate_console_script_creates_a_sqlite_file_in_a_new_folder(tmp_path: Path) -> None:

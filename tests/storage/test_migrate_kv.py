@@ -7,12 +7,9 @@ from datetime import UTC, datetime
 
 from sqlalchemy import text
 
-from storage.conversations import open_conversation
 from storage.copies import CustomerCopy, customer_copies
-from storage.customers import upsert_customer
 from storage.db import create_engine, session_factory
 from storage.feed import lock_feed
-from storage.messages import store_inbound_message
 from storage.migrate import downgrade_async, upgrade_async
 from storage.operators import operator_groups
 from storage.sent import message_for_sent
@@ -42,13 +39,35 @@ async def _old_style_rows(url: str) -> int:
     engine = create_engine(url)
     try:
         async with session_factory(engine)() as session:
-            customer = await upsert_customer(session, "vk", "7", "7", "Ann")
-            conversation = await open_conversation(session, customer, "support")
-            message = await store_inbound_message(
-                session, conversation, channel="vk", external_id="m1", author="Ann", text="hi"
+            # Plain SQL: the models know columns that later revisions add.
+            connection = await session.connection()
+            stamp = datetime(2026, 12, 1, 11, 0)
+            await connection.execute(
+                text(
+                    "INSERT INTO customers (channel, external_id, chat, name, blocked, "
+                    "reachable, created_at, updated_at) "
+                    "VALUES ('vk', '7', '7', 'Ann', false, true, :t, :t)"
+                ),
+                {"t": stamp},
             )
-            assert message is not None and message.id is not None
-            message_id = message.id
+            await connection.execute(
+                text(
+                    'INSERT INTO conversations (customer_id, "group", state, opened_at) '
+                    "SELECT id, 'support', 'new', :t FROM customers WHERE external_id = '7'"
+                ),
+                {"t": stamp},
+            )
+            await connection.execute(
+                text(
+                    "INSERT INTO messages (conversation_id, direction, author, text, channel, "
+                    "external_id, created_at, delivery_state) "
+                    "SELECT id, 'in', 'Ann', 'hi', 'vk', 'm1', :t, 'pending' FROM conversations"
+                ),
+                {"t": stamp},
+            )
+            message_id = (
+                await connection.execute(text("SELECT id FROM messages WHERE external_id = 'm1'"))
+            ).scalar_one()
             when = datetime(2026, 12, 1, 12, 0, tzinfo=UTC).replace(tzinfo=None)
             rows = {
                 "sent:vk:501": str(message_id),

@@ -45,7 +45,17 @@ def test_every_text_exists_in_russian_and_english() -> None:
 @pytest.mark.parametrize("key", sorted(PLAIN_KEYS))
 def test_plain_texts_carry_no_markup(key: str) -> None:
     for language in ("ru", "en"):
-        rendered = text(language, key, operator="Ann", number=3, name="X", source="VK", text="t")
+        rendered = text(
+            language,
+            key,
+            operator="Ann",
+            number=3,
+            name="X",
+            source="VK",
+            text="t",
+            opens="Mon 09:00",
+            stars="★★★★☆",
+        )
         assert "<" not in rendered
 
 

@@ -15,11 +15,11 @@ PERIOD = 60 * 1.05 / SCALE
 TELEGRAM_WINDOW = 60 / SCALE
 
 
-def worker(sf, sender: RecordingSender, owner: str) -> OutboxWorker:
+def worker(sf, sender: RecordingSender, owner: str, *, group_burst: int = 10) -> OutboxWorker:
     return OutboxWorker(
         sf,
         {"telegram": sender},
-        telegram_policy(time_scale=SCALE),
+        telegram_policy(time_scale=SCALE, group_burst=group_burst),
         owner_id=owner,
         concurrency=4,
         poll_interval=0.02,
@@ -49,7 +49,10 @@ async def test_a_new_worker_waits_for_the_window_its_predecessor_filled(db_url: 
     engine, sf = await open_db(db_url)
     first = RecordingSender()
     await put_posts(sf, 20)
-    w1 = worker(sf, first, "w1")
+    # The whole budget as one burst (~1/s scaled: ~2 s), so the window is surely full when the
+    # second worker starts; spread (the default) the 20th post lands near the window's end by
+    # design and a loaded machine pushed it past (6.59 s for a 6.3 s window, on PostgreSQL).
+    w1 = worker(sf, first, "w1", group_burst=20)
     await w1.start()
     await wait_for(lambda: len(first.delivered) == 20)
     await w1.stop()
@@ -59,7 +62,7 @@ async def test_a_new_worker_waits_for_the_window_its_predecessor_filled(db_url: 
     engine, sf = await open_db(db_url)
     second = RecordingSender()
     await put_posts(sf, 1, first=20)
-    w2 = worker(sf, second, "w2")
+    w2 = worker(sf, second, "w2", group_burst=20)
     await w2.start()
     await wait_for(lambda: len(second.delivered) == 1, within=2 * PERIOD + 5)
     await w2.stop()
