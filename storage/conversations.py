@@ -234,12 +234,16 @@ async def transfer_conversation(
     return result.rowcount == 1
 
 
-async def close_conversation(session: AsyncSession, conversation_id: int) -> bool:
-    """Close an open conversation; False when it was already closed (or does not exist)."""
+async def close_conversation(
+    session: AsyncSession, conversation_id: int, *, reason: str = "operator"
+) -> bool:
+    """Close an open conversation; False when it was already closed (or does not exist).
+
+    `reason`: "operator" (/close) or "inactivity" (auto_close_after)."""
     result = await session.exec(
         update(Conversation)
         .where(col(Conversation.id) == conversation_id, col(Conversation.state).in_(OPEN_STATES))
-        .values(state=ConversationState.CLOSED, closed_at=utcnow())
+        .values(state=ConversationState.CLOSED, closed_at=utcnow(), close_reason=reason)
     )
     return result.rowcount == 1
 

@@ -21,7 +21,7 @@ from bridge.core.cards import (
 )
 from bridge.core.counters import Counts, has_new_messages, shown
 from bridge.core.inbound import lock_conversation
-from bridge.core.texts import text
+from bridge.core.texts import CustomerTexts, text
 from storage.conversations import (
     close_conversation,
     open_conversations,
@@ -85,18 +85,31 @@ async def close(
     outlet: CustomerOutlet | None,
     language: str,
     goodbye: bool = True,
+    reason: str = "operator",
+    texts: CustomerTexts | None = None,
 ) -> CommandReply:
-    """End the conversation: notice, card "closed", topic closed, closing words to the customer."""
+    """End the conversation: notice, card "closed", topic closed, closing words to the customer.
+
+    `reason` "inactivity": the auto-close job (bridge/helpdesk) closes it for the claimer
+    (`caller`), the notice and the goodbye say so. `texts`: the customer texts with the
+    admin's overrides (the built-in ones when None)."""
     conversation_id = conversation.id
     assert conversation_id is not None, "commands act on stored conversations"
+    customer_text = texts or CustomerTexts()
     conversation = await lock_conversation(session, conversation_id)
     if refused := _not_claimer(conversation, caller, language):
         return refused
-    if not await close_conversation(session, conversation_id):
+    if not await close_conversation(session, conversation_id, reason=reason):
         return CommandReply(text(language, "alert.closed"), ok=False)
     conversation = await lock_conversation(session, conversation_id)
     customer = await _customer(session, conversation)
-    notice = text(language, "place.closed", number=conversation.id, operator=escape(caller.name))
+    inactive = reason == "inactivity"
+    if inactive:
+        notice = text(language, "place.closed_inactive", number=conversation.id)
+    else:
+        notice = text(
+            language, "place.closed", number=conversation.id, operator=escape(caller.name)
+        )
     await desk.notice(session, conversation, notice)
     await desk.update_card(session, conversation, customer)
     await desk.close_place(session, conversation)
@@ -105,7 +118,9 @@ async def close(
             session,
             conversation,
             customer,
-            text(customer.language or language, "customer.closed"),
+            customer_text(
+                customer.language or language, "closed_inactive" if inactive else "closed"
+            ),
         )
     return CommandReply("")
 

@@ -64,6 +64,7 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "place.topic_recreated": "The previous topic was unavailable; "
         "the conversation goes on here.",
         "place.closed": "☑️ Conversation #{number} closed by {operator}.",
+        "place.closed_inactive": "☑️ Conversation #{number} closed for inactivity.",
         "place.released": "↩️ {operator} released conversation #{number}; it is back in the feed.",
         "place.force_released": "⚠️ {admin} took conversation #{number} back from {operator}; "
         "it is in the feed again.",
@@ -177,6 +178,7 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "клиенту пишет только оператор, принявший обращение.",
         "place.topic_recreated": "Прежняя тема недоступна; разговор продолжается здесь.",
         "place.closed": "☑️ Обращение #{number} закрыто: {operator}.",
+        "place.closed_inactive": "☑️ Обращение #{number} закрыто: долго не было сообщений.",
         "place.released": "↩️ {operator} вернул(а) обращение #{number} в ленту.",
         "place.force_released": "⚠️ {admin} забрал(а) обращение #{number} у {operator}; "
         "оно снова в ленте.",
