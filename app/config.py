@@ -49,3 +49,16 @@ def config_model(platforms: Registry | None = None) -> type[BridgeConfig]:
 
 def _schemas(platforms: Registry | None) -> dict[str, config_package.PlatformSchema]:
     return (registry() if platforms is None else platforms).schemas()
+
+
+def merged(base: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+    """`base` (a config as a dict) with `changes` merged in, section by section: a mapping
+    merges into a mapping, anything else replaces the value (the demo's and tests' overrides)."""
+    result = dict(base)
+    for key, value in changes.items():
+        current = result.get(key)
+        if isinstance(value, Mapping) and isinstance(current, Mapping):
+            result[key] = merged(current, value)
+        else:
+            result[key] = value
+    return result

@@ -20,6 +20,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from app.config import merged
 from sandbox.demo.customers import CustomerSimulator
 from sandbox.demo.page import DemoPage
 from sandbox.demo.settings import FB_VERIFY_TOKEN, WIDGET_ID, demo_config_data
@@ -179,15 +180,5 @@ def demo_config(*, changes: Mapping[str, Any] | None = None, **kwargs: Any) -> B
     from app.config import parse_config
 
     return parse_config(
-        _merged(demo_config_data(**kwargs), changes or {}), source="talker-bridge demo"
+        merged(demo_config_data(**kwargs), changes or {}), source="talker-bridge demo"
     )
-
-
-def _merged(base: dict[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in changes.items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
-            merged[key] = _merged(merged[key], value)
-        else:
-            merged[key] = value
-    return merged

@@ -26,7 +26,7 @@ import aiohttp
 from aiohttp import web
 from PIL import Image
 
-from app.config import parse_config
+from app.config import merged, parse_config
 from app.platforms import registry
 from app.service import Service
 from app.wiring import build_service
@@ -150,8 +150,10 @@ async def running_bridge(
     vk_updates: str = "callback",
     platforms: Registry | None = None,
     extra_channels: Mapping[str, dict[str, Any]] | None = None,
+    changes: Mapping[str, Any] | None = None,
 ) -> AsyncIterator[Bridge]:
-    """The bridge with every platform of `platforms` on; `extra_channels` adds sections."""
+    """The bridge with every platform of `platforms` on; `extra_channels` adds sections;
+    `changes` is merged into the config (e.g. `{"close": {"rating": True}}`)."""
     platforms = registry() if platforms is None else platforms
     telegram = FakeTelegram(limits=TelegramLimits(time_scale=SCALE))
     telegram.add_bot(TOKEN, username="talker_bot")
@@ -172,54 +174,57 @@ async def running_bridge(
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         config = parse_config(
-            {
-                "language": "en",
-                "database": database,
-                "http": {
-                    "host": "127.0.0.1",
-                    "port": port,
-                    "public_url": url,
-                    "widget_secret": WIDGET_SECRET,
+            merged(
+                {
+                    "language": "en",
+                    "database": database,
+                    "http": {
+                        "host": "127.0.0.1",
+                        "port": port,
+                        "public_url": url,
+                        "widget_secret": WIDGET_SECRET,
+                    },
+                    "telegram": {
+                        "token": TOKEN,
+                        "api_url": fakes.base_url + "/telegram",
+                        "updates": "webhook",
+                        "webhook_secret": TG_SECRET,
+                    },
+                    "groups": {"support": {"chat_id": group_id, "mode": "topics"}},
+                    "channels": {
+                        "telegram": {"group": "support"},
+                        "vk": {
+                            "group": "support",
+                            "token": VK_TOKEN,
+                            "group_id": VK_GROUP,
+                            "api_url": vk.public_url,
+                            "updates": vk_updates,
+                            "secret": VK_SECRET,
+                            "confirmation": "confirm-77",
+                        },
+                        "viber": {
+                            "group": "support",
+                            "token": VIBER_TOKEN,
+                            "name": "Shop",
+                            "api_url": viber.public_url,
+                        },
+                        "facebook": {
+                            "group": "support",
+                            "page_token": FB_PAGE,
+                            "app_secret": FB_SECRET,
+                            "verify_token": FB_VERIFY,
+                            "graph_url": facebook.public_url + "/v21.0",
+                        },
+                        "site": {
+                            "widgets": {
+                                WIDGET: {"group": "support", "title": "Shop", "origins": [ORIGIN]}
+                            }
+                        },
+                        **(extra_channels or {}),
+                    },
                 },
-                "telegram": {
-                    "token": TOKEN,
-                    "api_url": fakes.base_url + "/telegram",
-                    "updates": "webhook",
-                    "webhook_secret": TG_SECRET,
-                },
-                "groups": {"support": {"chat_id": group_id, "mode": "topics"}},
-                "channels": {
-                    "telegram": {"group": "support"},
-                    "vk": {
-                        "group": "support",
-                        "token": VK_TOKEN,
-                        "group_id": VK_GROUP,
-                        "api_url": vk.public_url,
-                        "updates": vk_updates,
-                        "secret": VK_SECRET,
-                        "confirmation": "confirm-77",
-                    },
-                    "viber": {
-                        "group": "support",
-                        "token": VIBER_TOKEN,
-                        "name": "Shop",
-                        "api_url": viber.public_url,
-                    },
-                    "facebook": {
-                        "group": "support",
-                        "page_token": FB_PAGE,
-                        "app_secret": FB_SECRET,
-                        "verify_token": FB_VERIFY,
-                        "graph_url": facebook.public_url + "/v21.0",
-                    },
-                    "site": {
-                        "widgets": {
-                            WIDGET: {"group": "support", "title": "Shop", "origins": [ORIGIN]}
-                        }
-                    },
-                    **(extra_channels or {}),
-                },
-            },
+                changes or {},
+            ),
             source="contract",
             platforms=platforms,
         )
