@@ -139,6 +139,19 @@ class GroupConfig(Section):
         """The group's key under `groups:` in the config file."""
         return self._name
 
+    def describe(self) -> str:
+        """The mode and the helpdesk settings, as `check-config` prints them."""
+        parts = [self.mode]
+        if self.hours is not None:
+            parts.append(f"hours {self.hours.timezone}")
+        if self.sla.accept_within is not None:
+            parts.append(f"accept within {format_duration(self.sla.accept_within)}")
+        if self.sla.answer_within is not None:
+            parts.append(f"answer within {format_duration(self.sla.answer_within)}")
+        if self.auto_close_after is not None:
+            parts.append(f"auto-close after {format_duration(self.auto_close_after)}")
+        return ", ".join(parts)
+
     def allows(self, user_id: int) -> bool:
         """True when `user_id` may act as an operator here (empty `operators`: every member)."""
         return not self.operators or user_id in self.operators
@@ -336,15 +349,22 @@ class BridgeConfig(Section):
 
     def summary(self) -> str:
         """One line of what is on, as `check-config` prints it."""
-        groups = ", ".join(f"{name}: {group.mode}" for name, group in self.groups.items())
+        groups = ", ".join(f"{name}: {group.describe()}" for name, group in self.groups.items())
         count = len(self.groups)
         parts = [
             schema.summary_of(section)
             for schema in self._platforms
             if (section := self.section(schema.name)) is not None
         ]
+        extras = []
+        if self.close.rating:
+            extras.append("ratings on")
+        if self.templates:
+            extras.append(
+                f"{len(self.templates)} quick repl{'ies' if len(self.templates) != 1 else 'y'}"
+            )
         return (
             f"language {self.language}, database {self.database_backend}, "
             f"{count} group{'s' if count != 1 else ''} ({groups}), "
-            f"channels: {', '.join(parts)}"
+            f"channels: {', '.join(parts)}" + "".join(f", {extra}" for extra in extras)
         )

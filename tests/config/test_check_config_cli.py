@@ -28,10 +28,31 @@ def test_example_prints_ok_and_the_summary(example_env):
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
         "OK",
-        "language ru, database sqlite, 1 group (support: topics), "
+        "language ru, database sqlite, 1 group (support: topics, hours Europe/Moscow, "
+        "accept within 5m, answer within 15m, auto-close after 1d), "
         "channels: telegram, vk (longpoll), viber, facebook, site (1 widget)",
     ]
     assert result.stderr == ""
+
+
+def test_a_helpdesk_mistake_is_printed_with_its_key_path(example_env, tmp_path):
+    text = example_config_path().read_text(encoding="utf-8")
+    broken = tmp_path / "config.yaml"
+    broken.write_text(
+        text.replace("timezone: Europe/Moscow", "timezone: Europe/Moskow").replace(
+            "accept_within: 5m", "accept_within: 5 minutes"
+        ),
+        encoding="utf-8",
+    )
+    result = run_check(str(broken), env=example_env)
+    assert result.returncode != 0
+    assert f"{broken}: groups.support.hours.timezone: unknown time zone 'Europe/Moskow' " in (
+        result.stderr
+    )
+    assert "(did you mean 'Europe/Moscow'?)" in result.stderr
+    assert f"{broken}: groups.support.sla.accept_within: not a duration: '5 minutes'" in (
+        result.stderr
+    )
 
 
 def test_dash_c_option_works_like_the_positional_file(example_env):

@@ -19,7 +19,8 @@ def test_example_passes_with_its_variables_set(example_env):
 
     assert config.source == str(example_config_path())
     assert config.summary() == (
-        "language ru, database sqlite, 1 group (support: topics), "
+        "language ru, database sqlite, 1 group (support: topics, hours Europe/Moscow, "
+        "accept within 5m, answer within 15m, auto-close after 1d), "
         "channels: telegram, vk (longpoll), viber, facebook, site (1 widget)"
     )
     assert config.telegram.token == example_env["TELEGRAM_TOKEN"]
