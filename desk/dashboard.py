@@ -66,7 +66,12 @@ async def past_sla(
             cards += overdue(started, accept, now)
     if answer is not None:
         for wait in await waiting_for_answer(session, group.name):
-            started = answer_clock(hours, wait.first_unanswered, wait.accepted_at)
+            started = answer_clock(
+                hours,
+                wait.first_unanswered,
+                wait.conversation.accepted_at,
+                wait.conversation.last_operator_reply_at,
+            )
             waiting += overdue(started, answer, now)
     return cards, waiting
 

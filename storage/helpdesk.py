@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
 from sqlalchemy import func, or_, update
+from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 
 from storage.dialect import upsert_insert
@@ -80,11 +81,11 @@ REPLY_KIND: Final = "reply"
 
 @dataclass(frozen=True, slots=True)
 class AnswerWait:
-    """A claimed conversation whose customer waits for an answer, and since which message."""
+    """A claimed conversation whose customer waits for an answer, and since when:
+    `first_unanswered` is the platform's time of their first message after the claimer's
+    last reply."""
 
-    conversation_id: int
-    operator_id: int | None
-    accepted_at: datetime | None
+    conversation: Conversation
     first_unanswered: datetime
 
 
@@ -112,20 +113,25 @@ async def waiting_for_accept(session: AsyncSession, group: str) -> list[Conversa
 
 
 async def waiting_for_answer(session: AsyncSession, group: str) -> list[AnswerWait]:
-    """A group's claimed conversations whose customer wrote after the claimer's last reply,
-    each with its first customer message since that reply (the message that started the wait).
+    """A group's claimed conversations whose customer wrote after the claimer's last reply
+    (the dashboard's "with new messages"), each with the time of the customer's first message
+    since that reply: the message that started the wait.
 
-    One query: the conversations (index `group, state`) joined to their customer messages
-    newer than the last reply (index `conversation_id, id` of messages), grouped.
+    "Since the reply" is decided by message ids (insert order), not by times: a message's
+    `created_at` is the platform's clock (Telegram's whole seconds, a backlog's old dates),
+    the reply's the bridge's. One query: the conversations (index `group, state`) joined to
+    their customer messages after the last OUT one (index `conversation_id, id`), grouped.
     """
+    reply = aliased(Message)
+    last_reply = (
+        select(func.max(reply.id))
+        .where(reply.conversation_id == Conversation.id, reply.direction == Direction.OUT)
+        .correlate(Conversation)
+        .scalar_subquery()
+    )
     first = func.min(col(Message.created_at)).label("first_unanswered")
     result = await session.exec(
-        select(
-            col(Conversation.id),
-            col(Conversation.operator_id),
-            col(Conversation.accepted_at),
-            first,
-        )
+        select(Conversation, first)
         .join(Message, col(Message.conversation_id) == col(Conversation.id))
         .where(
             col(Conversation.group) == group,
@@ -137,21 +143,16 @@ async def waiting_for_answer(session: AsyncSession, group: str) -> list[AnswerWa
                 > col(Conversation.last_operator_reply_at),
             ),
             col(Message.direction) == Direction.IN,
-            or_(
-                col(Conversation.last_operator_reply_at).is_(None),
-                col(Message.created_at) > col(Conversation.last_operator_reply_at),
-            ),
+            col(Message.id) > func.coalesce(last_reply, 0),
             _not_blocked(),
         )
-        .group_by(
-            col(Conversation.id), col(Conversation.operator_id), col(Conversation.accepted_at)
-        )
+        .group_by(col(Conversation.id))  # its other columns depend on the key
         .order_by(col(Conversation.id))
     )
     return [
-        AnswerWait(conversation_id, operator_id, accepted_at, as_utc(first_unanswered))
-        for conversation_id, operator_id, accepted_at, first_unanswered in result.all()
-        if conversation_id is not None and first_unanswered is not None
+        AnswerWait(conversation, as_utc(first_unanswered))
+        for conversation, first_unanswered in result.all()
+        if first_unanswered is not None
     ]
 
 

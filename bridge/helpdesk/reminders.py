@@ -102,10 +102,17 @@ async def answer_reminders(
         waits = await waiting_for_answer(session, group.name)
     sent = 0
     for wait in waits:
-        started = answer_clock(hours, wait.first_unanswered, wait.accepted_at)
+        started = answer_clock(
+            hours,
+            wait.first_unanswered,
+            wait.conversation.accepted_at,
+            wait.conversation.last_operator_reply_at,
+        )
         reminder = due(started, within, now)
+        conversation = wait.conversation
+        assert conversation.id is not None
         if reminder is not None and await _remind_answer(
-            jobs, desk, wait.conversation_id, wait.operator_id, reminder, now
+            jobs, desk, conversation.id, conversation.operator_id, reminder, now
         ):
             sent += 1
     return sent

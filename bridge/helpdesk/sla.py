@@ -7,7 +7,7 @@ the reminder jobs and by the dashboard's "past SLA" line, so both count the same
   outside working hours) or `opened_at`, moved to the next opening when that instant fell
   outside the hours.
 - A customer's wait for an answer starts at their first message the claimer has not answered
-  yet (not later than the accept: the claimer's clock does not run before they claimed), again
+  yet (not before the accept: the claimer's clock does not run before they claimed), again
   moved to the next opening.
 - Elapsed time is wall time from that start; nothing is reminded while the group is closed
   (an operator's evening is not counted against them: a card that came at 17:58 is reminded
@@ -50,10 +50,15 @@ def accept_clock(hours: WorkingHours, opened_at: datetime, sla_from: datetime | 
 
 
 def answer_clock(
-    hours: WorkingHours, first_unanswered: datetime, accepted_at: datetime | None
+    hours: WorkingHours,
+    first_unanswered: datetime,
+    accepted_at: datetime | None,
+    answered_at: datetime | None = None,
 ) -> datetime:
-    """When a customer's wait for the claimer's answer started counting."""
-    start = max(first_unanswered, accepted_at) if accepted_at is not None else first_unanswered
+    """When a customer's wait for the claimer's answer started counting: their first message
+    after the last answer, but not before the accept nor before that answer (the message's
+    time is the platform's clock, whole seconds on Telegram)."""
+    start = max(t for t in (first_unanswered, accepted_at, answered_at) if t is not None)
     return hours.clock_start(start)
 
 
