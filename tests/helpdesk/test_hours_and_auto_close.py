@@ -36,6 +36,8 @@ SATURDAY = datetime(2027, 3, 27, 11, 0, tzinfo=UTC)  # 12:00 CET, closed
 SUNDAY = datetime(2027, 3, 28, 10, 0, tzinfo=UTC)  # 12:00 CEST, after the change
 HOLIDAY = datetime(2027, 3, 29, 8, 0, tzinfo=UTC)  # Monday 10:00 CEST, a holiday
 TUESDAY_OPENS = datetime(2027, 3, 30, 7, 0, tzinfo=UTC)  # 09:00 CEST
+#: The customer's goodbye after an auto-close (they write in Russian).
+GOODBYE = "давно не было сообщений"
 
 
 async def test_no_reminder_while_closed_and_the_clocks_start_at_the_next_opening_after_dst(
