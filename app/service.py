@@ -37,6 +37,7 @@ from bridge.web.metrics import (
 )
 
 if TYPE_CHECKING:
+    from bridge.helpdesk import Helpdesk
     from config import BridgeConfig
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,14 @@ class Service:
             self.internal_port = internal_port if internal_port is not None else internal.port
         self._runners: list[web.AppRunner] = []
         self._stopped = asyncio.Event()
+
+    @property
+    def helpdesk(self) -> Helpdesk | None:
+        """The helpdesk jobs (SLA reminders, auto-close), when the config has any: tests run
+        them with `service.helpdesk.tick(now=...)`."""
+        from bridge.helpdesk import Helpdesk
+
+        return next((c for c in self.components if isinstance(c, Helpdesk)), None)
 
     # --- lifecycle -------------------------------------------------------------------------
 

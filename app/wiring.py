@@ -122,7 +122,28 @@ def build_components(
         customer_channels(config, runtime, sink, files.link, platforms, intake, retention)
     )
     components.append(retention)
+    components.extend(helpdesk_jobs(config, runtime, desk, time_scale=time_scale))
     return components
+
+
+def helpdesk_jobs(
+    config: BridgeConfig, runtime: Runtime, desk: DeskRuntime, *, time_scale: float = 1.0
+) -> list[Component]:
+    """The SLA reminders and the auto-close (bridge/helpdesk), when a group configures them."""
+    from bridge.helpdesk import Helpdesk, wanted
+
+    if not wanted(config):
+        return []
+    jobs = Helpdesk(
+        config,
+        transaction=runtime.transaction,
+        sessions=runtime.session,
+        leader=runtime.leader,
+        desk=desk.desk,
+        outlets=runtime.outlets,
+        time_scale=time_scale,
+    )
+    return [jobs]
 
 
 def desk_updates(runtime: DeskRuntime) -> UpdatesIntake:

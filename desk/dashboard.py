@@ -7,6 +7,10 @@ message is posted and then pinned (handler `POSTED_HANDLER`, `register_dashboard
 through the outbox like every post, so the group's pace holds them too. The refresh loops are
 leader-only duties (bridge/leader.py): one process keeps the dashboards when several share
 PostgreSQL.
+
+With SLA times (`groups.NAME.sla`) the dashboard has one more line: how many cards wait past
+`accept_within` and how many claimed conversations' customers wait past `answer_within`,
+counted as the reminder jobs count them (bridge/helpdesk/sla.py, working hours included).
 """
 
 from __future__ import annotations
@@ -14,13 +18,18 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from botapi import calls
 from bridge import outbox
 from bridge.components import ComponentState
 from bridge.core.counters import Counts, dashboard_interval, render_dashboard
+from bridge.core.texts import text
+from bridge.helpdesk.sla import accept_clock, answer_clock, overdue
+from bridge.hours import WorkingHours
 from storage.counters import count_new, count_unanswered
+from storage.helpdesk import waiting_for_accept, waiting_for_answer
 from storage.state import kv_get, kv_set
 
 if TYPE_CHECKING:
@@ -41,14 +50,54 @@ def _keys(group: str) -> tuple[str, str]:
     return f"dashboard:{group}:message_id", f"dashboard:{group}:shown"
 
 
-async def refresh(session: AsyncSession, group: GroupConfig, language: str) -> bool:
-    """Enqueue the dashboard's post or edit if its text changed; True when something was queued."""
-    id_key, shown_key = _keys(group.name)
+async def past_sla(
+    session: AsyncSession, group: GroupConfig, now: datetime
+) -> tuple[int, int] | None:
+    """(cards past `accept_within`, customers past `answer_within`) at `now`; None without
+    SLA times. A time the group does not set counts 0."""
+    accept, answer = group.sla.accept_within, group.sla.answer_within
+    if accept is None and answer is None:
+        return None
+    hours = WorkingHours(group.hours)
+    cards = waiting = 0
+    if accept is not None:
+        for conversation in await waiting_for_accept(session, group.name):
+            started = accept_clock(hours, conversation.opened_at, conversation.sla_from)
+            cards += overdue(started, accept, now)
+    if answer is not None:
+        for wait in await waiting_for_answer(session, group.name):
+            started = answer_clock(
+                hours,
+                wait.first_unanswered,
+                wait.conversation.accepted_at,
+                wait.conversation.last_operator_reply_at,
+            )
+            waiting += overdue(started, answer, now)
+    return cards, waiting
+
+
+async def render(
+    session: AsyncSession, group: GroupConfig, language: str, *, now: datetime | None = None
+) -> str:
+    """The dashboard's text now: the counters, and the past-SLA line when SLA is set."""
     counts = Counts(
         new=await count_new(session, group.name),
         unanswered=await count_unanswered(session, group.name),
     )
     html = render_dashboard(counts, language)
+    late = await past_sla(session, group, now or datetime.now(UTC))
+    if late is not None:
+        line = text(language, "dashboard.sla", accept=late[0], answer=late[1])
+        html += "\n" + line
+    return html
+
+
+async def refresh(
+    session: AsyncSession, group: GroupConfig, language: str, *, now: datetime | None = None
+) -> bool:
+    """Enqueue the dashboard's post or edit if its text changed; True when something was queued."""
+    id_key, shown_key = _keys(group.name)
+    html = await render(session, group, language, now=now)
     if await kv_get(session, shown_key) == html:
         return False
     message_id = await kv_get(session, id_key)

@@ -12,6 +12,7 @@ Cards live in lane `tg:<chat>:card:<conversation>`: the post first, then its edi
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from botapi import calls
@@ -33,6 +34,7 @@ from bridge.core.cards import render_card as render_card_html
 from bridge.core.platform_names import NO_NAMES, PlatformNames
 from bridge.core.texts import text
 from bridge.events import Attachment
+from bridge.helpdesk.sla import waited_text
 from desk.callbacks import AcceptCallback, packed
 from desk.completions import DeskHandler
 from storage.avatars import get_avatar_file_id
@@ -40,7 +42,7 @@ from storage.conversations import get_conversation
 from storage.links import copy_showing
 from storage.messages import conversation_messages
 from storage.models import ConversationState, Direction
-from storage.operators import operator_groups, operators_reachable_in_private
+from storage.operators import get_operator, operator_groups, operators_reachable_in_private
 
 if TYPE_CHECKING:
     from sqlmodel.ext.asyncio.session import AsyncSession
@@ -493,6 +495,14 @@ class TelegramDesk:
             source=escape(self.source_name(customer.channel)),
             link=link_html(self.place_link(conversation), text(self.language, "card.open_link")),
         )
+        for operator_id in await self._reachable_operators_of(session, group):
+            await self.notify_operator(session, operator_id, html)
+
+    async def _reachable_operators_of(
+        self, session: AsyncSession, group: GroupConfig
+    ) -> list[int]:
+        """The group's operators who started the bot in private."""
+        found = []
         for operator in await operators_reachable_in_private(session):
             # The configured list decides; without one, the groups they were seen in.
             if group.operators:
@@ -500,4 +510,80 @@ class TelegramDesk:
             else:
                 allowed = group.name in await operator_groups(session, operator.id)
             if allowed:
-                await self.notify_operator(session, operator.id, html)
+                found.append(operator.id)
+        return found
+
+    # --- reminders (issue 15: bridge/core/desk.py RemindingDesk) ---------------------------
+
+    async def remind_accept(
+        self,
+        session: AsyncSession,
+        conversation: Conversation,
+        customer: Customer,
+        *,
+        waited: timedelta,
+    ) -> None:
+        """A post in the Incoming feed with a link to the card (lane `tg:<chat>:reminders`:
+        reminders due together are merged into one post when the group's pace holds them),
+        paced after the cards and the customers' messages; and private pings."""
+        group = self.group(conversation)
+        html = text(
+            self.language,
+            "reminder.accept",
+            number=conversation.id,
+            name=escaped_shortened(self.customer_name(customer), 64),
+            source=escape(self.source_name(customer.channel)),
+            waited=waited_text(waited, self.language),
+            link=link_html(self.place_link(conversation), text(self.language, "card.open_link")),
+        )
+        lane = f"tg:{group.chat_id}:reminders"
+        payload = calls.send_text(group.chat_id, html, thread_id=group.incoming_topic)
+        payload["part"] = {"author": text(self.language, "reminder.author"), "html": html}
+        await self.enqueue(
+            session,
+            conversation,
+            chat_id=group.chat_id,
+            lane=lane,
+            kind=outbox.KIND_TEXT,
+            payload=payload,
+            priority=outbox.PRIORITY_DEFAULT,
+            coalesce_key=lane,
+        )
+        for operator_id in await self._reachable_operators_of(session, group):
+            await self.notify_operator(session, operator_id, html)
+
+    async def remind_answer(
+        self,
+        session: AsyncSession,
+        conversation: Conversation,
+        customer: Customer,
+        *,
+        waited: timedelta,
+    ) -> None:
+        """Privately to the claimer who started the bot; else a notice in the place."""
+        operator = (
+            await get_operator(session, conversation.operator_id)
+            if conversation.operator_id is not None
+            else None
+        )
+        if operator is not None and operator.private_chat_started:
+            html = text(
+                self.language,
+                "reminder.answer",
+                number=conversation.id,
+                name=escaped_shortened(self.customer_name(customer), 64),
+                source=escape(self.source_name(customer.channel)),
+                waited=waited_text(waited, self.language),
+                link=link_html(
+                    self.place_link(conversation), text(self.language, "card.open_link")
+                ),
+            )
+            await self.notify_operator(session, operator.id, html)
+            return
+        html = text(
+            self.language,
+            "reminder.answer_place",
+            operator=escape(conversation.operator_name or ""),
+            waited=waited_text(waited, self.language),
+        )
+        await self.notice(session, conversation, html)

@@ -5,15 +5,27 @@ Helpers may add the queries their part needs here, each in its own section below
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Final
 
-from sqlalchemy import update
-from sqlmodel import col
+from sqlalchemy import func, or_, update
+from sqlalchemy.orm import aliased
+from sqlmodel import col, select
 
 from storage.dialect import upsert_insert
-from storage.models import Conversation, Reminder
-from storage.timeutil import utcnow
+from storage.models import (
+    Conversation,
+    ConversationState,
+    Customer,
+    DeliveryState,
+    Direction,
+    Message,
+    OutboxItem,
+    OutboxState,
+    Reminder,
+)
+from storage.timeutil import as_utc, utcnow
 
 if TYPE_CHECKING:
     from sqlmodel.ext.asyncio.session import AsyncSession
@@ -58,3 +70,144 @@ async def store_rating(
         .values(rating=rating, rated_at=now or utcnow())
     )
     return bool(result.rowcount)
+
+
+# --- jobs -----------------------------------------------------------------------------------
+# The reminder and auto-close jobs (bridge/helpdesk): who waits, and is a reply still unsent.
+
+#: The outbox kind of every customer outlet's rows (adapters' `enqueue_reply`/`enqueue_text`).
+REPLY_KIND: Final = "reply"
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerWait:
+    """A claimed conversation whose customer waits for an answer, and since when:
+    `first_unanswered` is the platform's time of their first message after the claimer's
+    last reply."""
+
+    conversation: Conversation
+    first_unanswered: datetime
+
+
+def _not_blocked() -> Any:
+    """Conversations of customers who are not blocked (their messages are not even posted)."""
+    return (
+        select(Customer.id)
+        .where(col(Customer.id) == col(Conversation.customer_id), col(Customer.blocked).is_(False))
+        .exists()
+    )
+
+
+async def waiting_for_accept(session: AsyncSession, group: str) -> list[Conversation]:
+    """A group's new (unclaimed) conversations, oldest first (blocked customers left out)."""
+    result = await session.exec(
+        select(Conversation)
+        .where(
+            col(Conversation.group) == group,
+            col(Conversation.state) == ConversationState.NEW,
+            _not_blocked(),
+        )
+        .order_by(col(Conversation.id))
+    )
+    return list(result.all())
+
+
+async def waiting_for_answer(session: AsyncSession, group: str) -> list[AnswerWait]:
+    """A group's claimed conversations whose customer wrote after the claimer's last reply
+    (the dashboard's "with new messages"), each with the time of the customer's first message
+    since that reply: the message that started the wait.
+
+    "Since the reply" is decided by message ids (insert order), not by times: a message's
+    `created_at` is the platform's clock (Telegram's whole seconds, a backlog's old dates),
+    the reply's the bridge's. One query: the conversations (index `group, state`) joined to
+    their customer messages after the last OUT one (index `conversation_id, id`), grouped.
+    """
+    reply = aliased(Message)
+    last_reply = (
+        select(func.max(reply.id))
+        .where(reply.conversation_id == Conversation.id, reply.direction == Direction.OUT)
+        .correlate(Conversation)
+        .scalar_subquery()
+    )
+    first = func.min(col(Message.created_at)).label("first_unanswered")
+    result = await session.exec(
+        select(Conversation, first)
+        .join(Message, col(Message.conversation_id) == col(Conversation.id))
+        .where(
+            col(Conversation.group) == group,
+            col(Conversation.state) == ConversationState.ACCEPTED,
+            col(Conversation.last_customer_message_at).is_not(None),
+            or_(
+                col(Conversation.last_operator_reply_at).is_(None),
+                col(Conversation.last_customer_message_at)
+                > col(Conversation.last_operator_reply_at),
+            ),
+            col(Message.direction) == Direction.IN,
+            col(Message.id) > func.coalesce(last_reply, 0),
+            _not_blocked(),
+        )
+        .group_by(col(Conversation.id))  # its other columns depend on the key
+        .order_by(col(Conversation.id))
+    )
+    return [
+        AnswerWait(conversation, as_utc(first_unanswered))
+        for conversation, first_unanswered in result.all()
+        if first_unanswered is not None
+    ]
+
+
+async def silent_claims(session: AsyncSession, group: str, before: datetime) -> list[Conversation]:
+    """A group's claimed conversations with no message either way (and no accept) since
+    `before`: the auto-close candidates, oldest first."""
+    quiet = [
+        col(Conversation.opened_at) < before,
+        or_(col(Conversation.accepted_at).is_(None), col(Conversation.accepted_at) < before),
+    ]
+    for column in (Conversation.last_customer_message_at, Conversation.last_operator_reply_at):
+        quiet.append(or_(col(column).is_(None), col(column) < before))
+    result = await session.exec(
+        select(Conversation)
+        .where(
+            col(Conversation.group) == group,
+            col(Conversation.state) == ConversationState.ACCEPTED,
+            *quiet,
+        )
+        .order_by(col(Conversation.id))
+    )
+    return list(result.all())
+
+
+async def reply_pending(session: AsyncSession, conversation_id: int) -> bool:
+    """Whether an operator's reply in this conversation has not reached the customer's
+    platform yet (the auto-close waits for it).
+
+    Two cheap EXISTS probes. A stored OUT message still `pending` (index `conversation_id, id`
+    of messages): a reply is pending from when it is stored until its outbox row is sent
+    (`sent`), or fails for good (`failed`). And an unsent outbox row of the conversation that
+    carries a reply (kind `reply` with a message; service texts carry none), for what the
+    message does not track: the later parts of a reply sent in several calls (its first part
+    already marked it sent). That probe goes through the `state` index, among the unsent rows
+    only, which are few next to the finished ones.
+    """
+    message = await session.scalar(
+        select(Message.id)
+        .where(
+            col(Message.conversation_id) == conversation_id,
+            col(Message.direction) == Direction.OUT,
+            col(Message.delivery_state) == DeliveryState.PENDING,
+        )
+        .limit(1)
+    )
+    if message is not None:
+        return True
+    row = await session.scalar(
+        select(OutboxItem.id)
+        .where(
+            col(OutboxItem.state).in_([OutboxState.PENDING, OutboxState.LEASED]),
+            col(OutboxItem.conversation_id) == conversation_id,
+            col(OutboxItem.kind) == REPLY_KIND,
+            col(OutboxItem.message_id).is_not(None),
+        )
+        .limit(1)
+    )
+    return row is not None

@@ -11,6 +11,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
+    from datetime import timedelta
+
     from sqlmodel.ext.asyncio.session import AsyncSession
 
     from bridge.events import Outbound
@@ -64,6 +66,37 @@ class Desk(Protocol):
 
     async def notify_operator(self, session: AsyncSession, operator_id: int, html: str) -> None:
         """A private message to an operator who has started the bot (skipped otherwise)."""
+
+
+@runtime_checkable
+class RemindingDesk(Protocol):
+    """Optional ability of a desk: the SLA reminders (issue 15, bridge/helpdesk).
+
+    The jobs check for it (`isinstance(desk, RemindingDesk)`). Same contract as `Desk`:
+    enqueue only, in the caller's transaction, through the outbox like every post.
+    """
+
+    async def remind_accept(
+        self,
+        session: AsyncSession,
+        conversation: Conversation,
+        customer: Customer,
+        *,
+        waited: timedelta,
+    ) -> None:
+        """A card has waited `waited` for Accept: a reminder in the group's Incoming feed that
+        links the card, and a private ping to each operator of the group who started the bot."""
+
+    async def remind_answer(
+        self,
+        session: AsyncSession,
+        conversation: Conversation,
+        customer: Customer,
+        *,
+        waited: timedelta,
+    ) -> None:
+        """The customer has waited `waited` for the claimer's answer: a private message to
+        the claimer, or a notice in the conversation's place when they cannot be reached."""
 
 
 class CustomerOutlet(Protocol):

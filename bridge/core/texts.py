@@ -129,6 +129,14 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "customer.rating_comment_thanks": "Thank you, we have passed your comment on.",
         # issue 15: working hours, reminders, auto-close (jobs) — keys below
         "hours.card_offline": "🌙 Received outside working hours",
+        "reminder.author": "⏰ Reminder",
+        "reminder.accept": "⏰ Conversation #{number} from <b>{name}</b> ({source}) has waited "
+        "{waited} for Accept: {link}",
+        "reminder.answer": "⏰ <b>{name}</b> (#{number}, {source}) has waited {waited} for "
+        "your answer: {link}",
+        "reminder.answer_place": "⏰ {operator}, the customer has waited {waited} for an answer.",
+        "dashboard.sla": "⏰ Past SLA: waiting for Accept <b>{accept}</b> | "
+        "for an answer <b>{answer}</b>",
         # issue 15: ratings — keys below
         # issue 15: quick replies and /stats — keys below
         # topic titles (plain text)
@@ -238,6 +246,14 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "customer.rating_comment_thanks": "Спасибо, мы передали ваш комментарий.",
         # issue 15: working hours, reminders, auto-close (jobs) — keys below
         "hours.card_offline": "🌙 Получено в нерабочее время",
+        "reminder.author": "⏰ Напоминание",
+        "reminder.accept": "⏰ Обращение #{number} от <b>{name}</b> ({source}) ждёт принятия "
+        "уже {waited}: {link}",
+        "reminder.answer": "⏰ <b>{name}</b> (#{number}, {source}) ждёт вашего ответа "
+        "уже {waited}: {link}",
+        "reminder.answer_place": "⏰ {operator}, клиент ждёт ответа уже {waited}.",
+        "dashboard.sla": "⏰ Сверх SLA: ждут принятия <b>{accept}</b> | "
+        "ждут ответа <b>{answer}</b>",
         # issue 15: ratings — keys below
         # issue 15: quick replies and /stats — keys below
         "topic.name": "{name} · {source}",

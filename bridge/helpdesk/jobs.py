@@ -1,0 +1,234 @@
+"""The helpdesk's scheduled jobs: SLA reminders and the auto-close, run by one process.
+
+Three jobs, each over every group that configures it (config/schema.py `GroupConfig`):
+
+- `accept_reminders` (`sla.accept_within`): a card still not accepted gets a reminder in the
+  group's Incoming feed and private pings (bridge/helpdesk/reminders.py);
+- `answer_reminders` (`sla.answer_within`): the claimer of a conversation whose customer waits
+  for an answer is reminded privately, or in the place;
+- `auto_close` (`auto_close_after`): a claimed conversation silent that long is closed as
+  /close would, "for inactivity" (bridge/helpdesk/auto_close.py).
+
+Like the retention jobs (bridge/retention.py), they run on APScheduler's `AsyncIOScheduler`
+inside a leader duty (bridge/leader.py), so with several processes on one PostgreSQL only the
+leader ticks. That is for economy, not for correctness: every reminder is claimed in the
+database (`storage.helpdesk.claim_reminder`, a unique key per wait) in the transaction that
+queues it, and the conversation's row is locked while it is decided, so two processes ticking
+at once (a leader change's overlap) still send each reminder once and close once.
+
+One tick runs every job; ticks come every `tick_interval` (a tenth of the shortest configured
+time, between 1 and 30 s, compressed by `time_scale` like the rest of the waiting). `tick(now=)`
+and `run(job, now=)` take the clock as an argument: tests drive the jobs with it, no waiting.
+Everything is enqueued through the outbox, so reminders are paced with every other post.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import Counter
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from bridge.components import ComponentState
+from bridge.core.texts import CustomerTexts
+from bridge.helpdesk.auto_close import auto_close_group
+from bridge.helpdesk.reminders import accept_reminders, answer_reminders
+from bridge.hours import WorkingHours
+
+if TYPE_CHECKING:
+    from sqlmodel.ext.asyncio.session import AsyncSession
+
+    from bridge.core.desk import Desk, Outlets
+    from bridge.leader import Leader
+    from config import BridgeConfig, GroupConfig
+
+log = logging.getLogger(__name__)
+
+ACCEPT_REMINDERS = "accept_reminders"
+ANSWER_REMINDERS = "answer_reminders"
+AUTO_CLOSE = "auto_close"
+#: Every job, in the order a tick runs them.
+JOBS = (ACCEPT_REMINDERS, ANSWER_REMINDERS, AUTO_CLOSE)
+#: The leader duty's name.
+DUTY = "helpdesk"
+#: Ticks come at least this often (before `time_scale`) ...
+MAX_TICK = timedelta(seconds=30)
+#: ... and at most this often.
+MIN_TICK = timedelta(seconds=1)
+#: A tick comes every this fraction of the shortest configured time.
+TICK_FRACTION = 10
+
+Transaction = Callable[[], AbstractAsyncContextManager["AsyncSession"]]
+
+
+def group_times(group: GroupConfig) -> dict[str, timedelta]:
+    """The jobs a group configures, with their time."""
+    times = {
+        ACCEPT_REMINDERS: group.sla.accept_within,
+        ANSWER_REMINDERS: group.sla.answer_within,
+        AUTO_CLOSE: group.auto_close_after,
+    }
+    return {job: time for job, time in times.items() if time is not None}
+
+
+def wanted(config: BridgeConfig) -> bool:
+    """Whether any group configures a reminder or the auto-close (the wiring adds the jobs)."""
+    return any(group_times(group) for group in config.groups.values())
+
+
+def tick_interval(config: BridgeConfig, time_scale: float = 1.0) -> float:
+    """Seconds between two ticks: a tenth of the shortest configured time, within 1-30 s,
+    divided by `time_scale`."""
+    times = [time for group in config.groups.values() for time in group_times(group).values()]
+    interval = min([MAX_TICK, *(time / TICK_FRACTION for time in times)])
+    return max(interval, MIN_TICK).total_seconds() / time_scale
+
+
+class Helpdesk:
+    """The helpdesk jobs as a component: a leader duty that ticks them with APScheduler.
+
+    `transaction` opens a committed transaction (`Runtime.transaction`, which wakes the
+    outbox worker after it); `sessions` a plain session for the reads; `desk` is the process's
+    desk (its `RemindingDesk` ability posts the reminders); `outlets` reach the customers
+    (the auto-close's goodbye).
+    """
+
+    name = "helpdesk"
+
+    def __init__(
+        self,
+        config: BridgeConfig,
+        *,
+        transaction: Transaction,
+        sessions: Callable[[], AsyncSession],
+        leader: Leader,
+        desk: Desk,
+        outlets: Outlets,
+        time_scale: float = 1.0,
+    ) -> None:
+        self.config = config
+        self.transaction = transaction
+        self.sessions = sessions
+        self.leader = leader
+        self.desk = desk
+        self.outlets = outlets
+        self.texts = CustomerTexts(config.texts.override)
+        self.interval = tick_interval(config, time_scale)
+        self.hours = {name: WorkingHours(group.hours) for name, group in config.groups.items()}
+        #: Reminders sent and conversations closed by this process, per job.
+        self.done: Counter[str] = Counter()
+        self.ticks = 0
+        self._tasks: set[asyncio.Task[object]] = set()
+        self._started = False
+
+    def groups(self, job: str) -> list[tuple[GroupConfig, timedelta]]:
+        """The groups that configure `job`, with its time there."""
+        found = []
+        for group in self.config.groups.values():
+            time = group_times(group).get(job)
+            if time is not None:
+                found.append((group, time))
+        return found
+
+    def jobs(self) -> list[str]:
+        """The jobs some group configures."""
+        return [job for job in JOBS if self.groups(job)]
+
+    # ---- the component -------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self.leader.add_duty(DUTY, self._lead)
+        self._started = True
+
+    async def stop(self) -> None:
+        if self._started:
+            await self.leader.remove_duty(DUTY)
+        self._started = False
+
+    def state(self) -> ComponentState:
+        if not self._started:
+            return ComponentState("stopped")
+        if not self.leader.is_leader:
+            return ComponentState("running", "standby: the leader process runs the jobs")
+        return ComponentState("running")
+
+    async def _lead(self) -> None:
+        """The duty: APScheduler ticks the jobs while this process leads."""
+        from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+        scheduler = AsyncIOScheduler(timezone=UTC, event_loop=asyncio.get_running_loop())
+        scheduler.add_job(
+            self._scheduled,
+            "interval",
+            id=DUTY,
+            name="helpdesk:tick",
+            seconds=self.interval,
+            next_run_time=datetime.now(UTC) + timedelta(seconds=self.interval),
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+        )
+        scheduler.start()
+        log.info("helpdesk jobs every %.1f s: %s", self.interval, ", ".join(self.jobs()))
+        try:
+            await asyncio.Future()  # until the leader cancels the duty
+        finally:
+            scheduler.shutdown(wait=False)
+            await asyncio.sleep(0)  # the scheduler shuts down on the loop's next turn
+            for task in list(self._tasks):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+
+    async def _scheduled(self) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
+        try:
+            await self.tick()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("helpdesk tick failed; the next one runs on schedule")
+        finally:
+            if task is not None:
+                self._tasks.discard(task)
+
+    # ---- the jobs ------------------------------------------------------------------------
+
+    async def tick(self, *, now: datetime | None = None) -> dict[str, int]:
+        """Run every configured job at `now` (default: the current time); what each did."""
+        now = now or datetime.now(UTC)
+        done = {job: await self.run(job, now=now) for job in self.jobs()}
+        self.ticks += 1
+        return done
+
+    async def run(self, job: str, *, now: datetime | None = None) -> int:
+        """Run one job at `now`; how many reminders it queued (conversations it closed)."""
+        if job not in JOBS:
+            raise ValueError(f"no helpdesk job {job!r} (known: {', '.join(JOBS)})")
+        now = now or datetime.now(UTC)
+        total = 0
+        for group, time in self.groups(job):
+            hours = self.hours[group.name]
+            try:
+                if job == ACCEPT_REMINDERS:
+                    count = await accept_reminders(self, group, hours, time, now)
+                elif job == ANSWER_REMINDERS:
+                    count = await answer_reminders(self, group, hours, time, now)
+                else:
+                    count = await auto_close_group(self, group, time, now)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("helpdesk %s of group %s failed", job, group.name)
+                continue
+            total += count
+        self.done[job] += total
+        if total:
+            log.info("helpdesk %s: %d at %s", job, total, now.isoformat(timespec="seconds"))
+        return total
