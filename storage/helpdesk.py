@@ -5,14 +5,16 @@ Helpers may add the queries their part needs here, each in its own section below
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import update
+from sqlalchemy import or_, update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col
 
 from storage.dialect import upsert_insert
-from storage.models import Conversation, Reminder
+from storage.models import Conversation, Customer, Reminder
 from storage.timeutil import utcnow
 
 if TYPE_CHECKING:
@@ -58,3 +60,47 @@ async def store_rating(
         .values(rating=rating, rated_at=now or utcnow())
     )
     return bool(result.rowcount)
+
+
+# --- offline notices (working hours) --------------------------------------------------------
+
+
+async def take_offline_notices(
+    session: AsyncSession,
+    customer_ids: Iterable[int],
+    *,
+    now: datetime,
+    spell_began: datetime | None,
+) -> set[int]:
+    """Of these customers, those who have not had the offline auto-reply in the current closed
+    spell (none yet, or one before `spell_began`, the group's last closing time): their
+    `offline_notice_at` becomes `now` and their ids are returned. One conditional UPDATE, so
+    two transactions (or processes) never both take the same customer's notice."""
+    ids = sorted(set(customer_ids))
+    if not ids:
+        return set()
+    owed = col(Customer.offline_notice_at).is_(None)
+    if spell_began is not None:
+        owed = or_(owed, col(Customer.offline_notice_at) < spell_began)
+    result = await session.exec(
+        update(Customer)
+        .where(col(Customer.id).in_(ids), owed)
+        .values(offline_notice_at=now)
+        .returning(col(Customer.id))
+    )
+    return {int(row) for row in result.scalars().all()}
+
+
+async def mark_outside_hours(
+    session: AsyncSession, conversation: Conversation, sla_from: datetime
+) -> None:
+    """A conversation opened while its group was closed: its card says so, and its SLA clocks
+    start at `sla_from` (the next opening). The caller's object shows it too."""
+    assert conversation.id is not None
+    await session.exec(
+        update(Conversation)
+        .where(col(Conversation.id) == conversation.id)
+        .values(outside_hours=True, sla_from=sla_from)
+    )
+    set_committed_value(conversation, "outside_hours", True)
+    set_committed_value(conversation, "sla_from", sla_from)

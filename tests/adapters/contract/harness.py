@@ -150,8 +150,11 @@ async def running_bridge(
     vk_updates: str = "callback",
     platforms: Registry | None = None,
     extra_channels: Mapping[str, dict[str, Any]] | None = None,
+    extra_group: Mapping[str, Any] | None = None,
+    settings: Mapping[str, Any] | None = None,
 ) -> AsyncIterator[Bridge]:
-    """The bridge with every platform of `platforms` on; `extra_channels` adds sections."""
+    """The bridge with every platform of `platforms` on; `extra_channels` adds sections,
+    `extra_group` keys of the group (`hours`, `sla`), `settings` top-level keys (`texts`)."""
     platforms = registry() if platforms is None else platforms
     telegram = FakeTelegram(limits=TelegramLimits(time_scale=SCALE))
     telegram.add_bot(TOKEN, username="talker_bot")
@@ -187,7 +190,10 @@ async def running_bridge(
                     "updates": "webhook",
                     "webhook_secret": TG_SECRET,
                 },
-                "groups": {"support": {"chat_id": group_id, "mode": "topics"}},
+                "groups": {
+                    "support": {"chat_id": group_id, "mode": "topics", **(extra_group or {})}
+                },
+                **(settings or {}),
                 "channels": {
                     "telegram": {"group": "support"},
                     "vk": {
