@@ -6,18 +6,20 @@ Helpers may add the queries their part needs here, each in its own section below
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import or_, update
 from sqlalchemy.orm.attributes import set_committed_value
-from sqlmodel import col
+from sqlmodel import col, select
 
 from storage.dialect import upsert_insert
 from storage.models import Conversation, Customer, Reminder
 from storage.timeutil import utcnow
 
 if TYPE_CHECKING:
+    from sqlalchemy import ColumnElement
     from sqlmodel.ext.asyncio.session import AsyncSession
 
 
@@ -79,7 +81,7 @@ async def take_offline_notices(
     ids = sorted(set(customer_ids))
     if not ids:
         return set()
-    owed = col(Customer.offline_notice_at).is_(None)
+    owed: ColumnElement[bool] = col(Customer.offline_notice_at).is_(None)
     if spell_began is not None:
         owed = or_(owed, col(Customer.offline_notice_at) < spell_began)
     result = await session.exec(
@@ -104,3 +106,62 @@ async def mark_outside_hours(
     )
     set_committed_value(conversation, "outside_hours", True)
     set_committed_value(conversation, "sla_from", sla_from)
+
+
+# --- stats ----------------------------------------------------------------------------------
+
+#: Most conversations /stats reads for one group (the newest first): bounds the work of one
+#: answer on a busy group; past it the oldest of the 30 days are left out.
+STATS_ROW_LIMIT = 20_000
+
+
+@dataclass(frozen=True, slots=True)
+class StatsRow:
+    """What /stats needs of one conversation (bridge/core/stats.py computes the figures)."""
+
+    id: int
+    operator_id: int | None
+    operator_name: str | None
+    opened_at: datetime
+    sla_from: datetime | None
+    accepted_at: datetime | None
+    first_reply_at: datetime | None
+    closed_at: datetime | None
+    rating: int | None
+    rated_at: datetime | None
+
+
+async def stats_rows(
+    session: AsyncSession, group: str, since: datetime, *, limit: int = STATS_ROW_LIMIT
+) -> list[StatsRow]:
+    """The group's conversations accepted, closed or rated at `since` or later (newest first,
+    at most `limit`)."""
+    c = Conversation
+    result = await session.exec(
+        select(c)
+        .where(
+            col(c.group) == group,
+            or_(
+                col(c.accepted_at) >= since,
+                col(c.closed_at) >= since,
+                col(c.rated_at) >= since,
+            ),
+        )
+        .order_by(col(c.id).desc())
+        .limit(limit)
+    )
+    return [
+        StatsRow(
+            id=row.id or 0,
+            operator_id=row.operator_id,
+            operator_name=row.operator_name,
+            opened_at=row.opened_at,
+            sla_from=row.sla_from,
+            accepted_at=row.accepted_at,
+            first_reply_at=row.first_reply_at,
+            closed_at=row.closed_at,
+            rating=row.rating,
+            rated_at=row.rated_at,
+        )
+        for row in result.all()
+    ]
