@@ -19,7 +19,7 @@ from botapi import calls
 from bridge import outbox
 from bridge.core.cards import escape
 from bridge.core.reply_handlers import ReplyHandler
-from bridge.core.texts import text
+from bridge.core.texts import CustomerTexts, text
 from bridge.errors import PermanentError, PlaceClosed, PlaceGone, RecipientUnreachable
 from storage.avatars import put_avatar_file_id
 from storage.conversations import get_conversation, set_card, set_topic
@@ -258,7 +258,8 @@ async def edit_failed(
         await reply_failed(desk, session, item, error)
         return
     log.info("edit of message %s refused (%s); sending a correction", message.id, error.reason)
-    correction = text(customer.language or desk.language, "customer.edited", text=message.text)
+    texts = CustomerTexts(desk.config.texts.override)
+    correction = texts(customer.language or desk.language, "edited", text=message.text)
     payload = calls.send_text(customer.chat, escape(correction))
     await outbox.enqueue(
         session,

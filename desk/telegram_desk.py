@@ -175,6 +175,7 @@ class TelegramDesk:
             state=ConversationState(conversation.state).value,
             operator_name=conversation.operator_name,
             previous_number=conversation.previous_conversation_id,
+            outside_hours=conversation.outside_hours,
         )
 
     async def card_content(

@@ -5,12 +5,14 @@ Helpers may add the queries their part needs here, each in its own section below
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
 from sqlalchemy import func, or_, update
 from sqlalchemy.orm import aliased
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col, select
 
 from storage.dialect import upsert_insert
@@ -28,6 +30,7 @@ from storage.models import (
 from storage.timeutil import as_utc, utcnow
 
 if TYPE_CHECKING:
+    from sqlalchemy import ColumnElement
     from sqlmodel.ext.asyncio.session import AsyncSession
 
 
@@ -211,3 +214,106 @@ async def reply_pending(session: AsyncSession, conversation_id: int) -> bool:
         .limit(1)
     )
     return row is not None
+
+
+# --- offline notices (working hours) --------------------------------------------------------
+
+
+async def take_offline_notices(
+    session: AsyncSession,
+    customer_ids: Iterable[int],
+    *,
+    now: datetime,
+    spell_began: datetime | None,
+) -> set[int]:
+    """Of these customers, those who have not had the offline auto-reply in the current closed
+    spell (none yet, or one before `spell_began`, the group's last closing time): their
+    `offline_notice_at` becomes `now` and their ids are returned. One conditional UPDATE, so
+    two transactions (or processes) never both take the same customer's notice."""
+    ids = sorted(set(customer_ids))
+    if not ids:
+        return set()
+    owed: ColumnElement[bool] = col(Customer.offline_notice_at).is_(None)
+    if spell_began is not None:
+        owed = or_(owed, col(Customer.offline_notice_at) < spell_began)
+    result = await session.exec(
+        update(Customer)
+        .where(col(Customer.id).in_(ids), owed)
+        .values(offline_notice_at=now)
+        .returning(col(Customer.id))
+    )
+    return {int(row) for row in result.scalars().all()}
+
+
+async def mark_outside_hours(
+    session: AsyncSession, conversation: Conversation, sla_from: datetime
+) -> None:
+    """A conversation opened while its group was closed: its card says so, and its SLA clocks
+    start at `sla_from` (the next opening). The caller's object shows it too."""
+    assert conversation.id is not None
+    await session.exec(
+        update(Conversation)
+        .where(col(Conversation.id) == conversation.id)
+        .values(outside_hours=True, sla_from=sla_from)
+    )
+    set_committed_value(conversation, "outside_hours", True)
+    set_committed_value(conversation, "sla_from", sla_from)
+
+
+# --- stats ----------------------------------------------------------------------------------
+
+#: Most conversations /stats reads for one group (the newest first): bounds the work of one
+#: answer on a busy group; past it the oldest of the 30 days are left out.
+STATS_ROW_LIMIT = 20_000
+
+
+@dataclass(frozen=True, slots=True)
+class StatsRow:
+    """What /stats needs of one conversation (bridge/core/stats.py computes the figures)."""
+
+    id: int
+    operator_id: int | None
+    operator_name: str | None
+    opened_at: datetime
+    sla_from: datetime | None
+    accepted_at: datetime | None
+    first_reply_at: datetime | None
+    closed_at: datetime | None
+    rating: int | None
+    rated_at: datetime | None
+
+
+async def stats_rows(
+    session: AsyncSession, group: str, since: datetime, *, limit: int = STATS_ROW_LIMIT
+) -> list[StatsRow]:
+    """The group's conversations accepted, closed or rated at `since` or later (newest first,
+    at most `limit`)."""
+    c = Conversation
+    result = await session.exec(
+        select(c)
+        .where(
+            col(c.group) == group,
+            or_(
+                col(c.accepted_at) >= since,
+                col(c.closed_at) >= since,
+                col(c.rated_at) >= since,
+            ),
+        )
+        .order_by(col(c.id).desc())
+        .limit(limit)
+    )
+    return [
+        StatsRow(
+            id=row.id or 0,
+            operator_id=row.operator_id,
+            operator_name=row.operator_name,
+            opened_at=row.opened_at,
+            sla_from=row.sla_from,
+            accepted_at=row.accepted_at,
+            first_reply_at=row.first_reply_at,
+            closed_at=row.closed_at,
+            rating=row.rating,
+            rated_at=row.rated_at,
+        )
+        for row in result.all()
+    ]

@@ -13,14 +13,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import bindparam, func, literal, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.dialect import insert_skipping_duplicates, upsert_insert
 from storage.models import Conversation, Customer, DeliveryState, Direction, Message
-from storage.timeutil import as_utc, utcnow
+from storage.timeutil import UTCDateTime, as_utc, utcnow
 
 
 def attachments_json(attachments: Iterable[Any] | None) -> list[dict[str, Any]] | None:
@@ -255,7 +255,8 @@ async def store_operator_reply(
     attachments: Iterable[Any] | None = None,
     external_id: str | None = None,
 ) -> Message:
-    """Store the claimer's answer to the customer (pending delivery) and mark them answered."""
+    """Store the claimer's answer to the customer (pending delivery) and mark them answered;
+    the conversation's first answer also sets `first_reply_at` (for /stats)."""
     message = await store_message(
         session,
         conversation_id,
@@ -271,7 +272,12 @@ async def store_operator_reply(
     await session.exec(
         update(Conversation)
         .where(col(Conversation.id) == conversation_id)
-        .values(last_operator_reply_at=message.created_at)
+        .values(
+            last_operator_reply_at=message.created_at,
+            first_reply_at=func.coalesce(
+                col(Conversation.first_reply_at), literal(message.created_at, UTCDateTime())
+            ),
+        )
     )
     return message
 

@@ -44,6 +44,7 @@ from adapters.site.settings import SiteSettings, Widget
 from adapters.site.sockets import SocketCaps
 from adapters.site.uploads import FileStore
 from bridge.components import ComponentState
+from bridge.core.texts import CustomerTexts
 from bridge.web.clients import ClientAddress
 from storage.conversations import find_open_conversation
 from storage.customers import find_customer
@@ -79,7 +80,9 @@ class SiteAdapter:
         telegram_link: TelegramLink | None = None,
         client_address: ClientAddress | None = None,
         sockets: SocketCaps | None = None,
+        texts: CustomerTexts | None = None,
     ) -> None:
+        """`texts`: the customer texts with the admin's `texts:` overrides (visitors' notices)."""
         self.widget_id = widget_id
         #: The visitor's address for per-address limits (X-Forwarded-For from trusted proxies).
         self.client_address = client_address or ClientAddress()
@@ -93,6 +96,7 @@ class SiteAdapter:
         self.replies = ReplyFiles(signing_key, widget_id, files, telegram_link)
         self.public_url = public_url.rstrip("/") if public_url else None
         self.language = language
+        self.texts = texts or CustomerTexts()
         self.origins = OriginPolicy(widget.origins, public_url)
         self.hub = Hub()
         #: Open WebSockets per visitor, per address and in all (sockets.py); one per process,
@@ -195,6 +199,7 @@ class SiteChannel:
         public_url = str(config.http.public_url) if config.http.public_url else None
         client_address = ClientAddress(config.http.trusted_proxies)
         sockets = SocketCaps(max_total=max_sockets)
+        texts = CustomerTexts(config.texts.override)
         self.adapters = [
             SiteAdapter(
                 widget_id,
@@ -208,6 +213,7 @@ class SiteChannel:
                 telegram_link=telegram_link,
                 client_address=client_address,
                 sockets=sockets,
+                texts=texts,
             )
             for widget_id, widget in widgets.items()
         ]

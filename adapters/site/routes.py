@@ -45,8 +45,7 @@ from adapters.site.origins import cors_headers
 from adapters.site.quotas import RESCAN, OverQuota, Scope
 from adapters.site.sockets import CLOSE_TRY_LATER, Slot, SocketRefused, receive_auth
 from adapters.site.uploads import UploadRefused
-from bridge.core.texts import LANGUAGES
-from bridge.core.texts import text as text_for
+from bridge.core.texts import LANGUAGES, CustomerTexts
 from bridge.events import Attachment, CustomerProfile, Inbound
 from bridge.web.bodies import BodyTooLarge, body_limit, read_limited
 from bridge.web.untrusted import NotJson, bearer_token, parse_json, same_secret
@@ -225,7 +224,7 @@ def widget_routes(adapter: SiteAdapter) -> list[web.AbstractRouteDef]:
             # Nothing is stored on a refusal: the widget sends the same id again later.
             wait = adapter.new_conversation_limit.wait_time(adapter.widget_id)
             if wait > 0:
-                busy = text_for(_language(adapter, body.get("lang")), "customer.widget_busy")
+                busy = adapter.texts(_language(adapter, body.get("lang")), "widget_busy")
                 return _refusal(429, busy, retry_after=wait)
         external_id = f"{visitor}:{client_id}"
         event = Inbound(
@@ -262,7 +261,7 @@ def widget_routes(adapter: SiteAdapter) -> list[web.AbstractRouteDef]:
             data = await read_body(request, limit)
             await quotas.check(visitor, address, len(data))
         except OverQuota as exc:
-            return _over_quota(exc, language)
+            return _over_quota(exc, language, adapter.texts)
         name = unquote(request.headers.get("X-File-Name", ""))
         try:  # no await from the last check to `add`: a concurrent upload cannot slip between
             stored = adapter.files.save(
@@ -417,11 +416,11 @@ def _refusal(status: int, message: str, *, retry_after: float | None = None) -> 
     return web.json_response({"error": message, "notice": message}, status=status, headers=headers)
 
 
-def _over_quota(exc: OverQuota, language: str) -> web.Response:
+def _over_quota(exc: OverQuota, language: str, texts: CustomerTexts) -> web.Response:
     if exc.scope is Scope.WIDGET:
-        message = text_for(language, "customer.widget_storage_full")
+        message = texts(language, "widget_storage_full")
         return _refusal(429, message, retry_after=RESCAN)
-    message = text_for(language, "customer.widget_upload_quota")
+    message = texts(language, "widget_upload_quota")
     return _refusal(429, message, retry_after=exc.retry_after)
 
 

@@ -81,6 +81,8 @@ class CardView:
     state: CardState = "new"
     operator_name: str | None = None
     previous_number: int | None = None
+    #: The first message came while the group was closed (working hours, issue 15).
+    outside_hours: bool = False
 
 
 def format_time(moment: datetime) -> str:
@@ -105,6 +107,8 @@ def render_card(view: CardView, language: str | None, limit: int = CAPTION_LIMIT
     header = text(language, f"card.{view.state}", **values)
     if view.previous_number is not None:
         header += "\n" + text(language, "place.previous", number=view.previous_number)
+    if view.outside_hours:
+        header += "\n" + text(language, "hours.card_offline")
     messages = [m for m in view.messages if m.strip()]
     if not messages:
         return header

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from sqlmodel.ext.asyncio.session import AsyncSession
 
     from bridge.core.desk import Desk
+    from bridge.core.offline import HoursNow
     from bridge.events import Inbound
 
 InboundStatus = Literal["posted", "duplicate", "blocked", "edited", "unknown_edit"]
@@ -57,10 +58,17 @@ async def lock_conversation(session: AsyncSession, conversation_id: int) -> Conv
 
 
 async def handle_inbound(
-    session: AsyncSession, event: Inbound, *, group: str, desk: Desk
+    session: AsyncSession,
+    event: Inbound,
+    *,
+    group: str,
+    desk: Desk,
+    hours: HoursNow | None = None,
 ) -> InboundResult:
     """Store a customer's message and enqueue what operators must see; see the module doc.
 
+    `hours`: the group's working hours now (bridge/core/offline.py): outside them a new
+    conversation is marked and the customer gets the offline text once per closed spell.
     Raises DuplicateInbound when a concurrent transaction stored the same message first.
     """
     if event.edit_of is not None:
@@ -95,6 +103,10 @@ async def handle_inbound(
     unreachable, guest = not customer.reachable, not customer.name
     if customer.blocked:
         return InboundResult("blocked", conversation.id, message.id, is_new, unreachable, guest)
+    if hours is not None and hours.closed:
+        if is_new:
+            await hours.opened(session, conversation)
+        await hours.answer(session, [(conversation, customer)])
     if is_new:
         await desk.post_card(session, conversation, customer)
     elif conversation.state == ConversationState.NEW:

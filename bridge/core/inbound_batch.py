@@ -31,14 +31,23 @@ if TYPE_CHECKING:
     from sqlmodel.ext.asyncio.session import AsyncSession
 
     from bridge.core.desk import Desk
+    from bridge.core.offline import HoursNow
     from bridge.events import Inbound
     from storage.models import Conversation, Customer
 
 
 async def handle_inbound_batch(
-    session: AsyncSession, events: Sequence[Inbound], *, group: str, desk: Desk
+    session: AsyncSession,
+    events: Sequence[Inbound],
+    *,
+    group: str,
+    desk: Desk,
+    hours: HoursNow | None = None,
 ) -> list[InboundResult]:
-    """`handle_inbound` for each event, in one transaction; see the module doc."""
+    """`handle_inbound` for each event, in one transaction; see the module doc.
+
+    `hours`: the group's working hours, decided once for the batch (bridge/core/offline.py);
+    outside them the quick path's customers owed the offline text get it in one UPDATE."""
     results: list[InboundResult | None] = [None] * len(events)
     customers, conversations = await _known(session, events)
     one_by_one = {
@@ -67,6 +76,7 @@ async def handle_inbound_batch(
         )
     stored = await store_inbound_messages(session, rows)
     cards: dict[int, tuple[Conversation, Customer]] = {}
+    wrote: dict[int, tuple[Conversation, Customer]] = {}
     for i, row, message in zip(quick, rows, stored, strict=True):
         if message is None:
             results[i] = InboundResult("duplicate")
@@ -74,6 +84,7 @@ async def handle_inbound_batch(
         conversation = row.conversation
         customer = customers[(events[i].channel, events[i].user)]
         assert conversation.id is not None
+        wrote.setdefault(conversation.id, (conversation, customer))
         if conversation.state == ConversationState.NEW:
             cards.setdefault(conversation.id, (conversation, customer))
         else:
@@ -88,11 +99,15 @@ async def handle_inbound_batch(
         )
     for conversation, customer in cards.values():
         await desk.update_card(session, conversation, customer)
+    if hours is not None and hours.closed:
+        await hours.answer(session, list(wrote.values()))
 
     for i in slow:
         try:
             async with session.begin_nested():
-                results[i] = await handle_inbound(session, events[i], group=group, desk=desk)
+                results[i] = await handle_inbound(
+                    session, events[i], group=group, desk=desk, hours=hours
+                )
         except DuplicateInbound:
             results[i] = InboundResult("duplicate")
     done = [result for result in results if result is not None]

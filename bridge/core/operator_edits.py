@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Literal
 
 from bridge.core.desk import EditingOutlet
 from bridge.core.replies import DESK_CHANNEL, OperatorMessage
-from bridge.core.texts import text
+from bridge.core.texts import CustomerTexts
 from storage.messages import find_message, mark_message_edited
 from storage.models import Conversation, ConversationState, Customer, Direction
 
@@ -29,11 +29,17 @@ EditStatus = Literal["edited", "corrected", "note", "unchanged", "unknown", "not
 
 
 async def handle_operator_edit(
-    session: AsyncSession, edit: OperatorMessage, *, outlets: Outlets, language: str
+    session: AsyncSession,
+    edit: OperatorMessage,
+    *,
+    outlets: Outlets,
+    language: str,
+    texts: CustomerTexts | None = None,
 ) -> EditStatus:
     """Store the new text of an operator's message and follow it to the customer if relayed.
 
     `edit.external_id` names the edited group message (the same id its first version had).
+    `texts`: the customer texts with the admin's overrides (the correction's wording).
     """
     stored = await find_message(session, DESK_CHANNEL, edit.external_id)
     if stored is None or stored.id is None:
@@ -58,6 +64,7 @@ async def handle_operator_edit(
         session, conversation, customer, stored, html=edit.html
     ):
         return "edited"
-    correction = text(customer.language or language, "customer.edited", text=edit.text)
+    customer_text = texts or CustomerTexts()
+    correction = customer_text(customer.language or language, "edited", text=edit.text)
     await outlet.enqueue_text(session, conversation, customer, correction)
     return "corrected"

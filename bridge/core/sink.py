@@ -30,6 +30,7 @@ from bridge.adapter import DeliveryState, LooksUpProfiles
 from bridge.components import ComponentState
 from bridge.core.cards import escape
 from bridge.core.inbound import DuplicateInbound, InboundResult, handle_inbound
+from bridge.core.offline import Clock, HoursNow, OfflineReplies, utc_now
 from bridge.core.reachability import set_reachability
 from bridge.core.texts import normalize_language, text
 from bridge.errors import PermanentError
@@ -43,7 +44,7 @@ from storage.state import mark_event_processed
 if TYPE_CHECKING:
     from sqlmodel.ext.asyncio.session import AsyncSession
 
-    from bridge.core.desk import Desk
+    from bridge.core.desk import Desk, Outlets
     from bridge.events import CustomerProfile, Inbound
     from config import BridgeConfig
     from storage.models import Conversation, Customer
@@ -67,6 +68,10 @@ class SinkRuntime(Protocol):
 
     @property
     def desk(self) -> Desk: ...
+
+    @property
+    def outlets(self) -> Outlets:
+        """The customer outlets (the offline auto-reply goes through them)."""
 
     @property
     def sessions(self) -> Any:
@@ -114,10 +119,17 @@ class BridgeSink:
         *,
         refresh: CustomerRefresh | None = None,
         time_scale: float = 1.0,
+        clock: Clock = utc_now,
     ) -> None:
+        """`clock`: the time working hours are judged by (tests set it; see `clock`)."""
         self.runtime = runtime
         self.refresh = refresh
         self.names = LaterNames(self, time_scale=time_scale)
+        #: What the sink asks for the time (settable: tests move it across opening times).
+        self.clock = clock
+        self.offline = OfflineReplies(
+            runtime.config, lambda: self.runtime.outlets, clock=lambda: self.clock()
+        )
 
     @property
     def language(self) -> str:
@@ -132,12 +144,23 @@ class BridgeSink:
             return False
         try:
             async with self.runtime.transaction() as session:
-                result = await handle_inbound(session, event, group=group, desk=self.runtime.desk)
+                result = await handle_inbound(
+                    session,
+                    event,
+                    group=group,
+                    desk=self.runtime.desk,
+                    hours=self.hours_now(group),
+                )
                 await self.settle(session, event, result)
         except DuplicateInbound:
             log.debug("inbound %s:%s stored concurrently", event.channel, event.external_id)
             return False
         return self.stored(event, result)
+
+    def hours_now(self, group: str) -> HoursNow:
+        """The group's working hours now (open or closed, the next opening), decided once for
+        one message or one batch (bridge/core/offline.py)."""
+        return self.offline.at(group)
 
     # ---- the rules every inbound event passes, one by one or in a batch (sink_batches.py) -----
 

@@ -101,6 +101,8 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
             "/release — give it back to the feed\n"
             "/transfer — hand it to another operator\n"
             "/history — the messages so far\n"
+            "/t NAME — send the quick reply NAME as your answer; /t — list them\n"
+            "/stats — the group's figures: today, 7 and 30 days\n"
             "/block, /unblock — stop or resume posting this customer's messages\n"
             "/my — your open conversations and counters\n"
             "/help — this text"
@@ -139,6 +141,28 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "for an answer <b>{answer}</b>",
         # issue 15: ratings — keys below
         # issue 15: quick replies and /stats — keys below
+        "quick.sent": "📤 Quick reply <b>{name}</b> sent:\n{text}",
+        "quick.list": "<b>Quick replies</b> (send with /t NAME):\n{items}",
+        "quick.item": "<b>{name}</b> — {text}",
+        "quick.none": "No quick replies are configured (the config's <code>templates:</code>).",
+        "quick.unknown": "There is no quick reply <b>{name}</b>.",
+        "quick.did_you_mean": "Did you mean: {names}?",
+        "quick.known": "Known: {names}.",
+        "quick.accept_first": "Accept the conversation first: a quick reply goes to the "
+        "customer as your answer.",
+        "stats.title": "📈 <b>Statistics</b> · {group} · {zone}",
+        "stats.period": "<b>{label}</b>: accepted {accepted} · closed {closed} · "
+        "to accept {accept} · to answer {answer} · rating {rating}",
+        "stats.today": "Today",
+        "stats.week": "7 days",
+        "stats.month": "30 days",
+        "stats.operator": "  {name}: acc {accepted} · cl {closed} · {accept} / {answer} · "
+        "★ {rating}",
+        "stats.no_rating": "—",
+        "stats.rating": "{average} ({count})",
+        "stats.none": "—",
+        "stats.legend": "Times are medians: waiting for Accept (from the opening time after "
+        "an inquiry outside hours), then from Accept to the first answer.",
         # topic titles (plain text)
         "topic.name": "{name} · {source}",
         "guest": "Guest {number}",
@@ -222,6 +246,8 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
             "/release — вернуть его в ленту\n"
             "/transfer — передать другому оператору\n"
             "/history — сообщения обращения\n"
+            "/t ИМЯ — отправить шаблон ИМЯ как ваш ответ; /t — список шаблонов\n"
+            "/stats — показатели группы: сегодня, 7 и 30 дней\n"
             "/block, /unblock — не публиковать / снова публиковать сообщения клиента\n"
             "/my — ваши открытые обращения и счётчики\n"
             "/help — эта справка"
@@ -256,6 +282,27 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "ждут ответа <b>{answer}</b>",
         # issue 15: ratings — keys below
         # issue 15: quick replies and /stats — keys below
+        "quick.sent": "📤 Отправлен шаблон <b>{name}</b>:\n{text}",
+        "quick.list": "<b>Шаблоны ответов</b> (отправка: /t ИМЯ):\n{items}",
+        "quick.item": "<b>{name}</b> — {text}",
+        "quick.none": "Шаблоны ответов не настроены (<code>templates:</code> в конфигурации).",
+        "quick.unknown": "Шаблона <b>{name}</b> нет.",
+        "quick.did_you_mean": "Может быть: {names}?",
+        "quick.known": "Есть: {names}.",
+        "quick.accept_first": "Сначала примите обращение: шаблон уходит клиенту как ваш ответ.",
+        "stats.title": "📈 <b>Статистика</b> · {group} · {zone}",
+        "stats.period": "<b>{label}</b>: принято {accepted} · закрыто {closed} · "
+        "до принятия {accept} · до ответа {answer} · оценка {rating}",
+        "stats.today": "Сегодня",
+        "stats.week": "7 дней",
+        "stats.month": "30 дней",
+        "stats.operator": "  {name}: прин. {accepted} · закр. {closed} · {accept} / {answer} · "
+        "★ {rating}",
+        "stats.no_rating": "—",
+        "stats.rating": "{average} ({count})",
+        "stats.none": "—",
+        "stats.legend": "Время — медианы: ожидание принятия (после обращения в нерабочее время — "
+        "от открытия), затем от принятия до первого ответа.",
         "topic.name": "{name} · {source}",
         "guest": "Гость {number}",
     },

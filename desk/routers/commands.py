@@ -8,14 +8,18 @@ is not one of the desk's (or for another bot) is an ordinary message: desk/route
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from aiogram import Bot, Router
 from aiogram.types import CallbackQuery, Message, Update
 
 from botapi import calls
-from bridge.core import commands
-from bridge.core.texts import text
+from botapi.messages import external_id
+from bridge.core import commands, quick_replies, stats
+from bridge.core.replies import OperatorMessage
+from bridge.core.texts import CustomerTexts, text
+from bridge.hours import WorkingHours
 from desk.callbacks import TransferCallback, packed
 from desk.routers.feed import PressAnswer, answer_again
 from desk.routers.shared import (
@@ -45,7 +49,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-DESK_COMMANDS = PLACE_COMMANDS | ANYWHERE_COMMANDS
+#: Quick replies: `/t NAME` in a place (the claimer's), `/t` anywhere in the group (the list).
+QUICK_REPLY = "t"
+#: Commands about the whole group, given anywhere in it (its operators only).
+GROUP_COMMANDS = frozenset({"stats"})
+DESK_COMMANDS = PLACE_COMMANDS | ANYWHERE_COMMANDS | GROUP_COMMANDS | {QUICK_REPLY}
 #: What a group's administrator may do in any conversation, claimed by them or not.
 ADMIN_COMMANDS = frozenset({"release", "block", "unblock"})
 
@@ -67,6 +75,9 @@ async def on_group_command(
         return
     if command in ANYWHERE_COMMANDS:
         await _anywhere_command(runtime, message, command, event_update)
+        return
+    if command in GROUP_COMMANDS or (command == QUICK_REPLY and not _argument(message)):
+        await _group_command(runtime, message, command, event_update)
         return
     language = runtime.config.language
     is_operator = await runtime.is_operator(message.chat.id, user.id, proven_member=True)
@@ -212,6 +223,7 @@ async def _place_command(
             outlet=outlet,
             language=language,
             goodbye=runtime.config.close.goodbye,
+            texts=CustomerTexts(runtime.config.texts.override),
         )
     elif command == "release":
         reply = await commands.release(
@@ -237,6 +249,22 @@ async def _place_command(
             return
     elif command == "history":
         reply = await commands.history(session, conversation, language=language)
+    elif command == QUICK_REPLY:
+        channel = await customer_channel(session, conversation)
+        reply = await quick_replies.send_template(
+            session,
+            conversation,
+            OperatorMessage(
+                external_id=external_id(message.chat.id, message.message_id),
+                operator_id=user.id,
+                operator_name=user.full_name,
+            ),
+            _argument(message),
+            templates=runtime.config.templates,
+            desk=desk,
+            outlet=runtime.outlets.for_channel(channel),
+            language=language,
+        )
     else:
         reply = await commands.set_blocked(
             session,
@@ -246,6 +274,41 @@ async def _place_command(
             caller=None if admin else caller,
         )
     if reply.html:
+        await answer(session, message, reply.html)
+
+
+def _argument(message: Message) -> str:
+    """The first word after the command ("/t delivery" → "delivery"), or ""."""
+    words = (message.text or "").split(maxsplit=2)
+    return words[1] if len(words) > 1 else ""
+
+
+async def _group_command(
+    runtime: DeskRuntime, message: Message, command: str, event_update: Update
+) -> None:
+    """/stats, or /t alone (the list), anywhere in an operators' group: its operators only."""
+    language = runtime.config.language
+    user = message.from_user
+    group = runtime.config.group_for_chat(message.chat.id)
+    assert user is not None and group is not None  # the filter and the caller checked
+    is_operator = await runtime.is_operator(message.chat.id, user.id, proven_member=True)
+    async with runtime.transaction() as session:
+        if not await fresh(session, event_update):
+            return
+        if not is_operator:
+            await answer(session, message, text(language, "command.refused"))
+            return
+        await remember_operator(session, user, {group.name})
+        if command == QUICK_REPLY:
+            reply = quick_replies.list_templates(runtime.config.templates, language)
+        else:
+            reply = await stats.group_stats(
+                session,
+                group.name,
+                hours=WorkingHours(group.hours),
+                now=datetime.now(UTC),
+                language=language,
+            )
         await answer(session, message, reply.html)
 
 

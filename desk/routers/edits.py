@@ -11,6 +11,7 @@ from aiogram.types import Message, Update
 from botapi.messages import external_id
 from bridge.core.operator_edits import handle_operator_edit
 from bridge.core.replies import OperatorMessage
+from bridge.core.texts import CustomerTexts
 from desk.routers.shared import bot_username, command_of, fresh, in_desk_group
 
 if TYPE_CHECKING:
@@ -40,6 +41,7 @@ async def on_group_edit(message: Message, event_update: Update, runtime: DeskRun
             ),
             outlets=runtime.outlets,
             language=runtime.config.language,
+            texts=CustomerTexts(runtime.config.texts.override),
         )
     log.debug("operator edit of %s: %s", message.message_id, status)
 

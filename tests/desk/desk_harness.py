@@ -90,8 +90,10 @@ async def running_desk(
     channels: dict[str, Any] | None = None,
     outbox: dict[str, Any] | None = None,
     admins: tuple[str, ...] = (),
+    settings: dict[str, Any] | None = None,
 ) -> AsyncIterator[Desk]:
-    """`admins`: first names ("Ann", "Bob", "Eve") of those in `groups.support.admins`."""
+    """`admins`: first names ("Ann", "Bob", "Eve") of those in `groups.support.admins`;
+    `settings`: more top-level config keys (`templates`, `texts`)."""
     fake = FakeTelegram(
         limits=TelegramLimits(per_group_per_minute=per_group_per_minute, time_scale=time_scale)
     )
@@ -142,6 +144,7 @@ async def running_desk(
             },
             "channels": channels or {"telegram": {"group": "support"}},
             **({"outbox": outbox} if outbox else {}),
+            **(settings or {}),
         }
         config = parse_config(data, source="test")
         service = build_service(config, time_scale=time_scale, port=0)
