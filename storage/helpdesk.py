@@ -58,3 +58,18 @@ async def store_rating(
         .values(rating=rating, rated_at=now or utcnow())
     )
     return bool(result.rowcount)
+
+
+async def store_rating_comment(session: AsyncSession, conversation_id: int, comment: str) -> bool:
+    """Keep the comment that followed a rating; False when the conversation is not rated or
+    has its comment already (one comment per rating)."""
+    result = await session.exec(
+        update(Conversation)
+        .where(
+            col(Conversation.id) == conversation_id,
+            col(Conversation.rating).is_not(None),
+            col(Conversation.rating_comment).is_(None),
+        )
+        .values(rating_comment=comment)
+    )
+    return bool(result.rowcount)

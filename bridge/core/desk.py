@@ -11,9 +11,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from sqlmodel.ext.asyncio.session import AsyncSession
 
-    from bridge.events import Outbound
+    from bridge.events import Choice, Outbound
     from storage.models import Conversation, Customer, Message
 
 
@@ -113,6 +115,29 @@ class EditingOutlet(Protocol):
         Returns False, queueing nothing, when this copy cannot be edited (not delivered yet,
         sent in several parts, a kind of message without text); the core then corrects.
         """
+
+
+@runtime_checkable
+class ChoiceOutlet(Protocol):
+    """Optional ability of an outlet: offer the customer buttons in their platform's own
+    controls (a rating request's stars: an inline keyboard, a VK or Viber keyboard, quick
+    replies, the widget's stars).
+
+    The core checks for it (`isinstance(outlet, ChoiceOutlet)`); an outlet without it gets the
+    choices written out in the text (bridge/core/ratings.py). Same contract as the other
+    methods (enqueue only). A press comes back as an `Inbound` whose `action` is the pressed
+    `Choice.action`.
+    """
+
+    async def enqueue_choices(
+        self,
+        session: AsyncSession,
+        conversation: Conversation,
+        customer: Customer,
+        text: str,
+        choices: Sequence[Choice],
+    ) -> None:
+        """Queue `text` (plain) with one button per choice, in order, to the customer."""
 
 
 class Outlets:

@@ -20,9 +20,10 @@ if TYPE_CHECKING:
     from sqlmodel.ext.asyncio.session import AsyncSession
 
     from bridge.core.desk import Desk
+    from bridge.core.ratings import Ratings
     from bridge.events import Inbound
 
-InboundStatus = Literal["posted", "duplicate", "blocked", "edited", "unknown_edit"]
+InboundStatus = Literal["posted", "duplicate", "blocked", "edited", "unknown_edit", "rating"]
 
 
 class DuplicateInbound(Exception):
@@ -57,12 +58,20 @@ async def lock_conversation(session: AsyncSession, conversation_id: int) -> Conv
 
 
 async def handle_inbound(
-    session: AsyncSession, event: Inbound, *, group: str, desk: Desk
+    session: AsyncSession,
+    event: Inbound,
+    *,
+    group: str,
+    desk: Desk,
+    ratings: Ratings | None = None,
 ) -> InboundResult:
     """Store a customer's message and enqueue what operators must see; see the module doc.
 
+    `ratings` first takes a rating press, number or comment out of the flow (status "rating").
     Raises DuplicateInbound when a concurrent transaction stored the same message first.
     """
+    if ratings is not None and (rated := await ratings.take(session, event)) is not None:
+        return rated
     if event.edit_of is not None:
         return await _handle_edit(session, event, desk=desk)
     if await find_message(session, event.channel, event.external_id) is not None:

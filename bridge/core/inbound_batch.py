@@ -31,12 +31,18 @@ if TYPE_CHECKING:
     from sqlmodel.ext.asyncio.session import AsyncSession
 
     from bridge.core.desk import Desk
+    from bridge.core.ratings import Ratings
     from bridge.events import Inbound
     from storage.models import Conversation, Customer
 
 
 async def handle_inbound_batch(
-    session: AsyncSession, events: Sequence[Inbound], *, group: str, desk: Desk
+    session: AsyncSession,
+    events: Sequence[Inbound],
+    *,
+    group: str,
+    desk: Desk,
+    ratings: Ratings | None = None,
 ) -> list[InboundResult]:
     """`handle_inbound` for each event, in one transaction; see the module doc."""
     results: list[InboundResult | None] = [None] * len(events)
@@ -92,7 +98,9 @@ async def handle_inbound_batch(
     for i in slow:
         try:
             async with session.begin_nested():
-                results[i] = await handle_inbound(session, events[i], group=group, desk=desk)
+                results[i] = await handle_inbound(
+                    session, events[i], group=group, desk=desk, ratings=ratings
+                )
         except DuplicateInbound:
             results[i] = InboundResult("duplicate")
     done = [result for result in results if result is not None]
@@ -122,8 +130,8 @@ def _plain(
     conversations: dict[int, Conversation],
 ) -> bool:
     """Whether the quick path stores `event` exactly as `handle_inbound` would."""
-    if event.edit_of is not None:
-        return False
+    if event.edit_of is not None or event.action is not None:
+        return False  # an edit, or a press of a button (bridge/core/ratings.py)
     customer = customers.get((event.channel, event.user))
     if customer is None or customer.blocked or customer.id not in conversations:
         return False

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from sqlmodel.ext.asyncio.session import AsyncSession
 
     from bridge.core.desk import Desk
+    from bridge.core.ratings import Ratings
     from bridge.events import CustomerProfile, Inbound
     from config import BridgeConfig
     from storage.models import Conversation, Customer
@@ -114,9 +115,12 @@ class BridgeSink:
         *,
         refresh: CustomerRefresh | None = None,
         time_scale: float = 1.0,
+        ratings: Ratings | None = None,
     ) -> None:
+        """`ratings`: takes rating presses and comments out of the flow (issue 15)."""
         self.runtime = runtime
         self.refresh = refresh
+        self.ratings = ratings
         self.names = LaterNames(self, time_scale=time_scale)
 
     @property
@@ -132,7 +136,9 @@ class BridgeSink:
             return False
         try:
             async with self.runtime.transaction() as session:
-                result = await handle_inbound(session, event, group=group, desk=self.runtime.desk)
+                result = await handle_inbound(
+                    session, event, group=group, desk=self.runtime.desk, ratings=self.ratings
+                )
                 await self.settle(session, event, result)
         except DuplicateInbound:
             log.debug("inbound %s:%s stored concurrently", event.channel, event.external_id)

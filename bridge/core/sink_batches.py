@@ -106,7 +106,11 @@ class InboundBatches:
             if not await mark_event_processed(session, self.source, item.update_id):
                 return InboundResult("duplicate")
             result = await handle_inbound(
-                session, item.event, group=item.group, desk=self.sink.runtime.desk
+                session,
+                item.event,
+                group=item.group,
+                desk=self.sink.runtime.desk,
+                ratings=self.sink.ratings,
             )
             await self.sink.settle(session, item.event, result)
             return result
@@ -132,6 +136,7 @@ class InboundBatches:
                 [items[i].event for i in indexes],
                 group=group,
                 desk=self.sink.runtime.desk,
+                ratings=self.sink.ratings,
             )
             for index, result in zip(indexes, stored, strict=True):
                 await self.sink.settle(session, items[index].event, result)

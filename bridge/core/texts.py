@@ -130,6 +130,10 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         # issue 15: working hours, reminders, auto-close (jobs) — keys below
         "hours.card_offline": "🌙 Received outside working hours",
         # issue 15: ratings — keys below
+        "place.rated": "⭐ The customer rated conversation #{number}: {stars}",
+        "place.rating_comment": "💬 The customer's comment on conversation #{number}: {comment}",
+        "customer.rating_reply_hint": "Reply with one number: 1 2 3 4 5",
+        "customer.rating_star": "Rate {stars} of 5",
         # issue 15: quick replies and /stats — keys below
         # topic titles (plain text)
         "topic.name": "{name} · {source}",
@@ -239,6 +243,10 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         # issue 15: working hours, reminders, auto-close (jobs) — keys below
         "hours.card_offline": "🌙 Получено в нерабочее время",
         # issue 15: ratings — keys below
+        "place.rated": "⭐ Клиент оценил обращение #{number}: {stars}",
+        "place.rating_comment": "💬 Комментарий клиента к обращению #{number}: {comment}",
+        "customer.rating_reply_hint": "Ответьте одним числом: 1 2 3 4 5",
+        "customer.rating_star": "Оценка {stars} из 5",
         # issue 15: quick replies and /stats — keys below
         "topic.name": "{name} · {source}",
         "guest": "Гость {number}",

@@ -15,7 +15,7 @@ from aiogram.types import CallbackQuery, Message, Update
 
 from botapi import calls
 from bridge.core import commands
-from bridge.core.texts import text
+from bridge.core.texts import CustomerTexts, text
 from desk.callbacks import TransferCallback, packed
 from desk.routers.feed import PressAnswer, answer_again
 from desk.routers.shared import (
@@ -212,6 +212,8 @@ async def _place_command(
             outlet=outlet,
             language=language,
             goodbye=runtime.config.close.goodbye,
+            texts=CustomerTexts(runtime.config.texts.override),
+            rating=runtime.config.close.rating,
         )
     elif command == "release":
         reply = await commands.release(
