@@ -28,7 +28,7 @@ def outbound_payload(outbound: Outbound) -> dict[str, Any]:
         "idempotency_key": outbound.idempotency_key,
         "edit_of": outbound.edit_of,
         **(
-            {"choices": [[c.label, c.action] for c in outbound.choices]}
+            {"choices": [[c.label, c.action, c.hint] for c in outbound.choices]}
             if outbound.choices
             else {}
         ),

@@ -68,6 +68,18 @@ class Desk(Protocol):
         """A private message to an operator who has started the bot (skipped otherwise)."""
 
 
+@runtime_checkable
+class ClosedPlaceNotices(Protocol):
+    """Optional ability of a desk: a notice about a CLOSED conversation in its place (a
+    customer's rating after the close), where a plain post may be refused (a closed forum
+    topic). The core checks for it and posts a plain `notice` otherwise. Enqueue only."""
+
+    async def notice_closed(
+        self, session: AsyncSession, conversation: Conversation, html: str
+    ) -> None:
+        """Post `html` in the closed conversation's place."""
+
+
 class CustomerOutlet(Protocol):
     """One customer platform's way out: turns an operator's reply into outbox rows."""
 

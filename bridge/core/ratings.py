@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bridge.core.cards import escape, escaped_shortened
-from bridge.core.desk import ChoiceOutlet
+from bridge.core.desk import ChoiceOutlet, ClosedPlaceNotices
 from bridge.core.inbound import InboundResult, lock_conversation
 from bridge.core.texts import CustomerTexts, normalize_language, text
 from bridge.events import Choice
@@ -207,7 +207,7 @@ class Ratings:
             session, conversation, customer, self.texts(language, "rating_thanks", stars=shown)
         )
         html = text(self.language, "place.rated", number=conversation_id, stars=escape(shown))
-        await self.desk.notice(session, conversation, html)
+        await self._show(session, conversation, html)
         return InboundResult("rating", conversation_id)
 
     async def _comment(
@@ -239,10 +239,17 @@ class Ratings:
             number=conversation_id,
             comment=escaped_shortened(comment, 3500),
         )
-        await self.desk.notice(session, conversation, html)
+        await self._show(session, conversation, html)
         return InboundResult(
             "rating", conversation_id, message.id if message is not None else None
         )
+
+    async def _show(self, session: AsyncSession, conversation: Conversation, html: str) -> None:
+        """The notice in the (closed) conversation's place."""
+        if isinstance(self.desk, ClosedPlaceNotices):
+            await self.desk.notice_closed(session, conversation, html)
+        else:
+            await self.desk.notice(session, conversation, html)
 
     async def _tell_customer(
         self, session: AsyncSession, conversation: Conversation, customer: Customer, said: str
