@@ -15,6 +15,7 @@ from bridge.components import Component
 if TYPE_CHECKING:
     from app.service import Service
     from botapi.updates import UpdatesIntake
+    from bridge.core.ratings import Ratings
     from bridge.core.sink import BridgeSink
     from bridge.platforms import Registry
     from bridge.retention import Retention
@@ -106,7 +107,12 @@ def build_components(
     from desk.customer_side import TelegramCustomerRefresh
     from desk.dashboard import Dashboards
 
-    sink = BridgeSink(desk, refresh=TelegramCustomerRefresh(desk.desk), time_scale=time_scale)
+    sink = BridgeSink(
+        desk,
+        refresh=TelegramCustomerRefresh(desk.desk),
+        time_scale=time_scale,
+        ratings=customer_ratings(config, runtime, desk),
+    )
     files = TelegramFiles(desk.bot, config.widget_signing_key(), bridge_url(config))
     intake = desk_updates(desk)
     components: list[Component] = [
@@ -144,6 +150,20 @@ def helpdesk_jobs(
         time_scale=time_scale,
     )
     return [jobs]
+
+
+def customer_ratings(config: BridgeConfig, runtime: Runtime, desk: DeskRuntime) -> Ratings:
+    """Customers' ratings and comments (issue 15), thanked through the runtime's outlets."""
+    from bridge.core.ratings import Ratings
+    from bridge.core.texts import CustomerTexts
+
+    return Ratings(
+        runtime.outlets,
+        desk.desk,
+        CustomerTexts(config.texts.override),
+        language=config.language,
+        ask=config.close.rating,
+    )
 
 
 def desk_updates(runtime: DeskRuntime) -> UpdatesIntake:

@@ -141,7 +141,7 @@ class GroupConfig(Section):
 
     def describe(self) -> str:
         """The mode and the helpdesk settings, as `check-config` prints them."""
-        parts = [self.mode]
+        parts: list[str] = [self.mode]
         if self.hours is not None:
             parts.append(f"hours {self.hours.timezone}")
         if self.sla.accept_within is not None:

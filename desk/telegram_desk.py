@@ -451,6 +451,37 @@ class TelegramDesk:
             ctx={"topic": thread_id},
         )
 
+    async def notice_closed(
+        self, session: AsyncSession, conversation: Conversation, html: str
+    ) -> None:
+        """`ClosedPlaceNotices` (issue 15, ratings): a notice about a closed conversation in
+        its place. A closed topic takes no post from the bot (TOPIC_CLOSED), so it is reopened
+        for the notice and closed again, unless the customer's newer conversation has it open."""
+        group = self.group(conversation)
+        topic = conversation.topic_id
+        if group.mode != "topics" or topic is None:
+            await self.notice(session, conversation, html)
+            return
+        from storage.conversations import find_open_conversation
+
+        newer = await find_open_conversation(session, conversation.customer_id)
+        if newer is not None and newer.state == ConversationState.ACCEPTED:
+            await self.notice(session, conversation, html)  # the topic is open again
+            return
+        reopen = calls.call("reopenForumTopic", chat_id=group.chat_id, message_thread_id=topic)
+        lane = self.place_lane(conversation)
+        await self.enqueue(
+            session,
+            conversation,
+            chat_id=group.chat_id,
+            lane=lane,
+            kind="call",
+            payload=reopen,
+            handler=DeskHandler.TOPIC_REOPENED,
+        )
+        await self.notice(session, conversation, html)
+        await self.close_place(session, conversation)
+
     async def close_place(self, session: AsyncSession, conversation: Conversation) -> None:
         group = self.group(conversation)
         if group.mode != "topics" or conversation.topic_id is None:

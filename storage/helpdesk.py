@@ -317,3 +317,18 @@ async def stats_rows(
         )
         for row in result.all()
     ]
+
+
+async def store_rating_comment(session: AsyncSession, conversation_id: int, comment: str) -> bool:
+    """Keep the comment that followed a rating; False when the conversation is not rated or
+    has its comment already (one comment per rating)."""
+    result = await session.exec(
+        update(Conversation)
+        .where(
+            col(Conversation.id) == conversation_id,
+            col(Conversation.rating).is_not(None),
+            col(Conversation.rating_comment).is_(None),
+        )
+        .values(rating_comment=comment)
+    )
+    return bool(result.rowcount)

@@ -12,7 +12,7 @@ import binascii
 from typing import Any, get_args
 
 from bridge.errors import PermanentError
-from bridge.events import Attachment, AttachmentKind, Outbound
+from bridge.events import MAX_ACTION, Attachment, AttachmentKind, Choice, Outbound
 
 KINDS = frozenset(get_args(AttachmentKind))
 _TEXT_FIELDS = ("url", "file_ref", "file_name", "mime_type", "caption")
@@ -27,6 +27,11 @@ def outbound_payload(outbound: Outbound) -> dict[str, Any]:
         "attachments": [_attachment_json(a) for a in outbound.attachments],
         "idempotency_key": outbound.idempotency_key,
         "edit_of": outbound.edit_of,
+        **(
+            {"choices": [[c.label, c.action, c.hint] for c in outbound.choices]}
+            if outbound.choices
+            else {}
+        ),
     }
 
 
@@ -57,6 +62,7 @@ def outbound_from_payload(payload: Any) -> Outbound:
     if not text and not attachments:
         raise PermanentError("nothing to send: no text and no attachments")
     return Outbound(
+        choices=_choices_from(payload.get("choices")),
         channel=str(payload.get("channel") or ""),
         chat=chat,
         text=text,
@@ -64,6 +70,21 @@ def outbound_from_payload(payload: Any) -> Outbound:
         idempotency_key=payload.get("idempotency_key"),
         edit_of=payload.get("edit_of"),
     )
+
+
+def _choices_from(raw: Any) -> tuple[Choice, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not all(
+        isinstance(item, list)
+        and len(item) == 3
+        and all(isinstance(part, str) for part in item)
+        and item[0]
+        and 0 < len(item[1]) <= MAX_ACTION
+        for item in raw
+    ):
+        raise PermanentError("outbox payload choices are not [label, action, hint] lists")
+    return tuple(Choice(label, action, hint) for label, action, hint in raw)
 
 
 def _attachment_from(raw: Any) -> Attachment:

@@ -9,18 +9,20 @@ no other platform can use: `file_link` turns it into a URL of the bridge that se
 Without a link (no address configured) the sender refuses the file with a clear reason that
 the operator sees. Handler `customer.reply_tracked` (desk/customer_side.py) records the
 platform's message ids for delivery receipts and reports failures in the conversation's place.
+Choices (a rating request's stars) travel in the payload; each platform's sender shows them in
+its own controls (a VK keyboard, a Viber keyboard, Messenger quick replies).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from adapters.common.outbound import outbound_payload
 from bridge import outbox
 from bridge.core.reply_handlers import ReplyHandler
-from bridge.events import Attachment, Outbound
+from bridge.events import Attachment, Choice, Outbound
 
 if TYPE_CHECKING:
     from sqlmodel.ext.asyncio.session import AsyncSession
@@ -87,4 +89,18 @@ class PlatformOutlet:
     ) -> None:
         """A service text (closing words)."""
         outbound = Outbound(channel=customer.channel, chat=customer.chat, text=text)
+        await self._enqueue(session, conversation, customer, outbound, None)
+
+    async def enqueue_choices(
+        self,
+        session: AsyncSession,
+        conversation: Conversation,
+        customer: Customer,
+        text: str,
+        choices: Sequence[Choice],
+    ) -> None:
+        """`text` with buttons (`ChoiceOutlet`): the sender shows them in its platform's way."""
+        outbound = Outbound(
+            channel=customer.channel, chat=customer.chat, text=text, choices=tuple(choices)
+        )
         await self._enqueue(session, conversation, customer, outbound, None)

@@ -1,7 +1,8 @@
 """Messenger webhook bodies → bridge updates. Pure, no I/O.
 
 Envelope `{object: "page", entry: [{id, time, messaging: [event]}]}`; every entry is read (Meta
-batches). Handled: message (text, attachments; echoes of the Page's own messages ignored),
+batches). Handled: message (text, attachments, a quick reply's payload as the press's action;
+echoes of the Page's own messages ignored),
 postback (as a message with the button's title), delivery (by mids). `read` carries only a
 watermark: it is returned as `ReadWatermark` for the adapter to resolve against what it sent.
 """
@@ -14,7 +15,7 @@ from typing import Any
 
 from adapters.common.updates import DeliveryUpdate, Ignored, InboundUpdate, Update
 from adapters.common.webhook_input import MalformedPayload, field, optional
-from bridge.events import Attachment, AttachmentKind, Inbound
+from bridge.events import MAX_ACTION, Attachment, AttachmentKind, Inbound
 
 KINDS: dict[str, AttachmentKind] = {
     "image": "photo",
@@ -79,6 +80,8 @@ def _message(message: dict[str, Any], sender: str, timestamp: int | None, channe
     attachments = tuple(
         _attachment(a) for a in optional(message, "attachments", list, "message") or []
     )
+    quick_reply = optional(message, "quick_reply", dict, "message") or {}
+    action = optional(quick_reply, "payload", str, "message.quick_reply")
     return InboundUpdate(
         Inbound(
             channel=channel,
@@ -88,6 +91,7 @@ def _message(message: dict[str, Any], sender: str, timestamp: int | None, channe
             text=text,
             attachments=attachments,
             sent_at=_time(timestamp),
+            action=action if action and len(action) <= MAX_ACTION else None,
         )
     )
 

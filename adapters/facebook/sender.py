@@ -6,7 +6,9 @@ when Meta answers "outside of allowed window" it is sent again with the `HUMAN_A
 customers are past 24 hours is remembered until they write again, to save the first call
 (only a saving: a process that does not know it makes that call and learns it).
 Attachments go by URL (Meta fetches them). The mids sent are recorded by the reply's
-completion handler (storage/sent.py), where read receipts find them.
+completion handler (storage/sent.py), where read receipts find them. Choices (a rating
+request's stars) go as `quick_replies` of the last text, whose payload is the choice's action;
+a tap comes back as a message with `quick_reply.payload` (adapters/facebook/convert.py).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from adapters.common.outbound import outbound_from_payload
 from adapters.facebook.client import GraphApi
 from adapters.facebook.errors import OutsideWindow
 from bridge.errors import PermanentError
-from bridge.events import Attachment
+from bridge.events import Attachment, Choice
 
 MAX_TEXT = 2000
 SEND_TYPES = {"photo": "image", "sticker": "image", "video": "video", "voice": "audio"}
@@ -41,7 +43,9 @@ class FacebookSender:
 
     async def deliver(self, item: Any) -> dict[str, Any]:
         outbound = outbound_from_payload(item.payload)
-        messages = [{"text": part} for part in _split(outbound.text)]
+        messages: list[dict[str, Any]] = [{"text": part} for part in _split(outbound.text)]
+        if outbound.choices and messages:
+            messages[-1]["quick_replies"] = quick_replies(outbound.choices)
         messages += [_attachment(a, outbound.text) for a in outbound.attachments]
         messages = [m for m in messages if m]
         if not messages:
@@ -65,6 +69,19 @@ class FacebookSender:
             except OutsideWindow as exc:
                 raise PermanentError(PAST_SEVEN_DAYS, code=exc.code) from exc
         return str(answer.get("message_id", ""))
+
+
+#: Messenger's limits: quick replies per message, and a quick reply's title.
+MAX_QUICK_REPLIES = 13
+MAX_TITLE = 20
+
+
+def quick_replies(choices: tuple[Choice, ...]) -> list[dict[str, str]]:
+    """`message.quick_replies`: one text quick reply per choice."""
+    return [
+        {"content_type": "text", "title": choice.label[:MAX_TITLE], "payload": choice.action}
+        for choice in choices[:MAX_QUICK_REPLIES]
+    ]
 
 
 def _attachment(attachment: Attachment, text: str) -> dict[str, Any]:

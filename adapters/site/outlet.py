@@ -5,16 +5,19 @@ The reply is already stored as a message, so a visitor who is offline reads it f
 An operator's file travels as it came (a Telegram file_id): the sender keeps a copy for the
 visitor, fetched through the bridge's `/files/telegram/...` link, and the widget links that
 copy (adapters/site/replies.py), since the widget shows files only under a visitor's own link.
+Choices (a rating request) are pushed with the text; the widget shows them as buttons (stars)
+and posts a press to `/widget/<id>/actions`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from adapters.common.outbound import outbound_payload
 from bridge import outbox
 from bridge.core.reply_handlers import ReplyHandler
-from bridge.events import Outbound
+from bridge.events import Choice, Outbound
 
 if TYPE_CHECKING:
     from sqlmodel.ext.asyncio.session import AsyncSession
@@ -67,4 +70,18 @@ class SiteOutlet:
     ) -> None:
         """A service text (closing words)."""
         outbound = Outbound(channel=customer.channel, chat=customer.chat, text=text)
+        await self._enqueue(session, conversation, customer, outbound, None)
+
+    async def enqueue_choices(
+        self,
+        session: AsyncSession,
+        conversation: Conversation,
+        customer: Customer,
+        text: str,
+        choices: Sequence[Choice],
+    ) -> None:
+        """`text` with buttons (`ChoiceOutlet`): the widget shows them (a rating's stars)."""
+        outbound = Outbound(
+            channel=customer.channel, chat=customer.chat, text=text, choices=tuple(choices)
+        )
         await self._enqueue(session, conversation, customer, outbound, None)

@@ -5,6 +5,7 @@
     POST /widget/<id>/visitors        a new signed visitor token
     GET  /widget/<id>/history?after=N the visitor's messages newer than N
     POST /widget/<id>/messages        {id, text, name?, files?, lang?} → stored, then answered
+    POST /widget/<id>/actions         {action} → a press of a button the bridge sent (a star)
     POST /widget/<id>/uploads?lang=L  raw bytes; Content-Type, X-File-Name (percent-encoded)
     GET  /widget/<id>/files/<visitor>/<file>/<signature>
     GET  /widget/<id>/ws?after=N      live messages; first {"type": "auth", "token": T}, then
@@ -46,7 +47,7 @@ from adapters.site.quotas import RESCAN, OverQuota, Scope
 from adapters.site.sockets import CLOSE_TRY_LATER, Slot, SocketRefused, receive_auth
 from adapters.site.uploads import UploadRefused
 from bridge.core.texts import LANGUAGES, CustomerTexts
-from bridge.events import Attachment, CustomerProfile, Inbound
+from bridge.events import ACTION_SHAPE, MAX_ACTION, Attachment, CustomerProfile, Inbound
 from bridge.web.bodies import BodyTooLarge, body_limit, read_limited
 from bridge.web.untrusted import NotJson, bearer_token, parse_json, same_secret
 
@@ -246,6 +247,30 @@ def widget_routes(adapter: SiteAdapter) -> list[web.AbstractRouteDef]:
             await adapter.hub.push(visitor, {"type": "message", "message": view})
         return web.json_response({"message": view, "duplicate": not is_new})
 
+    async def press(request: web.Request, origin: str | None) -> web.Response:
+        """A press of a button the bridge sent (a rating's star): `{"action": "..."}`."""
+        visitor = visitor_of(request)
+        body = await read_json(request)
+        action = body.get("action")
+        if not isinstance(action, str) or not ACTION_SHAPE.fullmatch(action):
+            raise web.HTTPBadRequest(text="action must be the action of a button")
+        if len(action) > MAX_ACTION:
+            raise web.HTTPBadRequest(text=f"action must be at most {MAX_ACTION} characters")
+        adapter.message_limit.check(visitor)
+        event = Inbound(
+            channel=adapter.channel,
+            chat=visitor,
+            user=visitor,
+            external_id=f"{visitor}:press:{action}",
+            action=action,
+        )
+        try:
+            await adapter.sink.inbound(event)
+        except Exception:
+            log.exception("site: the core did not take a visitor's press")
+            raise web.HTTPServiceUnavailable(text="not stored, please retry") from None
+        return web.json_response({"ok": True})
+
     async def upload(request: web.Request, origin: str | None) -> web.Response:
         visitor = visitor_of(request)
         limit = adapter.files.max_size
@@ -373,6 +398,7 @@ def widget_routes(adapter: SiteAdapter) -> list[web.AbstractRouteDef]:
         web.post(f"{base}/visitors", api(new_visitor, require_origin=True)),
         web.get(f"{base}/history", api(history, require_origin=False)),
         web.post(f"{base}/messages", api(post_message, require_origin=True)),
+        web.post(f"{base}/actions", api(press, require_origin=True)),
         web.post(
             f"{base}/uploads",
             api(upload, require_origin=True, max_body=adapter.files.max_size),

@@ -77,6 +77,10 @@ class SiteSender:
             _attachment(adapter, visitor, a, c)
             for a, c in zip(outbound.attachments, copies, strict=True)
         ]
+        if outbound.choices:  # buttons (a rating's stars); a press posts to /actions
+            view["choices"] = [
+                {"label": c.label, "action": c.action, "hint": c.hint} for c in outbound.choices
+            ]
         sockets = await adapter.hub.push(visitor, {"type": "message", "message": view})
         if self._push is not None:
             await self._push.announce(

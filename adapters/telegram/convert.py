@@ -3,12 +3,13 @@
 Covers text, photo, document, voice, audio, video, sticker, location and contact, with
 captions (the media and the external id "<chat id>:<message id>" are read as the desk reads
 an operator's message: botapi/messages.py); an edited message becomes an Inbound with
-`edit_of` set.
+`edit_of` set. A press of an inline button in the private chat becomes an Inbound with the
+button's callback_data as its `action` (`press_to_inbound`).
 """
 
 from __future__ import annotations
 
-from aiogram.types import Message, User
+from aiogram.types import CallbackQuery, Message, User
 
 from botapi.messages import attachments_of, external_id
 from bridge.events import CustomerProfile, Inbound
@@ -45,4 +46,20 @@ def to_inbound(message: Message, *, edited: bool = False) -> Inbound:
         profile=profile_of(user),
         sent_at=message.date,
         edit_of=own_id if edited else None,
+    )
+
+
+def press_to_inbound(query: CallbackQuery) -> Inbound | None:
+    """A customer's press of an inline button under the bot's message in their private chat;
+    None without data (a game button) or without the message (too old to be shown)."""
+    if not query.data or query.message is None:
+        return None
+    user = query.from_user
+    return Inbound(
+        channel=CHANNEL,
+        chat=str(query.message.chat.id),
+        user=str(user.id),
+        external_id=f"press:{query.id}",
+        profile=profile_of(user),
+        action=query.data,
     )

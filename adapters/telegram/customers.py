@@ -6,7 +6,9 @@ which takes the operators' own commands in private chats first. A new private me
 through a direct handler (no aiogram dispatch: these are most of the bot's updates) and is
 stored through the sink's group commit (bridge/core/sink_batches.py); an edit and a change of
 the bot's membership in the private chat (the customer blocked or unblocked it) come through
-the router below, with this object as the dispatcher's workflow data `telegram_customers`.
+the router below, with this object as the dispatcher's workflow data `telegram_customers`, and
+so does a press of one of the bridge's buttons in the private chat (a rating's star): an
+`Inbound` with its `action`, answered with answerCallbackQuery once stored.
 """
 
 from __future__ import annotations
@@ -16,9 +18,10 @@ from typing import TYPE_CHECKING
 
 from aiogram import Router
 from aiogram.enums import ChatType
-from aiogram.types import ChatMemberUpdated, Message, Update
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.types import CallbackQuery, ChatMemberUpdated, Message, Update
 
-from adapters.telegram.convert import CHANNEL, to_inbound
+from adapters.telegram.convert import CHANNEL, press_to_inbound, to_inbound
 from botapi.updates import UPDATE_SOURCE
 from bridge.core.sink_batches import InboundBatches
 
@@ -60,6 +63,16 @@ class TelegramCustomers:
     async def edited(self, message: Message, update_id: int) -> None:
         await self.batches.inbound(to_inbound(message, edited=True), update_id)
 
+    async def pressed(self, query: CallbackQuery, update_id: int) -> None:
+        """A customer pressed one of the bridge's buttons (a rating's star)."""
+        event = press_to_inbound(query)
+        if event is not None:
+            await self.batches.inbound(event, update_id)
+        try:
+            await query.answer()
+        except TelegramBadRequest as exc:  # answered too late: the press is kept all the same
+            log.debug("answerCallbackQuery %s refused: %s", query.id, exc)
+
     async def membership(self, member: ChatMemberUpdated, update_id: int) -> None:
         """The customer blocked the bot (kicked) or unblocked it (member again)."""
         status = str(member.new_chat_member.status).rsplit(".", 1)[-1].lower()
@@ -85,6 +98,18 @@ async def in_private_chat(event: Message | ChatMemberUpdated) -> bool:
     return event.chat.type == ChatType.PRIVATE
 
 
+async def press_in_private_chat(query: CallbackQuery) -> bool:
+    """Filter: a button pressed under the bot's message in a private chat."""
+    message = query.message
+    return message is not None and message.chat.type == ChatType.PRIVATE
+
+
+async def on_private_press(
+    query: CallbackQuery, event_update: Update, telegram_customers: TelegramCustomers
+) -> None:
+    await telegram_customers.pressed(query, event_update.update_id)
+
+
 async def on_private_edit(
     message: Message, event_update: Update, telegram_customers: TelegramCustomers
 ) -> None:
@@ -102,4 +127,5 @@ def customers_router() -> Router:
     router = Router(name="telegram-customers")
     router.edited_message.register(on_private_edit, in_private_chat)
     router.my_chat_member.register(on_private_member, in_private_chat)
+    router.callback_query.register(on_private_press, press_in_private_chat)
     return router

@@ -6,11 +6,14 @@ A failure (the customer blocked the bot) marks the message failed and is shown i
 conversation's place (handler `customer.reply_sent`, desk/completions.py). That
 handler also records where each reply landed (storage/copies.py), so an operator's edit of
 the reply edits the customer's copy (editMessageText / editMessageCaption); an edit Telegram
-refuses becomes a correction (handler `customer.edit_sent`).
+refuses becomes a correction (handler `customer.edit_sent`). Choices (a rating request's
+stars) are an inline keyboard whose callback_data is each choice's action; the press comes
+back as a callback_query in the private chat (adapters/telegram/customers.py).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from botapi import calls
@@ -22,7 +25,7 @@ from storage.copies import customer_copies
 if TYPE_CHECKING:
     from sqlmodel.ext.asyncio.session import AsyncSession
 
-    from bridge.events import Outbound
+    from bridge.events import Choice, Outbound
     from storage.models import Conversation, Customer, Message
 
 PLATFORM = "telegram"
@@ -90,6 +93,19 @@ class TelegramOutlet:
     ) -> None:
         """A service text (closing words), escaped."""
         payload = calls.send_text(customer.chat, escape(text))
+        await self._enqueue(session, conversation, customer, payload, None)
+
+    async def enqueue_choices(
+        self,
+        session: AsyncSession,
+        conversation: Conversation,
+        customer: Customer,
+        text: str,
+        choices: Sequence[Choice],
+    ) -> None:
+        """`text` with one row of inline buttons (`ChoiceOutlet`)."""
+        keyboard = calls.inline_keyboard([[(c.label, c.action) for c in choices]])
+        payload = calls.send_text(customer.chat, escape(text), reply_markup=keyboard)
         await self._enqueue(session, conversation, customer, payload, None)
 
     async def enqueue_edit(

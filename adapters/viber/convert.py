@@ -30,7 +30,7 @@ from adapters.common.updates import (
     Update,
 )
 from adapters.common.webhook_input import MalformedPayload
-from bridge.events import Attachment, CustomerProfile, Inbound
+from bridge.events import ACTION_SHAPE, Attachment, CustomerProfile, Inbound
 
 
 def parse_request(body: dict[str, Any]) -> Any:
@@ -103,6 +103,8 @@ def _message(request: ViberMessageRequest, channel: str) -> Update:
             attachments=attachments,
             profile=profile_of(request.sender),
             sent_at=sent_at,
+            # A reply button's press arrives as its ActionBody (adapters/viber/sender.py).
+            action=text if not attachments and ACTION_SHAPE.fullmatch(text) else None,
         )
     )
 

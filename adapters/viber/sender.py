@@ -4,6 +4,8 @@ Payload: `adapters.common.outbound.outbound_payload(outbound)`. Messages are bui
 viberbot's message models; the sender name (and avatar) come from the config. Viber fetches
 media itself, so an attachment needs a public `url` (bytes alone cannot be sent: a clear
 PermanentError). Viber has no idempotency key: a retried row may repeat a message.
+Choices (a rating request's stars) go as a keyboard of `reply` buttons on the last message;
+a press sends the button's ActionBody (the choice's action) as the customer's text, silently.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from adapters.common.outbound import outbound_from_payload
 from adapters.viber.client import ViberApi
 from adapters.viber.settings import ViberSettings
 from bridge.errors import PermanentError, TransientError
-from bridge.events import Attachment
+from bridge.events import Attachment, Choice
 
 MAX_TEXT = 7000
 MAX_CAPTION = 512
@@ -52,6 +54,8 @@ class ViberSender:
     async def deliver(self, item: Any) -> dict[str, Any]:
         outbound = outbound_from_payload(item.payload)
         messages = await self._messages(outbound.text, outbound.attachments)
+        if outbound.choices:
+            messages[-1] = {**messages[-1], "keyboard": keyboard(outbound.choices)}
         tokens = []
         for message in messages:
             body = {"receiver": outbound.chat, "sender": self.sender_field(), **message}
@@ -103,6 +107,30 @@ class ViberSender:
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise TransientError(f"cannot reach {url} to learn its size: {exc}") from exc
         raise PermanentError(f"the size of {url} is unknown; Viber needs it to send a file")
+
+
+#: A keyboard row is 6 columns wide: as many buttons as fit side by side.
+ROW_COLUMNS = 6
+
+
+def keyboard(choices: tuple[Choice, ...]) -> dict[str, Any]:
+    """A Viber keyboard: one `reply` button per choice, side by side, the press not shown."""
+    columns = max(1, ROW_COLUMNS // len(choices)) if len(choices) <= ROW_COLUMNS else ROW_COLUMNS
+    return {
+        "Type": "keyboard",
+        "DefaultHeight": False,
+        "Buttons": [
+            {
+                "Columns": columns,
+                "Rows": 1,
+                "ActionType": "reply",
+                "ActionBody": choice.action,
+                "Text": choice.label,
+                "Silent": True,
+            }
+            for choice in choices
+        ],
+    }
 
 
 def _url(attachment: Attachment) -> str:

@@ -2,19 +2,21 @@
 
 An event is `{type, object, group_id, event_id, v}` (VK schema objects.json `callback_base`).
 Handled: message_new (text, photos, documents, audio messages, stickers, wall posts as links,
-videos and links as links, a location), message_edit, message_allow, message_deny. Messages in
+videos and links as links, a location; a press of the bridge's keyboard button carries its
+action in `payload`), message_edit, message_allow, message_deny. Messages in
 group chats and the community's own messages are ignored; anything malformed raises
 `MalformedPayload` (the webhook answers 400; the long poll logs and skips it).
 """
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
 from adapters.common.updates import Ignored, InboundUpdate, ReachabilityUpdate, Update
 from adapters.common.webhook_input import MalformedPayload, field, optional
-from bridge.events import Attachment, Inbound
+from bridge.events import MAX_ACTION, Attachment, Inbound
 
 #: peer ids above this are group chats (VK: 2000000000 + chat id).
 CHAT_PEER_OFFSET = 2_000_000_000
@@ -75,8 +77,22 @@ def _message(message: dict[str, Any], channel: str, *, edit: bool) -> Update:
             attachments=tuple(attachments),
             sent_at=datetime.fromtimestamp(date, UTC) if 0 <= date < 2**33 else None,
             edit_of=edit_of,
+            action=None if edit else _action(optional(message, "payload", str, where)),
         )
     )
+
+
+def _action(payload: str | None) -> str | None:
+    """The action of a pressed keyboard button: `{"action": ...}` in the message's payload (a
+    JSON string, adapters/vk/sender.py); None for a typed message or another payload."""
+    if not payload:
+        return None
+    try:
+        data = json.loads(payload)
+    except ValueError:
+        return None
+    action = data.get("action") if isinstance(data, dict) else None
+    return action if isinstance(action, str) and 0 < len(action) <= MAX_ACTION else None
 
 
 def message_key(message_id: int, peer_id: int, message: dict[str, Any], where: str) -> str:

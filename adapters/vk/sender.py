@@ -6,10 +6,14 @@ refuses a second message with the same random_id. Photos (and stickers) are uplo
 `photos.getMessagesUploadServer`, files with `docs.getMessagesUploadServer` (voice as an
 `audio_message`); a VK attachment string in `file_ref` is reused as is. A customer who denied
 messages is not written to at all: `RecipientUnreachable`, which the operator sees.
+Choices (a rating request's stars) go as an inline keyboard of text buttons under the last
+part, each carrying `{"action": ...}` as its payload, which VK sends back with the message a
+press writes (`message_new` with `payload`, adapters/vk/convert.py).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -20,7 +24,7 @@ from adapters.common.http import download
 from adapters.common.outbound import outbound_from_payload
 from adapters.vk.client import VkClient
 from bridge.errors import PermanentError, RecipientUnreachable
-from bridge.events import Attachment
+from bridge.events import Attachment, Choice
 from bridge.outbox.senders import random_id_for
 
 MAX_TEXT = 9000  # messages.send `message` maxLength (VK schema methods.json)
@@ -67,13 +71,14 @@ class VkSender:
         base = random_id_for(item)
         ids = []
         for number, part in enumerate(parts):
-            first = number == 0
+            first, last = number == 0, number == len(parts) - 1
             message_id = await self._client.call(
                 "messages.send",
                 peer_id=peer_id,
                 message=part or None,
                 attachment=",".join(attachments) if first and attachments else None,
                 random_id=(base + number) & 0x7FFF_FFFF_FFFF_FFFF,
+                keyboard=keyboard(outbound.choices) if last and outbound.choices else None,
                 **(extra if first else {}),
             )
             ids.append(str(message_id))
@@ -96,6 +101,28 @@ class VkSender:
             doc_type = "audio_message" if attachment.kind == "voice" else None
             return await self._client.upload_document(data, name, peer_id, doc_type)
         raise PermanentError(f"VK cannot carry a {attachment.kind}")
+
+
+#: VK's limits of an inline keyboard: buttons per row, and a button's label.
+ROW_BUTTONS = 5
+MAX_LABEL = 40
+
+
+def keyboard(choices: tuple[Choice, ...]) -> str:
+    """The `keyboard` parameter: an inline keyboard of text buttons with payloads."""
+    buttons = [
+        {
+            "action": {
+                "type": "text",
+                "label": choice.label[:MAX_LABEL],
+                "payload": json.dumps({"action": choice.action}),
+            },
+            "color": "primary",
+        }
+        for choice in choices
+    ]
+    rows = [buttons[i : i + ROW_BUTTONS] for i in range(0, len(buttons), ROW_BUTTONS)]
+    return json.dumps({"inline": True, "buttons": rows}, ensure_ascii=False)
 
 
 def _split(text: str) -> list[str]:

@@ -21,6 +21,7 @@ from bridge.core.cards import (
 )
 from bridge.core.counters import Counts, has_new_messages, shown
 from bridge.core.inbound import lock_conversation
+from bridge.core.ratings import ask_rating
 from bridge.core.texts import CustomerTexts, text
 from storage.conversations import (
     close_conversation,
@@ -87,12 +88,14 @@ async def close(
     goodbye: bool = True,
     reason: str = "operator",
     texts: CustomerTexts | None = None,
+    rating: bool = False,
 ) -> CommandReply:
     """End the conversation: notice, card "closed", topic closed, closing words to the customer.
 
     `reason` "inactivity": the auto-close job (bridge/helpdesk) closes it for the claimer
     (`caller`), the notice and the goodbye say so. `texts`: the customer texts with the
-    admin's overrides (the built-in ones when None)."""
+    admin's overrides (the built-in ones when None). `rating` (`close.rating`): then ask the
+    customer to rate the help 1-5 with their platform's controls (bridge/core/ratings.py)."""
     conversation_id = conversation.id
     assert conversation_id is not None, "commands act on stored conversations"
     customer_text = texts or CustomerTexts()
@@ -121,6 +124,15 @@ async def close(
             customer_text(
                 customer.language or language, "closed_inactive" if inactive else "closed"
             ),
+        )
+    if rating and outlet is not None and not customer.blocked:
+        await ask_rating(
+            session,
+            conversation,
+            customer,
+            outlet,
+            texts=customer_text,
+            language=customer.language or language,
         )
     return CommandReply("")
 

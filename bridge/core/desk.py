@@ -11,11 +11,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from datetime import timedelta
 
     from sqlmodel.ext.asyncio.session import AsyncSession
 
-    from bridge.events import Outbound
+    from bridge.events import Choice, Outbound
     from storage.models import Conversation, Customer, Message
 
 
@@ -99,6 +100,18 @@ class RemindingDesk(Protocol):
         the claimer, or a notice in the conversation's place when they cannot be reached."""
 
 
+@runtime_checkable
+class ClosedPlaceNotices(Protocol):
+    """Optional ability of a desk: a notice about a CLOSED conversation in its place (a
+    customer's rating after the close), where a plain post may be refused (a closed forum
+    topic). The core checks for it and posts a plain `notice` otherwise. Enqueue only."""
+
+    async def notice_closed(
+        self, session: AsyncSession, conversation: Conversation, html: str
+    ) -> None:
+        """Post `html` in the closed conversation's place."""
+
+
 class CustomerOutlet(Protocol):
     """One customer platform's way out: turns an operator's reply into outbox rows."""
 
@@ -146,6 +159,29 @@ class EditingOutlet(Protocol):
         Returns False, queueing nothing, when this copy cannot be edited (not delivered yet,
         sent in several parts, a kind of message without text); the core then corrects.
         """
+
+
+@runtime_checkable
+class ChoiceOutlet(Protocol):
+    """Optional ability of an outlet: offer the customer buttons in their platform's own
+    controls (a rating request's stars: an inline keyboard, a VK or Viber keyboard, quick
+    replies, the widget's stars).
+
+    The core checks for it (`isinstance(outlet, ChoiceOutlet)`); an outlet without it gets the
+    choices written out in the text (bridge/core/ratings.py). Same contract as the other
+    methods (enqueue only). A press comes back as an `Inbound` whose `action` is the pressed
+    `Choice.action`.
+    """
+
+    async def enqueue_choices(
+        self,
+        session: AsyncSession,
+        conversation: Conversation,
+        customer: Customer,
+        text: str,
+        choices: Sequence[Choice],
+    ) -> None:
+        """Queue `text` (plain) with one button per choice, in order, to the customer."""
 
 
 class Outlets:

@@ -21,9 +21,10 @@ if TYPE_CHECKING:
 
     from bridge.core.desk import Desk
     from bridge.core.offline import HoursNow
+    from bridge.core.ratings import Ratings
     from bridge.events import Inbound
 
-InboundStatus = Literal["posted", "duplicate", "blocked", "edited", "unknown_edit"]
+InboundStatus = Literal["posted", "duplicate", "blocked", "edited", "unknown_edit", "rating"]
 
 
 class DuplicateInbound(Exception):
@@ -64,13 +65,17 @@ async def handle_inbound(
     group: str,
     desk: Desk,
     hours: HoursNow | None = None,
+    ratings: Ratings | None = None,
 ) -> InboundResult:
     """Store a customer's message and enqueue what operators must see; see the module doc.
 
+    `ratings` first takes a rating press, number or comment out of the flow (status "rating").
     `hours`: the group's working hours now (bridge/core/offline.py): outside them a new
     conversation is marked and the customer gets the offline text once per closed spell.
     Raises DuplicateInbound when a concurrent transaction stored the same message first.
     """
+    if ratings is not None and (rated := await ratings.take(session, event)) is not None:
+        return rated
     if event.edit_of is not None:
         return await _handle_edit(session, event, desk=desk)
     if await find_message(session, event.channel, event.external_id) is not None:

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
     from bridge.core.desk import Desk
     from bridge.core.offline import HoursNow
+    from bridge.core.ratings import Ratings
     from bridge.events import Inbound
     from storage.models import Conversation, Customer
 
@@ -43,6 +44,7 @@ async def handle_inbound_batch(
     group: str,
     desk: Desk,
     hours: HoursNow | None = None,
+    ratings: Ratings | None = None,
 ) -> list[InboundResult]:
     """`handle_inbound` for each event, in one transaction; see the module doc.
 
@@ -106,7 +108,7 @@ async def handle_inbound_batch(
         try:
             async with session.begin_nested():
                 results[i] = await handle_inbound(
-                    session, events[i], group=group, desk=desk, hours=hours
+                    session, events[i], group=group, desk=desk, hours=hours, ratings=ratings
                 )
         except DuplicateInbound:
             results[i] = InboundResult("duplicate")
@@ -137,8 +139,8 @@ def _plain(
     conversations: dict[int, Conversation],
 ) -> bool:
     """Whether the quick path stores `event` exactly as `handle_inbound` would."""
-    if event.edit_of is not None:
-        return False
+    if event.edit_of is not None or event.action is not None:
+        return False  # an edit, or a press of a button (bridge/core/ratings.py)
     customer = customers.get((event.channel, event.user))
     if customer is None or customer.blocked or customer.id not in conversations:
         return False

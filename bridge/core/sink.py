@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from sqlmodel.ext.asyncio.session import AsyncSession
 
     from bridge.core.desk import Desk, Outlets
+    from bridge.core.ratings import Ratings
     from bridge.events import CustomerProfile, Inbound
     from config import BridgeConfig
     from storage.models import Conversation, Customer
@@ -120,10 +121,13 @@ class BridgeSink:
         refresh: CustomerRefresh | None = None,
         time_scale: float = 1.0,
         clock: Clock = utc_now,
+        ratings: Ratings | None = None,
     ) -> None:
-        """`clock`: the time working hours are judged by (tests set it; see `clock`)."""
+        """`clock`: the time working hours are judged by (tests set it; see `clock`);
+        `ratings`: takes rating presses and comments out of the flow (issue 15)."""
         self.runtime = runtime
         self.refresh = refresh
+        self.ratings = ratings
         self.names = LaterNames(self, time_scale=time_scale)
         #: What the sink asks for the time (settable: tests move it across opening times).
         self.clock = clock
@@ -150,6 +154,7 @@ class BridgeSink:
                     group=group,
                     desk=self.runtime.desk,
                     hours=self.hours_now(group),
+                    ratings=self.ratings,
                 )
                 await self.settle(session, event, result)
         except DuplicateInbound:

@@ -111,6 +111,7 @@ class InboundBatches:
                 group=item.group,
                 desk=self.sink.runtime.desk,
                 hours=self.sink.hours_now(item.group),
+                ratings=self.sink.ratings,
             )
             await self.sink.settle(session, item.event, result)
             return result
@@ -137,6 +138,7 @@ class InboundBatches:
                 group=group,
                 desk=self.sink.runtime.desk,
                 hours=self.sink.hours_now(group),  # once per group and batch
+                ratings=self.sink.ratings,
             )
             for index, result in zip(indexes, stored, strict=True):
                 await self.sink.settle(session, items[index].event, result)

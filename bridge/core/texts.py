@@ -140,6 +140,10 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "dashboard.sla": "⏰ Past SLA: waiting for Accept <b>{accept}</b> | "
         "for an answer <b>{answer}</b>",
         # issue 15: ratings — keys below
+        "place.rated": "⭐ The customer rated conversation #{number}: {stars}",
+        "place.rating_comment": "💬 The customer's comment on conversation #{number}: {comment}",
+        "customer.rating_reply_hint": "Reply with one number: 1 2 3 4 5",
+        "customer.rating_star": "Rate {stars} of 5",
         # issue 15: quick replies and /stats — keys below
         "quick.sent": "📤 Quick reply <b>{name}</b> sent:\n{text}",
         "quick.list": "<b>Quick replies</b> (send with /t NAME):\n{items}",
@@ -281,6 +285,10 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "dashboard.sla": "⏰ Сверх SLA: ждут принятия <b>{accept}</b> | "
         "ждут ответа <b>{answer}</b>",
         # issue 15: ratings — keys below
+        "place.rated": "⭐ Клиент оценил обращение #{number}: {stars}",
+        "place.rating_comment": "💬 Комментарий клиента к обращению #{number}: {comment}",
+        "customer.rating_reply_hint": "Ответьте одним числом: 1 2 3 4 5",
+        "customer.rating_star": "Оценка {stars} из 5",
         # issue 15: quick replies and /stats — keys below
         "quick.sent": "📤 Отправлен шаблон <b>{name}</b>:\n{text}",
         "quick.list": "<b>Шаблоны ответов</b> (отправка: /t ИМЯ):\n{items}",

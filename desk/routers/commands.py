@@ -224,6 +224,7 @@ async def _place_command(
             language=language,
             goodbye=runtime.config.close.goodbye,
             texts=CustomerTexts(runtime.config.texts.override),
+            rating=runtime.config.close.rating,
         )
     elif command == "release":
         reply = await commands.release(

@@ -313,6 +313,31 @@ class FakeFacebook:
             ]
         return await self._deliver([self._event(psid, message=message)])
 
+    async def customer_quick_reply(
+        self, psid: str, title: str, *, payload: str | None = None
+    ) -> Delivery:
+        """The person taps the quick reply `title` of the newest message that offered quick
+        replies: a message with that text and `quick_reply.payload`. `payload`: sent as is,
+        whatever was offered (a forged tap)."""
+        if payload is None:
+            offered = [
+                reply
+                for sent in reversed(self.received(psid))
+                for reply in sent["message"].get("quick_replies") or []
+                if reply.get("title") == title
+            ]
+            if not offered:
+                raise ValueError(f"{psid} was offered no quick reply {title!r}")
+            payload = str(offered[0]["payload"])
+        self._user(psid)
+        self.last_customer_message[psid] = self.clock.now()
+        message = {
+            "mid": f"m_{secrets.token_urlsafe(24)}",
+            "text": title,
+            "quick_reply": {"payload": payload},
+        }
+        return await self._deliver([self._event(psid, message=message)])
+
     async def customer_postback(self, psid: str, title: str, payload: str) -> Delivery:
         """The person taps a button (e.g. Get Started); that too opens the window."""
         self._user(psid)

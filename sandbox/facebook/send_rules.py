@@ -104,9 +104,32 @@ def _check_message(message: Any) -> None:
             )
     if attachment is not None:
         _check_attachment(attachment)
+    if message.get("quick_replies") is not None:
+        _check_quick_replies(message["quick_replies"])
     metadata = message.get("metadata")
     if metadata is not None and len(str(metadata)) >= MAX_METADATA:
         raise param_error(f"Length of param message[metadata] must be less than {MAX_METADATA}")
+
+
+#: Quick replies (developers.facebook.com "Quick Replies"): at most 13, a text one with a
+#: title of at most 20 characters and a payload of at most 1000.
+MAX_QUICK_REPLIES = 13
+QUICK_REPLY_TYPES = ("text", "user_phone_number", "user_email")
+
+
+def _check_quick_replies(replies: Any) -> None:
+    if not isinstance(replies, list) or not 0 < len(replies) <= MAX_QUICK_REPLIES:
+        raise param_error(f"param message[quick_replies] must hold 1 to {MAX_QUICK_REPLIES}")
+    for reply in replies:
+        if not isinstance(reply, dict) or reply.get("content_type") not in QUICK_REPLY_TYPES:
+            raise param_error("param message[quick_replies][content_type] is invalid")
+        if reply["content_type"] != "text":
+            continue
+        title, payload = reply.get("title"), reply.get("payload")
+        if not isinstance(title, str) or not 0 < len(title) <= 20:
+            raise param_error("param message[quick_replies][title] must be 1-20 characters")
+        if not isinstance(payload, str | int) or len(str(payload)) > 1000:
+            raise param_error("param message[quick_replies][payload] is required (≤ 1000)")
 
 
 def _check_attachment(attachment: Any) -> None:

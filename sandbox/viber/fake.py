@@ -368,6 +368,16 @@ class FakeViber:
         event = self._common("message") | {"sender": user, "message": payload}
         return await self._send_event(event)
 
+    async def customer_presses(self, user_id: str, text: str) -> Delivery:
+        """The user taps the `reply` button showing `text` of the newest keyboard the bot sent
+        them: the button's ActionBody arrives as their text message (shown in their chat
+        unless the button is Silent)."""
+        for sent in reversed(self.received(user_id)):
+            for button in (sent.get("keyboard") or {}).get("Buttons") or []:
+                if button.get("Text") == text and button.get("ActionType", "reply") == "reply":
+                    return await self.customer_message(user_id, button["ActionBody"])
+        raise ValueError(f"user {user_id} has no keyboard button {text!r}")
+
     async def customer_subscribes(self, user_id: str) -> Delivery:
         user = self._user(user_id)
         self.subscribed.add(user_id)

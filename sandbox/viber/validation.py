@@ -64,6 +64,8 @@ def check_message(body: dict[str, Any]) -> None:
         not isinstance(tracking, str) or len(tracking) > MAX_TRACKING_DATA
     ):
         raise ViberError(3, f"tracking_data must be a string of at most {MAX_TRACKING_DATA}")
+    if body.get("keyboard") is not None:
+        check_keyboard(body["keyboard"])
     kind = _require(body, "type")
     if kind not in MESSAGE_TYPES + MESSAGE_TYPES_ALSO_ACCEPTED:
         raise ViberError(3, f"unknown message type {kind!r}")
@@ -98,6 +100,36 @@ def check_message(body: dict[str, Any]) -> None:
     elif kind == "sticker":
         if not isinstance(_require(body, "sticker_id"), int):
             raise ViberError(3, "sticker_id must be an integer")
+
+
+#: Keyboards (developers.viber.com "Keyboards"): a grid 6 columns wide, a button 1-2 rows
+#: high, at most 24 rows, of which 12 show in portrait; ActionBody is what a reply sends.
+KEYBOARD_COLUMNS = 6
+MAX_KEYBOARD_BUTTONS = 24 * KEYBOARD_COLUMNS
+ACTION_TYPES = ("reply", "open-url", "location-picker", "share-phone", "none")
+MAX_ACTION_BODY = 250
+
+
+def check_keyboard(keyboard: Any) -> None:
+    """A message's `keyboard`: {Type: "keyboard", Buttons: [...]}."""
+    if not isinstance(keyboard, dict) or keyboard.get("Type") != "keyboard":
+        raise ViberError(3, 'keyboard.Type must be "keyboard"')
+    buttons = keyboard.get("Buttons")
+    if not isinstance(buttons, list) or not 0 < len(buttons) <= MAX_KEYBOARD_BUTTONS:
+        raise ViberError(3, "keyboard.Buttons must hold at least one button")
+    for button in buttons:
+        if not isinstance(button, dict):
+            raise ViberError(3, "a keyboard button must be an object")
+        columns, rows = button.get("Columns", KEYBOARD_COLUMNS), button.get("Rows", 1)
+        if not isinstance(columns, int) or not 1 <= columns <= KEYBOARD_COLUMNS:
+            raise ViberError(3, f"Columns must be 1 to {KEYBOARD_COLUMNS}")
+        if not isinstance(rows, int) or not 1 <= rows <= 2:
+            raise ViberError(3, "Rows must be 1 or 2 in a keyboard")
+        if button.get("ActionType", "reply") not in ACTION_TYPES:
+            raise ViberError(3, f"ActionType must be one of {', '.join(ACTION_TYPES)}")
+        body = _require(button, "ActionBody", "keyboard.Buttons.")
+        if not isinstance(body, str) or len(body) > MAX_ACTION_BODY:
+            raise ViberError(3, f"ActionBody must be a string of at most {MAX_ACTION_BODY}")
 
 
 def _media(body: dict[str, Any]) -> None:

@@ -264,6 +264,7 @@ class FakeVK:
         attachments: Sequence[str] = (),
         *,
         without_id: bool = False,
+        payload: str | None = None,
     ) -> dict[str, Any]:
         """A user writes to the community: `message_new` with text and attachments.
 
@@ -288,9 +289,25 @@ class FakeVK:
         )
         if without_id:
             message["id"] = message["version"] = 0
+        if payload is not None:  # a keyboard button's payload (`customer_presses`)
+            message["payload"] = payload
         self.state.messages[message_id] = message
         await self.emit("message_new", {"message": message, "client_info": payloads.CLIENT_INFO})
         return message
+
+    async def customer_presses(self, user_id: int, label: str) -> dict[str, Any]:
+        """The user presses the text button labelled `label` of the newest keyboard the
+        community sent them: VK writes the label as their message, with the button's
+        `payload` (message_new)."""
+        for sent in reversed(self.received(user_id)):
+            rows = (sent.get("keyboard") or {}).get("buttons") or []
+            for button in (b for row in rows for b in row):
+                action = button["action"]
+                if action["type"] == "text" and action.get("label") == label:
+                    return await self.customer_message(
+                        user_id, label, payload=action.get("payload")
+                    )
+        raise ValueError(f"user {user_id} has no keyboard button {label!r}")
 
     async def customer_edits(self, user_id: int, message_id: int, text: str) -> dict[str, Any]:
         """The user edits a message they sent: `message_edit` with the whole message."""

@@ -41,19 +41,80 @@ def messages_send(fake: FakeVK, p: dict[str, Any], base: str) -> Any:
     attachment_ids = _parse_attachments(fake, p.get("attachment", ""))
     if not text and not attachment_ids:
         raise param_error("message", "is empty or invalid")
+    keyboard = _parse_keyboard(p["keyboard"]) if p.get("keyboard") else None
     if "peer_ids" in p:
         peers = [int(x) for x in p["peer_ids"]]
         return [
-            _send_one(fake, peer, text, attachment_ids, 0) | {"peer_id": peer} for peer in peers
+            _send_one(fake, peer, text, attachment_ids, 0, keyboard) | {"peer_id": peer}
+            for peer in peers
         ]
     peer = p.get("peer_id", p.get("user_id"))
     if peer is None:
         raise param_error("peer_id")
-    return _send_one(fake, int(peer), text, attachment_ids, int(p["random_id"]))["message_id"]
+    random_id = int(p["random_id"])
+    return _send_one(fake, int(peer), text, attachment_ids, random_id, keyboard)["message_id"]
+
+
+#: Keyboard limits (dev.vk.com "Bot keyboards"): buttons per row, rows of a keyboard and of an
+#: inline keyboard, a button's payload, and the action types with a label.
+KEYBOARD_ROW = 5
+KEYBOARD_ROWS, INLINE_ROWS = 10, 6
+MAX_BUTTON_PAYLOAD = 255
+BUTTON_TYPES = ("text", "callback", "open_link", "location", "vkpay", "open_app")
+LABELLED = ("text", "callback", "open_link", "open_app")
+COLOURS = ("default", "positive", "negative", "primary")
+
+
+def _parse_keyboard(raw: Any) -> dict[str, Any]:
+    """The `keyboard` parameter (a JSON `messages_keyboard`), checked as VK checks it."""
+
+    def invalid(why: str) -> VkError:
+        return param_error("keyboard", f"is invalid: {why}")
+
+    try:
+        keyboard = json.loads(raw) if isinstance(raw, str) else None
+    except ValueError:
+        keyboard = None
+    if not isinstance(keyboard, dict) or not isinstance(keyboard.get("buttons"), list):
+        raise invalid("buttons is required")
+    inline = bool(keyboard.get("inline", False))
+    if inline and "one_time" in keyboard:
+        raise invalid("one_time is not allowed in an inline keyboard")
+    rows = keyboard["buttons"]
+    if len(rows) > (INLINE_ROWS if inline else KEYBOARD_ROWS):
+        raise invalid("too many rows")
+    for row in rows:
+        if not isinstance(row, list) or not 0 < len(row) <= KEYBOARD_ROW:
+            raise invalid(f"a row holds 1 to {KEYBOARD_ROW} buttons")
+        for button in row:
+            action = button.get("action") if isinstance(button, dict) else None
+            if not isinstance(action, dict) or action.get("type") not in BUTTON_TYPES:
+                raise invalid(f"action.type must be one of {', '.join(BUTTON_TYPES)}")
+            label = action.get("label")
+            if action["type"] in LABELLED and (not isinstance(label, str) or not label):
+                raise invalid("action.label is required")
+            if isinstance(label, str) and len(label) > 40:
+                raise invalid("action.label is longer than 40 characters")
+            payload = action.get("payload")
+            if payload is not None:
+                if not isinstance(payload, str) or len(payload) > MAX_BUTTON_PAYLOAD:
+                    raise invalid(f"payload is a JSON string of at most {MAX_BUTTON_PAYLOAD}")
+                try:
+                    json.loads(payload)
+                except ValueError:
+                    raise invalid("payload is not JSON") from None
+            if button.get("color", "default") not in COLOURS:
+                raise invalid("color is not a button colour")
+    return keyboard
 
 
 def _send_one(
-    fake: FakeVK, peer: int, text: str, attachment_ids: list[str], random_id: int
+    fake: FakeVK,
+    peer: int,
+    text: str,
+    attachment_ids: list[str],
+    random_id: int,
+    keyboard: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     state = fake.state
     if random_id and random_id in state.sent_by_random_id:
@@ -80,6 +141,8 @@ def _send_one(
         random_id=random_id,
     )
     message["attachment_ids"] = attachment_ids
+    if keyboard is not None:
+        message["keyboard"] = keyboard  # messages_message.keyboard, as VK returns it
     state.messages[message_id] = message
     if random_id:
         state.sent_by_random_id[random_id] = message_id

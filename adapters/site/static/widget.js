@@ -157,12 +157,35 @@
     }
     if (m.text) { var p = el("p", "tb-text"); p.textContent = m.text; b.append(p); }
     (m.attachments || []).forEach(function (a) { b.append(attachment(a)); });
+    if (m.choices && m.choices.length) b.append(choices(m.choices));
     if (m.at) {
       var t = el("time", "tb-time", { datetime: m.at });
       t.textContent = new Date(m.at).toLocaleTimeString(lang, { hour: "2-digit",
         minute: "2-digit" });
       b.append(t);
     }
+  }
+  // Buttons the bridge sent (a rating's stars): one press, then they are spent.
+  function choices(list) {
+    var row = el("div", "tb-choices", { role: "group" });
+    list.forEach(function (c) {
+      var button = el("button", "tb-choice", { type: "button",
+        "aria-label": c.hint || c.label, title: c.hint || c.label });
+      button.textContent = c.label;
+      button.addEventListener("click", function () {
+        Array.prototype.forEach.call(row.children, function (n) { n.disabled = true; });
+        button.setAttribute("aria-pressed", "true");
+        ensureToken().then(function () {
+          return call("POST", "/actions", JSON.stringify({ action: c.action }),
+            "application/json");
+        }).then(function (r) { if (!r.ok) throw r; }).catch(function () {
+          Array.prototype.forEach.call(row.children, function (n) { n.disabled = false; });
+          button.removeAttribute("aria-pressed");
+        });
+      });
+      row.append(button);
+    });
+    return row;
   }
   function attachment(a) {
     var n = el("a", "tb-file-link", { download: a.name || "file" });
