@@ -316,6 +316,23 @@ class Customer:
     async def becomes_unreachable(self) -> None:
         raise NotImplementedError
 
+    def offered_choices(self) -> list[str]:
+        """The labels of the buttons of the newest message that offered some (in its
+        platform's controls: inline keyboard, keyboard, quick replies, the widget's stars)."""
+        raise NotImplementedError
+
+    async def press(self, label: str) -> None:
+        """Press the button labelled `label` of the newest message that offered it."""
+        raise NotImplementedError
+
+    async def rate(self, stars: int) -> None:
+        """Press the `stars`-th star of the newest rating request (labels ★ … ★★★★★)."""
+        await self.press("★" * stars)
+
+    async def press_forged(self, action: str) -> None:
+        """A press carrying `action` whatever the buttons say (a modified client)."""
+        raise NotImplementedError
+
     async def post(self, path: str, body: bytes, headers: dict[str, str]) -> int:
         async with self.bridge.http.post(self.bridge.url + path, data=body, headers=headers) as r:
             await r.read()
@@ -368,6 +385,20 @@ class VkCustomer(Customer):
     async def becomes_unreachable(self) -> None:
         await self.bridge.vk.customer_denies(self.user_id)
 
+    def offered_choices(self) -> list[str]:
+        for message in reversed(self.bridge.vk.received(self.user_id)):
+            rows = (message.get("keyboard") or {}).get("buttons") or []
+            if rows:
+                return [b["action"]["label"] for row in rows for b in row]
+        return []
+
+    async def press(self, label: str) -> None:
+        self.sent.append(await self.bridge.vk.customer_presses(self.user_id, label))
+
+    async def press_forged(self, action: str) -> None:
+        payload = json.dumps({"action": action})
+        self.sent.append(await self.bridge.vk.customer_message(self.user_id, "★", payload=payload))
+
 
 class ViberCustomer(Customer):
     def __post_init__(self) -> None:
@@ -401,6 +432,23 @@ class ViberCustomer(Customer):
 
     async def becomes_unreachable(self) -> None:
         await self.bridge.viber.customer_unsubscribes(self.user_id)
+
+    def offered_choices(self) -> list[str]:
+        for message in reversed(self.bridge.viber.received(self.user_id)):
+            buttons = (message.get("keyboard") or {}).get("Buttons") or []
+            if buttons:
+                return [b.get("Text", "") for b in buttons]
+        return []
+
+    async def press(self, label: str) -> None:
+        delivery = await self.bridge.viber.customer_presses(self.user_id, label)
+        assert delivery.succeeded, delivery.attempts
+        self.sent.append(delivery)
+
+    async def press_forged(self, action: str) -> None:
+        delivery = await self.bridge.viber.customer_message(self.user_id, action)
+        assert delivery.succeeded, delivery.attempts
+        self.sent.append(delivery)
 
 
 class FacebookCustomer(Customer):
@@ -444,6 +492,25 @@ class FacebookCustomer(Customer):
     async def becomes_unreachable(self) -> None:
         self.bridge.facebook.customer_blocks(self.user_id)
 
+    def offered_choices(self) -> list[str]:
+        for message in reversed(self.bridge.facebook.received(self.user_id)):
+            replies = message["message"].get("quick_replies") or []
+            if replies:
+                return [r["title"] for r in replies]
+        return []
+
+    async def press(self, label: str) -> None:
+        delivery = await self.bridge.facebook.customer_quick_reply(self.user_id, label)
+        assert delivery.succeeded, delivery.attempts
+        self.sent.append(delivery)
+
+    async def press_forged(self, action: str) -> None:
+        delivery = await self.bridge.facebook.customer_quick_reply(
+            self.user_id, "★", payload=action
+        )
+        assert delivery.succeeded, delivery.attempts
+        self.sent.append(delivery)
+
 
 class TelegramCustomer(Customer):
     def __post_init__(self) -> None:
@@ -451,6 +518,7 @@ class TelegramCustomer(Customer):
         self.user = self.bridge.telegram.add_user(first, last)
         self.channel = "telegram"
         self.updates: list[dict[str, Any]] = []
+        self.presses: list[str] = []  # callback query ids
 
     async def says(self, text: str) -> None:
         self.sent.append(self.bridge.telegram.user_says(self.user, text))
@@ -482,6 +550,30 @@ class TelegramCustomer(Customer):
     async def becomes_unreachable(self) -> None:
         self.bridge.telegram.block(self.user)
 
+    def _offering(self) -> Any:
+        return next((m for m in reversed(self._seen()) if m.buttons), None)
+
+    def offered_choices(self) -> list[str]:
+        message = self._offering()
+        return [b["text"] for row in message.buttons for b in row] if message else []
+
+    async def press(self, label: str) -> None:
+        message = self._offering()
+        assert message is not None, "no message with buttons"
+        buttons = [b for row in message.buttons for b in row]
+        data = next(b["callback_data"] for b in buttons if b["text"] == label)
+        self.presses.append(
+            self.bridge.telegram.press(self.user, self.user.id, message.message_id, data)
+        )
+
+    async def press_forged(self, action: str) -> None:
+        message = self._offering() or self._seen()[-1]
+        self.presses.append(
+            self.bridge.telegram.press(
+                self.user, self.user.id, message.message_id, action, forged=True
+            )
+        )
+
 
 class SiteCustomer(Customer):
     """A visitor of the shop's widget (always reachable: replies wait in their history)."""
@@ -491,6 +583,8 @@ class SiteCustomer(Customer):
         self.can_be_unreachable = False
         self.token = ""
         self.bodies: list[dict[str, Any]] = []
+        self.socket: aiohttp.ClientWebSocketResponse | None = None
+        self.frames: list[dict[str, Any]] = []
 
     def _headers(self, token: str | None = None) -> dict[str, str]:
         return {"Origin": ORIGIN, "Authorization": f"Bearer {token or self.token}"}
@@ -543,6 +637,43 @@ class SiteCustomer(Customer):
 
     async def forged(self) -> int:
         return await self._post_message({"id": "forged0001", "text": "hi"}, token="forged.token")
+
+    async def pushed(self) -> list[dict[str, Any]]:
+        """What the bridge pushed to the visitor's socket so far (opened on first use)."""
+        if self.socket is None:
+            await self._ensure_token()
+            url = self.bridge.url.replace("http", "ws", 1) + f"/widget/{WIDGET}/ws?after=0"
+            self.socket = await self.bridge.http.ws_connect(url, headers={"Origin": ORIGIN})
+            await self.socket.send_json({"type": "auth", "token": self.token})
+        while True:
+            try:
+                frame = await self.socket.receive_json(timeout=0.05)
+            except TimeoutError:
+                break
+            if frame.get("type") == "message":
+                self.frames.append(frame["message"])
+        return self.frames
+
+    async def offered_choices_async(self) -> list[dict[str, Any]]:
+        for message in reversed(await self.pushed()):
+            if message.get("choices"):
+                return message["choices"]
+        return []
+
+    async def press(self, label: str) -> None:
+        choices = await self.offered_choices_async()
+        action = next(c["action"] for c in choices if c["label"] == label)
+        assert await self.press_action(action) == 200
+
+    async def press_forged(self, action: str) -> None:
+        assert await self.press_action(action) == 200
+
+    async def press_action(self, action: str) -> int:
+        url = f"{self.bridge.url}/widget/{WIDGET}/actions"
+        body = {"action": action}
+        async with self.bridge.http.post(url, json=body, headers=self._headers()) as r:
+            await r.read()
+            return r.status
 
 
 CUSTOMERS: dict[str, type[Customer]] = {
