@@ -97,6 +97,7 @@ async def _auto_close(
             outlet=outlet,
             language=jobs.config.language,
             goodbye=jobs.config.close.goodbye,
+            rating=jobs.config.close.rating,
             reason="inactivity",
             texts=jobs.texts,
         )
