@@ -23,9 +23,9 @@ GROUP = "support"
 FB_VERIFY_TOKEN = "demo-verify-token"
 #: The demo's group is closed for this long after it starts, so the first messages get the
 #: offline answer; then it works around the clock.
-CLOSED_AT_START = timedelta(minutes=2)
+CLOSED_AT_START = timedelta(minutes=1)
 #: Short SLA times, so a reminder shows within a minute of a card waiting.
-DEMO_SLA = {"accept_within": "30s", "answer_within": "1m"}
+DEMO_SLA = {"accept_within": "20s", "answer_within": "40s"}
 DEMO_TEMPLATES = {
     "hello": {
         "ru": "Здравствуйте, {name}! Чем можем помочь?",
@@ -86,8 +86,8 @@ def demo_config_data(
 
     Every channel is on and handled by one forum group; the site widget may be embedded by the
     bridge's own origin (the demo page). The helpdesk is on with demo-sized times: the group
-    is closed for the first two minutes after `started` (the offline answer), cards are
-    reminded after 30 s, and a closed conversation asks for a rating; `/t hello` and
+    is closed for a minute or two after `started` (the offline answer), cards are
+    reminded 20 s after it opens, and a closed conversation asks for a rating; `/t hello` and
     `/t delivery` are quick replies.
     """
     started = started or datetime.now(UTC)
