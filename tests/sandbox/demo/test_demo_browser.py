@@ -92,3 +92,29 @@ def test_site_visitor_is_answered_in_the_widget(page, demo: DemoProcess) -> None
     page.get_by_label("Message as the operator").fill("Yes, in two days")
     page.get_by_role("button", name="Send as the operator").click()
     page.get_by_role("dialog").get_by_text("Yes, in two days").wait_for(timeout=WAIT_MS)
+
+
+def test_site_visitor_rates_the_help_with_stars_after_close(page, demo: DemoProcess) -> None:
+    """The demo asks for ratings: after /close the widget shows five star buttons; the visitor
+    presses "Rate 4 of 5", the buttons are spent, and the operators see ★★★★☆ in the topic."""
+    page.get_by_role("button", name="Open chat").click(timeout=WAIT_MS)
+    page.get_by_label("Name", exact=True).last.fill("Rita Rater")
+    page.get_by_label("Message", exact=True).fill("Thanks for the help yesterday")
+    page.get_by_role("button", name="Send", exact=True).click()
+    _accept_and_open_topic(page, "Rita Rater")
+    page.get_by_label("Message as the operator").fill("Glad to help!")
+    page.get_by_role("button", name="Send as the operator").click()
+    widget = page.get_by_role("dialog")
+    widget.get_by_text("Glad to help!").wait_for(timeout=WAIT_MS)
+    page.get_by_label("Message as the operator").fill("/close")
+    page.get_by_role("button", name="Send as the operator").click()
+    widget.get_by_text("Please rate our help from 1 to 5").wait_for(timeout=WAIT_MS)
+    stars = widget.get_by_role("group").get_by_role("button")
+    expect(stars).to_have_count(5, timeout=WAIT_MS)
+    widget.get_by_role("button", name="Rate 4 of 5").click()
+    expect(widget.get_by_role("button", name="Rate 4 of 5")).to_have_attribute(
+        "aria-pressed", "true"
+    )
+    expect(widget.get_by_role("button", name="Rate 1 of 5")).to_be_disabled()
+    widget.get_by_text("Thank you for your rating").wait_for(timeout=WAIT_MS)
+    page.locator("#messages", has_text="★★★★☆ 4/5").wait_for(timeout=WAIT_MS)
