@@ -79,15 +79,18 @@ def overdue(started: datetime, within: timedelta, now: datetime) -> bool:
 
 
 _UNITS = {
-    "en": ("{d} d", "{h} h", "{m} min"),
-    "ru": ("{d} д", "{h} ч", "{m} мин"),
+    "en": ("{d} d", "{h} h", "{m} min", "{s} s"),
+    "ru": ("{d} д", "{h} ч", "{m} мин", "{s} с"),
 }
 
 
 def waited_text(waited: timedelta, language: str | None) -> str:
-    """A wait as operators read it: "7 min", "1 h 20 min", "2 d 3 h" (at least "1 min")."""
-    days_unit, hours_unit, minutes_unit = _UNITS["ru" if language == "ru" else "en"]
-    minutes = max(int(waited.total_seconds() // 60), 1)
+    """A wait as operators read it: "7 min", "1 h 20 min", "2 d 3 h"; under a minute (SLA
+    times in seconds, as the demo's) in seconds: "20 s"."""
+    days_unit, hours_unit, minutes_unit, seconds_unit = _UNITS["ru" if language == "ru" else "en"]
+    if waited.total_seconds() < 60:
+        return seconds_unit.format(s=max(int(waited.total_seconds()), 1))
+    minutes = int(waited.total_seconds() // 60)
     days, rest = divmod(minutes, 24 * 60)
     hours, minutes = divmod(rest, 60)
     if days:

@@ -44,6 +44,8 @@ def test_ticks_follow_the_shortest_time_within_bounds_and_the_time_scale() -> No
 
 
 def test_a_wait_reads_in_minutes_hours_and_days() -> None:
-    assert waited_text(timedelta(seconds=20), "en") == "1 min"
+    assert waited_text(timedelta(seconds=20), "en") == "20 s"
+    assert waited_text(timedelta(seconds=20), "ru") == "20 с"
+    assert waited_text(timedelta(seconds=61), "en") == "1 min"
     assert waited_text(timedelta(minutes=80), "en") == "1 h 20 min"
     assert waited_text(timedelta(days=2, hours=3, minutes=5), "ru") == "2 д 3 ч"
