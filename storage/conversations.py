@@ -182,7 +182,9 @@ async def release_conversation(
 ) -> bool:
     """Return an accepted conversation to the feed (accepted → new, operator cleared).
 
-    With `operator_id`, only that operator's claim is released.
+    With `operator_id`, only that operator's claim is released. The fresh card's wait for
+    Accept starts now (`sla_from`; the SLA jobs add working hours), and the next claimer's
+    first answer is theirs (`first_reply_at` cleared, for /stats).
     """
     conditions = [
         col(Conversation.id) == conversation_id,
@@ -199,6 +201,8 @@ async def release_conversation(
             operator_name=None,
             accepted_at=None,
             last_operator_reply_at=None,
+            sla_from=utcnow(),
+            first_reply_at=None,
         )
     )
     return result.rowcount == 1

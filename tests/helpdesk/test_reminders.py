@@ -136,3 +136,29 @@ async def test_a_claimer_without_a_private_chat_is_reminded_in_the_place(db_url)
         # Repeated every answer_within while the customer still waits.
         assert await helpdesk.run("answer_reminders", now=wrote + 30 * MINUTE) == 1
         await eventually(lambda: len(texts(desk, desk.group_id, "customer has waited")) == 2)
+
+
+async def test_a_released_conversations_card_waits_afresh_from_the_release(db_url) -> None:
+    async with sla_desk(db_url) as desk:
+        topic = await accepted(desk, desk.ann, "hello?")
+        opened = (await conversation(desk, 1)).opened_at
+        desk.fake.user_says(desk.ann, "/release", chat_id=desk.group_id, topic=topic)
+        row = await eventually_row(desk, lambda c: c.state == "new")
+        assert row.sla_from is not None and row.sla_from > opened
+        helpdesk = jobs(desk)
+        # Long after the first message, but a moment after the release: no reminder yet.
+        assert await helpdesk.run("accept_reminders", now=row.sla_from + 5 * MINUTE - SECOND) == 0
+        assert await helpdesk.run("accept_reminders", now=row.sla_from + 5 * MINUTE) == 1
+
+
+async def eventually_row(desk, check):
+    async def probe():
+        row = await conversation(desk, 1)
+        return row if check(row) else None
+
+    deadline = asyncio.get_running_loop().time() + 10
+    while asyncio.get_running_loop().time() < deadline:
+        if (row := await probe()) is not None:
+            return row
+        await asyncio.sleep(0.05)
+    raise AssertionError("the conversation never matched")
