@@ -31,7 +31,7 @@ database for long. Every run counts what it deleted in /metrics
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import functools
 import logging
 import time
 from collections import Counter, defaultdict
@@ -41,7 +41,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from bridge.components import ComponentState
+from bridge.scheduled import Every, LeaderScheduled
 from bridge.web.metrics import RETENTION_DELETED, RETENTION_FAILURES, RETENTION_LAST_RUN
 from storage.retention import attachment_refs, delete_finished_outbox, delete_processed_events
 
@@ -118,7 +118,7 @@ def interval_of(period: timedelta) -> timedelta:
     return min(period / 2, MAX_INTERVAL)
 
 
-class Retention:
+class Retention(LeaderScheduled):
     """The retention jobs as a component: a leader duty that runs APScheduler.
 
     `sessions` makes a session of the process's database (`Runtime.session`); `leader` is the
@@ -126,6 +126,7 @@ class Retention:
     """
 
     name = "retention"
+    duty = DUTY
 
     def __init__(
         self,
@@ -138,6 +139,7 @@ class Retention:
     ) -> None:
         if batch <= 0:
             raise ValueError(f"batch must be positive, got {batch}")
+        super().__init__()
         self.config = config
         self.periods: dict[str, timedelta] = {job: getattr(config, job) for job in JOBS}
         self._sessions = sessions
@@ -150,8 +152,6 @@ class Retention:
         self.last_run: dict[str, datetime] = {}
         # Uploads found attached to a message: checked once, not on every run.
         self._attached: set[tuple[str, str, str]] = set()
-        self._tasks: set[asyncio.Task[object]] = set()
-        self._started = False
 
     def add_files(self, area: FileArea) -> None:
         """Keep `area`'s files too (the wiring adds each platform's `kept_files`)."""
@@ -161,70 +161,25 @@ class Retention:
         """The jobs this process schedules (the file jobs only when a platform keeps files)."""
         return [job for job in JOBS if job not in FILE_JOBS or self.areas]
 
-    # ---- the component -------------------------------------------------------------------
+    # ---- the component (bridge/scheduled.py) -----------------------------------------------
 
-    async def start(self) -> None:
-        await self.leader.add_duty(DUTY, self._lead)
-        self._started = True
-
-    async def stop(self) -> None:
-        if self._started:
-            await self.leader.remove_duty(DUTY)
-        self._started = False
-
-    def state(self) -> ComponentState:
-        if not self._started:
-            return ComponentState("stopped")
-        if not self.leader.is_leader:
-            return ComponentState("running", "standby: the leader process runs the jobs")
-        return ComponentState("running")
-
-    async def _lead(self) -> None:
-        """The duty: APScheduler runs the jobs while this process leads."""
-        from apscheduler.schedulers.asyncio import AsyncIOScheduler
-
-        scheduler = AsyncIOScheduler(timezone=UTC, event_loop=asyncio.get_running_loop())
-        now = datetime.now(UTC)
+    def schedule(self) -> list[Every]:
+        """Each job every half of its period (at most hourly), first within a minute."""
+        jobs = []
         for job in self.jobs():
             interval = interval_of(self.periods[job])
-            scheduler.add_job(
-                self._scheduled,
-                "interval",
-                args=(job,),
-                id=job,
-                name=f"retention:{job}",
-                seconds=interval.total_seconds(),
-                next_run_time=now + min(interval, FIRST_RUN_DELAY),
-                max_instances=1,
-                coalesce=True,
-                misfire_grace_time=None,
+            jobs.append(
+                Every(
+                    job,
+                    functools.partial(self.run, job),
+                    interval.total_seconds(),
+                    min(interval, FIRST_RUN_DELAY),
+                )
             )
-        scheduler.start()
-        log.info("retention jobs scheduled: %s", ", ".join(self.jobs()))
-        try:
-            await asyncio.Future()  # until the leader cancels the duty
-        finally:
-            scheduler.shutdown(wait=False)
-            await asyncio.sleep(0)  # the scheduler shuts down on the loop's next turn
-            for task in list(self._tasks):
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+        return jobs
 
-    async def _scheduled(self, job: str) -> None:
-        task = asyncio.current_task()
-        if task is not None:
-            self._tasks.add(task)
-        try:
-            await self.run(job)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            RETENTION_FAILURES.labels(job).inc()
-            log.exception("retention job %s failed; it runs again on schedule", job)
-        finally:
-            if task is not None:
-                self._tasks.discard(task)
+    def failed(self, every: Every) -> None:
+        RETENTION_FAILURES.labels(every.id).inc()
 
     # ---- the jobs ------------------------------------------------------------------------
 

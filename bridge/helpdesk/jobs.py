@@ -25,7 +25,6 @@ Everything is enqueued through the outbox, so reminders are paced with every oth
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import Counter
 from collections.abc import Callable
@@ -33,11 +32,11 @@ from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from bridge.components import ComponentState
 from bridge.core.texts import CustomerTexts
 from bridge.helpdesk.auto_close import auto_close_group
 from bridge.helpdesk.reminders import accept_reminders, answer_reminders
 from bridge.hours import WorkingHours
+from bridge.scheduled import Every, LeaderScheduled
 
 if TYPE_CHECKING:
     from sqlmodel.ext.asyncio.session import AsyncSession
@@ -88,7 +87,7 @@ def tick_interval(config: BridgeConfig, time_scale: float = 1.0) -> float:
     return max(interval, MIN_TICK).total_seconds() / time_scale
 
 
-class Helpdesk:
+class Helpdesk(LeaderScheduled):
     """The helpdesk jobs as a component: a leader duty that ticks them with APScheduler.
 
     `transaction` opens a committed transaction (`Runtime.transaction`, which wakes the
@@ -98,6 +97,7 @@ class Helpdesk:
     """
 
     name = "helpdesk"
+    duty = DUTY
 
     def __init__(
         self,
@@ -110,6 +110,7 @@ class Helpdesk:
         outlets: Outlets,
         time_scale: float = 1.0,
     ) -> None:
+        super().__init__()
         self.config = config
         self.transaction = transaction
         self.sessions = sessions
@@ -122,8 +123,6 @@ class Helpdesk:
         #: Reminders sent and conversations closed by this process, per job.
         self.done: Counter[str] = Counter()
         self.ticks = 0
-        self._tasks: set[asyncio.Task[object]] = set()
-        self._started = False
 
     def groups(self, job: str) -> list[tuple[GroupConfig, timedelta]]:
         """The groups that configure `job`, with its time there."""
@@ -138,65 +137,12 @@ class Helpdesk:
         """The jobs some group configures."""
         return [job for job in JOBS if self.groups(job)]
 
-    # ---- the component -------------------------------------------------------------------
+    # ---- the component (bridge/scheduled.py) -----------------------------------------------
 
-    async def start(self) -> None:
-        await self.leader.add_duty(DUTY, self._lead)
-        self._started = True
-
-    async def stop(self) -> None:
-        if self._started:
-            await self.leader.remove_duty(DUTY)
-        self._started = False
-
-    def state(self) -> ComponentState:
-        if not self._started:
-            return ComponentState("stopped")
-        if not self.leader.is_leader:
-            return ComponentState("running", "standby: the leader process runs the jobs")
-        return ComponentState("running")
-
-    async def _lead(self) -> None:
-        """The duty: APScheduler ticks the jobs while this process leads."""
-        from apscheduler.schedulers.asyncio import AsyncIOScheduler
-
-        scheduler = AsyncIOScheduler(timezone=UTC, event_loop=asyncio.get_running_loop())
-        scheduler.add_job(
-            self._scheduled,
-            "interval",
-            id=DUTY,
-            name="helpdesk:tick",
-            seconds=self.interval,
-            next_run_time=datetime.now(UTC) + timedelta(seconds=self.interval),
-            max_instances=1,
-            coalesce=True,
-            misfire_grace_time=None,
-        )
-        scheduler.start()
+    def schedule(self) -> list[Every]:
+        """One tick every `interval` seconds runs every job."""
         log.info("helpdesk jobs every %.1f s: %s", self.interval, ", ".join(self.jobs()))
-        try:
-            await asyncio.Future()  # until the leader cancels the duty
-        finally:
-            scheduler.shutdown(wait=False)
-            await asyncio.sleep(0)  # the scheduler shuts down on the loop's next turn
-            for task in list(self._tasks):
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
-
-    async def _scheduled(self) -> None:
-        task = asyncio.current_task()
-        if task is not None:
-            self._tasks.add(task)
-        try:
-            await self.tick()
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("helpdesk tick failed; the next one runs on schedule")
-        finally:
-            if task is not None:
-                self._tasks.discard(task)
+        return [Every("tick", self.tick, self.interval, timedelta(seconds=self.interval))]
 
     # ---- the jobs ------------------------------------------------------------------------
 
