@@ -50,4 +50,5 @@ async def test_no_graph_api_call_carries_the_page_token_in_its_url(
     assert row.succeeded == 0, [a for a in arrivals if a.via != TOKEN_IN_HEADER]
     assert row.server_errors == 0
     texts = [m["message"].get("text") for m in page.received(psid)]
-    assert texts == ["Hi Lea", None]  # both replies went out
+    # Both replies went out (the demo's group may be closed: its offline answer goes out too).
+    assert [t for t in texts if t is None or "We are closed now" not in t] == ["Hi Lea", None]
