@@ -72,6 +72,10 @@ async def test_offline_answer_reminder_auto_close_and_rating(db_url: str, platfo
 
         # Accepted and answered; a day of silence closes it, with goodbye and rating request.
         thread = await bridge.accept()
+        await until(  # the history is in the topic: the bridge knows its place
+            _async(lambda: any("Where is my parcel?" in t for t in bridge.topic_texts(thread))),
+            "the history in the topic",
+        )
         bridge.operator_says(thread, "It is on its way.")
         await got(customer, "It is on its way.")
         await helpdesk.tick(now=datetime.now(UTC) + timedelta(hours=2))  # not yet

@@ -29,7 +29,7 @@ STARS = ["★", "★★", "★★★", "★★★★", "★★★★★"]
 ASK = "How did we do? Please rate our help from 1 to 5."
 
 
-async def until(check: Callable[[], Awaitable[Any]], what: str, wait: float = 10.0) -> Any:
+async def until(check: Callable[[], Awaitable[Any]], what: str, wait: float = 20.0) -> Any:
     """Wait until the coroutine `check()` gives something truthy (and return it), or fail."""
     deadline = asyncio.get_running_loop().time() + wait
     last: Any = None
@@ -95,6 +95,7 @@ async def start_and_close(bridge: Bridge, customer: Customer, first: str) -> int
     if topics:  # a second customer: Bridge.accept may answer before the new topic exists
         await until(lambda: _more_topics(bridge, topics), "the new customer's topic")
         thread = bridge.telegram.topics(bridge.group_id)[-1].thread_id
+    await in_place(bridge, thread, first)  # the history is in: the bridge knows its place
     bridge.operator_says(thread, "Sorted, anything else?")
     await got(customer, "Sorted, anything else?")
     bridge.operator_says(thread, "/close")
