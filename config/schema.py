@@ -145,6 +145,10 @@ class GroupConfig(Section):
     def describe(self) -> str:
         """The mode and the helpdesk settings, as `check-config` prints them."""
         parts: list[str] = [self.mode]
+        if self.mode == "private":
+            parts.append(
+                "needs Threaded mode on in @BotFather, and each operator to /start the bot"
+            )
         if self.hours is not None:
             parts.append(f"hours {self.hours.timezone}")
         if self.sla.accept_within is not None:

@@ -4,7 +4,7 @@ A direct handler (botapi/updates.py), installed before the operators' private co
 Telegram customers: it takes a message or an edit in a private topic from an operator of a
 private-mode group. In the topic of a conversation they hold, what works in a group topic works
 here: their messages go to the customer, edits follow, /close, /release, /transfer, /history,
-/t, /block. Anything else in a private topic (a topic of a conversation no longer theirs) is
+/t, /block, /stats (of the conversation's group). Anything else in a private topic (a topic of a conversation no longer theirs) is
 answered there, never passed to the customers' side; /my, /help and /start are left to
 `private_command`.
 """
@@ -12,15 +12,24 @@ answered there, never passed to the customers' side; /my, /help and /start are l
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from aiogram.types import Message, Update
 
 from botapi.messages import attachments_of, external_id
+from bridge.core import quick_replies, stats
 from bridge.core.operator_edits import handle_operator_edit
 from bridge.core.replies import OperatorMessage, handle_operator_message
 from bridge.core.texts import CustomerTexts, text
-from desk.routers.commands import DESK_COMMANDS, GROUP_COMMANDS, _place_command
+from bridge.hours import WorkingHours
+from desk.routers.commands import (
+    DESK_COMMANDS,
+    GROUP_COMMANDS,
+    QUICK_REPLY,
+    _argument,
+    _place_command,
+)
 from desk.routers.shared import (
     ANYWHERE_COMMANDS,
     answer,
@@ -51,10 +60,9 @@ async def conversation_in_topic(
 ) -> Conversation | None:
     """The conversation `operator_id` holds whose place is topic `thread` of their chat."""
     for group in sorted(groups):
-        for conversation in await open_conversations(session, group=group):
+        for conversation in await open_conversations(session, group, operator_id):
             if (
                 conversation.state == ConversationState.ACCEPTED
-                and conversation.operator_id == operator_id
                 and conversation.topic_id == thread
             ):
                 return conversation
@@ -104,9 +112,25 @@ async def private_place_update(runtime: DeskRuntime, update: Update) -> bool:
         if conversation is None:
             await answer(session, message, text(language, "place.not_a_conversation"))
             return True
-        if command in DESK_COMMANDS and command not in GROUP_COMMANDS:
+        if command == QUICK_REPLY and not _argument(message):
+            reply = quick_replies.list_templates(runtime.config.templates, language)
+            await answer(session, message, reply.html)
+            return True
+        if command in GROUP_COMMANDS:  # /stats: of the conversation's group
+            group = runtime.desk.group(conversation)
+            reply = await stats.group_stats(
+                session,
+                group.name,
+                hours=WorkingHours(group.hours),
+                now=datetime.now(UTC),
+                language=language,
+            )
+            await answer(session, message, reply.html)
+            return True
+        if command in DESK_COMMANDS:
             assert command is not None
-            if command == "history" and (wait := runtime.history_limit.take(user.id)):
+            wait = runtime.history_limit.take(user.id) if command == "history" else None
+            if wait is not None:
                 if wait.tell:
                     html = text(language, "place.history_wait", seconds=wait.seconds)
                     await answer(session, message, html)

@@ -199,3 +199,20 @@ async def test_transfer_moves_the_conversation_to_the_new_claimers_private_chat(
         fake.user_says(desk.customer, "hi Bob")
         await eventually(lambda: any("hi Bob" in t for t in private_texts(desk, desk.bob, bobs)))
         assert not any("hi Bob" in t for t in private_texts(desk, desk.ann, thread))
+
+
+def test_check_config_accepts_private_mode_and_says_what_to_switch_on() -> None:
+    from app.config import parse_config
+
+    config = parse_config(
+        {
+            "database": "sqlite:///x.db",
+            "telegram": {"token": "123456:TEST-token_for_the_fake"},
+            "groups": {"support": {"chat_id": -1001234567890, "mode": "private"}},
+            "channels": {"telegram": {"group": "support"}},
+        },
+        source="test",
+    )
+    group = config.groups["support"]
+    assert group.mode == "private"
+    assert "BotFather" in group.describe()
