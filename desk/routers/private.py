@@ -4,9 +4,9 @@ A direct handler (botapi/updates.py), installed before the operators' private co
 Telegram customers: it takes a message or an edit in a private topic from an operator of a
 private-mode group. In the topic of a conversation they hold, what works in a group topic works
 here: their messages go to the customer, edits follow, /close, /release, /transfer, /history,
-/t, /block, /stats (of the conversation's group). Anything else in a private topic (a topic of a conversation no longer theirs) is
-answered there, never passed to the customers' side; /my, /help and /start are left to
-`private_command`.
+/t, /block, /stats (of the conversation's group). Anything else in a private topic (a topic of
+a conversation no longer theirs) is answered there, never passed to the customers' side; /my,
+/help and /start are left to `private_command`.
 """
 
 from __future__ import annotations
