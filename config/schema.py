@@ -116,7 +116,10 @@ class GroupConfig(Section):
     """One operators' Telegram group. `name` is its key under `groups:`."""
 
     chat_id: GroupChatId
-    mode: Literal["topics", "replies"] = "topics"
+    #: topics: one forum topic per customer in the group; replies: a plain group, answered with
+    #: Reply; private: the group keeps the feed, an accepted conversation continues in a topic
+    #: of the claimer's private chat with the bot (Bot API 9.3 topics in private chats).
+    mode: Literal["topics", "replies", "private"] = "topics"
     operators: tuple[Annotated[int, Field(gt=0)], ...] = ()
     #: Telegram user ids who may force-release and /block any of the group's conversations
     #: (besides the group's own Telegram administrators).
@@ -142,6 +145,10 @@ class GroupConfig(Section):
     def describe(self) -> str:
         """The mode and the helpdesk settings, as `check-config` prints them."""
         parts: list[str] = [self.mode]
+        if self.mode == "private":
+            parts.append(
+                "needs Threaded mode on in @BotFather, and each operator to /start the bot"
+            )
         if self.hours is not None:
             parts.append(f"hours {self.hours.timezone}")
         if self.sla.accept_within is not None:

@@ -21,6 +21,7 @@ from bridge.core.cards import escape
 from bridge.core.reply_handlers import ReplyHandler
 from bridge.core.texts import CustomerTexts, text
 from bridge.errors import PermanentError, PlaceClosed, PlaceGone, RecipientUnreachable
+from desk.private_places import open_private_place, topic_made, topic_refused
 from storage.avatars import put_avatar_file_id
 from storage.conversations import get_conversation, set_card, set_topic
 from storage.copies import CustomerCopy, add_customer_copy
@@ -100,7 +101,11 @@ async def topic_created(
     conversation = await _conversation(session, item)
     if conversation is None or conversation.id is None or thread_id is None:
         return
-    await set_topic(session, conversation.id, thread_id)
+    if desk.group(conversation).mode == "private":
+        if not await topic_made(desk, session, conversation, _chat_id(item), thread_id):
+            return
+    else:
+        await set_topic(session, conversation.id, thread_id)
     conversation = await get_conversation(session, conversation.id)
     assert conversation is not None
     if conversation.state != ConversationState.ACCEPTED:
@@ -111,6 +116,17 @@ async def topic_created(
     if _ctx(item).get("recreated"):
         await desk.notice(session, conversation, text(desk.language, "place.topic_recreated"))
     await desk.update_card(session, conversation, customer)
+
+
+async def topic_failed(
+    desk: TelegramDesk, session: AsyncSession, item: OutboxItem, error: PermanentError
+) -> None:
+    """A topic was refused: a private one returns the conversation to the feed."""
+    conversation = await _conversation(session, item)
+    if conversation is not None and desk.group(conversation).mode == "private":
+        await topic_refused(desk, session, conversation, _chat_id(item))
+    else:
+        log.warning("topic for conversation %s refused: %s", item.conversation_id, error.reason)
 
 
 async def copy_posted(session: AsyncSession, item: OutboxItem, result: dict[str, Any]) -> None:
@@ -174,6 +190,10 @@ async def _recover_place(
         customer = await session.get(Customer, conversation.customer_id)
         assert customer is not None
         group = desk.group(conversation)
+        if group.mode == "private":  # the operator deleted the topic: a new one, with history
+            if _chat_id(item) == conversation.operator_id:
+                await open_private_place(desk, session, conversation, customer)
+            return
         from bridge.core.cards import topic_name  # local: only the recovery path needs it
 
         await desk.enqueue(
@@ -293,7 +313,11 @@ async def reply_failed(
 def register_completions(registry: HandlerRegistry, desk: TelegramDesk) -> None:
     """Register the desk's completions and the Telegram/site customers' reply handlers."""
     registry.register(DeskHandler.CARD_POSTED, done=partial(card_posted, desk))
-    registry.register(DeskHandler.TOPIC_CREATED, done=partial(topic_created, desk))
+    registry.register(
+        DeskHandler.TOPIC_CREATED,
+        done=partial(topic_created, desk),
+        failed=partial(topic_failed, desk),
+    )
     recover = partial(_recover_place, desk)
     registry.register(DeskHandler.COPY_POSTED, done=copy_posted, failed=recover)
     registry.register(DeskHandler.NOTICE_POSTED, done=notice_posted, failed=recover)

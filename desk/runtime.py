@@ -109,6 +109,28 @@ class DeskRuntime:
 
     async def start(self) -> None:
         self._running = True
+        await self._check_private_topics()
+
+    async def _check_private_topics(self) -> None:
+        """`mode: private` needs the bot's threaded mode: say what to switch on if it is off."""
+        private = [g.name for g in self.config.groups.values() if g.mode == "private"]
+        if not private:
+            return
+        try:
+            me = await self.bot.me()
+        except Exception:
+            log.warning(
+                "getMe failed: cannot check threaded mode for mode: private", exc_info=True
+            )
+            return
+        if not me.has_topics_enabled:
+            log.warning(
+                "groups %s use mode: private, but the bot has no topics in private chats: "
+                "switch on Threaded mode for @%s in @BotFather (Bot Settings), then restart; "
+                "until then Accept there is refused with that advice",
+                ", ".join(private),
+                me.username,
+            )
 
     async def stop(self) -> None:
         self._running = False

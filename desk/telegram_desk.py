@@ -5,7 +5,10 @@ Every method only enqueues (in the caller's transaction). Places:
   the first accept and reopened later; the history is posted once the topic exists
   (completions.py), so a message that arrives meanwhile is never lost or doubled;
 - replies mode: the customer's messages are posted in the group (lane `tg:<chat>:conv:<id>`),
-  each linked in the database so that a reply to any of them finds the conversation.
+  each linked in the database so that a reply to any of them finds the conversation;
+- private mode: the group keeps the feed and the cards; an accepted conversation gets a topic
+  in the claimer's private chat with the bot (lane `tg:<user>:conv:<id>`), made on each accept
+  (desk/private_places.py); its first message is linked, which tells the topic's chat.
 Cards live in lane `tg:<chat>:card:<conversation>`: the post first, then its edits (collapsed).
 """
 
@@ -37,9 +40,15 @@ from bridge.events import Attachment
 from bridge.helpdesk.sla import waited_text
 from desk.callbacks import AcceptCallback, packed
 from desk.completions import DeskHandler
+from desk.private_places import (
+    close_private_place,
+    follow_claimer,
+    open_private_place,
+    private_lane,
+)
 from storage.avatars import get_avatar_file_id
 from storage.conversations import get_conversation
-from storage.links import copy_showing
+from storage.links import copy_showing, topic_chat
 from storage.messages import conversation_messages
 from storage.models import ConversationState, Direction
 from storage.operators import get_operator, operator_groups, operators_reachable_in_private
@@ -106,6 +115,8 @@ class TelegramDesk:
 
     def place_lane(self, conversation: Conversation) -> str:
         group = self.group(conversation)
+        if group.mode == "private":
+            return private_lane(conversation.operator_id or group.chat_id, conversation)
         if group.mode == "topics":
             return f"tg:{group.chat_id}:topic:c{conversation.customer_id}"
         return f"tg:{group.chat_id}:conv:{conversation.id}"
@@ -118,6 +129,15 @@ class TelegramDesk:
         return group_link(
             group.chat_id, message_id=conversation.card_message_id, thread_id=group.incoming_topic
         )
+
+    async def private_place(
+        self, session: AsyncSession, conversation: Conversation
+    ) -> tuple[int, int] | None:
+        """private mode: (chat, thread) of the conversation's topic in a private chat, if made."""
+        if self.group(conversation).mode != "private" or conversation.topic_id is None:
+            return None
+        chat = await topic_chat(session, conversation.id or 0, conversation.topic_id)
+        return (chat, conversation.topic_id) if chat is not None else None
 
     def place_ready(self, conversation: Conversation) -> bool:
         """Whether posts can go to the conversation's place now (topics: the topic exists)."""
@@ -190,7 +210,11 @@ class TelegramDesk:
                 packed(AcceptCallback(conversation=view.number)),
             )
             return caption, calls.inline_keyboard([[button]])
-        if conversation.state == ConversationState.ACCEPTED and self.place_ready(conversation):
+        if (
+            conversation.state == ConversationState.ACCEPTED
+            and self.place_ready(conversation)
+            and self.group(conversation).mode != "private"  # no link to a private chat
+        ):
             caption += "\n" + link_html(
                 self.place_link(conversation), text(self.language, "card.open_link")
             )
@@ -200,6 +224,8 @@ class TelegramDesk:
         self, session: AsyncSession, conversation: Conversation, customer: Customer
     ) -> None:
         group = self.group(conversation)
+        if group.mode == "private":
+            await follow_claimer(self, session, conversation, customer)  # back in the feed
         caption, markup = await self.card_content(session, conversation, customer)
         name = self.customer_name(customer)
         style = self.avatars.style_for(
@@ -230,10 +256,12 @@ class TelegramDesk:
     async def update_card(
         self, session: AsyncSession, conversation: Conversation, customer: Customer
     ) -> None:
+        group = self.group(conversation)
+        if group.mode == "private":
+            await follow_claimer(self, session, conversation, customer)
         if conversation.card_message_id is None:
             # The card is still queued: its completion handler re-renders it (completions.py).
             return
-        group = self.group(conversation)
         caption, markup = await self.card_content(session, conversation, customer)
         await self.enqueue(
             session,
@@ -257,6 +285,9 @@ class TelegramDesk:
         self, session: AsyncSession, conversation: Conversation, customer: Customer
     ) -> None:
         group = self.group(conversation)
+        if group.mode == "private":
+            await open_private_place(self, session, conversation, customer)
+            return  # the history follows once the topic exists
         if group.mode == "topics" and conversation.topic_id is None:
             await self.enqueue(
                 session,
@@ -328,11 +359,17 @@ class TelegramDesk:
         if not self.place_ready(conversation):
             return  # the topic is being created; its history will include this message
         group = self.group(conversation)
+        chat_id, lane = group.chat_id, self.place_lane(conversation)
         thread_id = conversation.topic_id if group.mode == "topics" else None
-        author = None if group.mode == "topics" else self.customer_name(customer)
+        if group.mode == "private":
+            place = await self.private_place(session, conversation)
+            if place is None or place[0] != conversation.operator_id:
+                return  # the claimer's topic is being made; its history will include this
+            chat_id, thread_id = place
+            lane = private_lane(chat_id, conversation)
+        author = self.customer_name(customer) if group.mode == "replies" else None
         reply_to = conversation.card_message_id if group.mode == "replies" else None
         ctx = {"link": kind, "topic": thread_id}
-        lane = self.place_lane(conversation)
         name = self.customer_name(customer)
         at = message.created_at.strftime("%H:%M")
         attachments = attachments_of(message)
@@ -341,12 +378,12 @@ class TelegramDesk:
             words = ""  # it goes once, under the media
         for piece in pieces(words, 3500) if words else []:
             html = customer_copy(piece, author=author, language=self.language)
-            payload = calls.send_text(group.chat_id, html, thread_id=thread_id, reply_to=reply_to)
+            payload = calls.send_text(chat_id, html, thread_id=thread_id, reply_to=reply_to)
             payload["part"] = {"author": name, "at": at, "html": escape(piece)}
             await self.enqueue(
                 session,
                 conversation,
-                chat_id=group.chat_id,
+                chat_id=chat_id,
                 lane=lane,
                 kind=outbox.KIND_TEXT,
                 payload=payload,
@@ -363,7 +400,7 @@ class TelegramDesk:
                 else (customer_copy("", author=author) if author else None)
             )
             sent = calls.send_attachment(
-                group.chat_id,
+                chat_id,
                 attachment,
                 caption,
                 thread_id=thread_id,
@@ -375,7 +412,7 @@ class TelegramDesk:
             else:
                 label = message_summary("", [attachment.kind], self.language)
                 payload = calls.send_text(
-                    group.chat_id,
+                    chat_id,
                     customer_copy(label, author=author),
                     thread_id=thread_id,
                     reply_to=reply_to,
@@ -383,7 +420,7 @@ class TelegramDesk:
             await self.enqueue(
                 session,
                 conversation,
-                chat_id=group.chat_id,
+                chat_id=chat_id,
                 lane=lane,
                 kind="media",
                 payload=payload,
@@ -413,7 +450,8 @@ class TelegramDesk:
         """The group message that shows `message` in the conversation's place."""
         if message.id is None or conversation.id is None:
             return None
-        topic = conversation.topic_id if self.group(conversation).mode == "topics" else None
+        mode = self.group(conversation).mode
+        topic = conversation.topic_id if mode in ("topics", "private") else None
         return await copy_showing(session, conversation.id, message.id, topic)
 
     async def notice(
@@ -428,23 +466,35 @@ class TelegramDesk:
         """Post `html` in the place; `quiet` posts it without a notification sound;
         `answering` is a group message in the place to reply to."""
         group = self.group(conversation)
-        if group.mode == "topics" and conversation.topic_id is None:
+        chat_id, lane = group.chat_id, self.place_lane(conversation)
+        if group.mode == "private":
             conversation = await get_conversation(session, conversation.id or 0) or conversation
-        if group.mode == "topics" and conversation.topic_id is None:
+            place = await self.private_place(session, conversation)
+            if place is None:  # no topic (yet, or any more): say it under the card
+                thread_id, reply_to = group.incoming_topic, conversation.card_message_id
+                lane = f"tg:{group.chat_id}:conv:{conversation.id}"
+            else:
+                (chat_id, thread_id), reply_to = place, answering
+                lane = private_lane(chat_id, conversation)
+        elif group.mode == "topics" and conversation.topic_id is None:
+            conversation = await get_conversation(session, conversation.id or 0) or conversation
+        if group.mode == "private":
+            pass  # chosen above
+        elif group.mode == "topics" and conversation.topic_id is None:
             thread_id = group.incoming_topic  # no topic yet: say it in the feed
             reply_to = conversation.card_message_id
         elif group.mode == "topics":
             thread_id, reply_to = conversation.topic_id, answering
         else:
             thread_id, reply_to = None, answering or conversation.card_message_id
-        payload = calls.send_text(group.chat_id, html, thread_id=thread_id, reply_to=reply_to)
+        payload = calls.send_text(chat_id, html, thread_id=thread_id, reply_to=reply_to)
         if quiet:
             payload["params"]["disable_notification"] = True
         await self.enqueue(
             session,
             conversation,
-            chat_id=group.chat_id,
-            lane=self.place_lane(conversation),
+            chat_id=chat_id,
+            lane=lane,
             kind="notice",
             payload=payload,
             handler=DeskHandler.NOTICE_POSTED,
@@ -484,6 +534,9 @@ class TelegramDesk:
 
     async def close_place(self, session: AsyncSession, conversation: Conversation) -> None:
         group = self.group(conversation)
+        if group.mode == "private":
+            await close_private_place(self, session, conversation)
+            return
         if group.mode != "topics" or conversation.topic_id is None:
             return
         await self.enqueue(

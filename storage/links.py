@@ -92,3 +92,21 @@ async def copy_showing(
     )
     found = result.first()
     return int(found) if found is not None else None
+
+
+async def topic_chat(session: AsyncSession, conversation_id: int, topic_id: int) -> int | None:
+    """The chat whose topic `topic_id` is the conversation's place (issue 16, `mode: private`:
+    the claimer's private chat; the topic's first message is linked when it is made). Topic ids
+    are per chat, so two claimers' topics may share one: the newest link is the current place."""
+    result = await session.exec(
+        select(MessageLink.group_chat_id)
+        .where(
+            MessageLink.conversation_id == conversation_id,
+            MessageLink.group_message_id == topic_id,
+            MessageLink.topic_id == topic_id,
+        )
+        .order_by(col(MessageLink.id).desc())
+        .limit(1)
+    )
+    found = result.first()
+    return int(found) if found is not None else None

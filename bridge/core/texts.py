@@ -167,6 +167,14 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "stats.none": "—",
         "stats.legend": "Times are medians: waiting for Accept (from the opening time after "
         "an inquiry outside hours), then from Accept to the first answer.",
+        # issue 16: private mode — keys below
+        "alert.private_start": "Start a private chat with the bot first (open it and press "
+        "Start): your conversations continue there. This one stays in the feed.",
+        "alert.private_no_topics": "The bot cannot open topics in private chats: its owner "
+        "must switch on Threaded mode in @BotFather. The conversation stays in the feed.",
+        "alert.private_target_start": "{operator} has not started a private chat with the "
+        "bot yet, so the conversation cannot move there. It stays with you.",
+        "topic.closed_name": "✅ {name}",
         # topic titles (plain text)
         "topic.name": "{name} · {source}",
         "guest": "Guest {number}",
@@ -311,6 +319,14 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "stats.none": "—",
         "stats.legend": "Время — медианы: ожидание принятия (после обращения в нерабочее время — "
         "от открытия), затем от принятия до первого ответа.",
+        # issue 16: private mode — keys below
+        "alert.private_start": "Сначала начните личный чат с ботом (откройте его и нажмите "
+        "«Старт»): ваши обращения продолжаются там. Это обращение остаётся в ленте.",
+        "alert.private_no_topics": "Бот не может открывать темы в личных чатах: владелец "
+        "должен включить Threaded mode в @BotFather. Обращение остаётся в ленте.",
+        "alert.private_target_start": "{operator} ещё не начал(а) личный чат с ботом, туда "
+        "обращение не перейдёт. Оно остаётся у вас.",
+        "topic.closed_name": "✅ {name}",
         "topic.name": "{name} · {source}",
         "guest": "Гость {number}",
     },

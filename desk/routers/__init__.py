@@ -4,7 +4,8 @@
 - commands.py: operators' commands (in a place, anywhere, in a private chat) and the /transfer
   buttons;
 - topics.py: an operator's message in a conversation's place, relayed to the customer;
-- edits.py: an operator's edit of a relayed message.
+- edits.py: an operator's edit of a relayed message;
+- private.py: an operator in a topic of their private chat (`mode: private`).
 
 Handlers get what they use by parameter name from the dispatcher's workflow data: `runtime`
 (desk/runtime.py), and aiogram's own `bot`, `event_update` and `callback_data`.
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING
 from desk.routers.commands import commands_router, private_command
 from desk.routers.edits import edits_router
 from desk.routers.feed import feed_router
+from desk.routers.private import private_place_update
 from desk.routers.topics import topics_router
 
 if TYPE_CHECKING:
@@ -33,4 +35,5 @@ def install(intake: UpdatesIntake, runtime: DeskRuntime) -> None:
     intake.dispatcher.include_routers(
         feed_router(), commands_router(), topics_router(), edits_router()
     )
+    intake.add_direct(partial(private_place_update, runtime))
     intake.add_direct(partial(private_command, runtime))

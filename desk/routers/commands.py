@@ -21,6 +21,7 @@ from bridge.core.replies import OperatorMessage
 from bridge.core.texts import CustomerTexts, text
 from bridge.hours import WorkingHours
 from desk.callbacks import TransferCallback, packed
+from desk.private_places import accept_refusal
 from desk.routers.feed import PressAnswer, answer_again
 from desk.routers.shared import (
     ALERT_LIMIT,
@@ -44,6 +45,7 @@ from storage.operators import set_private_chat_started
 if TYPE_CHECKING:
     from sqlmodel.ext.asyncio.session import AsyncSession
 
+    from config import GroupConfig
     from desk.runtime import DeskRuntime
     from storage.models import Conversation
 
@@ -115,11 +117,19 @@ async def on_transfer(
     chat_id = query.message.chat.id if query.message else 0
     user = query.from_user
     group = runtime.config.group_for_chat(chat_id)
+    if group is None and chat_id == user.id:  # pressed in a private topic (mode: private)
+        group = await _private_mode_group(runtime, callback_data.conversation)
+        chat_id = group.chat_id if group is not None else chat_id
     if group is None or not await runtime.is_operator(chat_id, user.id, proven_member=False):
         await query.answer(text(language, "alert.not_operator"), show_alert=True)
         return
     if not await runtime.is_operator(chat_id, callback_data.operator, proven_member=False):
         await query.answer(text(language, "alert.unknown_operator"), show_alert=True)
+        return
+    if group.mode == "private" and (
+        refusal := await accept_refusal(runtime, callback_data.operator, own=False)
+    ):
+        await query.answer(refusal[:ALERT_LIMIT], show_alert=True)
         return
     again: PressAnswer | None = None
     async with runtime.transaction() as session:
@@ -154,6 +164,16 @@ async def on_transfer(
         await answer_again(query, again)
     else:
         await query.answer(alert_text(reply.html), show_alert=not reply.ok)
+
+
+async def _private_mode_group(runtime: DeskRuntime, conversation_id: int) -> GroupConfig | None:
+    """The private-mode group of a conversation whose /transfer buttons are in a private chat."""
+    async with runtime.transaction() as session:
+        conversation = await get_conversation(session, conversation_id)
+    if conversation is None or conversation.group not in runtime.config.groups:
+        return None
+    group = runtime.config.groups[conversation.group]
+    return group if group.mode == "private" else None
 
 
 def _repeated_transfer(

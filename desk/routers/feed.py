@@ -17,6 +17,7 @@ from aiogram.types import CallbackQuery, Update
 from bridge.core.claims import accept
 from bridge.core.texts import text
 from desk.callbacks import AcceptCallback
+from desk.private_places import accept_refusal
 from desk.routers.shared import ALERT_LIMIT, fresh, group_of, remember_operator
 from storage.conversations import get_conversation
 from storage.models import ConversationState
@@ -69,6 +70,9 @@ async def on_accept(
     group = runtime.config.group_for_chat(chat_id)
     if group is None or not await runtime.is_operator(chat_id, user.id, proven_member=False):
         await query.answer(text(language, "alert.not_operator"), show_alert=True)
+        return
+    if group.mode == "private" and (refusal := await accept_refusal(runtime, user.id)):
+        await query.answer(refusal[:ALERT_LIMIT], show_alert=True)  # stays in the feed
         return
     again: PressAnswer | None = None
     async with runtime.transaction() as session:

@@ -103,8 +103,8 @@ async def conversation_of_place(
 ) -> Conversation | None:
     """The conversation a group message belongs to: its topic, or the message it replies to."""
     group = runtime.config.group_for_chat(message.chat.id)
-    if group is None:
-        return None
+    if group is None or group.mode == "private":
+        return None  # private: the places are private topics (desk/routers/private.py)
     if group.mode == "topics":
         thread = message.message_thread_id if message.is_topic_message else None
         if thread is None:

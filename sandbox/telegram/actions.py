@@ -346,9 +346,10 @@ class UserActions:
         chat = self._any_chat(chat_id, bot)
         return chat_messages(chat, topic, include_deleted=include_deleted)
 
-    def topics(self, chat_id: int) -> list[TopicView]:
-        """The forum's topics (deleted ones too, flagged)."""
-        chat = self._group(chat_id)
+    def topics(self, chat_id: int, *, bot: BotRef = None) -> list[TopicView]:
+        """The forum's topics, or those of the bot's private chat with user `chat_id` (deleted
+        ones too, flagged)."""
+        chat = self._any_chat(chat_id, bot) if chat_id > 0 else self._group(chat_id)
         return [topic_view(t) for t in sorted(chat.topics.values(), key=lambda t: t.thread_id)]
 
     def topic_by_name(self, chat_id: int, name: str) -> TopicView:
@@ -434,7 +435,10 @@ class UserActions:
             found = chat.topics.get(thread_id)
             if found is None or found.deleted:
                 raise ValueError(f"no topic {thread_id} in chat {chat.id}")
-            if found.closed and chat.members[user.id].status not in ("creator", "administrator"):
+            member = chat.members.get(user.id)
+            if found.closed and (
+                member is None or member.status not in ("creator", "administrator")
+            ):
                 raise ValueError(f"topic {thread_id} is closed")
         message = Message(
             message_id=chat.allocate_message_id(),

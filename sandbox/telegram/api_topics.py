@@ -1,9 +1,12 @@
 """Bot API methods for forum topics: create, edit, close, reopen, delete.
 
-Each call also posts the service message Telegram shows in the topic (forum_topic_created,
-forum_topic_edited, forum_topic_closed, forum_topic_reopened); the topic's message_thread_id is
-the id of its forum_topic_created message. Every one of these calls counts against the group's
-posting limit.
+Since Bot API 9.3 a bot with topics enabled in BotFather (getMe `has_topics_enabled`; the
+fake's `Bot.topics_enabled`) may create, edit and delete topics in its private chat with a
+user who started it; closing and reopening stay forum supergroups' (as the spec says), and the
+bot needs no rights in its own private chat. Each call also posts the service message Telegram
+shows in the topic (forum_topic_created, forum_topic_edited, forum_topic_closed,
+forum_topic_reopened); the topic's message_thread_id is the id of its forum_topic_created
+message. Every one of these calls counts against the chat's posting limits.
 """
 
 from __future__ import annotations
@@ -15,19 +18,28 @@ from sandbox.telegram.registry import Call, api
 from sandbox.telegram.state import TOPIC_ICON_COLORS, Chat, Topic
 
 
-def _forum(call: Call) -> Chat:
+def _forum(call: Call, *, private: bool = False) -> Chat:
+    """The forum the call is about; `private`: a private chat with topics may be one."""
     chat = call.chat()
     call.require_postable(chat)
+    if chat.type == "private" and private:
+        if not call.bot.topics_enabled:
+            raise bad_request("the bot has no topics in private chats")  # BotFather: off
+        return chat
     if not chat.is_forum:
         raise bad_request("the chat is not a forum")
     return chat
+
+
+def _may_manage(call: Call, chat: Chat, right: str) -> bool:
+    return chat.type == "private" or call.right(chat, right)
 
 
 def _existing_topic(call: Call, chat: Chat, *, right: str = "can_manage_topics") -> Topic:
     topic = chat.topics.get(call.get("message_thread_id"))
     if topic is None or topic.deleted:
         raise bad_request("message thread not found")
-    if topic.creator_id != call.bot.id and not call.right(chat, right):
+    if topic.creator_id != call.bot.id and not _may_manage(call, chat, right):
         raise bad_request("not enough rights to manage topics")  # CHAT_ADMIN_REQUIRED
     return topic
 
@@ -38,8 +50,8 @@ def _service(call: Call, chat: Chat, topic: Topic, kind: str, body: dict[str, An
 
 @api("createForumTopic")
 async def create_forum_topic(call: Call) -> dict[str, Any]:
-    chat = _forum(call)
-    if not call.right(chat, "can_manage_topics"):
+    chat = _forum(call, private=True)
+    if not _may_manage(call, chat, "can_manage_topics"):
         raise bad_request("not enough rights to create a topic")
     icon_color = call.get("icon_color", TOPIC_ICON_COLORS[0])
     if icon_color not in TOPIC_ICON_COLORS:
@@ -75,7 +87,7 @@ def topic_json(topic: Topic) -> dict[str, Any]:
 
 @api("editForumTopic")
 async def edit_forum_topic(call: Call) -> bool:
-    chat = _forum(call)
+    chat = _forum(call, private=True)
     topic = _existing_topic(call, chat)
     name = call.get("name") or topic.name
     emoji = call.get("icon_custom_emoji_id")
@@ -108,9 +120,9 @@ async def close_or_reopen_forum_topic(call: Call) -> bool:
 
 @api("deleteForumTopic")
 async def delete_forum_topic(call: Call) -> bool:
-    chat = _forum(call)
+    chat = _forum(call, private=True)
     topic = _existing_topic(call, chat, right="can_delete_messages")
-    if not call.right(chat, "can_delete_messages"):
+    if not _may_manage(call, chat, "can_delete_messages"):
         raise bad_request("not enough rights to delete a topic")
     call.spend(chat)
     topic.deleted = True

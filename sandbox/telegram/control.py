@@ -105,7 +105,11 @@ class _Control:
 
     async def add_bot(self, request: web.Request) -> web.Response:
         body = await _body(request)
-        user = self.fake.add_bot(body["token"], username=body.get("username", "fake_bot"))
+        user = self.fake.add_bot(
+            body["token"],
+            username=body.get("username", "fake_bot"),
+            topics_enabled=bool(body.get("topics_enabled", False)),
+        )
         return web.json_response(user_json(user))
 
     async def add_user(self, request: web.Request) -> web.Response:

@@ -106,7 +106,9 @@ class Call:
         """Check a message_thread_id; returns the thread to store (None = General/no topic)."""
         if thread_id is None or (chat.is_forum and thread_id == GENERAL_TOPIC):
             return None
-        found: Topic | None = chat.topics.get(thread_id) if chat.is_forum else None
+        if chat.type == "private" and not self.bot.topics_enabled:
+            raise bad_request("message thread not found")  # threaded mode is off
+        found: Topic | None = chat.topics.get(thread_id) if chat.has_topics else None
         if found is None or found.deleted:
             raise bad_request("message thread not found")
         if for_posting and found.closed:

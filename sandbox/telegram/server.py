@@ -89,9 +89,15 @@ class FakeTelegram(UserActions):
     # setup
 
     def add_bot(
-        self, token: str, *, username: str = "fake_bot", first_name: str | None = None
+        self,
+        token: str,
+        *,
+        username: str = "fake_bot",
+        first_name: str | None = None,
+        topics_enabled: bool = False,
     ) -> FakeUser:
-        """Register a bot; calls with its token are accepted. Returns the bot's User."""
+        """Register a bot; calls with its token are accepted. Returns the bot's User.
+        `topics_enabled`: BotFather's threaded mode (topics in its private chats)."""
         if not re.fullmatch(r"\d+:[A-Za-z0-9_-]+", token):
             raise ValueError(f"token {token!r} is not shaped like a Bot API token (123:ABC)")
         if token in self.world.bots:
@@ -103,8 +109,12 @@ class FakeTelegram(UserActions):
             id=bot_id, first_name=first_name or username, username=username, is_bot=True
         )
         self.world.users[bot_id] = user
-        self.world.bots[token] = Bot(token=token, user=user)
+        self.world.bots[token] = Bot(token=token, user=user, topics_enabled=topics_enabled)
         return user
+
+    def set_topics_enabled(self, token: str, enabled: bool) -> None:
+        """Switch a bot's threaded mode (topics in private chats), as in BotFather."""
+        self.world.bots[token].topics_enabled = enabled
 
     def feed(self, bot: Bot | int) -> UpdateFeed:
         bot_id = bot if isinstance(bot, int) else bot.id

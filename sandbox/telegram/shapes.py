@@ -22,9 +22,9 @@ def user_json(user: FakeUser) -> dict[str, Any]:
     return out
 
 
-def me_json(user: FakeUser) -> dict[str, Any]:
-    """getMe: a User with the bot-only flags."""
-    return {
+def me_json(user: FakeUser, *, topics_enabled: bool = False) -> dict[str, Any]:
+    """getMe: a User with the bot-only flags (`has_topics_enabled`: topics in private chats)."""
+    out = {
         **user_json(user),
         "can_join_groups": True,
         "can_read_all_group_messages": False,
@@ -32,6 +32,9 @@ def me_json(user: FakeUser) -> dict[str, Any]:
         "can_connect_to_business": False,
         "has_main_web_app": False,
     }
+    if topics_enabled:
+        out["has_topics_enabled"] = True
+    return out
 
 
 def chat_json(chat: Chat, world: World) -> dict[str, Any]:
@@ -97,7 +100,7 @@ def message_json(
     out: dict[str, Any] = {"message_id": message.message_id, "date": message.date}
     if message.thread_id is not None:
         out["message_thread_id"] = message.thread_id
-        if chat.is_forum:
+        if chat.has_topics:
             out["is_topic_message"] = True
     if message.from_id is not None:
         out["from"] = user_json(world.users[message.from_id])
@@ -106,7 +109,7 @@ def message_json(
         out["forward_origin"] = message.forward_origin
     if not nested:
         reply_to_id = message.reply_to_id
-        if reply_to_id is None and message.thread_id is not None and chat.is_forum:
+        if reply_to_id is None and message.thread_id is not None and chat.has_topics:
             reply_to_id = (
                 message.thread_id
             )  # Telegram shows topic messages as replies to its start

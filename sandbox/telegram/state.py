@@ -53,6 +53,8 @@ class Bot:
     token: str
     user: FakeUser
     commands: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    #: BotFather's "threaded mode": forum topics in the bot's private chats (Bot API 9.3).
+    topics_enabled: bool = False
 
     @property
     def id(self) -> int:
@@ -123,6 +125,11 @@ class Chat:
     @property
     def is_group(self) -> bool:
         return self.type in ("group", "supergroup")
+
+    @property
+    def has_topics(self) -> bool:
+        """A forum supergroup, or a private chat of a bot with topics (whose topics exist)."""
+        return self.is_forum or (self.type == "private" and bool(self.topics))
 
     def allocate_message_id(self) -> int:
         message_id = self.next_message_id

@@ -96,7 +96,7 @@ def test_unknown_key_inside_a_site_widget_is_found(minimal):
     [
         (("language",), "fr", "ru, en"),
         (("telegram", "updates"), "pooling", "polling, webhook"),
-        (("groups", "support", "mode"), "forum", "topics, replies"),
+        (("groups", "support", "mode"), "forum", "topics, replies, private"),
     ],
 )
 def test_bad_enum_value_lists_the_allowed_values(minimal, path, value, allowed):

@@ -91,13 +91,15 @@ async def running_desk(
     outbox: dict[str, Any] | None = None,
     admins: tuple[str, ...] = (),
     settings: dict[str, Any] | None = None,
+    bot_topics: bool = False,
 ) -> AsyncIterator[Desk]:
     """`admins`: first names ("Ann", "Bob", "Eve") of those in `groups.support.admins`;
-    `settings`: more top-level config keys (`templates`, `texts`)."""
+    `settings`: more top-level config keys (`templates`, `texts`); `bot_topics`: the bot's
+    threaded mode (topics in private chats, for `mode: private`)."""
     fake = FakeTelegram(
         limits=TelegramLimits(per_group_per_minute=per_group_per_minute, time_scale=time_scale)
     )
-    fake.add_bot(TOKEN, username="talker_bot")
+    fake.add_bot(TOKEN, username="talker_bot", topics_enabled=bot_topics)
     ann = fake.add_user("Ann", "Operator", username="ann")
     bob = fake.add_user("Bob", "Operator", username="bob")
     eve = fake.add_user("Eve", "Member", username="eve")
