@@ -77,14 +77,23 @@ async def apply_by_customer(
 ) -> None:
     """Apply `updates` (each after `prepare`, e.g. a name lookup): one customer's in the order
     given, different customers' at once, so their messages are stored by the same commits.
-    Returns once every one is stored; then raises the first failure, if any."""
+    Every update is prepared first (each customer's lookups in turn, the customers at once),
+    then all are handed over in one go. Returns once every one is stored; then raises the
+    first failure, if any."""
     chains: dict[Hashable, list[Update]] = {}
     for update in updates:
         chains.setdefault(customer_of(update), []).append(update)
+    if prepare is not None:
+
+        async def prepared(chain: list[Update]) -> list[Update]:
+            return [await prepare(update) for update in chain]
+
+        ready = await asyncio.gather(*(prepared(chain) for chain in chains.values()))
+        chains = dict(zip(chains, ready, strict=True))
 
     async def run(chain: list[Update]) -> None:
         for update in chain:
-            await apply(sink, channel, update if prepare is None else await prepare(update))
+            await apply(sink, channel, update)
 
     if len(chains) == 1:
         await run(next(iter(chains.values())))

@@ -23,7 +23,7 @@ from bridge.core.sink_batches import InboundBatches
 from sandbox.facebook.fake import signature
 from sandbox.viber.fake import sign
 from storage.db import create_engine
-from storage.models import Message, ProcessedEvent
+from storage.models import DeadLetter, Message, ProcessedEvent
 from tests.adapters.contract.harness import (
     FB_SECRET,
     VIBER_TOKEN,
@@ -281,3 +281,29 @@ async def post(bridge: Bridge, path: str, body: bytes, headers: dict[str, str]) 
     async with bridge.http.post(bridge.url + path, data=body, headers=headers) as response:
         await response.read()
         return response.status
+
+
+async def test_a_poison_message_among_concurrent_ones_is_kept_and_the_others_stored(
+    pg_url: str,
+) -> None:
+    """PostgreSQL refuses a NUL in a text: that message fails its batch, every message is then
+    stored alone, and only the poison one ends as a dead letter (answered 200)."""
+    async with running_bridge(pg_url) as bridge:
+        users = [bridge.viber.add_user(name=f"Viber Customer{c}") for c in range(CUSTOMERS)]
+        await asyncio.gather(
+            *(bridge.viber.customer_message(u, f"viber {c} first") for c, u in enumerate(users))
+        )
+        texts = [f"viber {c}/0" for c in range(CUSTOMERS)]
+        texts[3] = "poison \x00 text"
+        deliveries = await asyncio.gather(
+            *(bridge.viber.customer_message(u, t) for u, t in zip(users, texts, strict=True))
+        )
+        assert all(d.succeeded for d in deliveries)
+        stored = await stored_texts(bridge, "viber")
+        assert stored == sorted(
+            [f"viber {c} first" for c in range(CUSTOMERS)] + [t for t in texts if "\x00" not in t]
+        )
+        kept = await scalar_rows(bridge, select(DeadLetter.source))
+        assert kept == ["viber"]
+        [payload] = await scalar_rows(bridge, select(DeadLetter.payload))
+        assert "poison" in payload
