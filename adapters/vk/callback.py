@@ -93,7 +93,7 @@ class VkCallback:
         ):
             return _refuse(403, "wrong secret")
         event_id = event.get("event_id")
-        if isinstance(event_id, str) and await self._handled_before(event_id):
+        if isinstance(event_id, str) and await self._handled_before(event_id, kind):
             log.debug("VK callback: event %s already handled", event_id)
             return _ok()
         marking = (
@@ -130,10 +130,12 @@ class VkCallback:
             return web.Response(status=503, text="stored; the event id was not, retry later")
         return _ok()
 
-    async def _handled_before(self, event_id: str) -> bool:
+    async def _handled_before(self, event_id: str, kind: str) -> bool:
         if event_id in self._seen:
             return True
-        if self._transaction is None:
+        if self._transaction is None or kind == "message_new":
+            # a new message needs no look-up of its own: its event id is recorded with it and
+            # its message id dedupes it (a repeat stores nothing), in the shared commit
             return False
         try:
             async with self._transaction() as session:
