@@ -102,6 +102,7 @@ def build_components(
     """
     from botapi.files import TelegramFiles
     from bridge.core.sink import BridgeSink
+    from bridge.core.sink_batches import InboundBatches
     from bridge.outbox.component import OutboxComponent
     from bridge.retention import Retention
     from desk.customer_side import TelegramCustomerRefresh
@@ -113,6 +114,9 @@ def build_components(
         time_scale=time_scale,
         ratings=customer_ratings(config, runtime, desk),
     )
+    # issue 16: every channel's messages through one group commit (bridge/core/sink_batches.py)
+    ingest = InboundBatches(sink, "inbound")
+    sink.use_batches(ingest)
     files = TelegramFiles(desk.bot, config.widget_signing_key(), bridge_url(config))
     intake = desk_updates(desk)
     components: list[Component] = [
@@ -122,6 +126,7 @@ def build_components(
         intake,
         files,
         sink.names,
+        ingest,
     ]
     retention = Retention(config.retention, sessions=runtime.session, leader=runtime.leader)
     components.extend(

@@ -391,3 +391,311 @@ async def memory_scenario(options: Any, folder: Path, run_cls: Any) -> dict[str,
             "target": "<= 150 MB",
             "met": run.bridge.peak_rss_kb / 1024 <= 150,
         }
+
+
+# --- ingest per channel (issue 16) --------------------------------------------------------------
+
+#: The channels `channel_ingest` measures (the widget's per-visitor and per-widget rate limits
+#: keep it far below this load by design; it is left out).
+CHANNELS = (
+    "telegram-webhook",
+    "telegram-polling",
+    "vk-callback",
+    "vk-longpoll",
+    "viber",
+    "facebook",
+)
+VK_SECRET, VK_CONFIRMATION = "bench-vk-secret", "bench-confirm"
+
+
+def _channel_sections(channel: str, fakes: Any) -> dict[str, Any]:
+    from sandbox.server import (
+        SANDBOX_FB_APP_SECRET,
+        SANDBOX_FB_PAGE_TOKEN,
+        SANDBOX_VIBER_TOKEN,
+        SANDBOX_VK_GROUP_ID,
+        SANDBOX_VK_TOKEN,
+    )
+
+    base = fakes.base_url
+    if channel.startswith("vk"):
+        vk: dict[str, Any] = {
+            "group": "support",
+            "token": SANDBOX_VK_TOKEN,
+            "group_id": SANDBOX_VK_GROUP_ID,
+            "api_url": base + "/vk",
+            "updates": "longpoll" if channel == "vk-longpoll" else "callback",
+        }
+        if channel == "vk-callback":
+            vk |= {"secret": VK_SECRET, "confirmation": VK_CONFIRMATION}
+        return {"vk": vk}
+    if channel == "viber":
+        return {
+            "viber": {
+                "group": "support",
+                "token": SANDBOX_VIBER_TOKEN,
+                "name": "Shop",
+                "api_url": base + "/viber/pa",
+            }
+        }
+    if channel == "facebook":
+        return {
+            "facebook": {
+                "group": "support",
+                "page_token": SANDBOX_FB_PAGE_TOKEN,
+                "app_secret": SANDBOX_FB_APP_SECRET,
+                "verify_token": "bench",
+                "graph_url": base + "/facebook/v21.0",
+            }
+        }
+    return {}
+
+
+class _ChannelLoad:
+    """Customers of one channel and the deliveries of their messages (HTTP bodies, or events
+    pushed into the fake for the polled channels)."""
+
+    def __init__(self, channel: str, fakes: Any, customers: int) -> None:
+        self.channel = channel
+        self.fakes = fakes
+        sandbox = fakes.sandbox
+        self.users: list[Any] = []
+        for i in range(customers):
+            if channel.startswith("telegram"):
+                self.users = fakes.add_customers(customers)
+                break
+            if channel.startswith("vk"):
+                uid = 900_000 + i
+                sandbox.vk.add_user(uid, f"Customer{i}", f"Bench{i}")
+                self.users.append(uid)
+            elif channel == "viber":
+                self.users.append(sandbox.viber.add_user(name=f"Customer{i} Bench{i}"))
+            elif channel == "facebook":
+                self.users.append(
+                    sandbox.facebook.add_user(first_name=f"Customer{i}", last_name=f"Bench{i}")
+                )
+        self._seq = 0
+
+    @property
+    def path(self) -> str:
+        return {
+            "telegram-webhook": "/webhooks/telegram",
+            "vk-callback": "/webhooks/vk",
+            "viber": "/webhooks/viber",
+            "facebook": "/webhooks/facebook",
+        }[self.channel]
+
+    def body(self, index: int, text: str) -> tuple[bytes, dict[str, str]]:
+        """One webhook delivery of customer `index`'s message `text`."""
+        import json as _json
+        import secrets
+
+        self._seq += 1
+        user = self.users[index]
+        sandbox = self.fakes.sandbox
+        if self.channel == "telegram-webhook":
+            update = telegram_update(self._seq, user, self._seq, text)
+            return _json.dumps(update).encode(), {
+                "X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET
+            }
+        if self.channel == "vk-callback":
+            from sandbox.vk import payloads
+
+            message = payloads.message_object(
+                self._seq, self._seq, user, user, text, int(time.time()), []
+            )
+            event = payloads.event(
+                sandbox.vk.group_id,
+                "message_new",
+                {"message": message, "client_info": payloads.CLIENT_INFO},
+            )
+            event["secret"] = VK_SECRET
+            return _json.dumps(event).encode(), {}
+        if self.channel == "viber":
+            from sandbox.server import SANDBOX_VIBER_TOKEN
+            from sandbox.viber.fake import sign
+
+            event = {
+                "event": "message",
+                "timestamp": int(time.time() * 1000),
+                "chat_hostname": "SN-CHAT-01_",
+                "message_token": 5_000_000_000_000_000 + self._seq,
+                "sender": sandbox.viber._user(user),
+                "message": {"type": "text", "text": text},
+            }
+            raw = _json.dumps(event, ensure_ascii=False).encode()
+            return raw, {"X-Viber-Content-Signature": sign(SANDBOX_VIBER_TOKEN, raw)}
+        if self.channel == "facebook":
+            from sandbox.facebook.fake import signature
+            from sandbox.server import SANDBOX_FB_APP_SECRET
+
+            now = int(time.time() * 1000)
+            entry = {
+                "id": sandbox.facebook.page_id,
+                "time": now,
+                "messaging": [
+                    {
+                        "sender": {"id": user},
+                        "recipient": {"id": sandbox.facebook.page_id},
+                        "timestamp": now,
+                        "message": {"mid": f"m_{secrets.token_urlsafe(18)}", "text": text},
+                    }
+                ],
+            }
+            raw = _json.dumps({"object": "page", "entry": [entry]}).encode()
+            return raw, {"X-Hub-Signature-256": signature(SANDBOX_FB_APP_SECRET, raw)}
+        raise ValueError(self.channel)
+
+    async def push(self, index: int, text: str) -> None:
+        """A polled channel: the customer writes (the bridge fetches it with its next poll)."""
+        if self.channel == "telegram-polling":
+            self.fakes.telegram.user_says(self.users[index], text)
+        else:
+            await self.fakes.sandbox.vk.customer_message(self.users[index], text)
+
+
+async def _post_raw(
+    url: str, deliveries: list[tuple[bytes, dict[str, str]]], workers: int
+) -> dict[str, Any]:
+    import aiohttp
+
+    queue: asyncio.Queue[tuple[bytes, dict[str, str]]] = asyncio.Queue()
+    for delivery in deliveries:
+        queue.put_nowait(delivery)
+    failures: list[int] = []
+
+    async def worker(http: aiohttp.ClientSession) -> None:
+        while not queue.empty():
+            body, headers = queue.get_nowait()
+            async with http.post(
+                url, data=body, headers={"Content-Type": "application/json", **headers}
+            ) as response:
+                await response.read()
+                if response.status != 200:
+                    failures.append(response.status)
+
+    connector = aiohttp.TCPConnector(limit=workers)
+    async with aiohttp.ClientSession(connector=connector) as http:
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(http) for _ in range(workers)))
+        elapsed = time.perf_counter() - started
+    return {"seconds": elapsed, "failures": len(failures), "statuses": failures[:5]}
+
+
+async def _wait_count(database_url: str, expected: int, patience: float) -> int:
+    deadline = time.monotonic() + patience
+    stored = await count_messages(database_url)
+    while stored < expected and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+        stored = await count_messages(database_url)
+    return stored
+
+
+async def channel_ingest(
+    options: Any,
+    folder: Path,
+    run_cls: Any,
+    channel: str,
+    *,
+    customers: int,
+    per_customer: int,
+    workers: int,
+) -> dict[str, Any]:
+    """Messages durably stored per second from one channel: many customers at once, after a
+    warm-up in which each opened a conversation. Webhooks: the time until every POST was
+    answered 200 (only after the commit); polled channels: until the database holds them all."""
+    updates = "polling" if channel == "telegram-polling" else "webhook"
+    async with run_cls(options, folder, accept=False, updates=updates) as run:
+        load = _ChannelLoad(channel, run.fakes, customers)
+        assert run.bridge is not None
+        run.bridge.config["channels"].update(_channel_sections(channel, run.fakes))
+        if not channel.startswith("telegram"):
+            run.bridge.config["channels"].pop("telegram", None)
+        await run.start_bridge()
+        polled = channel in ("telegram-polling", "vk-longpoll")
+        url = run.bridge.url + ("" if polled else load.path)
+        n = len(load.users)
+
+        async def deliver(texts: list[tuple[int, str]]) -> dict[str, Any]:
+            before = await count_messages(run.database_url)
+            started = time.perf_counter()
+            if polled:
+                # VK's long poll server keeps only so many events (the fake: 1,000; more and
+                # the history is lost, `failed: 1`): feed it in waves of half that
+                wave = 500 if channel == "vk-longpoll" else len(texts)
+                for start in range(0, len(texts), wave):
+                    for index, text in texts[start : start + wave]:
+                        await load.push(index, text)
+                    await _wait_count(run.database_url, before + start + wave // 2, 60)
+                stored = await _wait_count(run.database_url, before + len(texts), 120)
+                return {
+                    "seconds": time.perf_counter() - started,
+                    "failures": before + len(texts) - stored,
+                }
+            return await _post_raw(url, [load.body(i, t) for i, t in texts], workers)
+
+        warm = await deliver([(i, f"hello {i}") for i in range(n)])
+        timed_texts = [
+            (i, f"message {seq} of {i}") for seq in range(per_customer) for i in range(n)
+        ]
+        timed = await deliver(timed_texts)
+        expected = n + len(timed_texts)
+        stored = await _wait_count(run.database_url, expected, 10)
+        return {
+            "channel": channel,
+            "messages": len(timed_texts),
+            "new_conversations_per_second": round(n / warm["seconds"], 1),
+            "seconds": round(timed["seconds"], 2),
+            "stored_per_second": round(len(timed_texts) / timed["seconds"], 1),
+            "failures": warm["failures"] + timed["failures"],
+            "stored": stored,
+            "lost": expected - stored,
+        }
+
+
+async def channels_scenario(
+    options: Any, folder: Path, run_cls: Any, channels: tuple[str, ...] = CHANNELS
+) -> dict[str, Any]:
+    """`channel_ingest` for each channel on `options.database`; the target: >= 1,000/s."""
+    figures: dict[str, Any] = {}
+    for channel in channels:
+        sub = folder / channel
+        sub.mkdir()
+        try:
+            figures[channel] = await channel_ingest(
+                options, sub, run_cls, channel, customers=200, per_customer=15, workers=64
+            )
+        except Exception as exc:  # report it, go on with the next channel
+            figures[channel] = {"error": f"{type(exc).__name__}: {exc}"}
+    return {
+        "database": options.database,
+        "channels": figures,
+        "target": ">= 1000 stored/s per channel on SQLite",
+    }
+
+
+def main() -> None:
+    """`python -m bench._ingest [CHANNEL ...] [--database sqlite|postgresql]`: ingest per
+    channel (from the repository's root)."""
+    import argparse
+    import json as _json
+    import sys
+    import tempfile
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("channels", nargs="*", default=list(CHANNELS))
+    parser.add_argument("--database", default="sqlite")
+    args = parser.parse_args()
+    from bench.relay import Options, Run
+
+    options = Options(
+        time_scale=1.0, database=args.database, keep=False, seed=1, busy_minutes=1, light_minutes=1
+    )
+    with tempfile.TemporaryDirectory(prefix="ingest-channels-") as folder:
+        result = asyncio.run(channels_scenario(options, Path(folder), Run, tuple(args.channels)))
+    _json.dump(result, sys.stdout, indent=2)
+    print()
+
+
+if __name__ == "__main__":
+    main()

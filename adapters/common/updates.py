@@ -2,14 +2,16 @@
 
 Each adapter's convert module turns a platform payload into a list of these updates (pure, no
 I/O); the adapter then applies them in order with `apply`, which returns only after the sink
-committed — the moment the platform may be acknowledged.
+committed — the moment the platform may be acknowledged. `apply_by_customer` applies the
+updates of one delivery (a webhook body with many events, a poll's answer) together: each
+customer's in order, the customers at once, so their messages share the sink's group commit.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass, replace
 
 from bridge.adapter import CoreSink, DeliveryState
@@ -65,6 +67,50 @@ async def apply(sink: CoreSink, channel: str, update: Update) -> bool:
         await sink.reachability(channel, update.user, update.reachable, update.reason)
         return True
     return False
+
+
+async def apply_by_customer(
+    sink: CoreSink,
+    channel: str,
+    updates: Sequence[Update],
+    prepare: Callable[[Update], Awaitable[Update]] | None = None,
+) -> None:
+    """Apply `updates` (each after `prepare`, e.g. a name lookup): one customer's in the order
+    given, different customers' at once, so their messages are stored by the same commits.
+    Every update is prepared first (each customer's lookups in turn, the customers at once),
+    then all are handed over in one go. Returns once every one is stored; then raises the
+    first failure, if any."""
+    chains: dict[Hashable, list[Update]] = {}
+    for update in updates:
+        chains.setdefault(customer_of(update), []).append(update)
+    if prepare is not None:
+
+        async def prepared(chain: list[Update]) -> list[Update]:
+            return [await prepare(update) for update in chain]
+
+        ready = await asyncio.gather(*(prepared(chain) for chain in chains.values()))
+        chains = dict(zip(chains, ready, strict=True))
+
+    async def run(chain: list[Update]) -> None:
+        for update in chain:
+            await apply(sink, channel, update)
+
+    if len(chains) == 1:
+        await run(next(iter(chains.values())))
+        return
+    outcomes = await asyncio.gather(*(run(c) for c in chains.values()), return_exceptions=True)
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            raise outcome
+
+
+def customer_of(update: Update) -> Hashable:
+    """Whose update it is (None: not one customer's; those keep their order together)."""
+    if isinstance(update, InboundUpdate):
+        return update.event.user
+    if isinstance(update, ReachabilityUpdate):
+        return update.user
+    return None
 
 
 #: Longest a webhook waits for a customer's name before posting them as a guest.

@@ -22,7 +22,15 @@ import aiohttp
 from aiohttp import web
 
 from adapters.common.http import client_session
-from adapters.common.updates import DeliveryUpdate, Ignored, InboundUpdate, apply, with_profile
+from adapters.common.updates import (
+    DeliveryUpdate,
+    Ignored,
+    InboundUpdate,
+    Update,
+    apply,
+    apply_by_customer,
+    with_profile,
+)
 from adapters.facebook.client import GraphApi
 from adapters.facebook.convert import ReadWatermark, convert_body
 from adapters.facebook.profiles import FacebookProfiles
@@ -86,7 +94,11 @@ class FacebookAdapter:
         return self.webhook.routes()
 
     async def handle_body(self, body: dict[str, Any]) -> None:
-        """Apply every event of a webhook body (validated whole first); raises on failure."""
+        """Apply every event of a webhook body (validated whole first); raises on failure.
+
+        The body's messages are stored together (`apply_by_customer`: each customer's in
+        order, the customers at once, in the sink's shared commits)."""
+        messages: list[Update] = []
         for update in convert_body(body, self.channel):
             if isinstance(update, Ignored):
                 log.debug("Messenger: ignored: %s", update.reason)
@@ -97,8 +109,15 @@ class FacebookAdapter:
                 continue
             if isinstance(update, InboundUpdate):
                 self.sender.customer_wrote(update.event.user)
-                update = await with_profile(update, self.profiles.lookup, "Messenger")
+                messages.append(update)
+                continue
             await apply(self._sink, self.channel, update)
+        await apply_by_customer(self._sink, self.channel, messages, self._with_profile)
+
+    async def _with_profile(self, update: Update) -> Update:
+        if isinstance(update, InboundUpdate):
+            return await with_profile(update, self.profiles.lookup, "Messenger")
+        return update
 
     async def _read_until(self, psid: str, watermark: int) -> list[str]:
         """The mids of our replies to `psid` that a read `watermark` (ms) covers."""

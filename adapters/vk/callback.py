@@ -10,11 +10,14 @@ With storage (`use_storage`, wired by adapters/vk/platform.py), handled `event_i
 the processed-events table (source `vk:event`) before `ok` is answered, so a repeat delivered
 after a restart changes nothing; an event that fails deterministically (a few tries) is kept as
 a dead letter and answered `ok` (VK stops redelivering it); a transient failure (the database
-unreachable) is answered 503 and VK delivers it again.
+unreachable) is answered 503 and VK delivers it again. A message's event id is recorded in the
+transaction that stores the message (`processed_as`, bridge/core/sink_batches.py), so
+concurrent callbacks share the sink's group commit and cost no commit of their own.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import json
 import logging
@@ -25,6 +28,7 @@ from aiohttp import web
 
 from adapters.common.recent import RecentIds
 from adapters.common.webhook_input import MalformedPayload, field, parse_json_object, read_body
+from bridge.core.sink_batches import ProcessedAs, processed_as
 from bridge.dead_letters import Verdict
 from storage.state import event_processed, mark_event_processed
 
@@ -89,39 +93,49 @@ class VkCallback:
         ):
             return _refuse(403, "wrong secret")
         event_id = event.get("event_id")
-        if isinstance(event_id, str) and await self._handled_before(event_id):
+        if isinstance(event_id, str) and await self._handled_before(event_id, kind):
             log.debug("VK callback: event %s already handled", event_id)
             return _ok()
-        if self._letters is None:
-            try:
-                await self._handle(event)
-            except MalformedPayload as exc:
-                return _refuse(400, str(exc))
-            except Exception:
-                log.exception("VK callback: the event could not be stored; VK will retry")
-                return web.Response(status=503, text="not stored, retry later")
-        else:
-            kept = {k: v for k, v in event.items() if k != "secret"}
-            try:
-                verdict = await self._letters.in_request(
-                    DEAD_LETTER_SOURCE,
-                    event_id if isinstance(event_id, str) else kind,
-                    json.dumps(kept, ensure_ascii=False),
-                    lambda: self._handle(event),
-                    refused=(MalformedPayload,),
-                )
-            except MalformedPayload as exc:
-                return _refuse(400, str(exc))
-            if verdict is Verdict.RETRY:
-                return web.Response(status=503, text="not stored, retry later")
-        if not await self._remember(event_id):
+        marking = (
+            processed_as(EVENT_SOURCE, event_id)  # recorded with its message (one commit)
+            if isinstance(event_id, str)
+            else contextlib.nullcontext(ProcessedAs("", ""))
+        )
+        with marking as mark:
+            if self._letters is None:
+                try:
+                    await self._handle(event)
+                except MalformedPayload as exc:
+                    return _refuse(400, str(exc))
+                except Exception:
+                    log.exception("VK callback: the event could not be stored; VK will retry")
+                    return web.Response(status=503, text="not stored, retry later")
+            else:
+                kept = {k: v for k, v in event.items() if k != "secret"}
+                try:
+                    verdict = await self._letters.in_request(
+                        DEAD_LETTER_SOURCE,
+                        event_id if isinstance(event_id, str) else kind,
+                        json.dumps(kept, ensure_ascii=False),
+                        lambda: self._handle(event),
+                        refused=(MalformedPayload,),
+                    )
+                except MalformedPayload as exc:
+                    return _refuse(400, str(exc))
+                if verdict is Verdict.RETRY:
+                    return web.Response(status=503, text="not stored, retry later")
+        if mark.recorded:  # stored with its message, in the same transaction
+            self._seen.add(str(event_id))
+        elif not await self._remember(event_id):
             return web.Response(status=503, text="stored; the event id was not, retry later")
         return _ok()
 
-    async def _handled_before(self, event_id: str) -> bool:
+    async def _handled_before(self, event_id: str, kind: str) -> bool:
         if event_id in self._seen:
             return True
-        if self._transaction is None:
+        if self._transaction is None or kind == "message_new":
+            # a new message needs no look-up of its own: its event id is recorded with it and
+            # its message id dedupes it (a repeat stores nothing), in the shared commit
             return False
         try:
             async with self._transaction() as session:

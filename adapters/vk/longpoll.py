@@ -4,7 +4,9 @@ Contract (dev.vk.com, "Bots Long Poll API"): the answer is `{ts, updates}` or
 `{failed: 1, ts}` (continue from the new ts), `{failed: 2}` (fetch a new key),
 `{failed: 3}` (fetch a new key and ts). The `ts` is advanced only after the handler returned
 for every event of the answer, so a lost connection, a VK outage or a failing core resumes
-from the same ts and loses nothing (the core drops what it already stored).
+from the same ts and loses nothing (the core drops what it already stored). The events of one
+answer are settled together (each user's in order, the users at once), so their messages share
+the sink's group commit.
 
 With dead letters (`use_dead_letters`), each event is settled on its own: a passing fault (the
 database unreachable) is retried for as long as it takes, and an event that fails the same way a
@@ -144,17 +146,39 @@ class VkLongPoller:
         updates, new_ts = answer.get("updates"), answer.get("ts")
         if not isinstance(updates, list) or new_ts is None:
             raise TransientError(f"long poll answered {answer!r:.200}")
-        for event in updates:
-            if self._letters is not None:
-                await self._settle(self._letters, event)
-                continue
-            try:
-                await self._handle(event)
-            except MalformedPayload as exc:
-                log.warning("VK long poll: skipping a malformed event (%s): %r", exc, event)
+        await self._settle_all(updates)
         self.ts = str(new_ts)
         if self._save_ts is not None:
             await self._save_ts(self.ts)
+
+    async def _settle_all(self, updates: list[Any]) -> None:
+        """Settle one answer's events together: each customer's in order, the customers at once,
+        so their messages share the sink's group commit. Returns when every one is settled;
+        then raises the first failure (the ts stays, the answer comes again)."""
+        chains: dict[Any, list[Any]] = {}
+        for event in updates:
+            chains.setdefault(sender_of(event), []).append(event)
+
+        async def settle_chain(chain: list[Any]) -> None:
+            for event in chain:
+                if self._letters is not None:
+                    await self._settle(self._letters, event)
+                    continue
+                try:
+                    await self._handle(event)
+                except MalformedPayload as exc:
+                    log.warning("VK long poll: skipping a malformed event (%s): %r", exc, event)
+
+        if len(chains) <= 1:
+            for chain in chains.values():
+                await settle_chain(chain)
+            return
+        outcomes = await asyncio.gather(
+            *(settle_chain(chain) for chain in chains.values()), return_exceptions=True
+        )
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
 
     async def _settle(self, letters: DeadLetters, event: Any) -> None:
         key = event.get("event_id") if isinstance(event, dict) else None
@@ -200,3 +224,18 @@ class VkLongPoller:
         if not isinstance(answer, dict):
             raise TransientError(f"long poll answered {answer!r:.200}")
         return answer
+
+
+def sender_of(event: Any) -> Any:
+    """The VK user an event is about (None when it names none): one user's events keep their
+    order; different users' are settled at once."""
+    obj = event.get("object") if isinstance(event, dict) else None
+    if not isinstance(obj, dict):
+        return None
+    message = obj.get("message")
+    message = message if isinstance(message, dict) else obj
+    for key in ("from_id", "user_id", "peer_id"):
+        value = message.get(key, obj.get(key))
+        if isinstance(value, int | str) and not isinstance(value, bool):
+            return str(value)
+    return None

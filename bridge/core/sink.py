@@ -5,7 +5,8 @@
   malformed webhook never turns into a 5xx. A customer who writes is reachable again, and a
   guest's name is looked up later. `InboundBatches` (bridge/core/sink_batches.py) is the same
   entry point through a group commit, for a platform whose updates arrive fast (Telegram):
-  the same rules (`admit`, `settle`, `stored`), many messages per transaction.
+  the same rules (`admit`, `settle`, `stored`), many messages per transaction; once the sink
+  `use_batches` one, every adapter's `inbound` goes through it (issue 16).
 - `delivery`: the message the platform knows by that id (recorded when the reply was sent,
   desk/customer_side.py) moves forward: sent → delivered → seen; `failed` is shown to
   the operator in the conversation's place.
@@ -29,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from bridge.adapter import DeliveryState, LooksUpProfiles
 from bridge.components import ComponentState
 from bridge.core.cards import escape
+from bridge.core.group_commit import IngestStopped
 from bridge.core.inbound import DuplicateInbound, InboundResult, handle_inbound
 from bridge.core.offline import Clock, HoursNow, OfflineReplies, utc_now
 from bridge.core.reachability import set_reachability
@@ -46,6 +48,7 @@ if TYPE_CHECKING:
 
     from bridge.core.desk import Desk, Outlets
     from bridge.core.ratings import Ratings
+    from bridge.core.sink_batches import InboundBatches
     from bridge.events import CustomerProfile, Inbound
     from config import BridgeConfig
     from storage.models import Conversation, Customer
@@ -134,6 +137,12 @@ class BridgeSink:
         self.offline = OfflineReplies(
             runtime.config, lambda: self.runtime.outlets, clock=lambda: self.clock()
         )
+        #: The group commit `inbound` stores through while it runs (`use_batches`).
+        self.batches: InboundBatches | None = None
+
+    def use_batches(self, batches: InboundBatches) -> None:
+        """Store every adapter's messages through `batches` (a group commit) while it runs."""
+        self.batches = batches
 
     @property
     def language(self) -> str:
@@ -142,7 +151,17 @@ class BridgeSink:
     # ---- CoreSink ---------------------------------------------------------------------------
 
     async def inbound(self, event: Inbound) -> bool:
-        """Store the message (one transaction); False when it was already stored or refused."""
+        """Store the message (one transaction, or the batches' shared commit while they run);
+        False when it was already stored or refused."""
+        if self.batches is not None and self.batches.running:
+            try:
+                return await self.batches.inbound(event)
+            except IngestStopped:  # stopping: not stored, store it alone below
+                log.debug(
+                    "inbound %s:%s stored alone (batches stopping)",
+                    event.channel,
+                    event.external_id,
+                )
         group = self.admit(event)
         if group is None:
             return False

@@ -9,14 +9,26 @@ event by event, so one bad update never holds back another.
 
 The sink's rules apply as on its one-by-one path: `check_event` refuses an event the core
 cannot store, a customer who writes is reachable again, a guest's name is looked up later.
+
+Every other channel (VK, Viber, Facebook, the site widget) reaches the same group commit
+through `BridgeSink.inbound` once the sink `use_batches` an `InboundBatches` (app/wiring.py):
+concurrent webhooks then share commits. Their messages carry no update id of the sink's own;
+the message's external id dedupes them as on the one-by-one path. A webhook whose platform
+event id must be recorded as processed with its message (VK's Callback API) says so with
+`processed_as(source, event_id)` around its work: the id is marked in the message's
+transaction, not in one of its own.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from bridge.components import ComponentState
 from bridge.core.group_commit import GroupCommit, Outcome
 from bridge.core.inbound import DuplicateInbound, InboundResult, handle_inbound
 from bridge.core.inbound_batch import handle_inbound_batch
@@ -34,11 +46,37 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class BatchedInbound:
-    """A message, its group, and the id of the platform update that brought it."""
+    """A message, its group, and the id of the platform update that brought it (with the
+    processed-events source it is recorded under; None: the message's own id dedupes it)."""
 
-    update_id: int
+    update_id: int | str | None
     event: Inbound
     group: str
+    source: str | None = None
+
+
+@dataclass(slots=True)
+class ProcessedAs:
+    """A platform event id to record as processed with the message it brings."""
+
+    source: str
+    event_id: str
+    recorded: bool = False
+
+
+_PROCESSED_AS: ContextVar[ProcessedAs | None] = ContextVar("processed_as", default=None)
+
+
+@contextlib.contextmanager
+def processed_as(source: str, event_id: str) -> Iterator[ProcessedAs]:
+    """Within the block, the first message stored through the batches records `event_id` under
+    `source` in its own transaction (then `.recorded` is True; a repeat is dropped)."""
+    mark = ProcessedAs(source, event_id)
+    token = _PROCESSED_AS.set(mark)
+    try:
+        yield mark
+    finally:
+        _PROCESSED_AS.reset(token)
 
 
 class InboundBatches:
@@ -48,11 +86,23 @@ class InboundBatches:
     desk's own updates share it: each update goes to exactly one of them).
     """
 
+    name = "ingest"
+
     def __init__(self, sink: BridgeSink, source: str) -> None:
         self.sink = sink
         self.source = source
         self.committer: GroupCommit[BatchedInbound, InboundResult] | None = None
         self._enqueued = False  # the batch being committed added outbox rows
+
+    @property
+    def running(self) -> bool:
+        return self.committer is not None
+
+    def state(self) -> ComponentState:
+        if self.committer is None:
+            return ComponentState("stopped")
+        stats = self.committer.stats
+        return ComponentState("running", f"{stats.events} messages in {stats.batches} commits")
 
     async def start(self) -> None:
         runtime = self.sink.runtime
@@ -78,20 +128,30 @@ class InboundBatches:
             await self.committer.stop()
             self.committer = None
 
-    async def inbound(self, event: Inbound, update_id: int) -> bool:
+    async def inbound(self, event: Inbound, update_id: int | str | None = None) -> bool:
         """Store the message; returns once committed (False for a repeat or a refused event).
 
-        Raises what storing it raised (the caller's update is then retried or refused).
+        `update_id`: the platform update's id under `source` (None: only the message's id
+        dedupes it, or the id `processed_as` names). Raises what storing it raised (the
+        caller's update is then retried or refused).
         """
         assert self.committer is not None, "InboundBatches.start() first"
         group = self.sink.admit(event)
         if group is None:
             return False
+        source: str | None = self.source
+        mark = _PROCESSED_AS.get() if update_id is None else None
+        if mark is not None and not mark.recorded:
+            source, update_id = mark.source, mark.event_id
+        elif update_id is None:
+            source = None
         try:
-            result = await self.committer.submit(BatchedInbound(update_id, event, group))
+            result = await self.committer.submit(BatchedInbound(update_id, event, group, source))
         except DuplicateInbound:
             log.debug("inbound %s:%s stored concurrently", event.channel, event.external_id)
-            return False
+            result = InboundResult("duplicate")
+        if source is not None and mark is not None:
+            mark.recorded = True
         return self.sink.stored(event, result)
 
     def _committed(self) -> None:
@@ -103,7 +163,11 @@ class InboundBatches:
 
     async def _store_one(self, session: AsyncSession, item: BatchedInbound) -> InboundResult:
         try:
-            if not await mark_event_processed(session, self.source, item.update_id):
+            if (
+                item.source is not None
+                and item.update_id is not None
+                and not await mark_event_processed(session, item.source, item.update_id)
+            ):
                 return InboundResult("duplicate")
             result = await handle_inbound(
                 session,
@@ -121,15 +185,23 @@ class InboundBatches:
     async def _store_batch(
         self, session: AsyncSession, items: list[BatchedInbound]
     ) -> list[Outcome[InboundResult]]:
-        fresh = await mark_events_processed(
-            session, self.source, [item.update_id for item in items]
-        )
+        by_source: dict[str, list[int | str]] = {}
+        for item in items:
+            if item.source is not None and item.update_id is not None:
+                by_source.setdefault(item.source, []).append(item.update_id)
+        fresh = {
+            (source, event_id)
+            for source, ids in by_source.items()
+            for event_id in await mark_events_processed(session, source, ids)
+        }
         todo: dict[str, list[int]] = {}  # by group
         for index, item in enumerate(items):
-            key = str(item.update_id)
-            if key in fresh:
+            if item.source is not None and item.update_id is not None:
+                key = (item.source, str(item.update_id))
+                if key not in fresh:
+                    continue
                 fresh.discard(key)  # a second copy of an update in the same batch is a repeat
-                todo.setdefault(item.group, []).append(index)
+            todo.setdefault(item.group, []).append(index)
         outcomes = [Outcome(InboundResult("duplicate")) for _ in items]
         for group, indexes in todo.items():
             stored = await handle_inbound_batch(
