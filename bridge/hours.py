@@ -22,6 +22,8 @@ from config.helpdesk import HoursConfig
 #: How far ahead (and back) to look for an opening: a year and a week covers any schedule
 #: with at least one open day that is not a holiday every year.
 HORIZON_DAYS = 372
+#: Where `last_closing` looks first: a schedule closes at least weekly, or rarely matters.
+RECENT_DAYS = 8
 
 _WEEKDAYS = {
     "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
@@ -115,14 +117,19 @@ class WorkingHours:
         within the horizon). While closed, it is when this closed spell began."""
         if self.hours is None:
             return None
-        begin = self._local_date(at) - timedelta(days=HORIZON_DAYS)
-        found = None
-        for stretch in self.stretches(begin, HORIZON_DAYS + 2):
-            if stretch.closes <= at:
-                found = stretch.closes
-            else:
-                break
-        return found
+        # The last week first (the intake asks this for every message while closed); a
+        # stretch cut by the window's start keeps its true end, so only the opening differs.
+        for days in (RECENT_DAYS, HORIZON_DAYS):
+            begin = self._local_date(at) - timedelta(days=days)
+            found = None
+            for stretch in self.stretches(begin, days + 2):
+                if stretch.closes <= at:
+                    found = stretch.closes
+                else:
+                    break
+            if found is not None:
+                return found
+        return None
 
     def clock_start(self, at: datetime) -> datetime:
         """When an SLA clock that starts at `at` really starts: at once while open, at the
