@@ -150,6 +150,10 @@ def test_the_twenty_first_post_waits_for_the_first_to_leave_the_window() -> None
     slots = [reserve(states, [bucket], now=0.0) for _ in range(21)]
     assert slots[19] < slots[0] + 63.0
     assert slots[20] == pytest.approx(slots[0] + 63.0)
+    # Nothing has left a period of `now` yet, so every slot stays logged; a call long after
+    # keeps only the last window's worth.
+    assert len(states[bucket.key].log) == 21
+    reserve(states, [bucket], now=1000.0)
     assert len(states[bucket.key].log) == 20
 
 
