@@ -50,6 +50,7 @@ from telegram.error import (
 from sandbox.runner import serving
 from sandbox.telegram import FakeTelegram, FakeUser, ManualClock, TelegramLimits, tiny_png
 from tests.sandbox.telegram.conftest import TOKEN, Served, mounted
+from tests.test_layering import imported_modules, product_modules
 
 pytestmark = pytest.mark.filterwarnings("error::telegram.warnings.PTBDeprecationWarning")
 
@@ -103,6 +104,16 @@ def started(served: Served, name: str = "Ann") -> FakeUser:
     user = served.fake.add_user(name, username=name.lower())
     served.fake.user_says(user, "/start")
     return user
+
+
+def test_the_service_never_imports_ptb() -> None:
+    # PTB is a dev dependency for this file only; the service speaks aiogram (app included).
+    importers = [
+        module
+        for path, module in product_modules()
+        if any(name.split(".")[0] == "telegram" for name in imported_modules(path))
+    ]
+    assert importers == []
 
 
 # the bot itself and updates
