@@ -269,8 +269,10 @@ async def test_uploads_and_file_id_reuse(served: Served, bot: Bot) -> None:
     doc = await bot.send_document(user.id, InputFile(b"%PDF-1.4", filename="report.pdf"))
     doc_again = await bot.send_document(user.id, doc.document.file_id if doc.document else "")
     voice = await bot.send_voice(user.id, InputFile(b"OggS\x00", filename="v.ogg"), duration=3)
+    voice_id = voice.voice.file_id if voice.voice else ""
+    voice_again = await bot.send_voice(user.id, voice_id)
     with pytest.raises(BadRequest) as wrong_kind:
-        await bot.send_photo(user.id, voice.voice.file_id if voice.voice else "")
+        await bot.send_photo(user.id, voice_id)
 
     size = photo.photo[-1]
     assert (size.width, size.height, size.file_size) == (12, 12, len(png))
@@ -282,10 +284,12 @@ async def test_uploads_and_file_id_reuse(served: Served, bot: Bot) -> None:
     assert doc_again.document is not None
     assert doc_again.document.file_id == doc.document.file_id
     assert voice.voice is not None and voice.voice.duration == dtm.timedelta(seconds=3)
+    assert voice.voice.mime_type == "audio/ogg"
+    assert voice_again.voice is not None and voice_again.voice.file_id == voice_id
     assert wrong_kind.value.message == "Can't use file of type voice as photo"
-    assert unknown_fields([photo, again, doc, doc_again, voice]) == []
-    kinds = [v.kind for v in served.fake.chat_view(user.id)[-5:]]
-    assert kinds == ["photo", "photo", "document", "document", "voice"]
+    assert unknown_fields([photo, again, doc, doc_again, voice, voice_again]) == []
+    kinds = [v.kind for v in served.fake.chat_view(user.id)[-6:]]
+    assert kinds == ["photo", "photo", "document", "document", "voice", "voice"]
 
 
 async def test_get_file_and_download_what_a_user_sent(served: Served, bot: Bot) -> None:
