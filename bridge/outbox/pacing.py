@@ -22,13 +22,13 @@ allows only N / `penalty_factor` calls in any W (and paces its GCRA part that mu
 
 Interactive calls (what an operator waits for right after pressing Accept: the topic, its
 history) are paced apart from the ordinary traffic of a window bucket. Ordinary calls leave
-`reserved` calls of every window free (they may hold at most N − `reserved` of it, and their
-spread shares out that smaller budget), and an interactive call takes the earliest moment at
-which the window and the chat's pace still hold with it added, even before a slot an ordinary
-call reserved earlier and is sleeping towards: the window's log is a set of slots, not a
-queue. So with the group's budget spent by a storm an operator's Accept still goes within
-about a second (or, once the reserve is used, at the next slot the window frees), while the
-group never sees more than N calls in any W.
+the bucket's `reserve` calls of its window free (they hold at most N − `reserve` of it, and
+their spread shares out that smaller budget), and an interactive call takes the earliest
+moment at which the window and the chat's pace still hold with it added, even before a slot
+an ordinary call reserved earlier and is sleeping towards: the window's log is a set of
+slots, not a queue. So with the group's budget spent by a storm an operator's Accept still
+goes within about a second (or, once the reserve is used, at the next slot the window
+frees), while the group never sees more than N calls in any W.
 
 Pure functions on `BucketState`; storage/outbox.py loads and saves the rows around them
 (`dump_log` / `load_log` turn the window log into the row's text column and back).
@@ -61,14 +61,12 @@ def reserve(
     *,
     penalty_factor: float = 2.0,
     interactive: bool = False,
-    reserved: int = 0,
 ) -> float:
     """Reserve the earliest slot at which every bucket allows one call; update the states.
 
     Returns the slot (>= now). `states` must hold an entry for every bucket key.
-    `reserved`: calls of each window an ordinary call leaves free for interactive ones;
-    `interactive`: this call may use them and go before slots ordinary calls reserved
-    earlier (see the module docstring).
+    `interactive`: this call may use the window's `reserve` (which ordinary calls leave
+    free) and go before slots ordinary calls reserved earlier (see the module docstring).
     """
     slot = now
     windowed = interactive and bool(buckets) and bool(buckets[0].window)
@@ -81,7 +79,7 @@ def reserve(
         slot = _earliest_inserted(own, states[own.key], now, penalty_factor)
     else:
         for bucket in buckets:
-            earliest = _earliest(bucket, states[bucket.key], now, penalty_factor, reserved)
+            earliest = _earliest(bucket, states[bucket.key], now, penalty_factor)
             slot = max(slot, earliest)
     for bucket in buckets:
         state = states[bucket.key]
@@ -206,16 +204,14 @@ def _fits(bucket: Bucket, state: BucketState, candidate: float, penalty_factor: 
     return True
 
 
-def _earliest(
-    bucket: Bucket, state: BucketState, at: float, penalty_factor: float, reserved: int = 0
-) -> float:
+def _earliest(bucket: Bucket, state: BucketState, at: float, penalty_factor: float) -> float:
     spacing = _spacing(bucket, state, at, penalty_factor)
     earliest = state.next_at - (bucket.burst - 1) * spacing
     if bucket.window:
         log = state.log
         if log:
             earliest = max(earliest, log[-1])
-        allowed = max(1, _allowed(bucket, state, at, penalty_factor) - reserved)
+        allowed = max(1, _allowed(bucket, state, at, penalty_factor) - bucket.reserve)
         if len(log) >= allowed:
             earliest = max(earliest, log[-allowed] + bucket.period)
         if bucket.spread_after:

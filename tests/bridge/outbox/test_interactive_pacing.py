@@ -29,7 +29,7 @@ def _max_in_any_window(slots: list[float]) -> int:
 def test_ordinary_calls_leave_the_reserve_free() -> None:
     bucket, bot = _group()
     states = {bucket.key: BucketState(), bot.key: BucketState()}
-    slots = [reserve(states, [bucket, bot], now=0.0, reserved=2) for _ in range(60)]
+    slots = [reserve(states, [bucket, bot], now=0.0) for _ in range(60)]
     assert _max_in_any_window(slots) == 18
 
 
@@ -38,7 +38,7 @@ def _storm(states: dict, buckets: tuple, until: float, start: float = 0.0) -> li
     the previous call went, so one reservation always lies ahead (the last one, past `until`)."""
     slots, now = [], start
     while now < until:
-        now = reserve(states, list(buckets), now=now, reserved=2)
+        now = reserve(states, list(buckets), now=now)
         slots.append(now)
     return slots
 
@@ -52,8 +52,8 @@ def test_an_interactive_call_goes_before_a_reserved_ordinary_slot() -> None:
     # and its history go at once, not behind it.
     ahead = min(s for s in ordinary if s > 200.0)
     assert ahead > 200.5
-    topic = reserve(states, [bucket, bot], now=200.0, interactive=True, reserved=2)
-    history = reserve(states, [bucket, bot], now=topic + 0.2, interactive=True, reserved=2)
+    topic = reserve(states, [bucket, bot], now=200.0, interactive=True)
+    history = reserve(states, [bucket, bot], now=topic + 0.2, interactive=True)
     assert topic == pytest.approx(200.0, abs=0.05)
     assert history - 200.0 <= 1.5
     ordinary += _storm(states, (bucket, bot), until=400.0, start=ordinary[-1])
@@ -89,7 +89,6 @@ def test_no_mix_ever_passes_the_window_or_the_chat_pace(seed: int) -> None:
                 [bucket, bot],
                 now=now,
                 interactive=rng.random() < 0.2,
-                reserved=2,
             )
         )
     slots.sort()
