@@ -68,25 +68,32 @@ def reserve(
     `interactive`: this call may use the window's `reserve` (which ordinary calls leave
     free) and go before slots ordinary calls reserved earlier (see the module docstring).
     """
-    slot = now
-    windowed = interactive and bool(buckets) and bool(buckets[0].window)
-    if windowed:
-        # The destination's own window decides; the account-wide buckets after it (Telegram:
-        # 30 calls a second) keep one `next_at` that an ordinary slot reserved seconds ahead
-        # has dragged along, so they would hold the call behind that very slot. Their burst
-        # at the platform (30) absorbs the one call that goes before it.
-        own = buckets[0]
-        slot = _earliest_inserted(own, states[own.key], now, penalty_factor)
-    else:
-        for bucket in buckets:
-            earliest = _earliest(bucket, states[bucket.key], now, penalty_factor)
-            slot = max(slot, earliest)
+    windows = [bucket for bucket in buckets if bucket.window]
+    allowed_at = {
+        bucket.key: _earliest(bucket, states[bucket.key], now, penalty_factor)
+        for bucket in buckets
+        if not (interactive and bucket.window)
+    }
+    slot = max([now, *allowed_at.values()])
+    if interactive:
+        for bucket in windows:
+            slot = max(slot, _earliest_inserted(bucket, states[bucket.key], slot, penalty_factor))
     for bucket in buckets:
         state = states[bucket.key]
         spacing = _spacing(bucket, state, slot, penalty_factor)
-        state.next_at = max(state.next_at, slot) + spacing
         if bucket.window:
+            state.next_at = max(state.next_at, slot) + spacing
             _log_slot(state, bucket, slot, now)
+        elif windows:
+            # A window may hold this call seconds (a Telegram group) or minutes (a Viber
+            # user's hour) ahead: the shared buckets beside it (the bot's 30 a second) are
+            # charged when they allowed the call, or every other destination of the account
+            # would wait behind that slot. Calls charged early that land together are at most
+            # the worker's concurrency, well inside the account's own burst.
+            charged = max(now, allowed_at[bucket.key])
+            state.next_at = max(state.next_at, charged) + spacing
+        else:
+            state.next_at = max(state.next_at, slot) + spacing
     return slot
 
 
