@@ -15,6 +15,7 @@ Choices where VK's behaviour is not spelled out:
 from __future__ import annotations
 
 import asyncio
+import copy
 import hashlib
 import hmac
 import json
@@ -367,8 +368,11 @@ class FakeVK:
     # ---- events out: long poll and Callback API ---------------------------------------------
 
     async def emit(self, event_type: str, obj: dict[str, Any]) -> dict[str, Any]:
-        """Publish one event to the long poll and to every confirmed callback server."""
-        event = payloads.event(self.group_id, event_type, obj)
+        """Publish one event to the long poll and to every confirmed callback server.
+
+        The event holds a copy of `obj` as it is now: a later edit of the message changes the
+        stored message, never an event already published (a long poll may read it later)."""
+        event = payloads.event(self.group_id, event_type, copy.deepcopy(obj))
         self.longpoll.push(event)
         for server in self.state.callback_servers.values():
             if server.status == "ok" and server.events.get(event_type, False):
