@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import io
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 import requests
 import vk_api
+from aiohttp import web
 from vk_api.bot_longpoll import (
     VkBotEvent,
     VkBotEventType,
@@ -26,6 +28,7 @@ from vk_api.bot_longpoll import (
 from vk_api.exceptions import ApiError
 from vk_api.upload import VkUpload
 
+from sandbox.runner import serving
 from sandbox.vk import FakeVK
 from tests.sandbox.vk.conftest import GROUP_ID, TOKEN
 from tests.sandbox.vk.vk_schema import mismatches, object_schema, response_schema
@@ -58,6 +61,15 @@ def group_api(fake: FakeVK, token: str = TOKEN) -> vk_api.VkApiGroup:
 @pytest.fixture
 def vk(fake_vk: FakeVK) -> vk_api.VkApiGroup:
     return group_api(fake_vk)
+
+
+@pytest.fixture
+async def slow_fake() -> AsyncIterator[FakeVK]:
+    """A fake VK that allows 3 calls a second (in real seconds)."""
+    fake = FakeVK(group_id=GROUP_ID, token=TOKEN, requests_per_second=3)
+    async with serving(fake.app) as running:
+        fake.public_url = running.base_url
+        yield fake
 
 
 async def call(vk: vk_api.VkApi, method: str, **values: Any) -> Any:
@@ -282,3 +294,76 @@ async def test_a_stale_ts_is_answered_failed_1_and_vk_api_catches_up(
     await fake_vk.customer_message(5, "caught up")
     [event] = await asyncio.to_thread(longpoll.check)
     assert event.message.text == "caught up"
+
+
+async def test_vk_api_rides_out_the_fakes_own_rate_limit_with_its_error_6_handler(
+    slow_fake: FakeVK,
+) -> None:
+    fake = slow_fake
+    await fake.customer_message(5, "hello")
+    vk = group_api(fake)
+    vk.RPS_DELAY = 0  # pace nothing, so the fake's 3 calls a second are exceeded
+    for n in range(5):
+        await call(vk, "messages.send", peer_id=5, message=f"#{n}", random_id=100 + n)
+    assert [m["text"] for m in fake.received(5)] == [f"#{n}" for n in range(5)]
+    outcomes = [c.outcome for c in fake.calls.calls("messages.send")]
+    assert "error 6" in outcomes and outcomes.count("ok") == 5
+
+
+# ---- Callback API, configured through vk_api, bodies parsed by vk_api's event classes -------
+
+
+async def test_a_callback_server_added_with_vk_api_gets_events_vk_api_can_parse(
+    fake_vk: FakeVK, vk: vk_api.VkApiGroup
+) -> None:
+    code = await call(vk, "groups.getCallbackConfirmationCode", group_id=GROUP_ID)
+    bodies: list[dict[str, Any]] = []
+
+    async def handle(request: web.Request) -> web.Response:
+        body = await request.json()
+        if body["type"] == "confirmation":
+            return web.Response(text=code["code"])
+        bodies.append(body)
+        return web.Response(text="ok")
+
+    app = web.Application()
+    app.router.add_post("/callback", handle)
+    async with serving(app) as running:
+        added = await call(
+            vk,
+            "groups.addCallbackServer",
+            group_id=GROUP_ID,
+            url=f"{running.base_url}/callback",
+            title="bridge",
+            secret_key="s3cret",
+        )
+        no_mismatch(added, response_schema("groups_addCallbackServer_response"))
+        done = await call(
+            vk,
+            "groups.setCallbackSettings",
+            group_id=GROUP_ID,
+            server_id=added["server_id"],
+            api_version=API_VERSION,
+            message_new=1,
+            message_reply=0,
+        )
+        no_mismatch(done, response_schema("base_ok_response"))
+        for _ in range(100):  # VK confirms the server by calling it
+            servers = await call(vk, "groups.getCallbackServers", group_id=GROUP_ID)
+            if servers["items"][0]["status"] == "ok":
+                break
+            await asyncio.sleep(0.05)
+        no_mismatch(servers, response_schema("groups_getCallbackServers_response"))
+        assert servers["items"][0]["status"] == "ok"
+
+        await fake_vk.customer_message(5, "via callback")
+        for _ in range(100):
+            if bodies:
+                break
+            await asyncio.sleep(0.05)
+    [body] = bodies
+    no_mismatch(body, object_schema("callback_base"))
+    assert body["secret"] == "s3cret"
+    event = VkBotLongPoll.CLASS_BY_EVENT_TYPE[body["type"]](body)
+    assert isinstance(event, VkBotMessageEvent) and event.type == VkBotEventType.MESSAGE_NEW
+    assert event.message.text == "via callback" and event.from_user

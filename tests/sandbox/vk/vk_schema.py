@@ -2,7 +2,8 @@
 
 VK marks mandatory fields with `"required": true` inside the property, which stock validators
 ignore; `mismatches` walks `$ref`, `allOf`, objects and arrays and reports every required field
-that is missing and every value whose JSON type differs from the schema's.
+that is missing, every value whose JSON type differs from the schema's and every value
+outside the schema's `enum`.
 
 The definitions used are condensed into `vk_shapes.json` beside this file (the closure of the
 roots below, descriptions dropped), rebuilt from a checkout of the schema with
@@ -28,12 +29,15 @@ ROOTS = (
     "responses.json#/definitions/photos_saveMessagesPhoto_response",
     "responses.json#/definitions/docs_getUploadServer_response",
     "responses.json#/definitions/docs_save_response",
+    "responses.json#/definitions/groups_addCallbackServer_response",
+    "responses.json#/definitions/groups_getCallbackServers_response",
+    "responses.json#/definitions/base_ok_response",
     "objects.json#/definitions/callback_base",
     "objects.json#/definitions/callback_message_object",
     "objects.json#/definitions/callback_message_allow",
     "objects.json#/definitions/callback_message_deny",
 )
-KEPT = ("$ref", "allOf", "type", "properties", "items", "required")
+KEPT = ("$ref", "allOf", "type", "enum", "properties", "items", "required")
 JSON_TYPES: dict[str, tuple[type, ...]] = {
     "object": (dict,),
     "array": (list,),
@@ -60,7 +64,8 @@ def object_schema(name: str) -> dict[str, Any]:
 
 
 def mismatches(value: Any, schema: dict[str, Any], path: str = "$") -> list[str]:
-    """Every required field missing from `value` and every value of the wrong JSON type."""
+    """Every required field missing from `value`, every value of the wrong JSON type or
+    outside its enum."""
     if "$ref" in schema:
         return mismatches(value, _shapes()[schema["$ref"]], path)
     found: list[str] = []
@@ -73,6 +78,8 @@ def mismatches(value: Any, schema: dict[str, Any], path: str = "$") -> list[str]
         bool_for_number = isinstance(value, bool) and "boolean" not in kinds
         if not isinstance(value, allowed) or bool_for_number:
             return [*found, f"{path}: {type(value).__name__} where the schema has {kinds}"]
+    if "enum" in schema and value not in schema["enum"]:
+        found.append(f"{path}: {value!r} is not one of {schema['enum']}")
     if isinstance(value, dict):
         for name, rule in schema.get("properties", {}).items():
             if name in value:
