@@ -1,7 +1,9 @@
 """FakeFacebook: one Facebook Page over real HTTP — the Send API, user profiles, webhooks.
 
 Routes (relative, so the app can be mounted under `/facebook`): `POST /<version>/me/messages`,
-`POST /<version>/<page-id>/messages`, `GET /<version>/<PSID>?fields=...`, plus `/_control/`.
+`POST /<version>/<page-id>/messages`, `POST /<version>/me/message_attachments` (JSON or
+multipart with `filedata`, see uploads.py), `GET /<version>/<PSID>?fields=...`, plus
+`/_control/`.
 Deliveries to the bridge use Meta's envelope `{object: "page", entry: [{id, time, messaging}]}`,
 are signed `X-Hub-Signature-256: sha256=<hex HMAC-SHA256(app secret, raw body)>` and retried
 until the webhook answers 200. The messaging window is measured on the injectable clock, so

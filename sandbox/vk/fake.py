@@ -7,6 +7,8 @@ control API under `/_control/` (see `sandbox.vk.control`). vk_api talks to it th
 
 Choices where VK's behaviour is not spelled out:
 - a repeated non-zero `random_id` sends nothing and answers the id of the first message;
+- `messages.send` with `peer_ids` answers one item per peer; a peer that cannot be messaged
+  gets an `error` in its item and the others are still sent;
 - a user may be messaged after they wrote to the community or allowed messages, until they deny;
   otherwise error 901; deactivated users give 902;
 - Callback servers get events once they answered the confirmation request with the code.

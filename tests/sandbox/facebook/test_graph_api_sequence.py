@@ -33,7 +33,8 @@ ERROR_FIELDS = {"message": str, "type": str, "code": int, "fbtrace_id": str}
 
 @dataclass
 class Receiver:
-    """A webhook written from Meta's pages: the handshake, then signature-checked events."""
+    """A webhook written from Meta's pages: the handshake, then events whose signatures (the
+    SHA-256 header and the older SHA-1 one) check out with the app secret."""
 
     handshakes: list[dict[str, str]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
@@ -51,7 +52,10 @@ class Receiver:
         raw = await request.read()
         header = request.headers.get("X-Hub-Signature-256", "")
         expected = "sha256=" + hmac.new(APP_SECRET.encode(), raw, hashlib.sha256).hexdigest()
-        if not hmac.compare_digest(header, expected):
+        older = "sha1=" + hmac.new(APP_SECRET.encode(), raw, hashlib.sha1).hexdigest()
+        if not hmac.compare_digest(header, expected) or not hmac.compare_digest(
+            request.headers.get("X-Hub-Signature", ""), older
+        ):
             self.refused += 1
             return web.Response(status=403)
         self.events.append(json.loads(raw))
