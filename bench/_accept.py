@@ -81,6 +81,7 @@ async def accept_under_load(options: Any, folder: Path, run_cls: Any) -> dict[st
             edited = _card_edited(records, pressed_at, card)
             if edited is not None:
                 card_waits.append(run.unscaled(edited - pressed_at))
+        trace = _slowest_trace(run, presses, topic_waits)
         posts = run.observer.posts_between(started, started + run.scaled(DURATION))
         p95 = percentile(topic_waits, 95)
         too_many = fakes.too_many_requests() - too_many_before
@@ -91,6 +92,7 @@ async def accept_under_load(options: Any, folder: Path, run_cls: Any) -> dict[st
             "accept_to_topic_with_history_s": summary(topic_waits),
             "accept_to_card_state_s": summary(card_waits),
             "each_press_to_topic_then_to_history_s": steps,
+            "slowest_press_calls": trace,
             "group_posts_per_minute": round(len(posts) / (DURATION / 60), 1),
             "busy_messages": len(sent),
             "busy_lost": lost,
@@ -173,6 +175,29 @@ def _history_shown(records: list[Any], pressed_at: float, conversation: int) -> 
         if header.search(text) and TAG.search(text):
             return float(record.time)
     return None
+
+
+def _slowest_trace(
+    run: Any, presses: list[tuple[float, int, int]], waits: list[float]
+) -> list[str]:
+    """Every Bot API call from the slowest press to its history (unscaled offsets): where
+    the wait went."""
+    if not presses or len(waits) != len(presses):
+        return []
+    index = max(range(len(waits)), key=waits.__getitem__)
+    pressed_at = presses[index][0]
+    until = pressed_at + run.scaled(waits[index])
+    group = run.fakes.group_chat_id
+    out = []
+    for r in run.fakes.telegram._calls:
+        if pressed_at <= r.time <= until and r.method != "getUpdates":
+            where = "group" if _int(r.params.get("chat_id")) == group else "other"
+            thread = r.params.get("message_thread_id")
+            out.append(
+                f"+{run.unscaled(r.time - pressed_at):.2f} {r.method} {where}"
+                f"{'/' + str(thread) if thread else ''} {r.status}"
+            )
+    return out
 
 
 def _topic_created(records: list[Any], pressed_at: float, shown: float) -> float | None:

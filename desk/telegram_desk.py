@@ -275,7 +275,11 @@ class TelegramDesk:
                 caption,
                 markup,
             ),
-            priority=outbox.PRIORITY_INQUIRY,
+            # A new inquiry's card folding in more messages waits its turn; what an operator
+            # did to it (accepted, transferred, closed) shows before the storm's new cards.
+            priority=outbox.PRIORITY_INQUIRY
+            if conversation.state == ConversationState.NEW
+            else outbox.PRIORITY_CARD_CHANGE,
             coalesce_key=f"card:{conversation.id}:{conversation.card_message_id}",
         )
 

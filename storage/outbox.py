@@ -45,16 +45,22 @@ async def insert_item(
     session: AsyncSession, item: OutboxItem, *, supersede_pending: bool = False
 ) -> OutboxItem:
     """Add `item`; with `supersede_pending`, older pending rows of the same lane, kind and
-    coalesce_key are marked superseded first (only the newest state is ever sent)."""
+    coalesce_key are marked superseded first (only the newest state is ever sent), and the
+    new row keeps the most urgent priority among them (a digest's routine edit never delays
+    the operator's accept it now carries)."""
     if supersede_pending and item.coalesce_key is not None:
+        same = (
+            col(OutboxItem.lane) == item.lane,
+            col(OutboxItem.kind) == item.kind,
+            col(OutboxItem.coalesce_key) == item.coalesce_key,
+            col(OutboxItem.state) == OutboxState.PENDING.value,
+        )
+        urgent = (await session.exec(select(func.min(OutboxItem.priority)).where(*same))).one()
+        if urgent is not None and urgent < item.priority:
+            item.priority = urgent
         await session.exec(
             update(OutboxItem)
-            .where(
-                col(OutboxItem.lane) == item.lane,
-                col(OutboxItem.kind) == item.kind,
-                col(OutboxItem.coalesce_key) == item.coalesce_key,
-                col(OutboxItem.state) == OutboxState.PENDING.value,
-            )
+            .where(*same)
             .values(state=OutboxState.SUPERSEDED.value, done_at=utcnow())
         )
     session.add(item)

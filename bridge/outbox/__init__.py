@@ -16,6 +16,7 @@ from __future__ import annotations
 from bridge.outbox.coalesce import KIND_DASHBOARD, KIND_EDIT, KIND_TEXT
 from bridge.outbox.enqueue import (
     INTERACTIVE_BELOW,
+    PRIORITY_CARD_CHANGE,
     PRIORITY_DASHBOARD,
     PRIORITY_DEFAULT,
     PRIORITY_INQUIRY,
@@ -34,6 +35,7 @@ __all__ = [
     "KIND_DASHBOARD",
     "KIND_EDIT",
     "KIND_TEXT",
+    "PRIORITY_CARD_CHANGE",
     "PRIORITY_DASHBOARD",
     "PRIORITY_DEFAULT",
     "PRIORITY_INQUIRY",

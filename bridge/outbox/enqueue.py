@@ -21,6 +21,9 @@ from storage.outbox import insert_item
 PRIORITY_INTERACTIVE = 5
 INTERACTIVE_BELOW = PRIORITY_INTERACTIVE + 1
 PRIORITY_REPLY = 10  # an operator's answer to a customer
+#: A card's new state after an operator's action (accepted, transferred, closed): before the
+#: storm's new cards, so nobody else presses an Accept that is already taken.
+PRIORITY_CARD_CHANGE = 15
 PRIORITY_INQUIRY = 20  # a new inquiry's card
 PRIORITY_RELAY = 50  # a customer's message relayed into the operators' group
 PRIORITY_DEFAULT = 100

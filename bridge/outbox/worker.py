@@ -67,6 +67,8 @@ log = logging.getLogger(__name__)
 MAX_MERGE = 50  # rows looked at behind a head when merging
 #: A call later than this share of its window after its slot takes a new slot (see _too_late).
 LATE_SHARE = 0.015
+#: An ordinary call held by a window reserves its slot only this close to it (seconds).
+RESERVE_AHEAD = 0.02
 #: The default deadline of one delivery (config `outbox.delivery_timeout_seconds`).
 DELIVERY_TIMEOUT = 120.0
 
@@ -342,8 +344,18 @@ class OutboxWorker:
             raise TransientError(f"{reason}: not sent")
 
     async def _wait_for_slot(self, buckets: Sequence[Any], interactive: bool = False) -> float:
-        """Reserve a pacing slot and sleep until it (the heartbeat keeps the rows leased)."""
-        slot = await self._reserve(buckets, interactive)
+        """Reserve a pacing slot and sleep until it (the heartbeat keeps the rows leased).
+
+        An ordinary call held by a window (a group's 20 a minute) does not reserve a slot
+        ahead: it sleeps until the window would let it go and reserves then, so an interactive
+        call that comes meanwhile takes that slot and the ordinary one the next (a slot
+        reserved ahead would make the operator's Accept wait behind it)."""
+        held_by_window = not interactive and any(bucket.window for bucket in buckets)
+        while True:
+            slot, reserved = await self._reserve(buckets, interactive, ahead=not held_by_window)
+            if reserved:
+                break
+            await asyncio.sleep(max(0.0, slot - self.clock()))
         wait = slot - self.clock()
         if wait > 0:
             await asyncio.sleep(wait)
@@ -390,25 +402,33 @@ class OutboxWorker:
             lease.add(tokens, self.leases.safe_until(started))
         return [head, *followers]
 
-    async def _reserve(self, buckets: Sequence[Any], interactive: bool = False) -> float:
+    async def _reserve(
+        self, buckets: Sequence[Any], interactive: bool = False, *, ahead: bool = True
+    ) -> tuple[float, bool]:
+        """(slot, reserved): the call's slot, reserved. Without `ahead`, a slot further than
+        `RESERVE_AHEAD` away is only looked at, not reserved (try again then)."""
         if not buckets:
-            return self.clock()
+            return self.clock(), True
         async with self.session_factory() as session:
             rows = await store.lock_pacing(session, [b.key for b in buckets])
             states = {key: _state(row) for key, row in rows.items()}
+            now = self.clock()
             slot = reserve(
                 states,
                 buckets,
-                self.clock(),
+                now,
                 penalty_factor=self.policy.penalty_factor,
                 interactive=interactive,
             )
+            if not ahead and slot - now > RESERVE_AHEAD:
+                await session.rollback()
+                return slot, False
             for key, row in rows.items():
                 row.next_at = _dt(states[key].next_at)
                 row.window_log = dump_log(states[key].log)
             await store.store_pacing(session, rows.values())
             await session.commit()
-        return slot
+        return slot, True
 
     # ---- outcomes --------------------------------------------------------------------------
 
