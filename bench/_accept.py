@@ -97,6 +97,8 @@ async def accept_under_load(options: Any, folder: Path, run_cls: Any) -> dict[st
             "busy_messages": len(sent),
             "busy_lost": lost,
             "too_many_requests": too_many,
+            "too_many_by_limit": _counters(fakes),
+            "group_429s": _refusals(run),
             "setup": setup,
             "target": f"p95 <= {TARGET:g} s (2 x the group's pacing interval), 0 x 429",
             "met": bool(presses)
@@ -175,6 +177,38 @@ def _history_shown(records: list[Any], pressed_at: float, conversation: int) -> 
         if header.search(text) and TAG.search(text):
             return float(record.time)
     return None
+
+
+def _refusals(run: Any) -> list[str]:
+    """Each 429 in the group: its method and the group's posts in the minute before it."""
+    from bench._harness import counts_against_group
+
+    group = run.fakes.group_chat_id
+    calls = [
+        r
+        for r in run.fakes.telegram._calls
+        if _int(r.params.get("chat_id")) == group and counts_against_group(r.method)
+    ]
+    out = []
+    for refused in (r for r in calls if r.status == 429):
+        span = 60.0 / run.k
+        before = [
+            r for r in calls if r.status == 200 and refused.time - span < r.time <= refused.time
+        ]
+        out.append(
+            f"{refused.method} wall {refused.time + _wall_offset():.3f}: {len(before)} posts in "
+            f"the {span:g} s before: {sorted({r.method for r in before})}"
+        )
+    return out
+
+
+def _wall_offset() -> float:
+    return time.time() - time.monotonic()
+
+
+def _counters(fakes: Any) -> dict[str, int]:
+    c = fakes.telegram.too_many_requests
+    return {"chat": c.chat, "group": c.group, "global": c.global_, "forced": c.forced}
 
 
 def _slowest_trace(

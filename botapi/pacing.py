@@ -58,7 +58,7 @@ class TelegramPacing:
     group_burst: int = 10
     # Posts of a group's minute that ordinary traffic leaves to what an operator waits for
     # right after Accept (the topic, its history): bridge/outbox/pacing.py.
-    interactive_reserve: int = 2
+    interactive_reserve: int = 1
 
     def __post_init__(self) -> None:
         for name in ("private_per_second", "group_per_minute", "global_per_second"):

@@ -77,7 +77,12 @@ def reserve(
     slot = max([now, *allowed_at.values()])
     if interactive:
         for bucket in windows:
-            slot = max(slot, _earliest_inserted(bucket, states[bucket.key], slot, penalty_factor))
+            state = states[bucket.key]
+            # The window's own pace and a 429's retry_after (penalize moves `next_at`) hold.
+            held = state.next_at - (bucket.burst - 1) * _spacing(
+                bucket, state, now, penalty_factor
+            )
+            slot = max(slot, _earliest_inserted(bucket, state, max(slot, held), penalty_factor))
     for bucket in buckets:
         state = states[bucket.key]
         spacing = _spacing(bucket, state, slot, penalty_factor)
@@ -172,33 +177,47 @@ def _earliest_inserted(
         candidates.add(slot + bucket.period + 1e-6)
         if spacing:
             candidates.update(slot + k * spacing for k in range(1, bucket.burst + 1))
-    for candidate in sorted(c for c in candidates if c >= at):
-        if _fits(bucket, state, candidate, penalty_factor):
+    ordered = sorted(c for c in candidates if c >= at)
+    for candidate in ordered:
+        if _window_fits(bucket, state, candidate, penalty_factor) and _pace_fits(
+            bucket, state, candidate, penalty_factor
+        ):
             return candidate
-    return max([at, *log[-1:]]) + spacing
+    # No moment fits the pace as well (a log that broke it already, after a late call):
+    # after the last slot, at the first moment the window allows.
+    after = max([at, *log[-1:]]) + spacing
+    for candidate in sorted({after, *(c for c in ordered if c > after)}):
+        if _window_fits(bucket, state, candidate, penalty_factor):
+            return candidate
+    return max(after, *(slot + bucket.period for slot in log[-1:]))
 
 
-def _fits(bucket: Bucket, state: BucketState, candidate: float, penalty_factor: float) -> bool:
+def _window_fits(
+    bucket: Bucket, state: BucketState, candidate: float, penalty_factor: float
+) -> bool:
+    """Whether every period that holds `candidate` holds at most the window's calls with it."""
     slots = sorted([*state.log, candidate])
     allowed = _allowed(bucket, state, candidate, penalty_factor)
     period = bucket.period
-    for slot in slots:
-        if slot < candidate - period:
+    # The periods that hold the candidate end at it or at the slots after it within a period.
+    for end in slots:
+        if end < candidate or end >= candidate + period:
             continue
-        if slot > candidate + period:
-            break
-        # The periods that hold the candidate end at the slots at or after it: count the
-        # slots in (end - period, end] for each such end (and for the candidate's own).
-        if slot >= candidate:
-            inside = sum(1 for other in slots if slot - period < other <= slot)
-            if inside > allowed:
-                return False
-    inside = sum(1 for other in slots if candidate - period < other <= candidate)
-    if inside > allowed:
-        return False
+        if sum(1 for other in slots if end - period < other <= end) > allowed:
+            return False
+    return True
+
+
+def _pace_fits(
+    bucket: Bucket, state: BucketState, candidate: float, penalty_factor: float
+) -> bool:
+    """Whether the chat's pace (a token bucket of `burst` calls, one per spacing) holds with
+    `candidate` added, from a full bucket just before it onwards."""
     spacing = _spacing(bucket, state, candidate, penalty_factor)
     if not spacing:
         return True
+    start = candidate - bucket.burst * spacing
+    slots = sorted([*(slot for slot in state.log if slot > start), candidate])
     tokens = float(bucket.burst)
     previous: float | None = None
     for slot in slots:
