@@ -167,7 +167,7 @@ async def _private(options: Any, folder: Path, run_class: Any) -> dict[str, Any]
             "too_many_requests": too_many,
             "too_many_requests_warmup": too_many_before,
             "private_posts": len(posts),
-            "private_posts_by_method": dict(observer.methods),
+            "private_posts_by_method_whole_run": dict(observer.methods),
             "messages_per_operator_chat": sorted(per_chat.values()),
             "most_posts_in_one_chat_in_one_second": observer.busiest_second(
                 started, end, run.scaled(1.0)
