@@ -48,7 +48,7 @@ from bench._harness import (
 
 RESULTS = Path(__file__).resolve().parent / "results"
 GROUP_BUDGET_PER_MINUTE = 20  # Telegram's published group limit (core.telegram.org/bots/faq)
-SCENARIOS = ("light", "busy", "busy-private", "storm", "ingest", "memory")
+SCENARIOS = ("light", "busy", "busy-private", "storm", "accept-under-load", "ingest", "memory")
 
 
 @dataclass(frozen=True)
@@ -396,6 +396,12 @@ async def busy_private(options: Options, folder: Path) -> dict[str, Any]:
 # --- ingest and memory: see bench/_ingest.py --------------------------------------------------
 
 
+async def accept_under_load(options: Options, folder: Path) -> dict[str, Any]:
+    from bench._accept import accept_under_load as scenario
+
+    return await scenario(options, folder, Run)
+
+
 async def ingest(options: Options, folder: Path) -> dict[str, Any]:
     from bench._ingest import ingest_scenario
 
@@ -413,6 +419,7 @@ RUNNERS: dict[str, Callable[[Options, Path], Awaitable[dict[str, Any]]]] = {
     "busy": busy,
     "busy-private": busy_private,
     "storm": storm,
+    "accept-under-load": accept_under_load,
     "ingest": ingest,
     "memory": memory,
 }
@@ -475,6 +482,23 @@ def _rows(name: str, f: dict[str, Any]) -> list[tuple[str, str, str, str]]:
         return [
             (name, "visible p50 / p95", f"{lat['p50']} s / {lat['p95']} s", f"p95 <= 30 s ({ok})"),
             (name, "lost / 429s", f"{f['lost']} / {f['too_many_requests']}", "0 / 0"),
+        ]
+    if name == "accept-under-load":
+        topic, card = f["accept_to_topic_with_history_s"], f["accept_to_card_state_s"]
+        return [
+            (
+                name,
+                "Accept -> topic with history p50 / p95",
+                f"{topic['p50']} s / {topic['p95']} s ({f['topics_shown']}/{f['presses']})",
+                f"p95 <= 6 s ({ok})",
+            ),
+            (name, "Accept -> card state p50 / p95", f"{card['p50']} s / {card['p95']} s", ""),
+            (
+                name,
+                "group posts a minute / 429s",
+                f"{f['group_posts_per_minute']} / {f['too_many_requests']}",
+                "<= 20 / 0",
+            ),
         ]
     if name == "ingest":
         out = []

@@ -76,11 +76,19 @@ async def lease_heads(
     lease_until: datetime,
     limit: int,
     busy_destinations: Iterable[str] = (),
+    interactive_below: int | None = None,
+    busy_interactive: Iterable[str] = (),
 ) -> list[OutboxItem]:
     """Lease up to `limit` lane heads that are due, at most one per destination.
 
-    Ordered by priority (lower first), then id. Destinations in `busy_destinations` (already
-    in flight in this process) are skipped.
+    Ordered by priority (lower first), then id. Destinations in `busy_destinations` (an
+    ordinary row in flight in this process) are skipped.
+
+    With `interactive_below`, rows of a lower priority are interactive (what an operator waits
+    for right after pressing Accept) and a destination has two heads: its first interactive
+    row and its first ordinary one, so an Accept never waits behind an ordinary row that is
+    sleeping towards its pacing slot. `busy_interactive`: destinations whose interactive head
+    is in flight here.
     """
     if limit <= 0:
         return []
@@ -96,19 +104,40 @@ async def lease_heads(
         and_(col(row.state) == OutboxState.LEASED.value, col(row.lease_until) < now),
     )
     stmt = select(row).where(due, ~blocked)
-    busy = list(busy_destinations)
-    if busy:
-        stmt = stmt.where(col(row.destination).not_in(busy))
+    busy = set(busy_destinations)
+    busy_fast = set(busy_interactive) if interactive_below is not None else set()
+    if interactive_below is None:
+        if busy:
+            stmt = stmt.where(col(row.destination).not_in(busy))
+    else:
+        both = busy & busy_fast
+        if both:
+            stmt = stmt.where(col(row.destination).not_in(both))
+        if busy - busy_fast:
+            stmt = stmt.where(
+                or_(
+                    col(row.destination).not_in(busy - busy_fast),
+                    col(row.priority) < interactive_below,
+                )
+            )
+        if busy_fast - busy:
+            stmt = stmt.where(
+                or_(
+                    col(row.destination).not_in(busy_fast - busy),
+                    col(row.priority) >= interactive_below,
+                )
+            )
     stmt = stmt.order_by(col(row.priority), col(row.id)).limit(limit * 4)
     if dialect_name(session) == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True, of=row)
     candidates = (await session.exec(stmt)).all()
     chosen: list[OutboxItem] = []
-    seen: set[str] = set()
+    seen: set[tuple[str, bool]] = set()
     for item in candidates:
-        if item.destination in seen:
+        fast = interactive_below is not None and item.priority < interactive_below
+        if (item.destination, fast) in seen:
             continue
-        seen.add(item.destination)
+        seen.add((item.destination, fast))
         chosen.append(item)
         if len(chosen) >= limit:
             break

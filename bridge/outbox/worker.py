@@ -51,6 +51,7 @@ from bridge.errors import PermanentError, RetryAfter, TransientError
 from bridge.outbox import metrics
 from bridge.outbox.alarm import AlarmListener, AlarmTracker, StuckDestination
 from bridge.outbox.coalesce import can_merge, mergeable_prefix, merged_payload
+from bridge.outbox.enqueue import INTERACTIVE_BELOW
 from bridge.outbox.handlers import HandlerRegistry
 from bridge.outbox.lease import DeadlineExceeded, Heartbeat, HeldLease, LeaseLost, run_within
 from bridge.outbox.pacing import BucketState, dump_log, load_log, penalize, reserve
@@ -87,6 +88,12 @@ class OutboxCall:
     message_id: int | None = None
     merged_ids: tuple[int, ...] = field(default=())
     handler: str | None = None
+    priority: int = 100
+
+    @property
+    def interactive(self) -> bool:
+        """What an operator waits for right after pressing Accept (see `INTERACTIVE_BELOW`)."""
+        return self.priority < INTERACTIVE_BELOW
 
 
 @dataclass(slots=True)
@@ -151,7 +158,8 @@ class OutboxWorker:
         self._stopping = False
         self._dispatcher: asyncio.Task[None] | None = None
         self._heartbeat: asyncio.Task[None] | None = None
-        self._tasks: dict[asyncio.Task[None], str] = {}
+        #: task -> (destination, interactive): a destination has one head of each class.
+        self._tasks: dict[asyncio.Task[None], tuple[str, bool]] = {}
         self._calling: set[asyncio.Task[None]] = set()
         self._last_stats = 0.0
 
@@ -232,14 +240,16 @@ class OutboxWorker:
                 now=now,
                 lease_until=now + timedelta(seconds=self.lease_seconds),
                 limit=free,
-                busy_destinations=set(self._tasks.values()),
+                busy_destinations={dest for dest, fast in self._tasks.values() if not fast},
+                interactive_below=INTERACTIVE_BELOW,
+                busy_interactive={dest for dest, fast in self._tasks.values() if fast},
             )
             calls = [(_snapshot(row), row.lease_token) for row in rows]
             await session.commit()
         for call, token in calls:
             lease = self.leases.hold({call.id: token}, started)
             task = asyncio.create_task(self._run(call, lease), name=f"outbox-row-{call.id}")
-            self._tasks[task] = call.destination
+            self._tasks[task] = (call.destination, call.interactive)
             task.add_done_callback(self._task_done)
 
     def _task_done(self, task: asyncio.Task[None]) -> None:
@@ -266,12 +276,12 @@ class OutboxWorker:
         try:
             self._check_handlers([head])
             buckets = self.policy.buckets_for(head.platform, head.destination, head.payload)
-            slot = await self._wait_for_slot(buckets)
+            slot = await self._wait_for_slot(buckets, head.interactive)
             group = await self._take_followers(head, lease)
             ids = [row.id for row in group]
             self._check_handlers(group)
             if self._too_late(buckets, slot):
-                await self._wait_for_slot(buckets)
+                await self._wait_for_slot(buckets, head.interactive)
             call = replace(head, payload=merged_payload(group), merged_ids=tuple(ids))
             sender = self.senders.get(head.platform)
             if sender is None:
@@ -331,9 +341,9 @@ class OutboxWorker:
             log.error("outbox: rows %s not sent: %s", [row.id for row in group], reason)
             raise TransientError(f"{reason}: not sent")
 
-    async def _wait_for_slot(self, buckets: Sequence[Any]) -> float:
+    async def _wait_for_slot(self, buckets: Sequence[Any], interactive: bool = False) -> float:
         """Reserve a pacing slot and sleep until it (the heartbeat keeps the rows leased)."""
-        slot = await self._reserve(buckets)
+        slot = await self._reserve(buckets, interactive)
         wait = slot - self.clock()
         if wait > 0:
             await asyncio.sleep(wait)
@@ -380,14 +390,18 @@ class OutboxWorker:
             lease.add(tokens, self.leases.safe_until(started))
         return [head, *followers]
 
-    async def _reserve(self, buckets: Sequence[Any]) -> float:
+    async def _reserve(self, buckets: Sequence[Any], interactive: bool = False) -> float:
         if not buckets:
             return self.clock()
         async with self.session_factory() as session:
             rows = await store.lock_pacing(session, [b.key for b in buckets])
             states = {key: _state(row) for key, row in rows.items()}
             slot = reserve(
-                states, buckets, self.clock(), penalty_factor=self.policy.penalty_factor
+                states,
+                buckets,
+                self.clock(),
+                penalty_factor=self.policy.penalty_factor,
+                interactive=interactive,
             )
             for key, row in rows.items():
                 row.next_at = _dt(states[key].next_at)
@@ -655,6 +669,7 @@ def _snapshot(row: Any) -> OutboxCall:
         message_id=row.message_id,
         merged_ids=(row.id,),
         handler=row.handler,
+        priority=row.priority,
     )
 
 

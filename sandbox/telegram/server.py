@@ -40,6 +40,7 @@ from sandbox.telegram.updates import UpdateFeed, WebhookSettings
 
 _HANDLER_MODULES = (api_chats, api_edits, api_messages, api_topics, api_updates)
 _ATTACH = re.compile(r"attach://([^\"',\s]+)")
+_TOKEN = re.compile(r"\d+:[A-Za-z0-9_-]+")
 MAX_BODY = 60 * 1024 * 1024
 _REASONS = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}
 
@@ -98,7 +99,7 @@ class FakeTelegram(UserActions):
     ) -> FakeUser:
         """Register a bot; calls with its token are accepted. Returns the bot's User.
         `topics_enabled`: BotFather's threaded mode (topics in its private chats)."""
-        if not re.fullmatch(r"\d+:[A-Za-z0-9_-]+", token):
+        if not _TOKEN.fullmatch(token):
             raise ValueError(f"token {token!r} is not shaped like a Bot API token (123:ABC)")
         if token in self.world.bots:
             raise ValueError("this token is already registered")
@@ -144,13 +145,15 @@ class FakeTelegram(UserActions):
     # the Bot API endpoint
 
     async def _handle_api(self, request: web.Request) -> web.Response:
-        bot = self.world.bots.get(request.match_info["token"])
+        token = request.match_info["token"]
+        bot = self.world.bots.get(token)
         name = request.match_info["method"]
         params: dict[str, Any] = {}
         injection: Injection | None = None
         try:
             if bot is None:
-                raise UNAUTHORIZED
+                # Telegram: 401 for a well-formed token it does not know, 404 for a malformed one.
+                raise UNAUTHORIZED if _TOKEN.fullmatch(token) else NOT_FOUND
             params, files = await _read_params(request)
             method = self.spec.method_name(name)
             if method is None:
