@@ -11,8 +11,9 @@ bot; operators press every Accept button as soon as it appears. Latencies are re
 UNSCALED seconds (measured × K), so they compare with Telegram's real limits; fixed costs
 (database, HTTP) are multiplied by K too, which only makes the figures more pessimistic.
 
-Scenarios (issue 4): light, busy, storm, ingest, memory — see docs/performance.md. Prints one
-table and writes every figure to bench/results/relay-<time>.json.
+Scenarios (issue 4): light, busy, storm, ingest, memory — see docs/performance.md; busy-private
+(issue 16): busy in `mode: private` next to busy in `mode: topics`, see bench/_private.py.
+Prints one table and writes every figure to bench/results/relay-<time>.json.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ from bench._harness import (
 
 RESULTS = Path(__file__).resolve().parent / "results"
 GROUP_BUDGET_PER_MINUTE = 20  # Telegram's published group limit (core.telegram.org/bots/faq)
-SCENARIOS = ("light", "busy", "storm", "accept-under-load", "ingest", "memory")
+SCENARIOS = ("light", "busy", "busy-private", "storm", "accept-under-load", "ingest", "memory")
 
 
 @dataclass(frozen=True)
@@ -383,6 +384,15 @@ def _methods(posts: list[tuple[float, str, int]]) -> dict[str, int]:
     return out
 
 
+# --- busy-private: see bench/_private.py ------------------------------------------------------
+
+
+async def busy_private(options: Options, folder: Path) -> dict[str, Any]:
+    from bench._private import busy_private_scenario
+
+    return await busy_private_scenario(options, folder, Run, busy)
+
+
 # --- ingest and memory: see bench/_ingest.py --------------------------------------------------
 
 
@@ -407,6 +417,7 @@ async def memory(options: Options, folder: Path) -> dict[str, Any]:
 RUNNERS: dict[str, Callable[[Options, Path], Awaitable[dict[str, Any]]]] = {
     "light": light,
     "busy": busy,
+    "busy-private": busy_private,
     "storm": storm,
     "accept-under-load": accept_under_load,
     "ingest": ingest,
@@ -462,6 +473,10 @@ def _rows(name: str, f: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                 f"p95 <= 1.25 x bound ({ok})",
             ),
         ]
+    if name == "busy-private":
+        from bench._private import busy_private_rows
+
+        return busy_private_rows(name, f)
     if name == "storm":
         lat = f["latency_s"]
         return [
