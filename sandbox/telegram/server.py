@@ -162,8 +162,10 @@ class FakeTelegram(UserActions):
             injection = self.chaos.draw(method)
             if injection is not None and not injection.after_effect:
                 await self._inject(request, injection, params, bot)
-            await self._apply_fault(method)
+            late = await self._apply_fault(method)
             result = await self.call(bot, method, params, files)
+            if late:
+                await asyncio.sleep(late)  # done, and shown to users, before the bot hears
         except ApiError as error:
             self._log(name, params, error.status, bot, error.description)
             return web.json_response(error.body(), status=error.status)
@@ -205,10 +207,14 @@ class FakeTelegram(UserActions):
             raise unsupported(method)
         return await handler(Call(self, bot, method, checked, attachments))
 
-    async def _apply_fault(self, method: str) -> None:
+    async def _apply_fault(self, method: str) -> float:
+        """Apply the next fault for `method`; returns how long to hold the answer back after
+        the call took effect (a "late" fault), else 0."""
         fault = self.faults.take(method)
         if fault is None:
-            return
+            return 0.0
+        if fault.kind == "late":
+            return fault.seconds
         if fault.kind == "hang":
             await asyncio.sleep(fault.seconds)
         elif fault.kind == "throttle":
@@ -220,6 +226,7 @@ class FakeTelegram(UserActions):
             )
         else:
             raise ApiError(fault.status, fault.error_description())
+        return 0.0
 
     def _webhook_reply_runner(self, bot_id: int):
         async def run(method_name: str, params: dict[str, Any]) -> None:
@@ -321,6 +328,13 @@ class FakeTelegram(UserActions):
         """The next `n` calls wait `seconds` before being processed (longer than a client's
         timeout: the client gives up, yet the call takes effect, as on a slow server)."""
         self.faults.add(Fault("hang", n, method, seconds=seconds))
+
+    def answer_late_next(
+        self, n: int = 1, seconds: float = 1.0, method: str | None = None
+    ) -> None:
+        """The next `n` calls take effect at once (users see the result) but are answered
+        `seconds` later, as when Telegram's answer is slow to reach the bot."""
+        self.faults.add(Fault("late", n, method, seconds=seconds))
 
     def throttle_next(self, n: int = 1, retry_after: int = 5, method: str | None = None) -> None:
         """The next `n` calls answer 429 with `retry_after`, whatever the real counters say."""
