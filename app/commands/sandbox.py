@@ -29,16 +29,18 @@ def run(args: argparse.Namespace) -> int:
     from sandbox.server import Sandbox
 
     async def serve() -> None:
+        # Handle the signals before printing anything, so whoever reads the output and then
+        # stops the sandbox gets a clean stop.
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
         sandbox = Sandbox(time_scale=args.time_scale)
         running = await start_app(sandbox.build_app(), args.host, args.port)
         print(f"Sandbox listening on {running.base_url}", flush=True)
         snippet = sandbox.config_snippet(running.base_url)
         print("Point a bridge at it with:\n" + snippet + "\n", flush=True)
         print("Press Ctrl+C to stop.", flush=True)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
         try:
             await stop.wait()
         finally:
