@@ -35,7 +35,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="the operators' group mode: topics (a forum topic per customer) or private "
         "(an accepted conversation goes on in a topic of the operator's private chat)",
     )
-    parser.add_argument("--log-level", default="warning", choices=["debug", "info", "warning"])
+    parser.add_argument(
+        "--log-level",
+        default="warning",
+        choices=["debug", "info", "warning"],
+        help="the least severe log records to print",
+    )
     parser.set_defaults(func=run)
 
 
