@@ -46,10 +46,8 @@ from adapters.site.uploads import FileStore
 from bridge.components import ComponentState
 from bridge.core.texts import CustomerTexts
 from bridge.web.clients import ClientAddress
-from storage.conversations import find_open_conversation
-from storage.customers import find_customer
-from storage.db import backend_name
-from storage.site import visitor_message, visitor_message_by_id
+from storage.db import backend_name, reading
+from storage.site import visitor_has_open_conversation, visitor_message, visitor_message_by_id
 
 if TYPE_CHECKING:
     from sqlmodel.ext.asyncio.session import AsyncSession
@@ -151,7 +149,7 @@ class SiteAdapter:
         """A stored message of this visitor as the widget shows it, or None."""
         if message_id is None:
             return None
-        async with self.sessions() as session:
+        async with reading(self.sessions) as session:
             message = await visitor_message_by_id(session, self.channel, visitor, message_id)
         if message is None:
             return None
@@ -160,15 +158,12 @@ class SiteAdapter:
     async def has_open_conversation(self, visitor: str) -> bool:
         """Whether the visitor's next message goes into a conversation already open (True)
         or would open a new one, with a card in the group's feed (False)."""
-        async with self.sessions() as session:
-            customer = await find_customer(session, self.channel, visitor)
-            if customer is None or customer.id is None:
-                return False
-            return await find_open_conversation(session, customer.id) is not None
+        async with reading(self.sessions) as session:
+            return await visitor_has_open_conversation(session, self.channel, visitor)
 
     async def own_message_view(self, visitor: str, external_id: str) -> dict[str, Any] | None:
         """The visitor's message the core stored under `external_id`, as the widget shows it."""
-        async with self.sessions() as session:
+        async with reading(self.sessions) as session:
             message = await visitor_message(session, self.channel, visitor, external_id)
         return None if message is None else message_view(message, visitor, self.file_link)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from storage.db import reading
 from storage.models import Direction, Message
 from storage.site import visitor_messages
 
@@ -101,7 +102,7 @@ class History:
 
     async def since(self, visitor: str, after_id: int = 0, limit: int = 200) -> list[dict]:
         """The visitor's messages newer than `after_id`, oldest first."""
-        async with self._sessions() as session:
+        async with reading(self._sessions) as session:
             messages = await visitor_messages(
                 session, self.channel, visitor, after_id=after_id, limit=limit
             )
