@@ -814,17 +814,158 @@ async def channels_scenario(
     }
 
 
+#: The channels served by every process (a poller runs on the leader only).
+SCALE_OUT_CHANNELS = ("telegram-webhook", "vk-callback", "viber", "facebook", "widget")
+
+
+async def scale_out(
+    options: Any,
+    folder: Path,
+    run_cls: Any,
+    channel: str,
+    *,
+    customers: int,
+    per_customer: int,
+    workers: int,
+) -> dict[str, Any]:
+    """One PostgreSQL database; the same load through a round-robin balancer (its own
+    process, bench/_balancer.py) to one `talker-bridge run`, then to two; and, in the same
+    run, the floor: the balancer in front of an upstream that answers at once.
+
+    Each phase has its own customers (a widget visitor's burst is spent in one phase), whose
+    conversations were opened before the timed phases (through the balancer to the first
+    process; the widget's through the core)."""
+    import copy
+
+    from bench._balancer import Balancer
+    from bench._harness import BridgeProcess
+    from sandbox.runner import free_port
+
+    if channel not in SCALE_OUT_CHANNELS:
+        raise ValueError(f"{channel}: only {', '.join(SCALE_OUT_CHANNELS)} scale out")
+    options = replace(options, database="postgresql")
+    async with run_cls(options, folder, accept=False, updates="webhook") as run:
+        load, opened = await _prepare(run, channel, 2 * customers)
+        first = run.bridge
+        config = copy.deepcopy(first.config)
+        port = free_port()
+        config["http"] |= {"port": port, "public_url": f"http://127.0.0.1:{port}"}
+        second_folder = folder / "second"
+        second_folder.mkdir()
+        second = BridgeProcess(config, first.time_scale, second_folder)
+        await run.start_bridge()
+        blocks = [list(range(customers)), list(range(customers, 2 * customers))]
+        figures: dict[str, Any] = {"channel": channel, "database": "postgresql"} | opened
+
+        def texts(block: list[int], phase: str) -> list[tuple[int, str]]:
+            return [(i, f"{phase} {seq} of {i}") for seq in range(per_customer) for i in block]
+
+        async def timed(url: str, items: list[tuple[int, str]]) -> dict[str, Any]:
+            deliveries = [load.body(i, t) for i, t in items]
+            pids = [
+                b.process.pid
+                for b in (first, second)
+                if b.process is not None and b.process.returncode is None
+            ]
+            cpu, machine = [_cpu_seconds(pid) for pid in pids], _machine_times()
+            result = await _post_raw(url + load.path, deliveries, workers)
+            cpu = [_cpu_seconds(pid) - c for pid, c in zip(pids, cpu, strict=True)]
+            now = _machine_times()
+            busy, total = now[0] - machine[0], now[1] - machine[1]
+            return {
+                "messages": len(items),
+                "seconds": round(result["seconds"], 2),
+                "per_second": round(len(items) / result["seconds"], 1),
+                "failures": result["failures"],
+                "statuses": result["statuses"],
+                "bridge_cpu_ms_per_message": round(1000 * sum(cpu) / len(items), 2),
+                "machine_busy_percent": round(100 * busy / total, 1) if total else None,
+            }
+
+        try:
+            async with Balancer([first.url]) as balancer:
+                if not opened:
+                    firsts = [(i, f"hello {i}") for i in range(2 * customers)]
+                    warm = await _post_raw(
+                        balancer.url + load.path, [load.body(i, t) for i, t in firsts], workers
+                    )
+                    figures["warm_up_failures"] = warm["failures"]
+                figures["one_process"] = await timed(balancer.url, texts(blocks[0], "one"))
+            await second.start()
+            async with Balancer([first.url, second.url]) as balancer:
+                figures["two_processes"] = await timed(balancer.url, texts(blocks[1], "two"))
+            async with Balancer([]) as balancer:
+                floor_texts = texts(blocks[0], "floor")
+                figures["floor_balancer_only"] = await timed(balancer.url, floor_texts)
+        finally:
+            await second.stop()
+        expected = 2 * customers * (1 + per_customer)
+        stored = await _wait_count(run.database_url, expected, 10)
+        one = figures["one_process"]["per_second"]
+        two = figures["two_processes"]["per_second"]
+        return figures | {
+            "ratio_two_to_one": round(two / one, 2),
+            "target": ">= 1.5",
+            "stored": stored,
+            "lost": expected - stored,
+        }
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used (from /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _machine_times() -> tuple[int, int]:
+    """(busy, total) CPU ticks of the whole machine since boot (from /proc/stat)."""
+    ticks = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = ticks[3] + ticks[4]  # idle + iowait
+    return sum(ticks) - idle, sum(ticks)
+
+
+async def scale_out_scenario(
+    options: Any, folder: Path, run_cls: Any, channels: tuple[str, ...]
+) -> dict[str, Any]:
+    """`scale_out` for each channel."""
+    figures: dict[str, Any] = {}
+    for channel in channels:
+        sub = folder / f"scale-{channel}"
+        sub.mkdir()
+        customers, per_customer = _load_size(channel)
+        try:
+            figures[channel] = await scale_out(
+                options,
+                sub,
+                run_cls,
+                channel,
+                customers=customers,
+                per_customer=per_customer,
+                workers=64,
+            )
+        except Exception as exc:  # report it, go on with the next channel
+            figures[channel] = {"error": f"{type(exc).__name__}: {exc}"}
+    return {
+        "scale_out": figures,
+        "machine": {"cores": os.cpu_count(), "load_average": os.getloadavg()},
+        "note": "the load client, the fakes, the balancer, PostgreSQL and the bridges share "
+        "these cores",
+    }
+
+
 def main() -> None:
-    """`python -m bench._ingest [CHANNEL ...] [--database sqlite|postgresql]`: ingest per
-    channel (from the repository's root)."""
+    """`python -m bench._ingest [CHANNEL ...] [--database sqlite|postgresql] [--scale-out]`:
+    ingest per channel (from the repository's root); `--scale-out`: one vs two processes on
+    PostgreSQL behind a round-robin balancer, for the channels every process serves."""
     import argparse
     import json as _json
     import sys
     import tempfile
 
     parser = argparse.ArgumentParser(description=main.__doc__)
-    parser.add_argument("channels", nargs="*", default=list(CHANNELS))
+    parser.add_argument("channels", nargs="*")
     parser.add_argument("--database", default="sqlite")
+    parser.add_argument("--scale-out", action="store_true")
     args = parser.parse_args()
     from bench.relay import Options, Run
 
@@ -832,7 +973,12 @@ def main() -> None:
         time_scale=1.0, database=args.database, keep=False, seed=1, busy_minutes=1, light_minutes=1
     )
     with tempfile.TemporaryDirectory(prefix="ingest-channels-") as folder:
-        result = asyncio.run(channels_scenario(options, Path(folder), Run, tuple(args.channels)))
+        if args.scale_out:
+            channels = tuple(args.channels) or ("telegram-webhook",)
+            result = asyncio.run(scale_out_scenario(options, Path(folder), Run, channels))
+        else:
+            channels = tuple(args.channels) or CHANNELS
+            result = asyncio.run(channels_scenario(options, Path(folder), Run, channels))
     _json.dump(result, sys.stdout, indent=2)
     print()
 

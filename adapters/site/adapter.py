@@ -35,6 +35,7 @@ from adapters.site.limits import (
     UPLOADS,
     RateLimiter,
 )
+from adapters.site.open_visitors import OpenVisitors
 from adapters.site.origins import OriginPolicy
 from adapters.site.push import SitePush
 from adapters.site.quotas import UploadQuotas
@@ -43,16 +44,20 @@ from adapters.site.sender import SiteSender
 from adapters.site.settings import SiteSettings, Widget
 from adapters.site.sockets import SocketCaps
 from adapters.site.uploads import FileStore
+from bridge.adapter import TellsStoredInbound
 from bridge.components import ComponentState
 from bridge.core.texts import CustomerTexts
 from bridge.web.clients import ClientAddress
 from storage.db import backend_name, reading
+from storage.messages import attachments_json
+from storage.models import Direction, Message
 from storage.site import visitor_has_open_conversation, visitor_message, visitor_message_by_id
 
 if TYPE_CHECKING:
     from sqlmodel.ext.asyncio.session import AsyncSession
 
     from bridge.adapter import CoreSink
+    from bridge.events import Inbound
     from config import BridgeConfig
 
 log = logging.getLogger(__name__)
@@ -106,6 +111,8 @@ class SiteAdapter:
         self.connection_limit = RateLimiter(CONNECTIONS)
         #: Keyed by the widget id: new conversations of all its visitors (limits.py).
         self.new_conversation_limit = RateLimiter(NEW_CONVERSATIONS)
+        #: Visitors whose conversation was open a moment ago (open_visitors.py).
+        self.open_visitors = OpenVisitors()
         #: Bytes a visitor, an address and the widget may store (quotas.py).
         self.upload_quotas = UploadQuotas(files.root / widget_id)
         self._state = ComponentState("stopped")
@@ -157,9 +164,47 @@ class SiteAdapter:
 
     async def has_open_conversation(self, visitor: str) -> bool:
         """Whether the visitor's next message goes into a conversation already open (True)
-        or would open a new one, with a card in the group's feed (False)."""
+        or would open a new one, with a card in the group's feed (False). A visitor who was
+        seen with an open conversation a moment ago is not asked about (open_visitors.py)."""
+        if visitor in self.open_visitors:
+            return True
         async with reading(self.sessions) as session:
-            return await visitor_has_open_conversation(session, self.channel, visitor)
+            found = await visitor_has_open_conversation(session, self.channel, visitor)
+        if found:
+            self.open_visitors.remember(visitor)
+        return found
+
+    async def store_message(
+        self, visitor: str, event: Inbound
+    ) -> tuple[bool, dict[str, Any] | None]:
+        """Store the visitor's message through the core (committed on return): whether it was
+        new (False: a repeat), and the stored message as the widget shows it (None when the
+        core stored none). A new message's view is made from the event and the id the core
+        reports (`sent_at` set, so its time is the stored one), without reading it back."""
+        sink = self.sink
+        if isinstance(sink, TellsStoredInbound):
+            stored = await sink.inbound_stored(event)
+            if (
+                stored is not None
+                and stored.message_id is not None
+                and stored.conversation_id is not None
+                and event.sent_at is not None
+            ):
+                message = Message(
+                    id=stored.message_id,
+                    conversation_id=stored.conversation_id,
+                    direction=Direction.IN,
+                    channel=event.channel,
+                    external_id=event.external_id,
+                    text=event.text,
+                    attachments=attachments_json(event.attachments),
+                    created_at=event.sent_at,
+                )
+                return True, message_view(message, visitor, self.file_link)
+            is_new = stored is not None
+        else:
+            is_new = await sink.inbound(event)
+        return is_new, await self.own_message_view(visitor, event.external_id)
 
     async def own_message_view(self, visitor: str, external_id: str) -> dict[str, Any] | None:
         """The visitor's message the core stored under `external_id`, as the widget shows it."""
