@@ -4,7 +4,8 @@
 client's event loop) and forwards every request, in turn, to the next upstream base URL:
 method, path, query, body and the end-to-end headers; the answer comes back the same way.
 `Balancer([])` starts a trivial upstream in a second child process and forwards to it: the
-floor, what the load client and the balancer push with no bridge behind them.
+floor, what the load client and the balancer push with no bridge behind them;
+`Balancer.answering()` is that upstream alone (the load client's own floor).
 """
 
 from __future__ import annotations
@@ -117,8 +118,19 @@ class Balancer:
         self.url = f"http://127.0.0.1:{port}"
         return self
 
+    @classmethod
+    def answering(cls) -> Balancer:
+        """No balancer: only the trivial upstream (`url` is its own), the load client's floor."""
+        return _Answering([])
+
     async def __aexit__(self, *exc: object) -> None:
         for child in self._children:
             child.kill()
             await asyncio.to_thread(child.join, 10)
         self._children.clear()
+
+
+class _Answering(Balancer):
+    async def __aenter__(self) -> Balancer:
+        self.url = f"http://127.0.0.1:{await self._spawn(_answer)}"
+        return self

@@ -766,14 +766,17 @@ async def channel_ingest(
             (i, f"message {seq} of {i}") for seq in range(per_customer) for i in range(n)
         ]
         pid = run.bridge.process.pid if run.bridge.process else None
+        cpu = _cpu_seconds(pid) if pid else 0.0
         async with sampled(pid, channel):
             timed = await _deliver(channel, load, run.database_url, url, timed_texts, workers)
+        cpu = _cpu_seconds(pid) - cpu if pid else 0.0
         expected = n + len(timed_texts)
         stored = await _wait_count(run.database_url, expected, 10)
         return figures | {
             "messages": len(timed_texts),
             "seconds": round(timed["seconds"], 2),
             "stored_per_second": round(len(timed_texts) / timed["seconds"], 1),
+            "bridge_cpu_ms_per_message": round(1000 * cpu / len(timed_texts), 2),
             "failures": figures.get("failures", 0) + timed["failures"],
             "statuses": timed.get("statuses", []),
             "stored": stored,
@@ -811,7 +814,19 @@ async def channels_scenario(
         "database": options.database,
         "channels": figures,
         "target": ">= 1000 stored/s per channel on SQLite",
+        "floor_per_second": await _client_floor(workers=64),
+        "machine": {"cores": os.cpu_count(), "load_average": os.getloadavg()},
     }
+
+
+async def _client_floor(*, workers: int, messages: int = 3000) -> float:
+    """What the load client posts per second to a server that answers at once (same run)."""
+    from bench._balancer import Balancer
+
+    body = (b'{"text": "floor"}', {})
+    async with Balancer.answering() as server:
+        result = await _post_raw(server.url + "/floor", [body] * messages, workers)
+    return round(messages / result["seconds"], 1)
 
 
 #: The channels served by every process (a poller runs on the leader only).
