@@ -19,12 +19,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from aiohttp import web
 
 from adapters.site import tokens
-from adapters.site.history import History, message_view
+from adapters.site.history import History, JustStored, message_view
 from adapters.site.hub import Hub
 from adapters.site.limits import (
     CONNECTIONS,
@@ -50,7 +50,6 @@ from bridge.core.texts import CustomerTexts
 from bridge.web.clients import ClientAddress
 from storage.db import backend_name, reading
 from storage.messages import attachments_json
-from storage.models import Direction, Message
 from storage.site import visitor_has_open_conversation, visitor_message, visitor_message_by_id
 
 if TYPE_CHECKING:
@@ -93,6 +92,8 @@ class SiteAdapter:
         self.channel = f"site:{widget_id}"
         self.name = f"channel:{self.channel}"
         self.sink = sink
+        # Checked once: isinstance against a runtime protocol is slow for every message.
+        self._tells_stored = isinstance(sink, TellsStoredInbound)
         self.key = signing_key
         self.sessions = sessions
         self.files = files
@@ -182,23 +183,15 @@ class SiteAdapter:
         core stored none). A new message's view is made from the event and the id the core
         reports (`sent_at` set, so its time is the stored one), without reading it back."""
         sink = self.sink
-        if isinstance(sink, TellsStoredInbound):
-            stored = await sink.inbound_stored(event)
-            if (
-                stored is not None
-                and stored.message_id is not None
-                and stored.conversation_id is not None
-                and event.sent_at is not None
-            ):
-                message = Message(
+        if self._tells_stored:
+            stored = await cast(TellsStoredInbound, sink).inbound_stored(event)
+            if stored is not None and stored.message_id is not None and event.sent_at is not None:
+                message = JustStored(
                     id=stored.message_id,
-                    conversation_id=stored.conversation_id,
-                    direction=Direction.IN,
-                    channel=event.channel,
-                    external_id=event.external_id,
                     text=event.text,
                     attachments=attachments_json(event.attachments),
                     created_at=event.sent_at,
+                    external_id=event.external_id,
                 )
                 return True, message_view(message, visitor, self.file_link)
             is_new = stored is not None
