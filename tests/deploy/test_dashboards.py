@@ -4,30 +4,17 @@ the values the database holds."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
 import re
-import signal
-import subprocess
-import sys
-import time
-from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from sandbox.runner import free_port, serving
-from sandbox.telegram import FakeTelegram
-from storage.db import create_engine, session_factory
-from storage.migrate import upgrade_async
-from storage.models import Conversation, Customer, OutboxItem, OutboxState
-from tests.app.test_service import TOKEN, wait_for_health, write_config
+from tests.deploy.bridge import LATE, leading_metrics, running_bridge, seed, value
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 DASHBOARD = DEPLOY / "grafana-dashboard.json"
@@ -105,86 +92,13 @@ def missing(path: Path, metrics_text: str) -> dict[str, set[str]]:
     return {expr: names for expr, names in found.items() if names}
 
 
-def value(metrics_text: str, name: str, **labels: str) -> float | None:
-    for family in text_string_to_metric_families(metrics_text):
-        for sample in family.samples:
-            if sample.name == name and sample.labels == labels:
-                return sample.value
-    return None
-
-
-# --- a running bridge --------------------------------------------------------------------------
-
-LATE = "nowhere:late"
-
-
-async def seed(database: str) -> None:
-    """A customer waiting in "support" and an outbox row a day old that is not due yet."""
-    await upgrade_async(database)
-    engine = create_engine(database)
-    yesterday = datetime.now(UTC) - timedelta(days=1)
-    try:
-        async with session_factory(engine)() as session, session.begin():
-            customer = Customer(channel="telegram", external_id="42", chat="42", name="Ann")
-            session.add(customer)
-            await session.flush()
-            assert customer.id is not None
-            session.add(Conversation(customer_id=customer.id, group="support"))
-            session.add(
-                OutboxItem(
-                    platform="nowhere",
-                    destination=LATE,
-                    lane=LATE,
-                    kind="send",
-                    payload={},
-                    state=OutboxState.PENDING.value,
-                    created_at=yesterday,
-                    not_before=datetime.now(UTC) + timedelta(days=1),
-                )
-            )
-    finally:
-        await engine.dispose()
-
-
 @pytest.fixture
-async def bridge_metrics(tmp_path: Path) -> AsyncIterator[str]:
+async def bridge_metrics(tmp_path: Path) -> str:
     """/metrics of `talker-bridge run` (SQLite, the fake Telegram) once it leads."""
-    fake = FakeTelegram()
-    fake.add_bot(TOKEN, username="deploy_test_bot")
-    chat_id = fake.create_forum("Operators")
-    async with serving(fake.app) as telegram:
-        port = free_port()
-        config_path = write_config(tmp_path, telegram.base_url, chat_id, port)
-        await seed(f"sqlite:///{tmp_path / 'bridge.db'}")
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            *("-m", "app", "run", "-c", str(config_path)),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env={**os.environ, "SERVICE_TEST_TOKEN": TOKEN},
-        )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 30
-            await wait_for_health(url, deadline)
-            text = await leading_metrics(url, deadline)
-        finally:
-            proc.send_signal(signal.SIGTERM)
-            _, stderr = await asyncio.wait_for(proc.communicate(), timeout=20)
-        assert proc.returncode == 0, stderr.decode()[-2000:]
-        yield text
-
-
-async def leading_metrics(url: str, deadline: float) -> str:
-    """/metrics once the process reports itself the leader (a single process always becomes it)."""
-    async with aiohttp.ClientSession() as http:
-        while True:
-            async with http.get(f"{url}/metrics") as response:
-                assert response.status == 200
-                text = await response.text()
-            if value(text, "talker_bridge_leader") == 1 or time.monotonic() > deadline:
-                return text
-            await asyncio.sleep(0.1)
+    database = f"sqlite:///{tmp_path / 'bridge.db'}"
+    await seed(database)
+    async with running_bridge(tmp_path, database) as url:
+        return await leading_metrics(url)
 
 
 # --- the tests ---------------------------------------------------------------------------------
