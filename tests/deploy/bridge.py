@@ -66,9 +66,12 @@ def value(metrics_text: str, name: str, **labels: str) -> float | None:
 
 
 @asynccontextmanager
-async def running_bridge(tmp_path: Path, database: str) -> AsyncIterator[str]:
+async def running_bridge(
+    tmp_path: Path, database: str, *, widget: bool = False
+) -> AsyncIterator[str]:
     """`talker-bridge run` on `database` with the fake Telegram: its base URL while it runs.
-    Stopped with SIGTERM on the way out, and it must exit 0."""
+    `widget`: also the site widget `shop` (origin https://shop.example.com) behind
+    https://support.example.com. Stopped with SIGTERM on the way out, and it must exit 0."""
     fake = FakeTelegram()
     fake.add_bot(TOKEN, username="deploy_test_bot")
     chat_id = fake.create_forum("Operators")
@@ -76,10 +79,18 @@ async def running_bridge(tmp_path: Path, database: str) -> AsyncIterator[str]:
         port = free_port()
         config_path = write_config(tmp_path, telegram.base_url, chat_id, port)
         text = config_path.read_text(encoding="utf-8")
-        config_path.write_text(
-            text.replace(f"database: sqlite:///{tmp_path / 'bridge.db'}", f"database: {database}"),
-            encoding="utf-8",
+        text = text.replace(
+            f"database: sqlite:///{tmp_path / 'bridge.db'}", f"database: {database}"
         )
+        if widget:
+            text = text.replace(
+                f"port: {port}}}", f"port: {port}, public_url: 'https://support.example.com'}}"
+            )
+            text += (
+                "  site:\n    widgets:\n      shop: {group: support, title: Shop, "
+                "origins: ['https://shop.example.com']}\n"
+            )
+        config_path.write_text(text, encoding="utf-8")
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
             *("-m", "app", "run", "-c", str(config_path)),
