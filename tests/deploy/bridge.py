@@ -119,3 +119,16 @@ async def leading_metrics(url: str, within: float = 30) -> str:
             if value(text, "talker_bridge_leader") == 1 or time.monotonic() > deadline:
                 return text
             await asyncio.sleep(0.1)
+
+
+def missing_tool(what: str, package: str) -> None:
+    """A system tool a deploy test needs is missing: skip on a developer's machine, fail in CI
+    (`.ci/run` installs it: apt-get install PACKAGE)."""
+    import os
+
+    import pytest
+
+    message = f"{what} is not installed (apt-get install -y {package})"
+    if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+        pytest.fail(message)
+    pytest.skip(message)

@@ -11,9 +11,7 @@ import subprocess
 from contextlib import closing
 from pathlib import Path
 
-import pytest
-
-from tests.deploy.bridge import leading_metrics, running_bridge, seed, value
+from tests.deploy.bridge import leading_metrics, missing_tool, running_bridge, seed, value
 
 WAITING = "talker_bridge_conversations_waiting"
 
@@ -41,7 +39,7 @@ async def waiting_in_support(tmp_path: Path, database: str) -> float | None:
 
 async def test_an_online_sqlite_backup_restores_a_lost_conversation(tmp_path: Path) -> None:
     if shutil.which("sqlite3") is None:
-        pytest.skip("the sqlite3 command is not installed")
+        missing_tool("the sqlite3 command", "sqlite3")
     live = tmp_path / "bridge.db"
     copy = tmp_path / "backup" / "bridge.db"
     copy.parent.mkdir()
@@ -64,7 +62,7 @@ async def test_a_pg_dump_taken_while_running_restores_a_lost_conversation(
 ) -> None:
     for tool in ("pg_dump", "pg_restore", "psql"):
         if shutil.which(tool) is None:
-            pytest.skip(f"{tool} is not installed")
+            missing_tool(tool, "postgresql-client")
     dump = tmp_path / "bridge.dump"
     await seed(pg_url)
     async with running_bridge(tmp_path, pg_url) as url:

@@ -12,10 +12,9 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import aiohttp
-import pytest
 
 from sandbox.runner import free_port
-from tests.deploy.bridge import running_bridge, seed
+from tests.deploy.bridge import missing_tool, running_bridge, seed
 from tests.deploy.test_units import nginx_config_for_test
 
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
@@ -26,7 +25,7 @@ async def nginx_in_front(tmp_path: Path, bridge_port: int) -> AsyncIterator[int]
     """The deploy site with both upstream processes pointed at `bridge_port` and its listeners
     on free ports: the https port while nginx runs (stopped by its own pid afterwards)."""
     if NGINX is None:
-        pytest.skip("nginx is not installed")
+        missing_tool("nginx", "nginx-light")
     main = nginx_config_for_test(tmp_path)
     https, http = free_port(), free_port()
     site = tmp_path / "site.conf"

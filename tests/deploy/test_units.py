@@ -9,13 +9,12 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
-
 from adapters.facebook.webhook import PATH as FACEBOOK_PATH
 from adapters.viber.callback import PATH as VIBER_PATH
 from adapters.vk.callback import PATH as VK_PATH
 from botapi.files import PREFIX as TELEGRAM_FILES
 from botapi.updates import WEBHOOK_PATH as TELEGRAM_PATH
+from tests.deploy.bridge import missing_tool
 
 ROOT = Path(__file__).resolve().parents[2]
 NGINX = ROOT / "deploy" / "nginx" / "talker-bridge.conf"
@@ -62,7 +61,7 @@ def test_nginx_accepts_the_site(tmp_path: Path) -> None:
         "/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None
     )
     if nginx is None:
-        pytest.skip("nginx is not installed")
+        missing_tool("nginx", "nginx-light")
     result = subprocess.run(
         [nginx, "-t", "-p", str(tmp_path), "-c", str(nginx_config_for_test(tmp_path))],
         capture_output=True,
@@ -112,7 +111,7 @@ def test_the_unit_runs_the_bridge_on_its_instance_port_with_hardening() -> None:
 def test_systemd_accepts_the_units(tmp_path: Path) -> None:
     analyze = shutil.which("systemd-analyze")
     if analyze is None:
-        pytest.skip("systemd-analyze is not installed")
+        missing_tool("systemd-analyze", "systemd")
     # The binary must exist for verify: point ExecStart at one that does.
     unit = UNIT.read_text(encoding="utf-8").replace(
         "/opt/talker-bridge/venv/bin/talker-bridge", "/bin/true"
