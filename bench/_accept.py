@@ -66,6 +66,7 @@ async def accept_under_load(options: Any, folder: Path, run_cls: Any) -> dict[st
             if r.status == 200 and _int(r.params.get("chat_id")) == group
         ]
         topic_waits, card_waits, steps = [], [], []
+        card_kinds: list[tuple[str, float]] = []
         for pressed_at, conversation, card in presses:
             shown = _history_shown(records, pressed_at, conversation)
             if shown is not None:
@@ -81,6 +82,15 @@ async def accept_under_load(options: Any, folder: Path, run_cls: Any) -> dict[st
             edited = _card_edited(records, pressed_at, card)
             if edited is not None:
                 card_waits.append(run.unscaled(edited - pressed_at))
+                shown_as = next(
+                    (
+                        r.method
+                        for r in records
+                        if isinstance(r.result, dict) and r.result.get("message_id") == card
+                    ),
+                    "?",
+                )
+                card_kinds.append((shown_as, round(run.unscaled(edited - pressed_at), 2)))
         trace = _slowest_trace(run, presses, topic_waits)
         posts = run.observer.posts_between(started, started + run.scaled(DURATION))
         p95 = percentile(topic_waits, 95)
@@ -91,6 +101,7 @@ async def accept_under_load(options: Any, folder: Path, run_cls: Any) -> dict[st
             "topics_shown": len(topic_waits),
             "accept_to_topic_with_history_s": summary(topic_waits),
             "accept_to_card_state_s": summary(card_waits),
+            "each_card_shown_as_and_wait_s": card_kinds,
             "each_press_to_topic_then_to_history_s": steps,
             "slowest_press_calls": trace,
             "group_posts_per_minute": round(len(posts) / (DURATION / 60), 1),

@@ -114,6 +114,14 @@ def _log_slot(state: BucketState, bucket: Bucket, slot: float, now: float) -> No
         del log[:keep]
 
 
+def release(state: BucketState, slot: float) -> None:
+    """Take a reserved `slot` that was not used (its call missed it) out of a window's log."""
+    for index, logged in enumerate(state.log):
+        if abs(logged - slot) < 1e-5:  # the log keeps slots to the microsecond
+            del state.log[index]
+            return
+
+
 def penalize(
     state: BucketState,
     bucket: Bucket,

@@ -54,7 +54,7 @@ from bridge.outbox.coalesce import can_merge, mergeable_prefix, merged_payload
 from bridge.outbox.enqueue import INTERACTIVE_BELOW
 from bridge.outbox.handlers import HandlerRegistry
 from bridge.outbox.lease import DeadlineExceeded, Heartbeat, HeldLease, LeaseLost, run_within
-from bridge.outbox.pacing import BucketState, dump_log, load_log, penalize, reserve
+from bridge.outbox.pacing import BucketState, dump_log, load_log, penalize, release, reserve
 from bridge.outbox.policy import PacingPolicy
 from bridge.outbox.senders import Senders
 from storage import outbox as store
@@ -283,7 +283,7 @@ class OutboxWorker:
             ids = [row.id for row in group]
             self._check_handlers(group)
             if self._too_late(buckets, slot):
-                await self._wait_for_slot(buckets, head.interactive)
+                await self._wait_for_slot(buckets, head.interactive, giving_back=slot)
             call = replace(head, payload=merged_payload(group), merged_ids=tuple(ids))
             sender = self.senders.get(head.platform)
             if sender is None:
@@ -343,16 +343,23 @@ class OutboxWorker:
             log.error("outbox: rows %s not sent: %s", [row.id for row in group], reason)
             raise TransientError(f"{reason}: not sent")
 
-    async def _wait_for_slot(self, buckets: Sequence[Any], interactive: bool = False) -> float:
+    async def _wait_for_slot(
+        self, buckets: Sequence[Any], interactive: bool = False, giving_back: float | None = None
+    ) -> float:
         """Reserve a pacing slot and sleep until it (the heartbeat keeps the rows leased).
 
         An ordinary call held by a window (a group's 20 a minute) does not reserve a slot
         ahead: it sleeps until the window would let it go and reserves then, so an interactive
         call that comes meanwhile takes that slot and the ordinary one the next (a slot
-        reserved ahead would make the operator's Accept wait behind it)."""
+        reserved ahead would make the operator's Accept wait behind it).
+
+        `giving_back`: a slot this call took but missed (too late for it); it leaves the
+        windows' logs with the new reservation, so a missed slot never counts twice."""
         held_by_window = not interactive and any(bucket.window for bucket in buckets)
         while True:
-            slot, reserved = await self._reserve(buckets, interactive, ahead=not held_by_window)
+            slot, reserved = await self._reserve(
+                buckets, interactive, ahead=not held_by_window, giving_back=giving_back
+            )
             if reserved:
                 break
             await asyncio.sleep(max(0.0, slot - self.clock()))
@@ -403,7 +410,12 @@ class OutboxWorker:
         return [head, *followers]
 
     async def _reserve(
-        self, buckets: Sequence[Any], interactive: bool = False, *, ahead: bool = True
+        self,
+        buckets: Sequence[Any],
+        interactive: bool = False,
+        *,
+        ahead: bool = True,
+        giving_back: float | None = None,
     ) -> tuple[float, bool]:
         """(slot, reserved): the call's slot, reserved. Without `ahead`, a slot further than
         `RESERVE_AHEAD` away is only looked at, not reserved (try again then)."""
@@ -412,6 +424,10 @@ class OutboxWorker:
         async with self.session_factory() as session:
             rows = await store.lock_pacing(session, [b.key for b in buckets])
             states = {key: _state(row) for key, row in rows.items()}
+            if giving_back is not None:
+                for bucket in buckets:
+                    if bucket.window:
+                        release(states[bucket.key], giving_back)
             now = self.clock()
             slot = reserve(
                 states,

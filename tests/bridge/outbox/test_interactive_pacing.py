@@ -109,3 +109,18 @@ def test_no_mix_ever_passes_the_window_or_the_chat_pace(seed: int) -> None:
         assert tokens >= 1 - 1e-9
         tokens -= 1
         previous = slot
+
+
+def test_a_missed_slot_given_back_no_longer_counts_in_the_window() -> None:
+    from bridge.outbox.pacing import release
+
+    bucket, bot = _group()
+    states = {bucket.key: BucketState(), bot.key: BucketState()}
+    slots = [reserve(states, [bucket, bot], now=0.0) for _ in range(19)]
+    # The 20th ordinary post must wait for the window...
+    held = reserve(copy.deepcopy(states), [bucket, bot], now=30.0)
+    assert held >= slots[0] + PERIOD
+    # ...unless a call gives back the slot it missed (it went late, took a new one).
+    release(states[bucket.key], slots[-1])
+    assert len(states[bucket.key].log) == 18
+    assert reserve(states, [bucket, bot], now=30.0) < slots[0] + PERIOD
