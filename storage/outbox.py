@@ -95,7 +95,9 @@ async def lease_heads(
         and_(col(row.state) == OutboxState.PENDING.value, col(row.not_before) <= now),
         and_(col(row.state) == OutboxState.LEASED.value, col(row.lease_until) < now),
     )
-    stmt = select(row).where(due, ~blocked)
+    # Candidates are chosen by their id and destination only: the rows' payloads (a card's
+    # avatar PNG is ~30 kB) are loaded for the chosen ones, not for every candidate.
+    stmt = select(row.id, row.destination).where(due, ~blocked)
     busy = list(busy_destinations)
     if busy:
         stmt = stmt.where(col(row.destination).not_in(busy))
@@ -103,15 +105,20 @@ async def lease_heads(
     if dialect_name(session) == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True, of=row)
     candidates = (await session.exec(stmt)).all()
-    chosen: list[OutboxItem] = []
+    ids: list[int | None] = []  # (the column is Optional on the model; never None here)
     seen: set[str] = set()
-    for item in candidates:
-        if item.destination in seen:
+    for item_id, destination in candidates:
+        if destination in seen:
             continue
-        seen.add(item.destination)
-        chosen.append(item)
-        if len(chosen) >= limit:
+        seen.add(destination)
+        ids.append(item_id)
+        if len(ids) >= limit:
             break
+    if not ids:
+        return []
+    loaded = await session.exec(select(OutboxItem).where(col(OutboxItem.id).in_(ids)))
+    by_id = {item.id: item for item in loaded.all()}
+    chosen = [by_id[item_id] for item_id in ids]
     for item in chosen:
         item.state = OutboxState.LEASED.value
         item.lease_owner = owner
