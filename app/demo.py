@@ -24,6 +24,7 @@ from app.config import merged
 from sandbox.demo.customers import CustomerSimulator
 from sandbox.demo.page import DemoPage
 from sandbox.demo.settings import FB_VERIFY_TOKEN, WIDGET_ID, demo_config_data
+from sandbox.server import SANDBOX_TELEGRAM_TOKEN
 
 if TYPE_CHECKING:
     from app.service import Service
@@ -32,6 +33,8 @@ if TYPE_CHECKING:
     from sandbox.server import Sandbox
 
 log = logging.getLogger(__name__)
+PRIVATE_MODE = "private"
+DEMO_MODES = ("topics", PRIVATE_MODE)  # the group modes the demo's forum can show
 READY_WAIT = 10.0  # seconds for every channel to leave standby before the demo says "open"
 
 
@@ -46,12 +49,18 @@ class DemoRunner:
         language: str = "en",
         time_scale: float = 1.0,
         changes: Mapping[str, Any] | None = None,
+        mode: str = "topics",
     ) -> None:
         """`time_scale` K multiplies every platform rate limit and the bridge's pacing by K
         (1: Telegram's real limits, e.g. 20 posts a minute into the group). `changes` are
-        merged into the demo's config, section by section (e.g. `{"http": {...}}`)."""
+        merged into the demo's config, section by section (e.g. `{"http": {...}}`). `mode`
+        is the group's: `topics`, or `private` (the fake bot gets threaded mode and both
+        operators start it, so an Accept opens a topic in the claimer's private chat)."""
         if time_scale <= 0:
             raise ValueError("time_scale must be positive")
+        if mode not in DEMO_MODES:
+            raise ValueError(f"mode must be one of {', '.join(DEMO_MODES)}, got {mode!r}")
+        self.mode = mode
         self.host = host
         self.port = port
         self.language = language
@@ -86,6 +95,8 @@ class DemoRunner:
 
         try:
             self.sandbox = sandbox = Sandbox(time_scale=self.time_scale)
+            if self.mode == PRIVATE_MODE:  # BotFather's threaded mode: topics in private chats
+                sandbox.telegram.set_topics_enabled(SANDBOX_TELEGRAM_TOKEN, True)
             self._fakes = await start_app(sandbox.build_app(), "127.0.0.1", 0)
             fakes_url = self._fakes.base_url
             sandbox.vk.public_url = fakes_url + PREFIXES["vk"]
@@ -102,9 +113,12 @@ class DemoRunner:
                 group_chat_id=sandbox.group_chat_id,
                 folder=self._folder,
                 language=self.language,
+                mode=self.mode,
                 changes=self.changes,
             )
-            page = DemoPage(sandbox, self.customers, widget_id=WIDGET_ID, notes=self.notes)
+            page = DemoPage(
+                sandbox, self.customers, widget_id=WIDGET_ID, notes=self.notes, mode=self.mode
+            )
             self.service = build_service(
                 config,
                 time_scale=self.time_scale,
@@ -116,6 +130,8 @@ class DemoRunner:
             await self.service.start()
             await self._connect_webhooks()
             await self._wait_until_listening()
+            if self.mode == PRIVATE_MODE:
+                await self._operators_start_the_bot()
         except BaseException:
             await self.stop()
             raise
@@ -148,6 +164,28 @@ class DemoRunner:
                 return
             await asyncio.sleep(0.05)
         log.warning("still on standby after %.0f s: %s", READY_WAIT, ", ".join(waiting))
+
+    async def _operators_start_the_bot(self) -> None:
+        """Each operator sends /start to the bot (`mode: private` needs it before an Accept);
+        returns once the bridge has recorded it, or after READY_WAIT (a refused Accept then
+        says what to do)."""
+        from storage.models import Operator
+
+        assert self.sandbox is not None and self.service is not None
+        operators = self.sandbox.operators
+        for operator in operators:
+            self.sandbox.telegram.user_says(
+                operator, "/start", entities=[{"type": "bot_command", "offset": 0, "length": 6}]
+            )
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + READY_WAIT
+        while loop.time() < deadline:
+            async with self.service.runtime.sessions() as session:
+                rows = [await session.get(Operator, op.id) for op in operators]
+            if all(row is not None and row.private_chat_started for row in rows):
+                return
+            await asyncio.sleep(0.05)
+        log.warning("the operators' /start was not recorded within %.0f s", READY_WAIT)
 
     async def stop(self) -> None:
         """Stop the bridge, then the fakes; delete the temporary folder. Never raises."""

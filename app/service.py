@@ -193,7 +193,7 @@ class Service:
             ),
         )
         if access.serves_metrics:
-            metrics = guarded_metrics_handler(access, refresh=self.dead_letter_counts)
+            metrics = guarded_metrics_handler(access, refresh=self.refresh_metrics)
             app.router.add_get("/metrics", metrics)
 
     def channel_states(self) -> dict[str, ComponentState]:
@@ -225,6 +225,22 @@ class Service:
         for source in {*self.runtime.dead_letters.replayers, *counts}:
             DEAD_LETTERS.labels(source).set(counts.get(source, 0))
         return counts
+
+    async def refresh_metrics(self) -> None:
+        """Before /metrics answers: the gauges read from the database and the leader
+        (dead letters, app/metrics.py); a database failure leaves them as they were."""
+        from app import metrics
+
+        metrics.refresh_leader(self.runtime.leader.is_leader)
+        await self.dead_letter_counts()
+        if self.runtime.engine is None:
+            return
+        try:
+            async with self.runtime.sessions() as session:
+                await metrics.refresh_destinations(session)
+                await metrics.refresh_waiting(session, list(self.config.groups))
+        except Exception:
+            log.warning("the database gauges could not be read", exc_info=True)
 
     async def _probe_database(self) -> bool:
         from storage.db import ping

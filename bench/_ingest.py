@@ -15,7 +15,12 @@ most 120 MB).
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import shutil
+import signal
 import time
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -417,8 +422,7 @@ def _median(values: list[int]) -> float:
 
 # --- ingest per channel (issue 16) --------------------------------------------------------------
 
-#: The channels `channel_ingest` measures (the widget's per-visitor and per-widget rate limits
-#: keep it far below this load by design; it is left out).
+#: The channels `channel_ingest` measures.
 CHANNELS = (
     "telegram-webhook",
     "telegram-polling",
@@ -426,8 +430,16 @@ CHANNELS = (
     "vk-longpoll",
     "viber",
     "facebook",
+    "widget",
 )
 VK_SECRET, VK_CONFIRMATION = "bench-vk-secret", "bench-confirm"
+WIDGET_ID, WIDGET_ORIGIN = "bench", "https://shop.bench.example"
+WIDGET_SECRET = "bench-widget-secret-0123456789"
+#: The widget keeps its product limits (adapters/site/limits.py): a visitor may send a burst of
+#: 8 messages, and a widget's visitors open at most 10 conversations a minute. So its load comes
+#: from many visitors who each already have an open conversation (opened through the core
+#: before the bridge starts) and each send fewer messages than their burst.
+WIDGET_VISITORS, WIDGET_PER_VISITOR = 500, 6
 
 
 def _channel_sections(channel: str, fakes: Any) -> dict[str, Any]:
@@ -451,6 +463,9 @@ def _channel_sections(channel: str, fakes: Any) -> dict[str, Any]:
         if channel == "vk-callback":
             vk |= {"secret": VK_SECRET, "confirmation": VK_CONFIRMATION}
         return {"vk": vk}
+    if channel == "widget":
+        widget = {"group": "support", "title": "Bench", "origins": [WIDGET_ORIGIN]}
+        return {"site": {"widgets": {WIDGET_ID: widget}}}
     if channel == "viber":
         return {
             "viber": {
@@ -482,8 +497,15 @@ class _ChannelLoad:
         self.fakes = fakes
         sandbox = fakes.sandbox
         self.users: list[Any] = []
+        self.tokens: list[str] = []
         for i in range(customers):
-            if channel.startswith("telegram"):
+            if channel == "widget":
+                from adapters.site import tokens
+
+                visitor = tokens.new_visitor_id()
+                self.users.append(visitor)
+                self.tokens.append(tokens.issue_token(WIDGET_SECRET.encode(), WIDGET_ID, visitor))
+            elif channel.startswith("telegram"):
                 self.users = fakes.add_customers(customers)
                 break
             if channel.startswith("vk"):
@@ -505,6 +527,7 @@ class _ChannelLoad:
             "vk-callback": "/webhooks/vk",
             "viber": "/webhooks/viber",
             "facebook": "/webhooks/facebook",
+            "widget": f"/widget/{WIDGET_ID}/messages",
         }[self.channel]
 
     def body(self, index: int, text: str) -> tuple[bytes, dict[str, str]]:
@@ -515,6 +538,13 @@ class _ChannelLoad:
         self._seq += 1
         user = self.users[index]
         sandbox = self.fakes.sandbox
+        if self.channel == "widget":
+            # as widget.js sends it: the name the visitor typed, with every message
+            message = {"id": f"bench-{self._seq:08d}", "text": text, "name": f"Visitor {index}"}
+            return _json.dumps(message).encode(), {
+                "Authorization": f"Bearer {self.tokens[index]}",
+                "Origin": WIDGET_ORIGIN,
+            }
         if self.channel == "telegram-webhook":
             update = telegram_update(self._seq, user, self._seq, text)
             return _json.dumps(update).encode(), {
@@ -613,6 +643,119 @@ async def _wait_count(database_url: str, expected: int, patience: float) -> int:
     return stored
 
 
+async def _seed_visitors(config_data: dict[str, Any], visitors: list[str]) -> float:
+    """Open one widget conversation per visitor through the real core and desk (cards queued),
+    before the bridge starts: the widget lets its visitors open only 10 a minute."""
+    from app.config import parse_config
+    from app.looks import platform_badges, platform_names
+    from bridge.avatars import AvatarService
+    from bridge.core.group_commit import GroupCommit, running
+    from bridge.core.inbound import handle_inbound
+    from bridge.events import CustomerProfile, Inbound
+    from desk.telegram_desk import TelegramDesk
+    from storage.db import create_engine, session_factory
+    from storage.migrate import upgrade_async
+
+    config = parse_config(config_data, source="bench widget")
+    await upgrade_async(config.database)
+    engine = create_engine(config.database)
+    desk = TelegramDesk(config, AvatarService(badges=platform_badges()), platform_names())
+
+    async def handle(session: Any, event: Inbound) -> Any:
+        return await handle_inbound(session, event, group="support", desk=desk)
+
+    started = time.perf_counter()
+    try:
+        committer = GroupCommit(session_factory(engine), handle)
+        async with running(committer):
+            events = [
+                Inbound(
+                    channel=f"site:{WIDGET_ID}",
+                    chat=visitor,
+                    user=visitor,
+                    external_id=f"{visitor}:seed-{i:08d}",
+                    text=f"hello {i}",
+                    profile=CustomerProfile(display_name=f"Visitor {i}"),
+                )
+                for i, visitor in enumerate(visitors)
+            ]
+            await asyncio.gather(*(committer.submit(e) for e in events))
+    finally:
+        await engine.dispose()
+    return time.perf_counter() - started
+
+
+async def _deliver(
+    channel: str,
+    load: _ChannelLoad,
+    database_url: str,
+    url: str,
+    texts: list[tuple[int, str]],
+    workers: int,
+) -> dict[str, Any]:
+    """Deliver `texts` ((customer index, text)); webhooks: until every POST was answered (200
+    only after the commit); polled channels: until the database holds them all."""
+    if channel not in POLLED:
+        return await _post_raw(url, [load.body(i, t) for i, t in texts], workers)
+    before = await count_messages(database_url)
+    started = time.perf_counter()
+    # VK's long poll server keeps only so many events (the fake: 1,000; more and the history
+    # is lost, `failed: 1`): feed it in waves of half that
+    wave = 500 if channel == "vk-longpoll" else len(texts)
+    for start in range(0, len(texts), wave):
+        for index, text in texts[start : start + wave]:
+            await load.push(index, text)
+        half_stored = before + min(start + wave // 2, len(texts))
+        await _wait_count(database_url, half_stored, 60)
+    stored = await _wait_count(database_url, before + len(texts), 120)
+    return {"seconds": time.perf_counter() - started, "failures": before + len(texts) - stored}
+
+
+POLLED = ("telegram-polling", "vk-longpoll")
+
+
+@contextlib.asynccontextmanager
+async def sampled(pid: int | None, name: str) -> AsyncIterator[None]:
+    """With `BENCH_SAMPLE=DIR` in the environment and py-spy on PATH: the bridge process
+    sampled while the block runs, its folded stacks written to DIR/<name>.txt."""
+    folder, spy = os.environ.get("BENCH_SAMPLE"), shutil.which("py-spy")
+    if not folder or not spy or pid is None:
+        yield
+        return
+    out = Path(folder) / f"{name}.txt"
+    command = [spy, "record", "-p", str(pid), "-r", "200", "-f", "raw", "-o", str(out)]
+    recorder = await asyncio.create_subprocess_exec(
+        *command, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
+    )
+    await asyncio.sleep(0.5)  # attached
+    try:
+        yield
+    finally:
+        recorder.send_signal(signal.SIGINT)
+        await recorder.wait()
+
+
+async def _prepare(run: Any, channel: str, customers: int) -> tuple[_ChannelLoad, dict[str, Any]]:
+    """The channel's customers and bridge config; the widget's conversations opened."""
+    load = _ChannelLoad(channel, run.fakes, customers)
+    assert run.bridge is not None
+    config = run.bridge.config
+    config["channels"].update(_channel_sections(channel, run.fakes))
+    if not channel.startswith("telegram"):
+        config["channels"].pop("telegram", None)
+    opened: dict[str, Any] = {}
+    if channel == "widget":
+        config["http"]["widget_secret"] = WIDGET_SECRET
+        seconds = await _seed_visitors(config, load.users)
+        opened = {
+            "conversations_opened_before_start": len(load.users),
+            "opened_per_second_in_core": round(len(load.users) / seconds, 1),
+            "limits": "product defaults (adapters/site/limits.py); each visitor sends "
+            "fewer messages than its burst of 8",
+        }
+    return load, opened
+
+
 async def channel_ingest(
     options: Any,
     folder: Path,
@@ -624,55 +767,48 @@ async def channel_ingest(
     workers: int,
 ) -> dict[str, Any]:
     """Messages durably stored per second from one channel: many customers at once, after a
-    warm-up in which each opened a conversation. Webhooks: the time until every POST was
-    answered 200 (only after the commit); polled channels: until the database holds them all."""
+    warm-up in which each opened a conversation (the widget's were opened before the start).
+    Webhooks: the time until every POST was answered 200 (only after the commit); polled
+    channels: until the database holds them all."""
     updates = "polling" if channel == "telegram-polling" else "webhook"
     async with run_cls(options, folder, accept=False, updates=updates) as run:
-        load = _ChannelLoad(channel, run.fakes, customers)
-        assert run.bridge is not None
-        run.bridge.config["channels"].update(_channel_sections(channel, run.fakes))
-        if not channel.startswith("telegram"):
-            run.bridge.config["channels"].pop("telegram", None)
+        load, opened = await _prepare(run, channel, customers)
         await run.start_bridge()
-        polled = channel in ("telegram-polling", "vk-longpoll")
-        url = run.bridge.url + ("" if polled else load.path)
+        url = run.bridge.url + ("" if channel in POLLED else load.path)
         n = len(load.users)
-
-        async def deliver(texts: list[tuple[int, str]]) -> dict[str, Any]:
-            before = await count_messages(run.database_url)
-            started = time.perf_counter()
-            if polled:
-                # VK's long poll server keeps only so many events (the fake: 1,000; more and
-                # the history is lost, `failed: 1`): feed it in waves of half that
-                wave = 500 if channel == "vk-longpoll" else len(texts)
-                for start in range(0, len(texts), wave):
-                    for index, text in texts[start : start + wave]:
-                        await load.push(index, text)
-                    await _wait_count(run.database_url, before + start + wave // 2, 60)
-                stored = await _wait_count(run.database_url, before + len(texts), 120)
-                return {
-                    "seconds": time.perf_counter() - started,
-                    "failures": before + len(texts) - stored,
-                }
-            return await _post_raw(url, [load.body(i, t) for i, t in texts], workers)
-
-        warm = await deliver([(i, f"hello {i}") for i in range(n)])
+        figures: dict[str, Any] = {"channel": channel}
+        if opened:
+            figures |= opened
+        else:
+            firsts = [(i, f"hello {i}") for i in range(n)]
+            warm = await _deliver(channel, load, run.database_url, url, firsts, workers)
+            figures["new_conversations_per_second"] = round(n / warm["seconds"], 1)
+            figures["failures"] = warm["failures"]
         timed_texts = [
             (i, f"message {seq} of {i}") for seq in range(per_customer) for i in range(n)
         ]
-        timed = await deliver(timed_texts)
+        pid = run.bridge.process.pid if run.bridge.process else None
+        cpu = _cpu_seconds(pid) if pid else 0.0
+        async with sampled(pid, channel):
+            timed = await _deliver(channel, load, run.database_url, url, timed_texts, workers)
+        cpu = _cpu_seconds(pid) - cpu if pid else 0.0
         expected = n + len(timed_texts)
         stored = await _wait_count(run.database_url, expected, 10)
-        return {
-            "channel": channel,
+        return figures | {
             "messages": len(timed_texts),
-            "new_conversations_per_second": round(n / warm["seconds"], 1),
             "seconds": round(timed["seconds"], 2),
             "stored_per_second": round(len(timed_texts) / timed["seconds"], 1),
-            "failures": warm["failures"] + timed["failures"],
+            "bridge_cpu_ms_per_message": round(1000 * cpu / len(timed_texts), 2),
+            "failures": figures.get("failures", 0) + timed["failures"],
+            "statuses": timed.get("statuses", []),
             "stored": stored,
             "lost": expected - stored,
         }
+
+
+def _load_size(channel: str) -> tuple[int, int]:
+    """(customers, messages each) of the timed phase: 3,000 messages."""
+    return (WIDGET_VISITORS, WIDGET_PER_VISITOR) if channel == "widget" else (200, 15)
 
 
 async def channels_scenario(
@@ -684,8 +820,15 @@ async def channels_scenario(
         sub = folder / channel
         sub.mkdir()
         try:
+            customers, per_customer = _load_size(channel)
             figures[channel] = await channel_ingest(
-                options, sub, run_cls, channel, customers=200, per_customer=15, workers=64
+                options,
+                sub,
+                run_cls,
+                channel,
+                customers=customers,
+                per_customer=per_customer,
+                workers=64,
             )
         except Exception as exc:  # report it, go on with the next channel
             figures[channel] = {"error": f"{type(exc).__name__}: {exc}"}
@@ -693,20 +836,181 @@ async def channels_scenario(
         "database": options.database,
         "channels": figures,
         "target": ">= 1000 stored/s per channel on SQLite",
+        "floor_per_second": await _client_floor(workers=64),
+        "machine": {"cores": os.cpu_count(), "load_average": os.getloadavg()},
+    }
+
+
+async def _client_floor(*, workers: int, messages: int = 3000) -> float:
+    """What the load client posts per second to a server that answers at once (same run)."""
+    from bench._balancer import Balancer
+
+    body = (b'{"text": "floor"}', {})
+    async with Balancer.answering() as server:
+        result = await _post_raw(server.url + "/floor", [body] * messages, workers)
+    return round(messages / result["seconds"], 1)
+
+
+#: The channels served by every process (a poller runs on the leader only).
+SCALE_OUT_CHANNELS = ("telegram-webhook", "vk-callback", "viber", "facebook", "widget")
+
+
+async def scale_out(
+    options: Any,
+    folder: Path,
+    run_cls: Any,
+    channel: str,
+    *,
+    customers: int,
+    per_customer: int,
+    workers: int,
+) -> dict[str, Any]:
+    """One PostgreSQL database; the same load through a round-robin balancer (its own
+    process, bench/_balancer.py) to one `talker-bridge run`, then to two; and, in the same
+    run, the floor: the balancer in front of an upstream that answers at once.
+
+    Each phase has its own customers (a widget visitor's burst is spent in one phase), whose
+    conversations were opened before the timed phases (through the balancer to the first
+    process; the widget's through the core); the second phase's customers also wrote once to
+    the second process before it is timed, as to a process that has run a while."""
+    import copy
+
+    from bench._balancer import Balancer
+    from bench._harness import BridgeProcess
+    from sandbox.runner import free_port
+
+    if channel not in SCALE_OUT_CHANNELS:
+        raise ValueError(f"{channel}: only {', '.join(SCALE_OUT_CHANNELS)} scale out")
+    options = replace(options, database="postgresql")
+    async with run_cls(options, folder, accept=False, updates="webhook") as run:
+        load, opened = await _prepare(run, channel, 2 * customers)
+        first = run.bridge
+        config = copy.deepcopy(first.config)
+        port = free_port()
+        config["http"] |= {"port": port, "public_url": f"http://127.0.0.1:{port}"}
+        second_folder = folder / "second"
+        second_folder.mkdir()
+        second = BridgeProcess(config, first.time_scale, second_folder)
+        await run.start_bridge()
+        blocks = [list(range(customers)), list(range(customers, 2 * customers))]
+        figures: dict[str, Any] = {"channel": channel, "database": "postgresql"} | opened
+
+        def texts(block: list[int], phase: str) -> list[tuple[int, str]]:
+            return [(i, f"{phase} {seq} of {i}") for seq in range(per_customer) for i in block]
+
+        async def timed(url: str, items: list[tuple[int, str]]) -> dict[str, Any]:
+            deliveries = [load.body(i, t) for i, t in items]
+            pids = [
+                b.process.pid
+                for b in (first, second)
+                if b.process is not None and b.process.returncode is None
+            ]
+            cpu, machine = [_cpu_seconds(pid) for pid in pids], _machine_times()
+            result = await _post_raw(url + load.path, deliveries, workers)
+            cpu = [_cpu_seconds(pid) - c for pid, c in zip(pids, cpu, strict=True)]
+            now = _machine_times()
+            busy, total = now[0] - machine[0], now[1] - machine[1]
+            return {
+                "messages": len(items),
+                "seconds": round(result["seconds"], 2),
+                "per_second": round(len(items) / result["seconds"], 1),
+                "failures": result["failures"],
+                "statuses": result["statuses"],
+                "bridge_cpu_ms_per_message": round(1000 * sum(cpu) / len(items), 2),
+                "machine_busy_percent": round(100 * busy / total, 1) if total else None,
+            }
+
+        try:
+            async with Balancer([first.url]) as balancer:
+                if not opened:
+                    firsts = [(i, f"hello {i}") for i in range(2 * customers)]
+                    warm = await _post_raw(
+                        balancer.url + load.path, [load.body(i, t) for i, t in firsts], workers
+                    )
+                    figures["warm_up_failures"] = warm["failures"]
+                figures["one_process"] = await timed(balancer.url, texts(blocks[0], "one"))
+            await second.start()
+            # As in a service that has run a while, the second process has seen these customers
+            # too (its caches: VK names, the widget's open conversations), before timing
+            again = [load.body(i, f"again {i}") for i in blocks[1]]
+            warm_second = await _post_raw(second.url + load.path, again, workers)
+            figures["warm_up_failures"] = (
+                figures.get("warm_up_failures", 0) + warm_second["failures"]
+            )
+            async with Balancer([first.url, second.url]) as balancer:
+                figures["two_processes"] = await timed(balancer.url, texts(blocks[1], "two"))
+            async with Balancer([]) as balancer:
+                floor_texts = texts(blocks[0], "floor")
+                figures["floor_balancer_only"] = await timed(balancer.url, floor_texts)
+        finally:
+            await second.stop()
+        expected = 2 * customers * (1 + per_customer) + customers
+        stored = await _wait_count(run.database_url, expected, 10)
+        one = figures["one_process"]["per_second"]
+        two = figures["two_processes"]["per_second"]
+        return figures | {
+            "ratio_two_to_one": round(two / one, 2),
+            "target": ">= 1.5",
+            "stored": stored,
+            "lost": expected - stored,
+        }
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used (from /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _machine_times() -> tuple[int, int]:
+    """(busy, total) CPU ticks of the whole machine since boot (from /proc/stat)."""
+    ticks = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = ticks[3] + ticks[4]  # idle + iowait
+    return sum(ticks) - idle, sum(ticks)
+
+
+async def scale_out_scenario(
+    options: Any, folder: Path, run_cls: Any, channels: tuple[str, ...]
+) -> dict[str, Any]:
+    """`scale_out` for each channel."""
+    figures: dict[str, Any] = {}
+    for channel in channels:
+        sub = folder / f"scale-{channel}"
+        sub.mkdir()
+        customers, per_customer = _load_size(channel)
+        try:
+            figures[channel] = await scale_out(
+                options,
+                sub,
+                run_cls,
+                channel,
+                customers=customers,
+                per_customer=per_customer,
+                workers=64,
+            )
+        except Exception as exc:  # report it, go on with the next channel
+            figures[channel] = {"error": f"{type(exc).__name__}: {exc}"}
+    return {
+        "scale_out": figures,
+        "machine": {"cores": os.cpu_count(), "load_average": os.getloadavg()},
+        "note": "the load client, the fakes, the balancer, PostgreSQL and the bridges share "
+        "these cores",
     }
 
 
 def main() -> None:
-    """`python -m bench._ingest [CHANNEL ...] [--database sqlite|postgresql]`: ingest per
-    channel (from the repository's root)."""
+    """`python -m bench._ingest [CHANNEL ...] [--database sqlite|postgresql] [--scale-out]`:
+    ingest per channel (from the repository's root); `--scale-out`: one vs two processes on
+    PostgreSQL behind a round-robin balancer, for the channels every process serves."""
     import argparse
     import json as _json
     import sys
     import tempfile
 
     parser = argparse.ArgumentParser(description=main.__doc__)
-    parser.add_argument("channels", nargs="*", default=list(CHANNELS))
+    parser.add_argument("channels", nargs="*")
     parser.add_argument("--database", default="sqlite")
+    parser.add_argument("--scale-out", action="store_true")
     args = parser.parse_args()
     from bench.relay import Options, Run
 
@@ -714,7 +1018,12 @@ def main() -> None:
         time_scale=1.0, database=args.database, keep=False, seed=1, busy_minutes=1, light_minutes=1
     )
     with tempfile.TemporaryDirectory(prefix="ingest-channels-") as folder:
-        result = asyncio.run(channels_scenario(options, Path(folder), Run, tuple(args.channels)))
+        if args.scale_out:
+            channels = tuple(args.channels) or ("telegram-webhook",)
+            result = asyncio.run(scale_out_scenario(options, Path(folder), Run, channels))
+        else:
+            channels = tuple(args.channels) or CHANNELS
+            result = asyncio.run(channels_scenario(options, Path(folder), Run, channels))
     _json.dump(result, sys.stdout, indent=2)
     print()
 

@@ -11,8 +11,9 @@ bot; operators press every Accept button as soon as it appears. Latencies are re
 UNSCALED seconds (measured × K), so they compare with Telegram's real limits; fixed costs
 (database, HTTP) are multiplied by K too, which only makes the figures more pessimistic.
 
-Scenarios (issue 4): light, busy, storm, ingest, memory — see docs/performance.md. Prints one
-table and writes every figure to bench/results/relay-<time>.json.
+Scenarios (issue 4): light, busy, storm, ingest, memory — see docs/performance.md; busy-private
+(issue 16): busy in `mode: private` next to busy in `mode: topics`, see bench/_private.py.
+Prints one table and writes every figure to bench/results/relay-<time>.json.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ from bench._harness import (
 
 RESULTS = Path(__file__).resolve().parent / "results"
 GROUP_BUDGET_PER_MINUTE = 20  # Telegram's published group limit (core.telegram.org/bots/faq)
-SCENARIOS = ("light", "busy", "storm", "ingest", "memory")
+SCENARIOS = ("light", "busy", "busy-private", "storm", "accept-under-load", "ingest", "memory")
 
 
 @dataclass(frozen=True)
@@ -383,7 +384,22 @@ def _methods(posts: list[tuple[float, str, int]]) -> dict[str, int]:
     return out
 
 
+# --- busy-private: see bench/_private.py ------------------------------------------------------
+
+
+async def busy_private(options: Options, folder: Path) -> dict[str, Any]:
+    from bench._private import busy_private_scenario
+
+    return await busy_private_scenario(options, folder, Run, busy)
+
+
 # --- ingest and memory: see bench/_ingest.py --------------------------------------------------
+
+
+async def accept_under_load(options: Options, folder: Path) -> dict[str, Any]:
+    from bench._accept import accept_under_load as scenario
+
+    return await scenario(options, folder, Run)
 
 
 async def ingest(options: Options, folder: Path) -> dict[str, Any]:
@@ -401,7 +417,9 @@ async def memory(options: Options, folder: Path) -> dict[str, Any]:
 RUNNERS: dict[str, Callable[[Options, Path], Awaitable[dict[str, Any]]]] = {
     "light": light,
     "busy": busy,
+    "busy-private": busy_private,
     "storm": storm,
+    "accept-under-load": accept_under_load,
     "ingest": ingest,
     "memory": memory,
 }
@@ -455,11 +473,32 @@ def _rows(name: str, f: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                 f"p95 <= 1.25 x bound ({ok})",
             ),
         ]
+    if name == "busy-private":
+        from bench._private import busy_private_rows
+
+        return busy_private_rows(name, f)
     if name == "storm":
         lat = f["latency_s"]
         return [
             (name, "visible p50 / p95", f"{lat['p50']} s / {lat['p95']} s", f"p95 <= 30 s ({ok})"),
             (name, "lost / 429s", f"{f['lost']} / {f['too_many_requests']}", "0 / 0"),
+        ]
+    if name == "accept-under-load":
+        topic, card = f["accept_to_topic_with_history_s"], f["accept_to_card_state_s"]
+        return [
+            (
+                name,
+                "Accept -> topic with history p50 / p95",
+                f"{topic['p50']} s / {topic['p95']} s ({f['topics_shown']}/{f['presses']})",
+                f"p95 <= 6 s ({ok})",
+            ),
+            (name, "Accept -> card state p50 / p95", f"{card['p50']} s / {card['p95']} s", ""),
+            (
+                name,
+                "group posts a minute / 429s",
+                f"{f['group_posts_per_minute']} / {f['too_many_requests']}",
+                "<= 20 / 0",
+            ),
         ]
     if name == "ingest":
         out = []

@@ -56,6 +56,9 @@ class TelegramPacing:
     chat_burst: int = 2
     # Posts a quiet group may send at once before the rest of the minute's budget is spread.
     group_burst: int = 10
+    # Posts of a group's minute that ordinary traffic leaves to what an operator waits for
+    # right after Accept (the topic, its history): bridge/outbox/pacing.py.
+    interactive_reserve: int = 1
 
     def __post_init__(self) -> None:
         for name in ("private_per_second", "group_per_minute", "global_per_second"):
@@ -113,4 +116,5 @@ def _group_window(chat: str, rates: TelegramPacing, make: BucketMaker) -> Bucket
         per_second=rates.private_per_second,
         burst=rates.chat_burst,
         spread_after=min(rates.group_burst, count),
+        reserve=min(rates.interactive_reserve, count - 1),
     )

@@ -9,6 +9,7 @@ Optional abilities are separate small protocols the core checks with isinstance(
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal, Protocol, runtime_checkable
 
 from bridge.components import Component
@@ -62,3 +63,23 @@ class LooksUpProfiles(Protocol):
     """An adapter that can ask its platform who a customer is (I/O; raises bridge errors)."""
 
     async def lookup_profile(self, user: str) -> CustomerProfile | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class StoredInbound:
+    """What the core made of a new inbound event: the ids of the message it stored and of its
+    conversation (None when it stored no message: a rating's press, bridge/core/ratings.py)."""
+
+    message_id: int | None
+    conversation_id: int | None = None
+
+
+@runtime_checkable
+class TellsStoredInbound(Protocol):
+    """A core sink that also says which message it stored (the widget shows it to the visitor
+    without reading it back)."""
+
+    async def inbound_stored(self, event: Inbound) -> StoredInbound | None:
+        """`CoreSink.inbound`: commits before it returns; None for a duplicate or a refused
+        event (False there), else what was stored."""
+        ...

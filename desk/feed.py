@@ -176,7 +176,9 @@ async def refresh_digests(
             continue
         for conversation_id in digest.ids if only is None else changed:
             await _set_entry(session, desk, digest, conversation_id)
-        waiting = await _show(session, desk, group, digest)
+        # An operator's action (accepted, closed) shows before the storm's new inquiries.
+        urgent = outbox.PRIORITY_CARD_CHANGE if changed else PRIORITY_DIGEST
+        waiting = await _show(session, desk, group, digest, priority=urgent)
         if waiting or digest.message_id is None:
             keep.append(digest)
     state.digests = keep
@@ -230,7 +232,12 @@ def render_digest(digest: Digest, language: str | None) -> tuple[str, dict[str, 
 
 
 async def _show(
-    session: AsyncSession, desk: TelegramDesk, group: GroupConfig, digest: Digest
+    session: AsyncSession,
+    desk: TelegramDesk,
+    group: GroupConfig,
+    digest: Digest,
+    *,
+    priority: int = PRIORITY_DIGEST,
 ) -> int:
     """Enqueue the digest's post (once) or an edit to its current state; returns # waiting."""
     digest.version += 1
@@ -264,7 +271,7 @@ async def _show(
         lane=lane,
         kind=outbox.KIND_EDIT,
         payload=payload,
-        priority=PRIORITY_DIGEST,
+        priority=priority,
         coalesce_key=f"digest:{group.name}:{digest.n}",
     )
     return waiting

@@ -67,7 +67,7 @@ async def open_private_place(
             chat_id=operator,
             name=private_topic_name(desk, conversation, customer),
         ),
-        priority=outbox.PRIORITY_RELAY,
+        priority=outbox.PRIORITY_INTERACTIVE,
         handler=DeskHandler.TOPIC_CREATED,
     )
 

@@ -274,7 +274,11 @@ class TelegramDesk:
                 caption,
                 markup,
             ),
-            priority=outbox.PRIORITY_INQUIRY,
+            # A new inquiry's card folding in more messages waits its turn; what an operator
+            # did to it (accepted, transferred, closed) shows before the storm's new cards.
+            priority=outbox.PRIORITY_INQUIRY
+            if conversation.state == ConversationState.NEW
+            else outbox.PRIORITY_CARD_CHANGE,
             coalesce_key=f"card:{conversation.id}:{conversation.card_message_id}",
         )
 
@@ -303,7 +307,7 @@ class TelegramDesk:
                         self.language,
                     ),
                 ),
-                priority=outbox.PRIORITY_RELAY,
+                priority=outbox.PRIORITY_INTERACTIVE,
                 handler=DeskHandler.TOPIC_CREATED,
             )
             return  # the history follows once the topic exists
@@ -319,6 +323,7 @@ class TelegramDesk:
                     chat_id=group.chat_id,
                     message_thread_id=conversation.topic_id,
                 ),
+                priority=outbox.PRIORITY_INTERACTIVE,
                 handler=DeskHandler.TOPIC_REOPENED,
             )
         await self.post_history(session, conversation, customer)
@@ -326,7 +331,9 @@ class TelegramDesk:
     async def post_history(
         self, session: AsyncSession, conversation: Conversation, customer: Customer
     ) -> None:
-        """The header and every customer message so far, into the place (text coalesced)."""
+        """The header and every customer message so far, into the place: what the operator
+        who just accepted waits for, so it goes first (`PRIORITY_INTERACTIVE`), and as one post
+        where it fits (the header is the first part of the merged history)."""
         assert conversation.id is not None
         name = self.customer_name(customer)
         header = text(
@@ -341,10 +348,17 @@ class TelegramDesk:
             header += "\n" + text(
                 self.language, "place.previous", number=conversation.previous_conversation_id
             )
-        await self.notice(session, conversation, header)
+        await self.notice(session, conversation, header, heading=True)
         for message in await conversation_messages(session, conversation.id):
             if message.direction == Direction.IN:
-                await self.relay_inbound(session, conversation, customer, message, kind="history")
+                await self.relay_inbound(
+                    session,
+                    conversation,
+                    customer,
+                    message,
+                    kind="history",
+                    priority=outbox.PRIORITY_INTERACTIVE,
+                )
 
     async def relay_inbound(
         self,
@@ -354,6 +368,7 @@ class TelegramDesk:
         message: Message,
         *,
         kind: str = "customer_copy",
+        priority: int = outbox.PRIORITY_RELAY,
     ) -> None:
         if not self.place_ready(conversation):
             return  # the topic is being created; its history will include this message
@@ -386,6 +401,7 @@ class TelegramDesk:
                 lane=lane,
                 kind=outbox.KIND_TEXT,
                 payload=payload,
+                priority=priority,
                 coalesce_key=lane,
                 handler=DeskHandler.COPY_POSTED,
                 message_id=message.id,
@@ -423,6 +439,7 @@ class TelegramDesk:
                 lane=lane,
                 kind="media",
                 payload=payload,
+                priority=priority,
                 handler=DeskHandler.COPY_POSTED,
                 message_id=message.id,
                 ctx=ctx,
@@ -461,9 +478,13 @@ class TelegramDesk:
         *,
         quiet: bool = False,
         answering: int | None = None,
+        heading: bool = False,
     ) -> None:
         """Post `html` in the place; `quiet` posts it without a notification sound;
-        `answering` is a group message in the place to reply to."""
+        `answering` is a group message in the place to reply to. `heading`: the header over
+        the history that follows it in the same lane: an interactive text part the outbox
+        merges with the history into one post (no link of its own, so the first copy in the
+        post keeps its link for replies)."""
         group = self.group(conversation)
         chat_id, lane = group.chat_id, self.place_lane(conversation)
         if group.mode == "private":
@@ -489,6 +510,20 @@ class TelegramDesk:
         payload = calls.send_text(chat_id, html, thread_id=thread_id, reply_to=reply_to)
         if quiet:
             payload["params"]["disable_notification"] = True
+        if heading:
+            payload["part"] = {"html": html, "raw": True}
+            await self.enqueue(
+                session,
+                conversation,
+                chat_id=chat_id,
+                lane=lane,
+                kind=outbox.KIND_TEXT,
+                payload=payload,
+                priority=outbox.PRIORITY_INTERACTIVE,
+                coalesce_key=lane,
+                ctx={"topic": thread_id},
+            )
+            return
         await self.enqueue(
             session,
             conversation,

@@ -26,6 +26,8 @@ SANDBOX_VK_GROUP_ID = 100
 SANDBOX_VIBER_TOKEN = "viber-sandbox-token"
 SANDBOX_FB_PAGE_TOKEN = "fb-sandbox-page-token"
 SANDBOX_FB_APP_SECRET = "fb-sandbox-app-secret"
+#: Where a bridge run with the sandbox's config listens (config's default `http.port`).
+DEFAULT_BRIDGE_URL = "http://127.0.0.1:8080"
 
 PREFIXES = {"telegram": "/telegram", "vk": "/vk", "viber": "/viber", "facebook": "/facebook"}
 
@@ -98,10 +100,17 @@ class Sandbox:
         app.router.add_get("/", self._index)
         return app
 
-    def config_snippet(self, base_url: str) -> str:
-        """The config lines that point a bridge at this sandbox."""
+    def config_snippet(self, base_url: str, bridge_url: str = DEFAULT_BRIDGE_URL) -> str:
+        """A whole config that points a bridge at this sandbox; `check-config` passes it as is.
+
+        `bridge_url` is `http.public_url`, where the fakes' webhooks reach the bridge (Viber and
+        Facebook call it, so the config needs it); the default is the bridge's own default
+        `http.port` on this machine.
+        """
         return "\n".join(
             [
+                "http:",
+                f"  public_url: {bridge_url}",
                 "telegram:",
                 f"  token: {SANDBOX_TELEGRAM_TOKEN}",
                 f"  api_url: {base_url}/telegram",

@@ -14,7 +14,9 @@ stores many messages per commit, so it pays one sync per batch. `BEGIN IMMEDIATE
 transaction take the write lock up front, so two coroutines never both read and then fail to
 upgrade to writing ("database is locked"); they queue instead (sqlite_loop waits for the lock with
 awaited sleeps, so the event loop runs on meanwhile). Keep transactions short: never await the
-network inside one.
+network inside one. A session that only reads opens with `reading(sessions)`: on SQLite its
+transaction starts with a plain (deferred) `BEGIN`, a WAL reader that takes no lock, so reads
+never queue behind the writers or each other (the widget reads twice per visitor message).
 
 A SQLite database holds every customer's messages, so the files the bridge creates are its
 user's only, whatever the umask: a missing folder is made 0700 and the database file 0600 just
@@ -33,6 +35,8 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, Literal
 
@@ -49,6 +53,10 @@ log = logging.getLogger(__name__)
 Backend = Literal["sqlite", "postgresql"]
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+#: Connections a SQLite file database keeps open (and as many more for a burst).
+SQLITE_POOL = 32
+#: A connection execution option: this transaction only reads (`reading`).
+READS_ONLY = "tb_reads_only"
 #: Every commit synced to disk: a commit (an acknowledged webhook) survives a power loss.
 SQLITE_SYNCHRONOUS = "FULL"
 
@@ -179,10 +187,15 @@ def create_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Async
     """Create the async engine for a config URL, tuned for its backend."""
     async_url = to_async_url(url)
     if backend_name(url) == "sqlite":
-        engine = create_async_engine(async_url, echo=echo)
-        _tune_sqlite(engine)
         path = sqlite_path(url)
-        if path is not None and not _is_uri(url):
+        # A file database keeps SQLITE_POOL connections open: a connection beyond the pool is
+        # closed when given back, and opening one costs its PRAGMAs (WAL) each time; the widget
+        # holds one per request for its reads. An in-memory database has a single connection.
+        plain_file = path is not None and not _is_uri(url)
+        sizes = {"pool_size": SQLITE_POOL, "max_overflow": SQLITE_POOL} if plain_file else {}
+        engine = create_async_engine(async_url, echo=echo, **sizes)
+        _tune_sqlite(engine)
+        if plain_file and path is not None:
             _create_privately(engine, path)
         return engine
     kwargs: dict[str, Any] = {
@@ -235,12 +248,27 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        reads_only = connection.get_execution_options().get(READS_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if reads_only else "BEGIN IMMEDIATE")
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """A factory of sqlmodel AsyncSessions bound to `engine`, with expire_on_commit=False."""
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+
+
+@asynccontextmanager
+async def reading(sessions: Callable[[], AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """A session of `sessions` for reads only (use as `async with`).
+
+    On SQLite its transaction starts with a deferred `BEGIN` instead of `BEGIN IMMEDIATE`: it
+    reads a snapshot of the WAL and takes no lock, so it never waits for the writers. It must
+    not write: a write would try to take the write lock in the middle of the snapshot and fail
+    when another transaction committed meanwhile. On PostgreSQL it is an ordinary session.
+    """
+    async with sessions() as session:
+        await session.connection(execution_options={READS_ONLY: True})
+        yield session
 
 
 async def ping(engine: AsyncEngine) -> bool:

@@ -45,16 +45,22 @@ async def insert_item(
     session: AsyncSession, item: OutboxItem, *, supersede_pending: bool = False
 ) -> OutboxItem:
     """Add `item`; with `supersede_pending`, older pending rows of the same lane, kind and
-    coalesce_key are marked superseded first (only the newest state is ever sent)."""
+    coalesce_key are marked superseded first (only the newest state is ever sent), and the
+    new row keeps the most urgent priority among them (a digest's routine edit never delays
+    the operator's accept it now carries)."""
     if supersede_pending and item.coalesce_key is not None:
+        same = (
+            col(OutboxItem.lane) == item.lane,
+            col(OutboxItem.kind) == item.kind,
+            col(OutboxItem.coalesce_key) == item.coalesce_key,
+            col(OutboxItem.state) == OutboxState.PENDING.value,
+        )
+        urgent = (await session.exec(select(func.min(OutboxItem.priority)).where(*same))).one()
+        if urgent is not None and urgent < item.priority:
+            item.priority = urgent
         await session.exec(
             update(OutboxItem)
-            .where(
-                col(OutboxItem.lane) == item.lane,
-                col(OutboxItem.kind) == item.kind,
-                col(OutboxItem.coalesce_key) == item.coalesce_key,
-                col(OutboxItem.state) == OutboxState.PENDING.value,
-            )
+            .where(*same)
             .values(state=OutboxState.SUPERSEDED.value, done_at=utcnow())
         )
     session.add(item)
@@ -76,11 +82,19 @@ async def lease_heads(
     lease_until: datetime,
     limit: int,
     busy_destinations: Iterable[str] = (),
+    interactive_below: int | None = None,
+    busy_interactive: Iterable[str] = (),
 ) -> list[OutboxItem]:
     """Lease up to `limit` lane heads that are due, at most one per destination.
 
-    Ordered by priority (lower first), then id. Destinations in `busy_destinations` (already
-    in flight in this process) are skipped.
+    Ordered by priority (lower first), then id. Destinations in `busy_destinations` (an
+    ordinary row in flight in this process) are skipped.
+
+    With `interactive_below`, rows of a lower priority are interactive (what an operator waits
+    for right after pressing Accept) and a destination has two heads: its first interactive
+    row and its first ordinary one, so an Accept never waits behind an ordinary row that is
+    sleeping towards its pacing slot. `busy_interactive`: destinations whose interactive head
+    is in flight here.
     """
     if limit <= 0:
         return []
@@ -95,22 +109,43 @@ async def lease_heads(
         and_(col(row.state) == OutboxState.PENDING.value, col(row.not_before) <= now),
         and_(col(row.state) == OutboxState.LEASED.value, col(row.lease_until) < now),
     )
-    # Candidates are chosen by their id and destination only: the rows' payloads (a card's
-    # avatar PNG is ~30 kB) are loaded for the chosen ones, not for every candidate.
-    stmt = select(row.id, row.destination).where(due, ~blocked)
-    busy = list(busy_destinations)
-    if busy:
-        stmt = stmt.where(col(row.destination).not_in(busy))
+    # Candidates are chosen by their id, destination and priority only: the rows' payloads (a
+    # card's avatar PNG is ~30 kB) are loaded for the chosen ones, not for every candidate.
+    stmt = select(row.id, row.destination, row.priority).where(due, ~blocked)
+    busy = set(busy_destinations)
+    busy_fast = set(busy_interactive) if interactive_below is not None else set()
+    if interactive_below is None:
+        if busy:
+            stmt = stmt.where(col(row.destination).not_in(busy))
+    else:
+        both = busy & busy_fast
+        if both:
+            stmt = stmt.where(col(row.destination).not_in(both))
+        if busy - busy_fast:
+            stmt = stmt.where(
+                or_(
+                    col(row.destination).not_in(busy - busy_fast),
+                    col(row.priority) < interactive_below,
+                )
+            )
+        if busy_fast - busy:
+            stmt = stmt.where(
+                or_(
+                    col(row.destination).not_in(busy_fast - busy),
+                    col(row.priority) >= interactive_below,
+                )
+            )
     stmt = stmt.order_by(col(row.priority), col(row.id)).limit(limit * 4)
     if dialect_name(session) == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True, of=row)
     candidates = (await session.exec(stmt)).all()
     ids: list[int | None] = []  # (the column is Optional on the model; never None here)
-    seen: set[str] = set()
-    for item_id, destination in candidates:
-        if destination in seen:
+    seen: set[tuple[str, bool]] = set()
+    for item_id, destination, priority in candidates:
+        fast = interactive_below is not None and priority < interactive_below
+        if (destination, fast) in seen:
             continue
-        seen.add(destination)
+        seen.add((destination, fast))
         ids.append(item_id)
         if len(ids) >= limit:
             break

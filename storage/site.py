@@ -2,10 +2,42 @@
 
 from __future__ import annotations
 
+from sqlalchemy import bindparam
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import Conversation, Customer, Direction, Message
+from storage.models import OPEN_STATES, Conversation, Customer, Direction, Message
+
+# The two queries of every visitor message, built once (their parameters bound at each call).
+_OPEN_CONVERSATION = (
+    select(col(Conversation.id))
+    .join(Customer, col(Customer.id) == col(Conversation.customer_id))
+    .where(
+        col(Customer.channel) == bindparam("channel"),
+        col(Customer.external_id) == bindparam("visitor"),
+        col(Conversation.state).in_(OPEN_STATES),
+    )
+    .limit(1)
+)
+_OWN_MESSAGE = (
+    select(Message)
+    .join(Conversation, col(Conversation.id) == col(Message.conversation_id))
+    .join(Customer, col(Customer.id) == col(Conversation.customer_id))
+    .where(
+        col(Customer.channel) == bindparam("channel"),
+        col(Customer.external_id) == bindparam("visitor"),
+        col(Message.channel) == bindparam("channel"),
+        col(Message.external_id) == bindparam("external_id"),
+    )
+)
+
+
+async def visitor_has_open_conversation(session: AsyncSession, channel: str, visitor: str) -> bool:
+    """Whether the visitor has an open (new or accepted) conversation: one indexed lookup,
+    read without loading any row into the session."""
+    connection = await session.connection()
+    found = await connection.execute(_OPEN_CONVERSATION, {"channel": channel, "visitor": visitor})
+    return found.first() is not None
 
 
 async def visitor_messages(
@@ -37,18 +69,8 @@ async def visitor_message(
     session: AsyncSession, channel: str, visitor: str, external_id: str
 ) -> Message | None:
     """The visitor's own stored message with this platform id, or None."""
-    statement = (
-        select(Message)
-        .join(Conversation, col(Conversation.id) == col(Message.conversation_id))
-        .join(Customer, col(Customer.id) == col(Conversation.customer_id))
-        .where(
-            Customer.channel == channel,
-            Customer.external_id == visitor,
-            Message.channel == channel,
-            Message.external_id == external_id,
-        )
-    )
-    return (await session.exec(statement)).first()
+    values = {"channel": channel, "visitor": visitor, "external_id": external_id}
+    return (await session.exec(_OWN_MESSAGE, params=values)).first()
 
 
 async def visitor_message_by_id(

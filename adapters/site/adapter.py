@@ -19,12 +19,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from aiohttp import web
 
 from adapters.site import tokens
-from adapters.site.history import History, message_view
+from adapters.site.history import History, JustStored, message_view
 from adapters.site.hub import Hub
 from adapters.site.limits import (
     CONNECTIONS,
@@ -35,6 +35,7 @@ from adapters.site.limits import (
     UPLOADS,
     RateLimiter,
 )
+from adapters.site.open_visitors import OpenVisitors
 from adapters.site.origins import OriginPolicy
 from adapters.site.push import SitePush
 from adapters.site.quotas import UploadQuotas
@@ -43,18 +44,19 @@ from adapters.site.sender import SiteSender
 from adapters.site.settings import SiteSettings, Widget
 from adapters.site.sockets import SocketCaps
 from adapters.site.uploads import FileStore
+from bridge.adapter import TellsStoredInbound
 from bridge.components import ComponentState
 from bridge.core.texts import CustomerTexts
 from bridge.web.clients import ClientAddress
-from storage.conversations import find_open_conversation
-from storage.customers import find_customer
-from storage.db import backend_name
-from storage.site import visitor_message, visitor_message_by_id
+from storage.db import backend_name, reading
+from storage.messages import attachments_json
+from storage.site import visitor_has_open_conversation, visitor_message, visitor_message_by_id
 
 if TYPE_CHECKING:
     from sqlmodel.ext.asyncio.session import AsyncSession
 
     from bridge.adapter import CoreSink
+    from bridge.events import Inbound
     from config import BridgeConfig
 
 log = logging.getLogger(__name__)
@@ -90,6 +92,8 @@ class SiteAdapter:
         self.channel = f"site:{widget_id}"
         self.name = f"channel:{self.channel}"
         self.sink = sink
+        # Checked once: isinstance against a runtime protocol is slow for every message.
+        self._tells_stored = isinstance(sink, TellsStoredInbound)
         self.key = signing_key
         self.sessions = sessions
         self.files = files
@@ -108,6 +112,8 @@ class SiteAdapter:
         self.connection_limit = RateLimiter(CONNECTIONS)
         #: Keyed by the widget id: new conversations of all its visitors (limits.py).
         self.new_conversation_limit = RateLimiter(NEW_CONVERSATIONS)
+        #: Visitors whose conversation was open a moment ago (open_visitors.py).
+        self.open_visitors = OpenVisitors()
         #: Bytes a visitor, an address and the widget may store (quotas.py).
         self.upload_quotas = UploadQuotas(files.root / widget_id)
         self._state = ComponentState("stopped")
@@ -151,7 +157,7 @@ class SiteAdapter:
         """A stored message of this visitor as the widget shows it, or None."""
         if message_id is None:
             return None
-        async with self.sessions() as session:
+        async with reading(self.sessions) as session:
             message = await visitor_message_by_id(session, self.channel, visitor, message_id)
         if message is None:
             return None
@@ -159,16 +165,43 @@ class SiteAdapter:
 
     async def has_open_conversation(self, visitor: str) -> bool:
         """Whether the visitor's next message goes into a conversation already open (True)
-        or would open a new one, with a card in the group's feed (False)."""
-        async with self.sessions() as session:
-            customer = await find_customer(session, self.channel, visitor)
-            if customer is None or customer.id is None:
-                return False
-            return await find_open_conversation(session, customer.id) is not None
+        or would open a new one, with a card in the group's feed (False). A visitor who was
+        seen with an open conversation a moment ago is not asked about (open_visitors.py)."""
+        if visitor in self.open_visitors:
+            return True
+        async with reading(self.sessions) as session:
+            found = await visitor_has_open_conversation(session, self.channel, visitor)
+        if found:
+            self.open_visitors.remember(visitor)
+        return found
+
+    async def store_message(
+        self, visitor: str, event: Inbound
+    ) -> tuple[bool, dict[str, Any] | None]:
+        """Store the visitor's message through the core (committed on return): whether it was
+        new (False: a repeat), and the stored message as the widget shows it (None when the
+        core stored none). A new message's view is made from the event and the id the core
+        reports (`sent_at` set, so its time is the stored one), without reading it back."""
+        sink = self.sink
+        if self._tells_stored:
+            stored = await cast(TellsStoredInbound, sink).inbound_stored(event)
+            if stored is not None and stored.message_id is not None and event.sent_at is not None:
+                message = JustStored(
+                    id=stored.message_id,
+                    text=event.text,
+                    attachments=attachments_json(event.attachments),
+                    created_at=event.sent_at,
+                    external_id=event.external_id,
+                )
+                return True, message_view(message, visitor, self.file_link)
+            is_new = stored is not None
+        else:
+            is_new = await sink.inbound(event)
+        return is_new, await self.own_message_view(visitor, event.external_id)
 
     async def own_message_view(self, visitor: str, external_id: str) -> dict[str, Any] | None:
         """The visitor's message the core stored under `external_id`, as the widget shows it."""
-        async with self.sessions() as session:
+        async with reading(self.sessions) as session:
             message = await visitor_message(session, self.channel, visitor, external_id)
         return None if message is None else message_view(message, visitor, self.file_link)
 

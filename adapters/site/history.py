@@ -9,8 +9,11 @@ operator's files get the link of the copy kept for the visitor (adapters/site/re
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from storage.db import reading
 from storage.models import Direction, Message
 from storage.site import visitor_messages
 
@@ -61,8 +64,25 @@ def attachment_view(
     return view
 
 
+@dataclass(frozen=True, slots=True)
+class JustStored:
+    """A visitor's message the core has just stored, as `message_view` reads it (the fields of
+    its `Message` row, without making one)."""
+
+    id: int
+    text: str | None
+    attachments: list[dict[str, Any]] | None
+    created_at: datetime
+    external_id: str
+    direction: Direction = Direction.IN
+    author: str | None = None
+
+
 def message_view(
-    message: Message, visitor: str, file_link: FileLink, reply_file: ReplyFile | None = None
+    message: Message | JustStored,
+    visitor: str,
+    file_link: FileLink,
+    reply_file: ReplyFile | None = None,
 ) -> dict[str, Any]:
     """A stored message as the widget shows it."""
     outgoing = message.direction == Direction.OUT
@@ -101,7 +121,7 @@ class History:
 
     async def since(self, visitor: str, after_id: int = 0, limit: int = 200) -> list[dict]:
         """The visitor's messages newer than `after_id`, oldest first."""
-        async with self._sessions() as session:
+        async with reading(self._sessions) as session:
             messages = await visitor_messages(
                 session, self.channel, visitor, after_id=after_id, limit=limit
             )

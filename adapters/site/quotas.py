@@ -124,16 +124,35 @@ class StoredTotal:
         self._clock = clock
         self._total = 0
         self._read_at: float | None = None
+        #: The one scan under way (concurrent uploads wait for it instead of each walking
+        #: the folder), and the bytes added while it walks.
+        self._scan: asyncio.Future[None] | None = None
+        self._added_during_scan = 0
 
     async def current(self) -> int:
         now = self._clock()
-        if self._read_at is None or now - self._read_at >= self.rescan:
-            self._total = await asyncio.to_thread(folder_size, self.folder)
-            self._read_at = now
+        if self._scan is None and (self._read_at is None or now - self._read_at >= self.rescan):
+            self._added_during_scan = 0
+            self._scan = asyncio.ensure_future(self._rescan())
+        if self._scan is not None:
+            await asyncio.shield(self._scan)
         return self._total
+
+    async def _rescan(self) -> None:
+        try:
+            scanned = await asyncio.to_thread(folder_size, self.folder)
+            # A file stored while the folder was walked may or may not be in `scanned`:
+            # count it again rather than forget it (a scan must never lower the total by
+            # what concurrent uploads just added).
+            self._total = scanned + self._added_during_scan
+            self._read_at = self._clock()
+        finally:
+            self._scan = None
 
     def add(self, size: int) -> None:
         self._total += size
+        if self._scan is not None:
+            self._added_during_scan += size
 
 
 def folder_size(folder: Path) -> int:

@@ -50,6 +50,7 @@ from bridge.core.texts import LANGUAGES, CustomerTexts
 from bridge.events import ACTION_SHAPE, MAX_ACTION, Attachment, CustomerProfile, Inbound
 from bridge.web.bodies import BodyTooLarge, body_limit, read_limited
 from bridge.web.untrusted import NotJson, bearer_token, parse_json, same_secret
+from storage.timeutil import utcnow
 
 if TYPE_CHECKING:
     from adapters.site.adapter import SiteAdapter
@@ -236,13 +237,15 @@ def widget_routes(adapter: SiteAdapter) -> list[web.AbstractRouteDef]:
             text=text.strip(),
             attachments=attachments,
             profile=CustomerProfile(display_name=(name or "").strip() or None),
+            sent_at=utcnow(),
         )
         try:
-            is_new = await adapter.sink.inbound(event)
+            is_new, view = await adapter.store_message(visitor, event)
         except Exception:
             log.exception("site: the core did not store a visitor's message")
             raise web.HTTPServiceUnavailable(text="not stored, please retry") from None
-        view = await adapter.own_message_view(visitor, external_id)
+        if is_new:  # stored: its conversation is open now, new or not
+            adapter.open_visitors.remember(visitor)
         if view is not None and is_new:
             await adapter.hub.push(visitor, {"type": "message", "message": view})
         return web.json_response({"message": view, "duplicate": not is_new})

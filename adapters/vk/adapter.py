@@ -142,6 +142,7 @@ class VkAdapter:
         if self._http is not None:
             await self._http.close()
             self._http = None
+        await self.profiles.close()
         await asyncio.to_thread(self.client.close)
         self._state = ComponentState("stopped")
 
@@ -188,7 +189,7 @@ class VkAdapter:
                 log.debug("VK: ignored: %s", update.reason)
                 continue
             if isinstance(update, InboundUpdate) and update.event.profile is None:
-                update = await with_profile(update, self.profiles.lookup, "VK")
+                update = await with_profile(update, self.profiles.for_message, "VK")
             await apply(self._sink, self.channel, update)
 
     async def denied(self, user: str) -> bool:

@@ -1,5 +1,7 @@
 """`talker-bridge avatar`: render one customer avatar to a PNG file and print its path.
 
+Without `-o` it writes avatar.png in the current folder and prints that file's full path.
+
     talker-bridge avatar --name "Иван Петров" --channel vk -o ivan.png
     talker-bridge avatar --guest-number 17 --channel site:shop -o guest.png
 
@@ -12,6 +14,8 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+
+DEFAULT_OUTPUT = "avatar.png"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -30,8 +34,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         required=True,
         help="where the customer writes from: telegram, vk, viber, facebook or site[:ID]",
     )
-    parser.add_argument("-o", "--output", default="avatar.png", help="PNG file to write")
-    parser.add_argument("--size", type=int, default=256, help="side in pixels (default 256)")
+    parser.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help=f"PNG file to write (default: {DEFAULT_OUTPUT} in the current folder, "
+        "whose full path is printed)",
+    )
+    parser.add_argument("--size", type=int, default=256, help="side in pixels")
     parser.add_argument(
         "--seed", help="stable customer id that picks the colour (default: the name)"
     )
@@ -56,7 +66,9 @@ def run(args: argparse.Namespace) -> int:
         png = render_avatar(name, badge=badge, seed=seed, size=args.size)
     except ValueError as exc:
         return _fail(str(exc))
-    output = Path(args.output)
+    # Without -o the file lands in the current folder: print its full path, so the user sees
+    # where it went; with -o the path is printed as given.
+    output = Path(args.output) if args.output else Path(DEFAULT_OUTPUT).resolve()
     try:
         output.write_bytes(png)
     except OSError as exc:

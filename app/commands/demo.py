@@ -1,4 +1,5 @@
-"""`talker-bridge demo [--port 8080]`: the whole product in a browser, with no tokens.
+"""`talker-bridge demo [--port 8080] [--mode private]`: the whole product in a browser, with no
+tokens.
 
 Starts the fake Telegram, VK, Viber and Facebook in-process, the bridge's real components
 against them (SQLite in a temporary folder, every channel on), and prints the page to open:
@@ -27,7 +28,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="multiply the platforms' rate limits and the bridge's pacing by this factor "
         "(1 = Telegram's real limits, 20 posts a minute into the group)",
     )
-    parser.add_argument("--log-level", default="warning", choices=["debug", "info", "warning"])
+    parser.add_argument(
+        "--mode",
+        default="topics",
+        choices=["topics", "private"],
+        help="the operators' group mode: topics (a forum topic per customer) or private "
+        "(an accepted conversation goes on in a topic of the operator's private chat)",
+    )
+    parser.add_argument(
+        "--log-level",
+        default="warning",
+        choices=["debug", "info", "warning"],
+        help="the least severe log records to print",
+    )
     parser.set_defaults(func=run)
 
 
@@ -53,7 +66,11 @@ def run(args: argparse.Namespace) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         demo = DemoRunner(
-            host=args.host, port=args.port, language=args.language, time_scale=args.time_scale
+            host=args.host,
+            port=args.port,
+            language=args.language,
+            time_scale=args.time_scale,
+            mode=args.mode,
         )
         try:
             await demo.start()

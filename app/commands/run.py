@@ -12,7 +12,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("run", help="run the bridge service")
     parser.add_argument("-c", "--config", required=True, metavar="FILE", help="the config file")
     parser.add_argument("--log-json", action="store_true", help="log JSON lines")
-    parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning"])
+    parser.add_argument(
+        "--log-level",
+        default="info",
+        choices=["debug", "info", "warning"],
+        help="the least severe log records to print",
+    )
     parser.add_argument("--port", type=int, default=None, help="override http.port")
     parser.add_argument(
         "--time-scale",

@@ -9,8 +9,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "sandbox", help="serve fake Telegram, VK, Viber and Facebook APIs on one port"
     )
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8081)
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", type=int, default=8081, help="port to listen on")
     parser.add_argument(
         "--time-scale",
         type=float,
@@ -29,15 +29,18 @@ def run(args: argparse.Namespace) -> int:
     from sandbox.server import Sandbox
 
     async def serve() -> None:
-        sandbox = Sandbox(time_scale=args.time_scale)
-        running = await start_app(sandbox.build_app(), args.host, args.port)
-        print(f"Sandbox listening on {running.base_url}", flush=True)
-        snippet = sandbox.config_snippet(running.base_url)
-        print("Point a bridge at it with:\n" + snippet, flush=True)
+        # Handle the signals before printing anything, so whoever reads the output and then
+        # stops the sandbox gets a clean stop.
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
+        sandbox = Sandbox(time_scale=args.time_scale)
+        running = await start_app(sandbox.build_app(), args.host, args.port)
+        print(f"Sandbox listening on {running.base_url}", flush=True)
+        snippet = sandbox.config_snippet(running.base_url)
+        print("Point a bridge at it with:\n" + snippet + "\n", flush=True)
+        print("Press Ctrl+C to stop.", flush=True)
         try:
             await stop.wait()
         finally:

@@ -33,7 +33,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "Viber and VK's Callback API, and print what to paste into Meta's console for "
         "Facebook. Run it while the bridge is running and reachable at http.public_url.",
     )
-    parser.add_argument("-c", "--config", default=DEFAULT_CONFIG, metavar="FILE")
+    parser.add_argument(
+        "-c", "--config", default=DEFAULT_CONFIG, metavar="FILE", help="the bridge config (YAML)"
+    )
     parser.set_defaults(func=set_webhooks)
 
 

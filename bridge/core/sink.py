@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any, Protocol
 
-from bridge.adapter import DeliveryState, LooksUpProfiles
+from bridge.adapter import DeliveryState, LooksUpProfiles, StoredInbound
 from bridge.components import ComponentState
 from bridge.core.cards import escape
 from bridge.core.group_commit import IngestStopped
@@ -153,9 +153,14 @@ class BridgeSink:
     async def inbound(self, event: Inbound) -> bool:
         """Store the message (one transaction, or the batches' shared commit while they run);
         False when it was already stored or refused."""
+        return await self.inbound_stored(event) is not None
+
+    async def inbound_stored(self, event: Inbound) -> StoredInbound | None:
+        """`inbound`, saying which message was stored (bridge.adapter.TellsStoredInbound);
+        None when it was already stored or refused."""
         if self.batches is not None and self.batches.running:
             try:
-                return await self.batches.inbound(event)
+                return await self.batches.inbound_stored(event)
             except IngestStopped:  # stopping: not stored, store it alone below
                 log.debug(
                     "inbound %s:%s stored alone (batches stopping)",
@@ -164,7 +169,7 @@ class BridgeSink:
                 )
         group = self.admit(event)
         if group is None:
-            return False
+            return None
         try:
             async with self.runtime.transaction() as session:
                 result = await handle_inbound(
@@ -178,8 +183,8 @@ class BridgeSink:
                 await self.settle(session, event, result)
         except DuplicateInbound:
             log.debug("inbound %s:%s stored concurrently", event.channel, event.external_id)
-            return False
-        return self.stored(event, result)
+            return None
+        return self.receipt(event, result)
 
     def hours_now(self, group: str) -> HoursNow:
         """The group's working hours now (open or closed, the next opening), decided once for
@@ -211,6 +216,12 @@ class BridgeSink:
                 desk=self.runtime.desk,
                 language=self.language,
             )
+
+    def receipt(self, event: Inbound, result: InboundResult) -> StoredInbound | None:
+        """`stored`, then what an adapter is told: None for a duplicate."""
+        if not self.stored(event, result):
+            return None
+        return StoredInbound(result.message_id, result.conversation_id)
 
     def stored(self, event: Inbound, result: InboundResult) -> bool:
         """After the commit: a guest's name is looked up later; False for a duplicate."""

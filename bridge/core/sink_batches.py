@@ -38,6 +38,7 @@ from storage.state import mark_event_processed, mark_events_processed
 if TYPE_CHECKING:
     from sqlmodel.ext.asyncio.session import AsyncSession
 
+    from bridge.adapter import StoredInbound
     from bridge.core.sink import BridgeSink
     from bridge.events import Inbound
 
@@ -135,10 +136,16 @@ class InboundBatches:
         dedupes it, or the id `processed_as` names). Raises what storing it raised (the
         caller's update is then retried or refused).
         """
+        return await self.inbound_stored(event, update_id) is not None
+
+    async def inbound_stored(
+        self, event: Inbound, update_id: int | str | None = None
+    ) -> StoredInbound | None:
+        """`inbound`, saying which message was stored (None: a repeat or a refused event)."""
         assert self.committer is not None, "InboundBatches.start() first"
         group = self.sink.admit(event)
         if group is None:
-            return False
+            return None
         source: str | None = self.source
         mark = _PROCESSED_AS.get() if update_id is None else None
         if mark is not None and not mark.recorded:
@@ -152,7 +159,7 @@ class InboundBatches:
             result = InboundResult("duplicate")
         if source is not None and mark is not None:
             mark.recorded = True
-        return self.sink.stored(event, result)
+        return self.sink.receipt(event, result)
 
     def _committed(self) -> None:
         # Most messages into a new conversation change only rows the worker already knows

@@ -15,9 +15,12 @@ from __future__ import annotations
 
 from bridge.outbox.coalesce import KIND_DASHBOARD, KIND_EDIT, KIND_TEXT
 from bridge.outbox.enqueue import (
+    INTERACTIVE_BELOW,
+    PRIORITY_CARD_CHANGE,
     PRIORITY_DASHBOARD,
     PRIORITY_DEFAULT,
     PRIORITY_INQUIRY,
+    PRIORITY_INTERACTIVE,
     PRIORITY_RELAY,
     PRIORITY_REPLY,
     enqueue,
@@ -28,12 +31,15 @@ from bridge.outbox.senders import Sender, Senders, random_id_for
 from bridge.outbox.worker import OutboxCall, OutboxWorker
 
 __all__ = [
+    "INTERACTIVE_BELOW",
     "KIND_DASHBOARD",
     "KIND_EDIT",
     "KIND_TEXT",
+    "PRIORITY_CARD_CHANGE",
     "PRIORITY_DASHBOARD",
     "PRIORITY_DEFAULT",
     "PRIORITY_INQUIRY",
+    "PRIORITY_INTERACTIVE",
     "PRIORITY_RELAY",
     "PRIORITY_REPLY",
     "Bucket",

@@ -12,7 +12,8 @@ Three kinds of collapse, chosen by an item's `kind` and `coalesce_key`:
 - every other kind is sent as it is.
 
 A `part` is `{"author": "Ivan Petrov", "at": "14:02", "html": "<already escaped text>"}`: the
-caller escapes the text (it may carry markup), this module escapes the author.
+caller escapes the text (it may carry markup), this module escapes the author. A part with
+`"raw": true` goes as its html alone (the header over a conversation's history).
 """
 
 from __future__ import annotations
@@ -43,7 +44,10 @@ class Mergeable(Protocol):
 
 
 def format_part(part: dict[str, Any]) -> str:
-    """One merged part: the author in bold, a dot, the time, then the text on the next line."""
+    """One merged part: the author in bold, a dot, the time, then the text on the next line;
+    a `raw` part (a heading over the parts after it) is its html as it is."""
+    if part.get("raw"):
+        return str(part.get("html", ""))
     author = html.escape(str(part.get("author") or ""), quote=False)
     at = html.escape(str(part.get("at") or ""), quote=False)
     header = f"<b>{author}</b> · {at}" if at else f"<b>{author}</b>"

@@ -15,7 +15,15 @@ from storage.models import OutboxItem
 from storage.outbox import insert_item
 
 # Lower goes sooner (across lanes; within a lane id order always wins).
+#: What an operator waits for right after pressing Accept: the topic and its history. Rows
+#: below `INTERACTIVE_BELOW` are interactive: a destination has a head of their own and they
+#: may use the reserve of a group's window (bridge/outbox/pacing.py).
+PRIORITY_INTERACTIVE = 5
+INTERACTIVE_BELOW = PRIORITY_INTERACTIVE + 1
 PRIORITY_REPLY = 10  # an operator's answer to a customer
+#: A card's new state after an operator's action (accepted, transferred, closed): before the
+#: storm's new cards, so nobody else presses an Accept that is already taken.
+PRIORITY_CARD_CHANGE = 15
 PRIORITY_INQUIRY = 20  # a new inquiry's card
 PRIORITY_RELAY = 50  # a customer's message relayed into the operators' group
 PRIORITY_DEFAULT = 100

@@ -20,12 +20,23 @@ database) share one budget exactly. After a 429 nothing goes before `retry_after
 the penalty window a GCRA bucket runs `penalty_factor` times slower and a window bucket
 allows only N / `penalty_factor` calls in any W (and paces its GCRA part that much slower).
 
+Interactive calls (what an operator waits for right after pressing Accept: the topic, its
+history) are paced apart from the ordinary traffic of a window bucket. Ordinary calls leave
+the bucket's `reserve` calls of its window free (they hold at most N − `reserve` of it, and
+their spread shares out that smaller budget), and an interactive call takes the earliest
+moment at which the window and the chat's pace still hold with it added, even before a slot
+an ordinary call reserved earlier and is sleeping towards: the window's log is a set of
+slots, not a queue. So with the group's budget spent by a storm an operator's Accept still
+goes within about a second (or, once the reserve is used, at the next slot the window
+frees), while the group never sees more than N calls in any W.
+
 Pure functions on `BucketState`; storage/outbox.py loads and saves the rows around them
 (`dump_log` / `load_log` turn the window log into the row's text column and back).
 """
 
 from __future__ import annotations
 
+import bisect
 import json
 import math
 from collections.abc import Mapping, Sequence
@@ -49,22 +60,58 @@ def reserve(
     now: float,
     *,
     penalty_factor: float = 2.0,
+    interactive: bool = False,
 ) -> float:
     """Reserve the earliest slot at which every bucket allows one call; update the states.
 
     Returns the slot (>= now). `states` must hold an entry for every bucket key.
+    `interactive`: this call may use the window's `reserve` (which ordinary calls leave
+    free) and go before slots ordinary calls reserved earlier (see the module docstring).
     """
-    slot = now
-    for bucket in buckets:
-        slot = max(slot, _earliest(bucket, states[bucket.key], now, penalty_factor))
+    windows = [bucket for bucket in buckets if bucket.window]
+    allowed_at = {
+        bucket.key: _earliest(bucket, states[bucket.key], now, penalty_factor)
+        for bucket in buckets
+        if not (interactive and bucket.window)
+    }
+    slot = max([now, *allowed_at.values()])
+    if interactive:
+        for bucket in windows:
+            state = states[bucket.key]
+            # The window's own pace and a 429's retry_after (penalize moves `next_at`) hold.
+            held = state.next_at - (bucket.burst - 1) * _spacing(
+                bucket, state, now, penalty_factor
+            )
+            slot = max(slot, _earliest_inserted(bucket, state, max(slot, held), penalty_factor))
     for bucket in buckets:
         state = states[bucket.key]
         spacing = _spacing(bucket, state, slot, penalty_factor)
-        state.next_at = max(state.next_at, slot) + spacing
         if bucket.window:
-            state.log.append(slot)
-            del state.log[: -bucket.window]
+            state.next_at = max(state.next_at, slot) + spacing
+            _log_slot(state, bucket, slot, now)
+        elif windows:
+            # A window may hold this call seconds (a Telegram group) or minutes (a Viber
+            # user's hour) ahead: the shared buckets beside it (the bot's 30 a second) are
+            # charged when they allowed the call, or every other destination of the account
+            # would wait behind that slot. Calls charged early that land together are at most
+            # the worker's concurrency, well inside the account's own burst.
+            charged = max(now, allowed_at[bucket.key])
+            state.next_at = max(state.next_at, charged) + spacing
+        else:
+            state.next_at = max(state.next_at, slot) + spacing
     return slot
+
+
+def _log_slot(state: BucketState, bucket: Bucket, slot: float, now: float) -> None:
+    """Add `slot` to the window's log: the last `window` slots, and every slot that may still
+    share a period with a call made from now on (an interactive call can land before slots
+    reserved ahead of it, so those behind must stay counted too)."""
+    log = state.log
+    log.append(slot)
+    log.sort()
+    keep = min(len(log) - bucket.window, bisect.bisect_right(log, now - bucket.period))
+    if keep > 0:
+        del log[:keep]
 
 
 def penalize(
@@ -107,6 +154,82 @@ def load_log(text: str | None) -> list[float]:
     return sorted(float(x) for x in value)
 
 
+def _allowed(bucket: Bucket, state: BucketState, at: float, penalty_factor: float) -> int:
+    """Calls the window allows in any period at `at` (fewer while penalised after a 429)."""
+    if at < state.penalty_until:
+        return max(1, math.floor(bucket.window / penalty_factor))
+    return bucket.window
+
+
+def _earliest_inserted(
+    bucket: Bucket, state: BucketState, at: float, penalty_factor: float
+) -> float:
+    """An interactive call on a window bucket: the earliest moment >= `at` at which one more
+    call keeps every period at or under the window's calls (the slots reserved in the future
+    included) and the chat's pace (a token bucket of `burst` calls, one per `pace`).
+
+    The candidates are `at` and the moments a logged slot leaves a period or frees a token;
+    when none fits, the call goes after the last slot, like an ordinary one."""
+    log = state.log
+    candidates = {at}
+    spacing = _spacing(bucket, state, at, penalty_factor)
+    for slot in log:
+        candidates.add(slot + bucket.period + 1e-6)
+        if spacing:
+            candidates.update(slot + k * spacing for k in range(1, bucket.burst + 1))
+    ordered = sorted(c for c in candidates if c >= at)
+    for candidate in ordered:
+        if _window_fits(bucket, state, candidate, penalty_factor) and _pace_fits(
+            bucket, state, candidate, penalty_factor
+        ):
+            return candidate
+    # No moment fits the pace as well (a log that broke it already, after a late call):
+    # after the last slot, at the first moment the window allows.
+    after = max([at, *log[-1:]]) + spacing
+    for candidate in sorted({after, *(c for c in ordered if c > after)}):
+        if _window_fits(bucket, state, candidate, penalty_factor):
+            return candidate
+    return max(after, *(slot + bucket.period for slot in log[-1:]))
+
+
+def _window_fits(
+    bucket: Bucket, state: BucketState, candidate: float, penalty_factor: float
+) -> bool:
+    """Whether every period that holds `candidate` holds at most the window's calls with it."""
+    slots = sorted([*state.log, candidate])
+    allowed = _allowed(bucket, state, candidate, penalty_factor)
+    period = bucket.period
+    # The periods that hold the candidate end at it or at the slots after it within a period.
+    for end in slots:
+        if end < candidate or end >= candidate + period:
+            continue
+        if sum(1 for other in slots if end - period < other <= end) > allowed:
+            return False
+    return True
+
+
+def _pace_fits(
+    bucket: Bucket, state: BucketState, candidate: float, penalty_factor: float
+) -> bool:
+    """Whether the chat's pace (a token bucket of `burst` calls, one per spacing) holds with
+    `candidate` added, from a full bucket just before it onwards."""
+    spacing = _spacing(bucket, state, candidate, penalty_factor)
+    if not spacing:
+        return True
+    start = candidate - bucket.burst * spacing
+    slots = sorted([*(slot for slot in state.log if slot > start), candidate])
+    tokens = float(bucket.burst)
+    previous: float | None = None
+    for slot in slots:
+        if previous is not None:
+            tokens = min(float(bucket.burst), tokens + (slot - previous) / spacing)
+        if tokens < 1 - 1e-9:
+            return False
+        tokens -= 1
+        previous = slot
+    return True
+
+
 def _earliest(bucket: Bucket, state: BucketState, at: float, penalty_factor: float) -> float:
     spacing = _spacing(bucket, state, at, penalty_factor)
     earliest = state.next_at - (bucket.burst - 1) * spacing
@@ -114,9 +237,7 @@ def _earliest(bucket: Bucket, state: BucketState, at: float, penalty_factor: flo
         log = state.log
         if log:
             earliest = max(earliest, log[-1])
-        allowed = bucket.window
-        if at < state.penalty_until:
-            allowed = max(1, math.floor(bucket.window / penalty_factor))
+        allowed = max(1, _allowed(bucket, state, at, penalty_factor) - bucket.reserve)
         if len(log) >= allowed:
             earliest = max(earliest, log[-allowed] + bucket.period)
         if bucket.spread_after:

@@ -39,6 +39,8 @@ class Bucket:
     up to `burst` (`pace == 0`: no such spacing). With `spread_after` = b > 0, once b calls
     lie in the window the rest of its budget is spread evenly until the oldest of them leaves
     it, so a burst never leaves the window dry for the rest of the minute (0: off).
+    `reserve`: calls of the window that ordinary calls leave free for interactive ones (what
+    an operator waits for right after Accept; see pacing.py).
     """
 
     key: str
@@ -47,6 +49,7 @@ class Bucket:
     window: int = 0
     pace: float = 0.0
     spread_after: int = 0
+    reserve: int = 0
 
     def __post_init__(self) -> None:
         if self.interval < 0:
@@ -57,6 +60,10 @@ class Bucket:
             raise ValueError(f"bucket {self.key!r}: window must be >= 0, got {self.window}")
         if self.pace < 0:
             raise ValueError(f"bucket {self.key!r}: pace must be >= 0, got {self.pace}")
+        if self.reserve < 0 or (self.window and self.reserve >= self.window):
+            raise ValueError(
+                f"bucket {self.key!r}: reserve must be >= 0 and below window, got {self.reserve}"
+            )
         if self.spread_after < 0:
             raise ValueError(
                 f"bucket {self.key!r}: spread_after must be >= 0, got {self.spread_after}"
@@ -111,6 +118,7 @@ class BucketMaker:
         per_second: float = 0.0,
         burst: int = 1,
         spread_after: int = 0,
+        reserve: int = 0,
     ) -> Bucket:
         """A window bucket: at most `calls` in any `seconds`; besides that (`per_second` > 0)
         about `per_second` calls a second with bursts of up to `burst`; see `Bucket`."""
@@ -123,6 +131,7 @@ class BucketMaker:
             window=calls,
             pace=pace,
             spread_after=spread_after,
+            reserve=reserve,
         )
 
 

@@ -51,6 +51,7 @@ from bridge.errors import PermanentError, RetryAfter, TransientError
 from bridge.outbox import metrics
 from bridge.outbox.alarm import AlarmListener, AlarmTracker, StuckDestination
 from bridge.outbox.coalesce import can_merge, mergeable_prefix, merged_payload
+from bridge.outbox.enqueue import INTERACTIVE_BELOW
 from bridge.outbox.handlers import HandlerRegistry
 from bridge.outbox.lease import DeadlineExceeded, Heartbeat, HeldLease, LeaseLost, run_within
 from bridge.outbox.pacing import BucketState, dump_log, load_log, penalize, reserve
@@ -66,6 +67,8 @@ log = logging.getLogger(__name__)
 MAX_MERGE = 50  # rows looked at behind a head when merging
 #: A call later than this share of its window after its slot takes a new slot (see _too_late).
 LATE_SHARE = 0.015
+#: An ordinary call held by a window reserves its slot only this close to it (seconds).
+RESERVE_AHEAD = 0.02
 #: The default deadline of one delivery (config `outbox.delivery_timeout_seconds`).
 DELIVERY_TIMEOUT = 120.0
 
@@ -87,6 +90,12 @@ class OutboxCall:
     message_id: int | None = None
     merged_ids: tuple[int, ...] = field(default=())
     handler: str | None = None
+    priority: int = 100
+
+    @property
+    def interactive(self) -> bool:
+        """What an operator waits for right after pressing Accept (see `INTERACTIVE_BELOW`)."""
+        return self.priority < INTERACTIVE_BELOW
 
 
 @dataclass(slots=True)
@@ -151,7 +160,8 @@ class OutboxWorker:
         self._stopping = False
         self._dispatcher: asyncio.Task[None] | None = None
         self._heartbeat: asyncio.Task[None] | None = None
-        self._tasks: dict[asyncio.Task[None], str] = {}
+        #: task -> (destination, interactive): a destination has one head of each class.
+        self._tasks: dict[asyncio.Task[None], tuple[str, bool]] = {}
         self._calling: set[asyncio.Task[None]] = set()
         self._last_stats = 0.0
 
@@ -232,14 +242,16 @@ class OutboxWorker:
                 now=now,
                 lease_until=now + timedelta(seconds=self.lease_seconds),
                 limit=free,
-                busy_destinations=set(self._tasks.values()),
+                busy_destinations={dest for dest, fast in self._tasks.values() if not fast},
+                interactive_below=INTERACTIVE_BELOW,
+                busy_interactive={dest for dest, fast in self._tasks.values() if fast},
             )
             calls = [(_snapshot(row), row.lease_token) for row in rows]
             await session.commit()
         for call, token in calls:
             lease = self.leases.hold({call.id: token}, started)
             task = asyncio.create_task(self._run(call, lease), name=f"outbox-row-{call.id}")
-            self._tasks[task] = call.destination
+            self._tasks[task] = (call.destination, call.interactive)
             task.add_done_callback(self._task_done)
 
     def _task_done(self, task: asyncio.Task[None]) -> None:
@@ -266,12 +278,12 @@ class OutboxWorker:
         try:
             self._check_handlers([head])
             buckets = self.policy.buckets_for(head.platform, head.destination, head.payload)
-            slot = await self._wait_for_slot(buckets)
+            slot = await self._wait_for_slot(buckets, head.interactive)
             group = await self._take_followers(head, lease)
             ids = [row.id for row in group]
             self._check_handlers(group)
             if self._too_late(buckets, slot):
-                await self._wait_for_slot(buckets)
+                await self._wait_for_slot(buckets, head.interactive)
             call = replace(head, payload=merged_payload(group), merged_ids=tuple(ids))
             sender = self.senders.get(head.platform)
             if sender is None:
@@ -331,9 +343,19 @@ class OutboxWorker:
             log.error("outbox: rows %s not sent: %s", [row.id for row in group], reason)
             raise TransientError(f"{reason}: not sent")
 
-    async def _wait_for_slot(self, buckets: Sequence[Any]) -> float:
-        """Reserve a pacing slot and sleep until it (the heartbeat keeps the rows leased)."""
-        slot = await self._reserve(buckets)
+    async def _wait_for_slot(self, buckets: Sequence[Any], interactive: bool = False) -> float:
+        """Reserve a pacing slot and sleep until it (the heartbeat keeps the rows leased).
+
+        An ordinary call held by a window (a group's 20 a minute) does not reserve a slot
+        ahead: it sleeps until the window would let it go and reserves then, so an interactive
+        call that comes meanwhile takes that slot and the ordinary one the next (a slot
+        reserved ahead would make the operator's Accept wait behind it)."""
+        held_by_window = not interactive and any(bucket.window for bucket in buckets)
+        while True:
+            slot, reserved = await self._reserve(buckets, interactive, ahead=not held_by_window)
+            if reserved:
+                break
+            await asyncio.sleep(max(0.0, slot - self.clock()))
         wait = slot - self.clock()
         if wait > 0:
             await asyncio.sleep(wait)
@@ -380,21 +402,33 @@ class OutboxWorker:
             lease.add(tokens, self.leases.safe_until(started))
         return [head, *followers]
 
-    async def _reserve(self, buckets: Sequence[Any]) -> float:
+    async def _reserve(
+        self, buckets: Sequence[Any], interactive: bool = False, *, ahead: bool = True
+    ) -> tuple[float, bool]:
+        """(slot, reserved): the call's slot, reserved. Without `ahead`, a slot further than
+        `RESERVE_AHEAD` away is only looked at, not reserved (try again then)."""
         if not buckets:
-            return self.clock()
+            return self.clock(), True
         async with self.session_factory() as session:
             rows = await store.lock_pacing(session, [b.key for b in buckets])
             states = {key: _state(row) for key, row in rows.items()}
+            now = self.clock()
             slot = reserve(
-                states, buckets, self.clock(), penalty_factor=self.policy.penalty_factor
+                states,
+                buckets,
+                now,
+                penalty_factor=self.policy.penalty_factor,
+                interactive=interactive,
             )
+            if not ahead and slot - now > RESERVE_AHEAD:
+                await session.rollback()
+                return slot, False
             for key, row in rows.items():
                 row.next_at = _dt(states[key].next_at)
                 row.window_log = dump_log(states[key].log)
             await store.store_pacing(session, rows.values())
             await session.commit()
-        return slot
+        return slot, True
 
     # ---- outcomes --------------------------------------------------------------------------
 
@@ -655,6 +689,7 @@ def _snapshot(row: Any) -> OutboxCall:
         message_id=row.message_id,
         merged_ids=(row.id,),
         handler=row.handler,
+        priority=row.priority,
     )
 
 

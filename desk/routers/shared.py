@@ -20,6 +20,7 @@ from botapi import calls
 from botapi.updates import UPDATE_SOURCE
 from storage.conversations import open_conversations
 from storage.links import conversation_for_group_message
+from storage.models import ConversationState
 from storage.operators import add_operator_groups, upsert_operator
 from storage.state import mark_event_processed
 
@@ -117,6 +118,21 @@ async def conversation_of_place(
     if replied is None:
         return None
     return await conversation_for_group_message(session, message.chat.id, replied.message_id)
+
+
+async def topic_being_made(session: AsyncSession, runtime: DeskRuntime, message: Message) -> bool:
+    """Whether `message` is in a topic of a `topics` group that may be a conversation's new
+    topic the bridge has not stored yet: a topic message outside the Incoming feed while an
+    accepted conversation of the group still waits for its topic."""
+    group = runtime.config.group_for_chat(message.chat.id)
+    if group is None or group.mode != "topics" or not message.is_topic_message:
+        return False
+    if message.message_thread_id in (None, group.incoming_topic):
+        return False
+    return any(
+        conversation.state == ConversationState.ACCEPTED and conversation.topic_id is None
+        for conversation in await open_conversations(session, group=group.name)
+    )
 
 
 async def answer(session: AsyncSession, message: Message, html: str, **extra: Any) -> None:

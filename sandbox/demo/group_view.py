@@ -1,4 +1,5 @@
-"""The operators' group as a person in it sees it: messages with formatting, topics, pins.
+"""The operators' group as a person in it sees it: messages with formatting, topics, pins;
+and (`mode: private`) an operator's private chat with the bot, in the same shape.
 
 Read from the fake Telegram's state and shaped for the page: text plus Telegram's entities
 (the page turns bold, italic, links... into DOM nodes), inline buttons, photos as URLs of the
@@ -12,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from sandbox.telegram.state import Chat, Message
 
 if TYPE_CHECKING:
-    from sandbox.telegram import FakeTelegram
+    from sandbox.telegram import FakeTelegram, FakeUser
 
 FILE_ROUTE = "/demo/api/files/"
 _SERVICE_TEXT = {
@@ -28,7 +29,27 @@ _SERVICE_TEXT = {
 
 def group_view(fake: FakeTelegram, chat_id: int) -> dict[str, Any]:
     """The whole group: title, messages oldest first, topics, and the latest pinned message."""
-    chat = fake.world.groups[chat_id]
+    return chat_json(fake, fake.world.groups[chat_id])
+
+
+def private_view(fake: FakeTelegram, user: FakeUser) -> dict[str, Any]:
+    """`user`'s private chat with the bot as they see it (in `mode: private`, its topics are
+    the conversations they accepted): the same shape as `group_view`, titled with the bot."""
+    bot = next(iter(fake.world.bots.values()))
+    chat = fake.world.private.get((bot.id, user.id))
+    if chat is None:
+        return {
+            "chat_id": user.id,
+            "title": bot.user.full_name,
+            "messages": [],
+            "topics": [],
+            "pinned": None,
+        }
+    return {**chat_json(fake, chat), "title": bot.user.full_name}
+
+
+def chat_json(fake: FakeTelegram, chat: Chat) -> dict[str, Any]:
+    """A chat's messages oldest first, its live topics, and the latest pinned message."""
     messages = [
         message_json(fake, chat, m)
         for m in sorted(chat.messages.values(), key=lambda m: m.message_id)

@@ -5,11 +5,15 @@ Routes that the composition root (app/demo.py) adds to the demo's one bridge ser
     GET  /demo                                   the page (static/index.html)
     GET  /demo/static/...                        its CSS and JS
     GET  /demo/api/state?platform=&customer=     group, customers, one customer's chat, channels
-    POST /demo/api/group/messages                {operator_id, text, topic?}
-    POST /demo/api/group/presses                 {operator_id, message_id, data} -> {answer}
+    POST /demo/api/group/messages                {operator_id, text, topic?, chat?}
+    POST /demo/api/group/presses                 {operator_id, message_id, data, chat?} -> {answer}
     POST /demo/api/customers                     {platform, name} -> customer
     POST /demo/api/customers/{platform}/{id}/messages   {text}
     GET  /demo/api/files/{file_id}               a photo from the fake Telegram's file store
+
+`chat: "private"` writes (or presses) in the operator's private chat with the bot instead of the
+group: in `mode: private` (`talker-bridge demo --mode private`) an accepted conversation goes on
+in a topic there, and the state has each operator's private chat under `private`.
 
 Bad input answers 400 `{"error": "..."}` with a sentence the page shows as is.
 """
@@ -25,13 +29,15 @@ from typing import TYPE_CHECKING, Any, Protocol
 from aiohttp import web
 
 from sandbox.demo.customers import MAX_TEXT, CustomerSimulator, DemoInputError
-from sandbox.demo.group_view import file_bytes, group_view
+from sandbox.demo.group_view import file_bytes, group_view, private_view
 
 if TYPE_CHECKING:
     from sandbox.server import Sandbox
+    from sandbox.telegram import FakeUser
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).with_name("static")
+PRIVATE = "private"  # the group mode in which a conversation goes on in a private chat
 PRESS_ANSWER_WAIT = 3.0  # seconds to wait for the bot's answer to a pressed button
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -57,7 +63,10 @@ class DemoPage:
         widget_id: str,
         channel_states: Callable[[], Mapping[str, ChannelState]] | None = None,
         notes: dict[str, str] | None = None,
+        mode: str = "topics",
     ) -> None:
+        """`mode`: the demo group's `mode` (topics, replies or private), shown by the page."""
+        self.mode = mode
         self.sandbox = sandbox
         self.customers = customers
         self.widget_id = widget_id
@@ -105,6 +114,7 @@ class DemoPage:
                 for name, state in self.channel_states().items()
             }
         body = {
+            "mode": self.mode,
             "group": group_view(telegram, self.sandbox.group_chat_id),
             "operators": [{"id": u.id, "name": u.first_name} for u in self.sandbox.operators],
             "customers": self.customers.listing(),
@@ -112,6 +122,10 @@ class DemoPage:
             "channels": channels,
             "widget_id": self.widget_id,
         }
+        if self.mode == PRIVATE:
+            body["private"] = {
+                str(u.id): private_view(telegram, u) for u in self.sandbox.operators
+            }
         return web.json_response(body, headers={"Cache-Control": "no-store"})
 
     async def post_group_message(self, request: web.Request) -> web.Response:
@@ -130,7 +144,7 @@ class DemoPage:
         message = self.sandbox.telegram.user_says(
             operator,
             text,
-            chat_id=self.sandbox.group_chat_id,
+            chat_id=self._chat(body, operator),
             topic=int(topic) if topic else None,
             entities=entities,
         )
@@ -141,7 +155,7 @@ class DemoPage:
         operator = self._operator(body)
         telegram = self.sandbox.telegram
         query_id = telegram.press(
-            operator, self.sandbox.group_chat_id, _int(body, "message_id"), str(body.get("data"))
+            operator, self._chat(body, operator), _int(body, "message_id"), str(body.get("data"))
         )
         loop = asyncio.get_running_loop()
         deadline = loop.time() + PRESS_ANSWER_WAIT
@@ -176,7 +190,19 @@ class DemoPage:
             headers={"Cache-Control": "max-age=3600", "X-Content-Type-Options": "nosniff"},
         )
 
-    def _operator(self, body: dict[str, Any]):
+    def _chat(self, body: dict[str, Any], operator: FakeUser) -> int:
+        """The chat a message or press goes to: the group, or `chat: "private"`: the
+        operator's private chat with the bot (its id is the operator's)."""
+        chat = body.get("chat") or "group"
+        if chat == "group":
+            return self.sandbox.group_chat_id
+        if chat == "private" and self.mode == PRIVATE:
+            return operator.id
+        raise DemoInputError(
+            'chat must be "group", or "private" when the group is in private mode'
+        )
+
+    def _operator(self, body: dict[str, Any]) -> FakeUser:
         operator_id = _int(body, "operator_id")
         for operator in self.sandbox.operators:
             if operator.id == operator_id:

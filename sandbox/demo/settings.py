@@ -81,6 +81,7 @@ def demo_config_data(
     folder: Path,
     language: str = "en",
     started: datetime | None = None,
+    mode: str = "topics",
 ) -> dict[str, Any]:
     """The config of a bridge that talks to the fakes at `fakes_url` and listens at `bridge_url`.
 
@@ -88,7 +89,9 @@ def demo_config_data(
     bridge's own origin (the demo page). The helpdesk is on with demo-sized times: the group
     is closed for a minute or two after `started` (the offline answer), cards are
     reminded 20 s after it opens, and a closed conversation asks for a rating; `/t hello` and
-    `/t delivery` are quick replies.
+    `/t delivery` are quick replies. `mode` is the group's: `topics` (one forum topic per
+    customer) or `private` (a conversation goes on in a topic of the claimer's private chat
+    with the bot; the runner switches the fake bot's threaded mode on for it).
     """
     started = started or datetime.now(UTC)
     return {
@@ -99,7 +102,7 @@ def demo_config_data(
         "groups": {
             GROUP: {
                 "chat_id": group_chat_id,
-                "mode": "topics",
+                "mode": mode,
                 "hours": demo_hours(started),
                 "sla": dict(DEMO_SLA),
                 "auto_close_after": "30m",

@@ -1,7 +1,9 @@
 """FakeFacebook: one Facebook Page over real HTTP — the Send API, user profiles, webhooks.
 
 Routes (relative, so the app can be mounted under `/facebook`): `POST /<version>/me/messages`,
-`POST /<version>/<page-id>/messages`, `GET /<version>/<PSID>?fields=...`, plus `/_control/`.
+`POST /<version>/<page-id>/messages`, `POST /<version>/me/message_attachments` (JSON or
+multipart with `filedata`, see uploads.py), `GET /<version>/<PSID>?fields=...`, plus
+`/_control/`.
 Deliveries to the bridge use Meta's envelope `{object: "page", entry: [{id, time, messaging}]}`,
 are signed `X-Hub-Signature-256: sha256=<hex HMAC-SHA256(app secret, raw body)>` and retried
 until the webhook answers 200. The messaging window is measured on the injectable clock, so
@@ -39,6 +41,7 @@ from sandbox.chaos import (
 )
 from sandbox.common import CallLog, Clock, Deliverer, Delivery, FaultPlan, RateLimiter
 from sandbox.facebook.send_rules import GraphError, check_send_body, check_window, param_error
+from sandbox.facebook.uploads import AttachmentStore, FileData, read_graph_body
 
 PROFILE_FIELDS = ("id", "name", "first_name", "last_name", "profile_pic", "locale", "timezone")
 PROFILE_STATES = ("ok", "none", "forbidden")
@@ -94,6 +97,8 @@ class FakeFacebook:
         self.last_customer_message: dict[str, float] = {}
         self.blocked: set[str] = set()
         self.sent: list[dict[str, Any]] = []
+        #: Attachments the Page may send by id (uploads and reusable sends; see uploads.py).
+        self.attachments = AttachmentStore()
         #: Every Graph API call's token check, in order (see `_token`).
         self.token_arrivals: list[TokenArrival] = []
         self.webhook_url = ""
@@ -120,6 +125,9 @@ class FakeFacebook:
         app = web.Application()
         add_control_routes(app, self)
         app.router.add_post(f"/{{version:{VERSION_PATTERN}}}/{{node}}/messages", self._send)
+        app.router.add_post(
+            f"/{{version:{VERSION_PATTERN}}}/{{node}}/message_attachments", self._upload
+        )
         app.router.add_get(f"/{{version:{VERSION_PATTERN}}}/{{node}}", self._profile)
         app.on_cleanup.append(self._on_cleanup)
         return app
@@ -199,23 +207,19 @@ class FakeFacebook:
         node = request.match_info["node"]
         body: dict[str, Any] = {}
         try:
-            try:
-                parsed = await request.json()
-            except (json.JSONDecodeError, UnicodeDecodeError):
-                raise param_error("Invalid JSON body") from None
-            body = parsed if isinstance(parsed, dict) else {}
+            body, file = await read_graph_body(request)
             await self._token(request, body)
-            if node not in ("me", self.page_id):
-                raise param_error(f"Unsupported post request. Object with ID '{node}' ...")
+            self._check_node(node)
             if not self.rate.allow(self.page_id):
                 raise GraphError(613, "(#613) Calls to this api have exceeded the rate limit.")
-            check_send_body(body)
+            check_send_body(body, with_file=file is not None)
             psid = str(body["recipient"]["id"])
             if psid not in self.users:
                 raise param_error("No matching user found", subcode=2018001)
             if psid in self.blocked:
                 raise GraphError(551, "(#551) This person isn't available right now.", 1545041)
             check_window(body, self.last_customer_message.get(psid), self.clock.now())
+            attachment_id = self._sent_attachment(body, file)
         except GraphError as error:
             shown = {k: v for k, v in body.items() if k != "access_token"}
             return self._error("messages", shown, error)
@@ -226,7 +230,52 @@ class FakeFacebook:
         self.sent.append({**body, "message_id": mid, "timestamp": int(self.clock.now() * 1000)})
         if injection is not None:  # a timeout after the call took effect
             return await drop_connection(request, injection)
-        return web.json_response({"recipient_id": psid, "message_id": mid})
+        answer = {"recipient_id": psid, "message_id": mid}
+        if attachment_id is not None:
+            answer["attachment_id"] = attachment_id
+        return web.json_response(answer)
+
+    def _check_node(self, node: str) -> None:
+        if node not in ("me", self.page_id):
+            raise GraphError(
+                100,
+                f"Unsupported post request. Object with ID '{node}' does not exist, cannot be "
+                "loaded due to missing permissions, or does not support this operation.",
+                subcode=33,
+                kind="GraphMethodException",
+            )
+
+    def _sent_attachment(self, body: dict[str, Any], file: FileData | None) -> str | None:
+        """The attachment_id a send answers with (a file, or a URL with is_reusable), after
+        checking an `attachment_id` the message refers to; the file's id goes into the
+        stored payload so a test can read the bytes from `attachments`."""
+        attachment = (body.get("message") or {}).get("attachment")
+        if not isinstance(attachment, dict) or attachment.get("type") == "template":
+            return None
+        payload = attachment["payload"]
+        if payload.get("attachment_id") is not None:
+            self.attachments.check_reference(payload["attachment_id"])
+            return None
+        if file is None and not payload.get("is_reusable"):
+            return None
+        attachment_id = self.attachments.add(attachment["type"], payload.get("url"), file)
+        if file is not None:
+            payload["attachment_id"] = attachment_id
+        return attachment_id
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        """`POST /<version>/me/message_attachments` (the Attachment Upload API)."""
+        body: dict[str, Any] = {}
+        try:
+            body, file = await read_graph_body(request)
+            await self._token(request, body)
+            self._check_node(request.match_info["node"])
+            attachment_id = self.attachments.upload(body, file)
+        except GraphError as error:
+            shown = {k: v for k, v in body.items() if k != "access_token"}
+            return self._error("message_attachments", shown, error)
+        self.calls.record("message_attachments", body, self.clock.now(), "ok")
+        return web.json_response({"attachment_id": attachment_id})
 
     async def _profile(self, request: web.Request) -> web.Response:
         psid = request.match_info["node"]
@@ -242,10 +291,12 @@ class FakeFacebook:
             await self._token(request)
             user = self.users.get(psid)
             if user is None:
-                raise param_error(
+                raise GraphError(
+                    100,
                     f"Unsupported get request. Object with ID '{psid}' does not exist, cannot be "
                     "loaded due to missing permissions, or does not support this operation.",
                     subcode=33,
+                    kind="GraphMethodException",
                 )
             if user["profile"] == "none":
                 raise param_error("No profile available for this user.", subcode=2018218)

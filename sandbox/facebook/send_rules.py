@@ -57,8 +57,9 @@ def outside_window() -> GraphError:
     )
 
 
-def check_send_body(body: dict[str, Any]) -> None:
-    """Shape checks that do not depend on who the recipient is."""
+def check_send_body(body: dict[str, Any], with_file: bool = False) -> None:
+    """Shape checks that do not depend on who the recipient is; `with_file`: the call carries
+    the attachment's bytes as multipart `filedata` instead of a URL."""
     recipient = body.get("recipient")
     if not isinstance(recipient, dict) or not recipient.get("id"):
         raise param_error("The parameter recipient is required")
@@ -84,10 +85,10 @@ def check_send_body(body: dict[str, Any]) -> None:
         raise param_error("Tag is required for MESSAGE_TAG messaging type")
     if tag is not None and tag not in TAGS:
         raise param_error(f'Param tag must be one of {{{", ".join(TAGS)}}} - got "{tag}"')
-    _check_message(message)
+    _check_message(message, with_file)
 
 
-def _check_message(message: Any) -> None:
+def _check_message(message: Any, with_file: bool) -> None:
     if not isinstance(message, dict):
         raise param_error("param message must be an object")
     text, attachment = message.get("text"), message.get("attachment")
@@ -103,7 +104,7 @@ def _check_message(message: Any) -> None:
                 f"Length of param message[text] must be less than or equal to {MAX_TEXT}"
             )
     if attachment is not None:
-        _check_attachment(attachment)
+        _check_attachment(attachment, with_file)
     if message.get("quick_replies") is not None:
         _check_quick_replies(message["quick_replies"])
     metadata = message.get("metadata")
@@ -132,7 +133,7 @@ def _check_quick_replies(replies: Any) -> None:
             raise param_error("param message[quick_replies][payload] is required (≤ 1000)")
 
 
-def _check_attachment(attachment: Any) -> None:
+def _check_attachment(attachment: Any, with_file: bool) -> None:
     if not isinstance(attachment, dict) or attachment.get("type") not in ATTACHMENT_TYPES:
         choices = ", ".join(ATTACHMENT_TYPES)
         raise param_error(f"Param message[attachment][type] must be one of {{{choices}}}")
@@ -142,8 +143,13 @@ def _check_attachment(attachment: Any) -> None:
     if attachment["type"] == "template":
         return
     url, attachment_id = payload.get("url"), payload.get("attachment_id")
-    if not url and not attachment_id:
+    given = sum(map(bool, (url, attachment_id, with_file)))
+    if given == 0:
         raise param_error("Param message[attachment][payload][url] is required")
+    if given > 1:
+        raise param_error(
+            "Give only one of message[attachment][payload][url], [attachment_id] or filedata"
+        )
     if url and not str(url).startswith(("http://", "https://")):
         raise param_error("Param message[attachment][payload][url] must be a valid URL")
 

@@ -9,7 +9,7 @@ _REASONS = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unav
 
 @dataclass(slots=True)
 class Fault:
-    kind: str  # error | hang | throttle
+    kind: str  # error | hang | throttle | late
     remaining: int
     method: str | None = None
     status: int = 500
@@ -35,7 +35,7 @@ class FaultPlan:
     def add(self, fault: Fault) -> None:
         if fault.remaining < 1:
             raise ValueError("a fault must apply to at least one call")
-        if fault.kind not in ("error", "hang", "throttle"):
+        if fault.kind not in ("error", "hang", "throttle", "late"):
             raise ValueError(f"unknown fault kind {fault.kind!r}")
         self._faults.append(fault)
 

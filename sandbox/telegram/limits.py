@@ -9,8 +9,8 @@ retry_after.
   reactions, callback answers and reads do not count;
 - whole bot: about 30 a second -> a token bucket of one second's worth.
 
-`time_scale` K multiplies every rate by K (K=10: 10 per chat per second, 200 group posts per
-minute, 300 per second overall), so a benchmark can compress time. `retry_after` is whole
+`time_scale` K multiplies every rate by K (K=10: 10 per chat per second, 20 group posts in any
+6 s, 300 per second overall), so a benchmark can compress time. `retry_after` is whole
 seconds, rounded up, at least 1, as Telegram sends it.
 """
 
@@ -85,8 +85,11 @@ class RateLimiter:
             self._global_buckets, bot_id, now, global_rate, max(1.0, global_rate)
         )
         window = self._group_windows[(bot_id, chat_id)]
-        group_capacity = max(1, round(self.limits.per_group_per_minute * scale))
-        while window and window[0] <= now - 60.0:
+        # A compressed minute: 20 posts in any 60/K seconds (not 20·K in 60 s, which would let
+        # a scaled run post four windows' worth in one burst that no real group takes).
+        group_capacity = max(1, round(self.limits.per_group_per_minute))
+        group_window = 60.0 / scale
+        while window and window[0] <= now - group_window:
             window.popleft()
 
         if global_bucket.tokens < 1:
@@ -97,7 +100,7 @@ class RateLimiter:
             return _whole_seconds((1 - chat_bucket.tokens) / chat_rate)
         if is_group and len(window) >= group_capacity:
             self.counters.group += 1
-            return _whole_seconds(window[0] + 60.0 - now)
+            return _whole_seconds(window[0] + group_window - now)
         global_bucket.tokens -= 1
         chat_bucket.tokens -= 1
         if is_group:

@@ -40,6 +40,7 @@ from sandbox.telegram.updates import UpdateFeed, WebhookSettings
 
 _HANDLER_MODULES = (api_chats, api_edits, api_messages, api_topics, api_updates)
 _ATTACH = re.compile(r"attach://([^\"',\s]+)")
+_TOKEN = re.compile(r"\d+:[A-Za-z0-9_-]+")
 MAX_BODY = 60 * 1024 * 1024
 _REASONS = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}
 
@@ -98,7 +99,7 @@ class FakeTelegram(UserActions):
     ) -> FakeUser:
         """Register a bot; calls with its token are accepted. Returns the bot's User.
         `topics_enabled`: BotFather's threaded mode (topics in its private chats)."""
-        if not re.fullmatch(r"\d+:[A-Za-z0-9_-]+", token):
+        if not _TOKEN.fullmatch(token):
             raise ValueError(f"token {token!r} is not shaped like a Bot API token (123:ABC)")
         if token in self.world.bots:
             raise ValueError("this token is already registered")
@@ -144,13 +145,15 @@ class FakeTelegram(UserActions):
     # the Bot API endpoint
 
     async def _handle_api(self, request: web.Request) -> web.Response:
-        bot = self.world.bots.get(request.match_info["token"])
+        token = request.match_info["token"]
+        bot = self.world.bots.get(token)
         name = request.match_info["method"]
         params: dict[str, Any] = {}
         injection: Injection | None = None
         try:
             if bot is None:
-                raise UNAUTHORIZED
+                # Telegram: 401 for a well-formed token it does not know, 404 for a malformed one.
+                raise UNAUTHORIZED if _TOKEN.fullmatch(token) else NOT_FOUND
             params, files = await _read_params(request)
             method = self.spec.method_name(name)
             if method is None:
@@ -159,8 +162,10 @@ class FakeTelegram(UserActions):
             injection = self.chaos.draw(method)
             if injection is not None and not injection.after_effect:
                 await self._inject(request, injection, params, bot)
-            await self._apply_fault(method)
+            late = await self._apply_fault(method)
             result = await self.call(bot, method, params, files)
+            if late:
+                await asyncio.sleep(late)  # done, and shown to users, before the bot hears
         except ApiError as error:
             self._log(name, params, error.status, bot, error.description)
             return web.json_response(error.body(), status=error.status)
@@ -202,10 +207,14 @@ class FakeTelegram(UserActions):
             raise unsupported(method)
         return await handler(Call(self, bot, method, checked, attachments))
 
-    async def _apply_fault(self, method: str) -> None:
+    async def _apply_fault(self, method: str) -> float:
+        """Apply the next fault for `method`; returns how long to hold the answer back after
+        the call took effect (a "late" fault), else 0."""
         fault = self.faults.take(method)
         if fault is None:
-            return
+            return 0.0
+        if fault.kind == "late":
+            return fault.seconds
         if fault.kind == "hang":
             await asyncio.sleep(fault.seconds)
         elif fault.kind == "throttle":
@@ -217,6 +226,7 @@ class FakeTelegram(UserActions):
             )
         else:
             raise ApiError(fault.status, fault.error_description())
+        return 0.0
 
     def _webhook_reply_runner(self, bot_id: int):
         async def run(method_name: str, params: dict[str, Any]) -> None:
@@ -318,6 +328,13 @@ class FakeTelegram(UserActions):
         """The next `n` calls wait `seconds` before being processed (longer than a client's
         timeout: the client gives up, yet the call takes effect, as on a slow server)."""
         self.faults.add(Fault("hang", n, method, seconds=seconds))
+
+    def answer_late_next(
+        self, n: int = 1, seconds: float = 1.0, method: str | None = None
+    ) -> None:
+        """The next `n` calls take effect at once (users see the result) but are answered
+        `seconds` later, as when Telegram's answer is slow to reach the bot."""
+        self.faults.add(Fault("late", n, method, seconds=seconds))
 
     def throttle_next(self, n: int = 1, retry_after: int = 5, method: str | None = None) -> None:
         """The next `n` calls answer 429 with `retry_after`, whatever the real counters say."""

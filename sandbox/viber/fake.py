@@ -39,6 +39,16 @@ HOUR = 3600.0
 USER_DETAILS_WINDOW = 12 * HOUR
 ALWAYS_SENT = ("message", "subscribed", "unsubscribed")
 OPTIONAL_EVENTS = ("delivered", "seen", "failed", "conversation_started")
+#: What `set_webhook`'s `event_types` may name (Viber's own example names all six);
+#: subscribed and unsubscribed are sent whether named or not.
+EVENT_TYPE_NAMES = (
+    "delivered",
+    "seen",
+    "failed",
+    "subscribed",
+    "unsubscribed",
+    "conversation_started",
+)
 CHAT_HOSTNAME = "SN-CHAT-01_"
 FIRST_MESSAGE_TOKEN = 5_491_174_000_000_000_000  # beyond 2**53, as real tokens are
 
@@ -199,12 +209,13 @@ class FakeViber:
         url = str(body["url"])
         events = body.get("event_types")
         if events is not None and (
-            not isinstance(events, list) or any(e not in OPTIONAL_EVENTS for e in events)
+            not isinstance(events, list) or any(e not in EVENT_TYPE_NAMES for e in events)
         ):
-            raise ViberError(3, f"event_types may only hold {', '.join(OPTIONAL_EVENTS)}")
+            raise ViberError(3, f"event_types may only hold {', '.join(EVENT_TYPE_NAMES)}")
         if url == "":
+            # Viber's SDKs read `event_types` from the answer to a removal too.
             self.webhook_url = ""
-            return {}
+            return {"event_types": []}
         if not url.startswith(("http://", "https://")):
             raise ViberError(1, "url must be an https URL")
         # Viber calls the URL with a `webhook` event first; only a 200 makes the webhook stick.
@@ -217,7 +228,8 @@ class FakeViber:
         if not delivery.succeeded:
             raise ViberError(1, "the webhook did not answer the `webhook` event with HTTP 200")
         self.webhook_url = url
-        self.event_types = list(OPTIONAL_EVENTS) if events is None else list(events)
+        chosen = OPTIONAL_EVENTS if events is None else events
+        self.event_types = [e for e in OPTIONAL_EVENTS if e in chosen]
         return {"event_types": [*ALWAYS_SENT[1:], *self.event_types]}
 
     async def _send_message(self, body: dict[str, Any]) -> dict[str, Any]:

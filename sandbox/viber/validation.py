@@ -66,6 +66,8 @@ def check_message(body: dict[str, Any]) -> None:
         raise ViberError(3, f"tracking_data must be a string of at most {MAX_TRACKING_DATA}")
     if body.get("keyboard") is not None:
         check_keyboard(body["keyboard"])
+        if body.get("type") is None:
+            return  # a keyboard on its own, as Viber's SDKs send it (KeyboardMessage: no type)
     kind = _require(body, "type")
     if kind not in MESSAGE_TYPES + MESSAGE_TYPES_ALSO_ACCEPTED:
         raise ViberError(3, f"unknown message type {kind!r}")

@@ -7,6 +7,8 @@ control API under `/_control/` (see `sandbox.vk.control`). vk_api talks to it th
 
 Choices where VK's behaviour is not spelled out:
 - a repeated non-zero `random_id` sends nothing and answers the id of the first message;
+- `messages.send` with `peer_ids` answers one item per peer; a peer that cannot be messaged
+  gets an `error` in its item and the others are still sent;
 - a user may be messaged after they wrote to the community or allowed messages, until they deny;
   otherwise error 901; deactivated users give 902;
 - Callback servers get events once they answered the confirmation request with the code.
@@ -15,6 +17,7 @@ Choices where VK's behaviour is not spelled out:
 from __future__ import annotations
 
 import asyncio
+import copy
 import hashlib
 import hmac
 import json
@@ -367,8 +370,11 @@ class FakeVK:
     # ---- events out: long poll and Callback API ---------------------------------------------
 
     async def emit(self, event_type: str, obj: dict[str, Any]) -> dict[str, Any]:
-        """Publish one event to the long poll and to every confirmed callback server."""
-        event = payloads.event(self.group_id, event_type, obj)
+        """Publish one event to the long poll and to every confirmed callback server.
+
+        The event holds a copy of `obj` as it is now: a later edit of the message changes the
+        stored message, never an event already published (a long poll may read it later)."""
+        event = payloads.event(self.group_id, event_type, copy.deepcopy(obj))
         self.longpoll.push(event)
         for server in self.state.callback_servers.values():
             if server.status == "ok" and server.events.get(event_type, False):

@@ -43,16 +43,36 @@ def messages_send(fake: FakeVK, p: dict[str, Any], base: str) -> Any:
         raise param_error("message", "is empty or invalid")
     keyboard = _parse_keyboard(p["keyboard"]) if p.get("keyboard") else None
     if "peer_ids" in p:
-        peers = [int(x) for x in p["peer_ids"]]
         return [
-            _send_one(fake, peer, text, attachment_ids, 0, keyboard) | {"peer_id": peer}
-            for peer in peers
+            _send_to_one_of_many(fake, int(peer), text, attachment_ids, keyboard)
+            for peer in p["peer_ids"]
         ]
     peer = p.get("peer_id", p.get("user_id"))
     if peer is None:
         raise param_error("peer_id")
     random_id = int(p["random_id"])
     return _send_one(fake, int(peer), text, attachment_ids, random_id, keyboard)["message_id"]
+
+
+def _send_to_one_of_many(
+    fake: FakeVK,
+    peer: int,
+    text: str,
+    attachment_ids: list[str],
+    keyboard: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """One `messages_send_user_ids_response_item`: a peer that cannot be messaged gets an
+    `error` in its item (`base_message_error`) instead of failing the whole call."""
+    try:
+        sent = _send_one(fake, peer, text, attachment_ids, 0, keyboard)
+    except VkError as error:
+        failure = {"code": error.code, "description": error.message}
+        return {"peer_id": peer, "message_id": 0, "conversation_message_id": 0, "error": failure}
+    return {
+        "peer_id": peer,
+        "message_id": sent["message_id"],
+        "conversation_message_id": sent["cmid"],
+    }
 
 
 #: Keyboard limits (dev.vk.com "Bot keyboards"): buttons per row, rows of a keyboard and of an

@@ -121,7 +121,9 @@ async def test_replies_mode_posts_in_the_group_and_relays_a_reply(sqlite_url) ->
                 if m.kind == "text" and "plain group" in (m.text or "")
             ]
         )
-        assert "Иван <b>Петров</b>:" in copy[0].text
+        # The history goes as one post: the header, then the customer's message under their name.
+        assert copy[0].text.startswith("💬 Иван <b>Петров</b> · Telegram · #1")
+        assert "\n\nИван <b>Петров</b> · " in copy[0].text
         fake.user_says(
             desk.ann, "answer by reply", chat_id=desk.group_id, reply_to=copy[0].message_id
         )

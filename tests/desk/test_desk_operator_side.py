@@ -22,7 +22,10 @@ async def accepted_topic(desk) -> int:
     query = fake.press(desk.ann, desk.group_id, card.message_id, card.callback_data[0])
     await eventually(lambda: fake.callback_answer(query))
     topic = (await eventually(lambda: fake.topics(desk.group_id)))[0].thread_id
-    await eventually(lambda: any("hi" == (m.text or "") for m in desk.topic_messages(topic)))
+    # The history (header and the customer's "hi") arrives as one post.
+    await eventually(
+        lambda: any((m.text or "").endswith("\nhi") for m in desk.topic_messages(topic))
+    )
     return topic
 
 

@@ -88,3 +88,31 @@ async def test_a_conversation_of_an_unknown_customer_is_refused(sessions) -> Non
         session.add(Conversation(customer_id=424242, group="support"))
         with pytest.raises(IntegrityError):
             await session.commit()
+
+
+async def test_a_reading_session_reads_while_a_writer_holds_the_sqlite_lock(
+    sqlite_url: str,
+) -> None:
+    from storage.db import reading, session_factory
+    from storage.migrate import upgrade_async
+    from storage.models import Customer
+
+    await upgrade_async(sqlite_url)
+    engine = create_engine(sqlite_url)
+    sessions = session_factory(engine)
+    try:
+        async with sessions() as session, session.begin():
+            session.add(Customer(channel="site:w", external_id="committed", chat="committed"))
+        async with sessions() as writer:
+            # BEGIN IMMEDIATE: the writer holds the write lock until it commits
+            writer.add(Customer(channel="site:w", external_id="pending", chat="pending"))
+            await writer.flush()
+            # an ordinary session would wait here for the writer, in this very coroutine, until
+            # "database is locked" (after 30 s); a reading one reads the last commit at once
+            async with reading(sessions) as reader:
+                rows = await reader.exec(text("SELECT external_id FROM customers"))
+                seen = list(rows.scalars().all())
+            await writer.commit()
+        assert seen == ["committed"]
+    finally:
+        await engine.dispose()

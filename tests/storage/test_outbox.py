@@ -191,3 +191,47 @@ async def test_enqueue_refuses_bad_input(factory) -> None:
             await enqueue(s, platform="telegram", destination=1, lane="", kind="x", payload={})
         with pytest.raises(TypeError, match="payload"):
             await enqueue(s, platform="telegram", destination=1, lane="a", kind="x", payload=[])
+
+
+async def test_a_superseding_edit_keeps_the_most_urgent_priority(factory) -> None:
+    # The operator's accept (urgent) is carried on by a routine edit of the same message.
+    await put(factory, "digest", kind="edit", coalesce_key="d:1", priority=15)
+    await put(factory, "digest", kind="edit", coalesce_key="d:1", priority=19)
+    newest = await put(factory, "digest", kind="edit", coalesce_key="d:1", priority=19)
+    async with factory() as s:
+        from storage.models import OutboxItem
+
+        row = await s.get(OutboxItem, newest)
+        assert row is not None and row.priority == 15
+
+
+async def test_an_interactive_head_is_leased_beside_a_busy_ordinary_one(factory) -> None:
+    ordinary = await put(factory, "feed", priority=20)
+    accept = await put(factory, "topic", priority=5)
+    later = await put(factory, "copies", priority=50)
+    now = utcnow()
+
+    async def heads(busy=(), busy_fast=()):
+        async with factory() as s:
+            rows = await store.lease_heads(
+                s,
+                owner="w1",
+                now=now,
+                lease_until=now + timedelta(seconds=30),
+                limit=10,
+                busy_destinations=busy,
+                interactive_below=6,
+                busy_interactive=busy_fast,
+            )
+            ids = [r.id for r in rows]
+            await s.rollback()
+            return ids
+
+    # One head of each class per destination, the most urgent of each.
+    assert await heads() == [accept, ordinary]
+    # An ordinary row is in flight (sleeping towards its slot): the Accept still goes.
+    assert await heads(busy=["-1"]) == [accept]
+    # The Accept is in flight: the next ordinary row goes beside it.
+    assert await heads(busy_fast=["-1"]) == [ordinary]
+    assert await heads(busy=["-1"], busy_fast=["-1"]) == []
+    assert later > ordinary

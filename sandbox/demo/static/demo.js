@@ -9,10 +9,13 @@
     { id: "telegram", name: "Telegram" }, { id: "vk", name: "VK" },
     { id: "viber", name: "Viber" }, { id: "facebook", name: "Messenger" }
   ];
+  var BOT_NAME = "Talker Bridge bot";
   var LABELS = { telegram: "Telegram", vk: "VK", viber: "Viber", facebook: "Facebook" };
+  // place: "group" (the operators' group) or "private" (in private mode: the operator's
+  // private chat with the bot); topic: the thread shown there (null: General / no topic).
   var ui = {
-    platform: "telegram", customer: {}, operator: null, topic: null, show: "customer",
-    last: {}, data: null, busy: false
+    platform: "telegram", customer: {}, operator: null, place: "group", topic: null,
+    show: "customer", last: {}, data: null, busy: false
   };
   var $ = function (id) { return document.getElementById(id); };
 
@@ -156,33 +159,61 @@
           ui.operator = op.id;
           ui.last.operators = null;
           ui.last.messages = null;
+          ui.last.private = null;
           drawOperators(ui.data.operators);
-          drawChat(ui.data.group);
+          drawPrivate(ui.data);
+          drawChat(ui.data);
         }
       }, h("span", { className: "mini-avatar", style: "background:" + colorFor(op.id), text: initials(op.name) }), op.name);
     }));
   }
 
   function drawTopics(group) {
-    if (!changed("topics", [group.topics, ui.topic, generalPreview(group)])) return;
+    if (!changed("topics", [group.topics, ui.place, ui.topic, generalPreview(group)])) return;
     var general = h("li", {},
-      topicButton(null, "General", "Incoming feed · " + generalPreview(group), "#8e9aa6", false));
+      topicButton("group", null, "General", "Incoming feed · " + generalPreview(group), "#8e9aa6", false));
     var items = [general].concat(group.topics.map(function (t) {
-      return h("li", {}, topicButton(t.thread_id, t.name, t.last, t.icon_color, t.closed));
+      return h("li", {}, topicButton("group", t.thread_id, t.name, t.last, t.icon_color, t.closed));
     }));
     $("topic-list").replaceChildren.apply($("topic-list"), items);
   }
 
-  function generalPreview(group) {
-    var general = group.messages.filter(function (m) { return m.topic === null; });
+  // Private mode: the chosen operator's private chat with the bot, with its topics.
+  function privateChat(data) {
+    return data.private ? data.private[String(ui.operator)] : null;
+  }
+
+  function drawPrivate(data) {
+    var chat = privateChat(data);
+    var box = $("private-chat");
+    box.hidden = !chat;
+    if (!chat) return;
+    var operator = data.operators.filter(function (op) { return op.id === ui.operator; })[0];
+    if (!changed("private", [chat.topics, ui.place, ui.topic, ui.operator, generalPreview(chat)])) return;
+    $("private-title").textContent = (operator ? operator.name : "Operator") + " ↔ " + BOT_NAME;
+    var general = h("li", {},
+      topicButton("private", null, BOT_NAME, generalPreview(chat) || "no topic", "#2aabee", false));
+    var items = [general].concat(chat.topics.map(function (t) {
+      return h("li", {}, topicButton("private", t.thread_id, t.name, t.last, t.icon_color, t.closed));
+    }));
+    $("private-topic-list").replaceChildren.apply($("private-topic-list"), items);
+  }
+
+  function generalPreview(chat) {
+    var general = chat.messages.filter(function (m) { return m.topic === null; });
     return general.length ? general[general.length - 1].preview : "";
   }
 
-  function topicButton(threadId, name, last, color, closed) {
+  function topicButton(place, threadId, name, last, color, closed) {
+    var active = ui.place === place && ui.topic === threadId;
     return h("button", {
-      type: "button", className: "topic" + (ui.topic === threadId ? " active" : ""),
-      "aria-current": ui.topic === threadId ? "true" : null,
-      onclick: function () { ui.topic = threadId; ui.last.messages = null; ui.last.topics = null; refresh(); }
+      type: "button", className: "topic" + (active ? " active" : ""),
+      "aria-current": active ? "true" : null,
+      onclick: function () {
+        ui.place = place; ui.topic = threadId;
+        ui.last.messages = null; ui.last.topics = null; ui.last.private = null;
+        refresh();
+      }
     },
     h("span", { className: "topic-icon", style: "background:" + color, "aria-hidden": "true",
       text: threadId === null ? "#" : initials(name) }),
@@ -191,17 +222,29 @@
       h("span", { className: "topic-last", text: last || "" })));
   }
 
-  function drawChat(group) {
-    var topic = group.topics.filter(function (t) { return t.thread_id === ui.topic; })[0];
+  function drawChat(data) {
+    var group = data.group;
+    var chat = ui.place === "private" ? privateChat(data) : group;
+    if (!chat) { ui.place = "group"; ui.topic = null; chat = group; }
+    var topic = chat.topics.filter(function (t) { return t.thread_id === ui.topic; })[0];
     if (ui.topic !== null && !topic) ui.topic = null;
     $("group-title").textContent = group.title;
-    $("chat-title").textContent = topic ? topic.name : "General";
-    $("chat-subtitle").textContent = topic
-      ? (topic.closed ? "closed topic" : "the claimer's messages go to the customer")
-      : "Incoming: new conversations appear here";
-    drawPinned(group.pinned);
-    var messages = group.messages.filter(function (m) { return m.topic === ui.topic; });
-    if (!changed("messages", [messages, ui.operator, ui.topic])) return;
+    $("group-subtitle").textContent = "forum · bot + " + data.operators.length + " operators" +
+      (data.mode === "private" ? " · private mode" : "");
+    if (ui.place === "private") {
+      $("chat-title").textContent = topic ? topic.name : BOT_NAME;
+      $("chat-subtitle").textContent = topic
+        ? "private topic: the claimer's messages go to the customer"
+        : "private chat with the bot";
+    } else {
+      $("chat-title").textContent = topic ? topic.name : "General";
+      $("chat-subtitle").textContent = topic
+        ? (topic.closed ? "closed topic" : "the claimer's messages go to the customer")
+        : "Incoming: new conversations appear here";
+    }
+    drawPinned(ui.place === "group" ? group.pinned : null);
+    var messages = chat.messages.filter(function (m) { return m.topic === ui.topic; });
+    if (!changed("messages", [messages, ui.operator, ui.place, ui.topic])) return;
     redrawList($("messages"), messages.map(messageNode), false);
   }
 
@@ -213,14 +256,15 @@
     node.replaceChildren(h("span", { className: "pin-label", text: "Pinned message" }),
       h("span", { className: "pin-text" }, formatTelegram(pinned.text, pinned.entities)));
     node.onclick = function () {
-      ui.topic = pinned.topic; ui.last.messages = null; ui.last.topics = null; refresh();
+      ui.place = "group"; ui.topic = pinned.topic;
+      ui.last.messages = null; ui.last.topics = null; ui.last.private = null; refresh();
     };
   }
 
   function messageNode(m) {
     if (m.service) {
       var what = m.service + (m.topic_name ? " “" + m.topic_name + "”" : "");
-      var who = m.from.is_bot ? "Talker Bridge bot" : m.from.name;
+      var who = m.from.is_bot ? BOT_NAME : m.from.name;
       return h("li", { className: "service" }, h("span", { text: who + " " + what }));
     }
     var mine = m.from.id === ui.operator;
@@ -228,7 +272,7 @@
     if (!mine) {
       bubble.appendChild(h("span", {
         className: "sender", style: "color:" + colorFor(m.from.id),
-        text: m.from.is_bot ? "Talker Bridge bot" : m.from.name
+        text: m.from.is_bot ? BOT_NAME : m.from.name
       }));
     }
     if (m.photo) bubble.appendChild(h("img", { className: "photo", src: m.photo, alt: "" }));
@@ -266,7 +310,7 @@
       return;
     }
     api("POST", "/demo/api/group/presses", {
-      operator_id: ui.operator, message_id: message.id, data: button.callback_data
+      operator_id: ui.operator, message_id: message.id, data: button.callback_data, chat: ui.place
     }).then(function (result) {
       var answer = result.answer;
       if (answer && answer.text) toast(answer.text, !!answer.show_alert);
@@ -286,7 +330,9 @@
       drawTranscript(data.transcript);
       drawOperators(data.operators);
       drawTopics(data.group);
-      drawChat(data.group);
+      drawPrivate(data);
+      drawChat(data);
+      $("private-note").hidden = data.mode !== "private";
     });
   }
 
@@ -335,7 +381,7 @@
       var input = $("group-text");
       if (!input.value.trim()) return;
       api("POST", "/demo/api/group/messages", {
-        operator_id: ui.operator, text: input.value, topic: ui.topic
+        operator_id: ui.operator, text: input.value, topic: ui.topic, chat: ui.place
       }).then(function () {
         input.value = "";
         ui.last.messages = null;

@@ -10,12 +10,14 @@ from the group commits the service runs (`InboundBatches.committer.stats`) and t
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import secrets
 import time
 from typing import Any
 
 import pytest
+from PIL import Image
 from sqlalchemy import func, select
 
 from botapi.updates import UpdatesIntake
@@ -28,6 +30,7 @@ from tests.adapters.contract.harness import (
     FB_SECRET,
     VIBER_TOKEN,
     VK_SECRET,
+    WIDGET,
     Bridge,
     SiteCustomer,
     running_bridge,
@@ -258,6 +261,45 @@ async def test_widget_messages_share_commits(sqlite_url: str) -> None:
         statuses = await asyncio.gather(*(v.redeliver_last() for v in visitors for _ in range(2)))
         assert set(statuses) == {200}
         assert await stored_texts(bridge, visitors[0].channel) == want
+
+
+async def test_the_widget_answers_each_stored_message_as_its_history_shows_it(
+    sqlite_url: str,
+) -> None:
+    """The answer to a visitor's POST is made without reading the message back (the core says
+    which message it stored); it is the same message the visitor's history then shows, and a
+    retried POST answers the stored one again, as a duplicate."""
+    async with running_bridge(sqlite_url) as bridge:
+        visitor = SiteCustomer(bridge, name="Site Answer")
+        await visitor.says("first, opens the conversation")
+        png = io.BytesIO()
+        Image.new("RGB", (8, 8), "blue").save(png, "PNG")
+        upload = f"{bridge.url}/widget/{WIDGET}/uploads"
+        headers = {**visitor._headers(), "Content-Type": "image/png", "X-File-Name": "dot.png"}
+        async with bridge.http.post(upload, data=png.getvalue(), headers=headers) as response:
+            file_id = (await response.json())["file"]["id"]
+        url = f"{bridge.url}/widget/{WIDGET}/messages"
+        answers = []
+        for k in range(3):
+            body = {"id": f"answer{k:04d}", "text": f"  said {k}  ", "name": visitor.name}
+            if k == 1:
+                body["files"] = [file_id]
+            async with bridge.http.post(url, json=body, headers=visitor._headers()) as response:
+                assert response.status == 200
+                answers.append(await response.json())
+        async with bridge.http.post(url, json=body, headers=visitor._headers()) as response:
+            again = await response.json()
+        history = await visitor._history()
+        by_id = {message["id"]: message for message in history}
+        assert [answer["duplicate"] for answer in answers] == [False, False, False]
+        assert [answer["message"] for answer in answers] == [
+            by_id[answer["message"]["id"]] for answer in answers
+        ]
+        assert [answer["message"]["text"] for answer in answers] == ["said 0", "said 1", "said 2"]
+        assert again == {"message": answers[-1]["message"], "duplicate": True}
+        assert history[-3:] == [answer["message"] for answer in answers]
+        photo = answers[1]["message"]["attachments"]
+        assert [(a["kind"], a["name"], "url" in a) for a in photo] == [("photo", "dot.png", True)]
 
 
 # ---- Telegram polling --------------------------------------------------------------------------

@@ -155,3 +155,22 @@ async def test_refusals_speak_the_widget_pages_language_or_the_configs(tmp_path,
         assert english["notice"] == text("en", "customer.widget_upload_quota")
     finally:
         await close_bridge(bridge)
+
+
+async def test_a_rescan_keeps_what_concurrent_uploads_added(tmp_path: Path) -> None:
+    """Uploads that land while the folder is walked are never forgotten by the scan (a scan
+    that overwrote the total let a flood of concurrent uploads past the widget's quota)."""
+    import asyncio
+
+    from adapters.site.quotas import StoredTotal
+
+    folder = tmp_path / "shop"
+    folder.mkdir()
+    (folder / "old.png").write_bytes(FILE)
+    stored = StoredTotal(folder)
+    first = asyncio.create_task(stored.current())
+    await asyncio.sleep(0)  # the scan is under way in its thread
+    second = asyncio.create_task(stored.current())  # waits for the same scan
+    stored.add(500)  # an upload stored meanwhile
+    assert await first >= len(FILE) + 500
+    assert await second >= len(FILE) + 500

@@ -179,3 +179,20 @@ async def test_signed_malformed_bodies_get_4xx_and_never_reach_the_core(
         return
     assert 400 <= status < 500, status
     assert sink.stored == before
+
+
+async def test_a_failed_receipt_without_a_reason_is_recorded_not_refused(
+    sink: RecordingSink, viber_webhook: Webhook
+) -> None:
+    # Viber sends some `failed` callbacks without `desc` (aioviberbot#12): viberbot alone
+    # raises KeyError on them, which would answer 400 and lose the failure.
+    body = json.dumps(
+        {
+            "event": "failed",
+            "timestamp": 1457764197627,
+            "message_token": 4912661846655238145,
+            "user_id": "01234567890A=",
+        }
+    ).encode()
+    assert await post(viber_webhook[1], body, hmac_sha256_hex(TOKEN, body)) == 200
+    assert sink.deliveries == [("viber", "4912661846655238145", "failed", "failed on the device")]

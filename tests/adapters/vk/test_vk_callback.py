@@ -159,3 +159,29 @@ async def test_malformed_bodies_get_4xx_and_never_reach_the_core(
         return
     assert 400 <= status < 500
     assert sink.stored == before
+
+
+async def test_concurrent_messages_of_a_new_customer_share_one_name_lookup(
+    fake_vk: FakeVK, sink: RecordingSink, bridge: tuple[VkAdapter, str]
+) -> None:
+    """users.get is paced (about 20 calls a second per token): while the first message of a
+    customer waits for their name, the others go in at once as a guest's, without a lookup of
+    their own; once known, the name comes from the cache."""
+    import asyncio
+
+    fake_vk.add_user(501, "Ivan", "Petrov")  # the sender of the recorded payload
+    fake_vk.faults.add("hang", endpoint="users.get", seconds=10)  # slow: 0.5 s at this scale
+    bodies = []
+    for k in range(6):
+        event = signed_event(text=f"burst {k}", event_id=f"burst{k}")
+        event["object"]["message"]["id"] = 9000 + k
+        bodies.append(json.dumps(event))
+    answers = await asyncio.gather(*(post(bridge[1], body) for body in bodies))
+    assert answers == [(200, "ok")] * 6
+    assert sorted(e.text for e in sink.inbound_events) == [f"burst {k}" for k in range(6)]
+    later = signed_event(text="later", event_id="later")
+    later["object"]["message"]["id"] = 9100
+    assert await post(bridge[1], json.dumps(later)) == (200, "ok")
+    last = sink.inbound_events[-1]
+    assert last.profile is not None and last.profile.full_name == "Ivan Petrov"
+    assert len(fake_vk.calls.calls("users.get")) == 1
