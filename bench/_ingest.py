@@ -8,7 +8,8 @@ path (`bridge/core/inbound_batch.py`, what the service runs for Telegram custome
 
 memory: 10,000 customers each open a conversation (stored through the real core and desk, so
 10,000 cards wait in the outbox), then the bridge starts on that database and runs while a few
-hundred more messages arrive; its resident memory is sampled from /proc.
+hundred more messages arrive; its resident memory is sampled from /proc (issue 16: a peak of at
+most 120 MB).
 """
 
 from __future__ import annotations
@@ -367,35 +368,56 @@ async def _seed_conversations(config_data: dict[str, Any], users: list[Any]) -> 
     return time.perf_counter() - started
 
 
+#: Issue 16's target: the bridge's peak RSS holding 10,000 open conversations (MB).
+MEMORY_TARGET_MB = 120
+
+
 async def memory_scenario(options: Any, folder: Path, run_cls: Any) -> dict[str, Any]:
+    """Peak, steady and start-up RSS of the bridge started on 10,000 open conversations.
+
+    `rss_at_start_mb`: as soon as /healthz answers, before any traffic; `steady_rss_mb`: the
+    median of the samples after the 300 messages were sent; `peak_rss_mb` (the kernel's
+    high-water mark, VmHWM) is what the target judges.
+    """
     conversations = 10_000
     async with run_cls(options, folder, accept=False) as run:
         fakes: Fakes = run.fakes
         users = fakes.add_customers(conversations)
         seed_seconds = await _seed_conversations(run.bridge.config, users)
         await run.start_bridge()
-        samples = [run.bridge.rss_kb()]
+        at_start = run.bridge.rss_kb()
         started = time.monotonic()
         for i in range(300):  # more messages from customers whose conversations are open
             fakes.say(i * 31 % conversations, 1, "still there?")
             if i % 10 == 0:
-                samples.append(run.bridge.rss_kb())
+                run.bridge.rss_kb()
                 await asyncio.sleep(0.1)
+        after_traffic: list[int] = []
         while time.monotonic() - started < 20:
-            samples.append(run.bridge.rss_kb())
+            after_traffic.append(run.bridge.rss_kb())
             await asyncio.sleep(0.5)
         rss = run.bridge.rss_kb()
         stored = await count_messages(run.database_url)
+        peak_mb = run.bridge.peak_rss_kb / 1024
         return {
             "conversations": conversations,
             "seed_seconds": round(seed_seconds, 1),
             "messages_stored": stored,
             "rss_mb": round(rss / 1024, 1),
-            "peak_rss_mb": round(run.bridge.peak_rss_kb / 1024, 1),
-            "rss_at_start_mb": round(samples[0] / 1024, 1),
-            "target": "<= 150 MB",
-            "met": run.bridge.peak_rss_kb / 1024 <= 150,
+            "peak_rss_mb": round(peak_mb, 1),
+            "steady_rss_mb": round(_median(after_traffic or [rss]) / 1024, 1),
+            "rss_at_start_mb": round(at_start / 1024, 1),
+            "target": f"<= {MEMORY_TARGET_MB} MB peak",
+            "met": peak_mb <= MEMORY_TARGET_MB,
         }
+
+
+def _median(values: list[int]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return float(ordered[middle])
+    return (ordered[middle - 1] + ordered[middle]) / 2
 
 
 # --- ingest per channel (issue 16) --------------------------------------------------------------

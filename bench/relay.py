@@ -539,7 +539,7 @@ def _rows(name: str, f: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                 name,
                 f"RSS with {f['conversations']} open conversations",
                 f"{f['rss_mb']} MB (peak {f['peak_rss_mb']} MB)",
-                f"<= 150 MB ({ok})",
+                f"{f['target']} ({ok})",
             )
         ]
     return [(name, "figures", json.dumps(f)[:60], "")]

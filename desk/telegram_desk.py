@@ -14,7 +14,6 @@ Cards live in lane `tg:<chat>:card:<conversation>`: the post first, then its edi
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -232,7 +231,7 @@ class TelegramDesk:
             customer.name, channel=customer.channel, seed=f"customer:{customer.id}"
         )
         file_id = await get_avatar_file_id(session, style.key)
-        png = None if file_id else await asyncio.to_thread(self.avatars.render_style, style)
+        png = None if file_id else await self.avatars.render_async(style)
         payload = calls.send_photo_upload(
             group.chat_id,
             png,

@@ -109,7 +109,9 @@ async def lease_heads(
         and_(col(row.state) == OutboxState.PENDING.value, col(row.not_before) <= now),
         and_(col(row.state) == OutboxState.LEASED.value, col(row.lease_until) < now),
     )
-    stmt = select(row).where(due, ~blocked)
+    # Candidates are chosen by their id, destination and priority only: the rows' payloads (a
+    # card's avatar PNG is ~30 kB) are loaded for the chosen ones, not for every candidate.
+    stmt = select(row.id, row.destination, row.priority).where(due, ~blocked)
     busy = set(busy_destinations)
     busy_fast = set(busy_interactive) if interactive_below is not None else set()
     if interactive_below is None:
@@ -137,16 +139,21 @@ async def lease_heads(
     if dialect_name(session) == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True, of=row)
     candidates = (await session.exec(stmt)).all()
-    chosen: list[OutboxItem] = []
+    ids: list[int | None] = []  # (the column is Optional on the model; never None here)
     seen: set[tuple[str, bool]] = set()
-    for item in candidates:
-        fast = interactive_below is not None and item.priority < interactive_below
-        if (item.destination, fast) in seen:
+    for item_id, destination, priority in candidates:
+        fast = interactive_below is not None and priority < interactive_below
+        if (destination, fast) in seen:
             continue
-        seen.add((item.destination, fast))
-        chosen.append(item)
-        if len(chosen) >= limit:
+        seen.add((destination, fast))
+        ids.append(item_id)
+        if len(ids) >= limit:
             break
+    if not ids:
+        return []
+    loaded = await session.exec(select(OutboxItem).where(col(OutboxItem.id).in_(ids)))
+    by_id = {item.id: item for item in loaded.all()}
+    chosen = [by_id[item_id] for item_id in ids]
     for item in chosen:
         item.state = OutboxState.LEASED.value
         item.lease_owner = owner

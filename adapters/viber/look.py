@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from PIL import ImageDraw
+from typing import TYPE_CHECKING
 
 from bridge.avatars.badges import WHITE, Badge, BadgeShape, Frame
+
+if TYPE_CHECKING:
+    from PIL import ImageDraw
 
 #: Viber's name to operators, by language.
 DISPLAY_NAMES: dict[str, str] = {"en": "Viber", "ru": "Viber"}

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from PIL import ImageDraw
+from typing import TYPE_CHECKING
 
 from bridge.avatars.badges import Badge, BadgeShape, Frame, centred_text
+
+if TYPE_CHECKING:
+    from PIL import ImageDraw
 
 #: VK's name to operators, by language.
 DISPLAY_NAMES: dict[str, str] = {"en": "VK", "ru": "ВКонтакте"}

@@ -8,6 +8,9 @@ with the platform's first letter).
 
 Badges are drawn on their own transparent layer at the renderer's supersampled resolution; the
 renderer cuts a transparent ring around them so they read on any chat background.
+
+Pillow is imported by the functions that draw, not by this module: describing badges (every
+platform's look, at start-up) costs no memory until an avatar is drawn (issue 16).
 """
 
 from __future__ import annotations
@@ -16,10 +19,12 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
-
-from PIL import Image, ImageChops, ImageDraw
+from typing import TYPE_CHECKING
 
 from bridge.avatars import fonts
+
+if TYPE_CHECKING:
+    from PIL import Image, ImageDraw
 
 #: The colour of a badge's mark.
 WHITE = (255, 255, 255, 255)
@@ -53,7 +58,7 @@ class Frame:
 
 
 #: Draws a badge's mark on the badge's layer (filled with the badge colour) in a `Frame`.
-DrawMark = Callable[[ImageDraw.ImageDraw, Frame], None]
+DrawMark = Callable[["ImageDraw.ImageDraw", Frame], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +144,8 @@ class _Letter:
 
 def shape_mask(diameter: int, shape: BadgeShape, grow: int = 0) -> Image.Image:
     """An 'L' mask of `diameter` + 2*`grow` pixels holding the badge outline (grown by `grow`)."""
+    from PIL import Image, ImageDraw
+
     side = diameter + 2 * grow
     mask = Image.new("L", (side, side), 0)
     draw = ImageDraw.Draw(mask)
@@ -152,6 +159,8 @@ def shape_mask(diameter: int, shape: BadgeShape, grow: int = 0) -> Image.Image:
 
 def draw_badge(badge: Badge, diameter: int) -> Image.Image:
     """`badge` as a `diameter`-pixel RGBA image, transparent outside its shape."""
+    from PIL import Image, ImageChops, ImageDraw
+
     layer = Image.new("RGBA", (diameter, diameter), badge.colour)
     if badge.mark is not None:
         badge.mark(ImageDraw.Draw(layer), Frame(diameter))

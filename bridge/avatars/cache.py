@@ -8,6 +8,12 @@ Two levels, both keyed by the avatar's style (initials, colour, badge, size, dra
 
 The desk calls `photo_for(...)`: it gets either a file_id to send, or PNG bytes to upload; after
 uploading it calls `remember_upload(key, file_id)`.
+
+Memory (issue 16): a style is drawn only until its first upload is remembered, so the LRU holds
+few entries (64 PNGs of ~20 kB); and drawings run on the service's one avatar thread, not on
+asyncio's pool: each drawing allocates ~4 MB canvases at 4x, and every thread that draws keeps
+its own malloc arena of them (600 avatars drawn on the default pool's threads left a process
+~80 MB larger, on one thread ~30 MB).
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -80,7 +87,7 @@ class AvatarService:
         file_ids: AvatarFileIds | None = None,
         *,
         badges: Badges = NO_BADGES,
-        cache_size: int = 512,
+        cache_size: int = 64,
     ) -> None:
         if cache_size < 1:
             raise ValueError(f"cache_size must be at least 1, got {cache_size}")
@@ -91,6 +98,7 @@ class AvatarService:
         self._lock = threading.Lock()
         self._hits = 0
         self._misses = 0
+        self._drawer: ThreadPoolExecutor | None = None
 
     def style_for(
         self, name: str | None, *, channel: str, seed: str, size: int = DEFAULT_SIZE
@@ -136,8 +144,15 @@ class AvatarService:
         file_id = await self.file_ids.get(style.key)
         if file_id:
             return AvatarPhoto(style.key, file_id=file_id)
-        png = await asyncio.to_thread(self.render_style, style)
-        return AvatarPhoto(style.key, png=png)
+        return AvatarPhoto(style.key, png=await self.render_async(style))
+
+    async def render_async(self, style: AvatarStyle) -> bytes:
+        """`render_style` on this service's one drawing thread (started on first use)."""
+        with self._lock:
+            if self._drawer is None:
+                self._drawer = ThreadPoolExecutor(1, thread_name_prefix="avatars")
+            drawer = self._drawer
+        return await asyncio.get_running_loop().run_in_executor(drawer, self.render_style, style)
 
     async def remember_upload(self, key: str, file_id: str) -> None:
         """Store the file_id Telegram gave the upload of `key`, for every later card."""

@@ -14,8 +14,10 @@ from __future__ import annotations
 import json
 from functools import cache, lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from PIL import ImageFont
+if TYPE_CHECKING:
+    from PIL import ImageFont
 
 FALLBACK_FONT_PATHS: tuple[str, ...] = (
     "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
@@ -55,6 +57,8 @@ def font_chain() -> tuple[Path, ...]:
 @lru_cache(maxsize=64)
 def load_font(path: Path, size: int) -> ImageFont.FreeTypeFont:
     """A FreeType font object for `path` at `size` pixels (cached; font objects are reusable)."""
+    from PIL import ImageFont
+
     return ImageFont.truetype(str(path), size)
 
 

@@ -7,6 +7,9 @@ circle, the glyphs and the badge. Outside the circle the PNG is transparent.
 - A guest (name unknown): grey (`palette.GUEST_GREY`) with a person silhouette.
 - A known name without any letter ("🙂", "12345"), or with letters no bundled font can draw
   (e.g. Chinese): the palette colour with the same person silhouette, never a missing-glyph box.
+
+Pillow is imported when an avatar is first drawn, not with this module (issue 16: a service
+that draws none, e.g. one restarted with every open conversation's card queued, never loads it).
 """
 
 from __future__ import annotations
@@ -15,13 +18,15 @@ import io
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
-
-from PIL import Image, ImageChops, ImageDraw
+from typing import TYPE_CHECKING
 
 from bridge.avatars import fonts
 from bridge.avatars.badges import Badge, draw_badge, shape_mask
 from bridge.avatars.initials import NEUTRAL_GLYPH, initials
 from bridge.avatars.palette import GUEST_GREY, colour_for, hex_to_rgb
+
+if TYPE_CHECKING:
+    from PIL import Image, ImageDraw
 
 MIN_SIZE = 16
 MAX_SIZE = 1024
@@ -89,6 +94,8 @@ def render_style(style: AvatarStyle) -> bytes:
 
 def draw_style(style: AvatarStyle) -> Image.Image:
     """The avatar for `style` as an RGBA image of `style.size` pixels square."""
+    from PIL import Image, ImageDraw
+
     scale = 4 if style.size <= 512 else 2
     side = style.size * scale
     canvas = Image.new("RGBA", (side, side), (*hex_to_rgb(style.background), 255))
@@ -157,6 +164,8 @@ def _tint(background: str, whiteness: float) -> tuple[int, int, int, int]:
 
 def _place_badge(canvas: Image.Image, badge: Badge) -> None:
     """Cut a transparent ring in the bottom-right and put the platform badge inside it."""
+    from PIL import Image, ImageChops
+
     side = canvas.width
     diameter = round(side * _BADGE_DIAMETER)
     ring = round(side * _BADGE_RING)

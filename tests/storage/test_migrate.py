@@ -13,7 +13,13 @@ from sqlalchemy import inspect
 from app.cli import main
 from storage.customers import upsert_customer
 from storage.db import create_engine, session_factory
-from storage.migrate import current_revision_async, head_revision, upgrade, upgrade_async
+from storage.migrate import (
+    code_head,
+    current_revision_async,
+    head_revision,
+    upgrade,
+    upgrade_async,
+)
 from storage.models import metadata
 
 
@@ -170,3 +176,32 @@ def test_migrate_command_reports_config_errors(tmp_path: Path, capsys) -> None:
 def test_migrate_command_reports_a_missing_config_file(tmp_path: Path, capsys) -> None:
     assert main(["migrate", "-c", str(tmp_path / "nope.yaml")]) == 2
     assert "nope.yaml" in capsys.readouterr().err
+
+
+def test_the_head_read_from_the_migration_files_is_alembics_head() -> None:
+    assert code_head() == head_revision()
+
+
+def test_a_database_at_the_head_is_recognised_without_importing_alembic(tmp_path: Path) -> None:
+    """Issue 16: a service restarting on an up-to-date database does not load Alembic (~12 MB)."""
+    database = f"sqlite:///{tmp_path / 'bridge.db'}"
+    upgrade(database)
+    script = (
+        "import asyncio, sys\n"
+        "from storage.migrate import current_revision_async, upgrade_async\n"
+        f"asyncio.run(upgrade_async({database!r}))\n"
+        "print('alembic' in sys.modules)\n"
+        f"print(asyncio.run(current_revision_async({database!r})))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["False", "0005"]
+
+
+async def test_a_database_behind_the_head_is_still_upgraded(db_url: str) -> None:
+    await upgrade_async(db_url, "0004")
+    await upgrade_async(db_url)
+    assert await current_revision_async(db_url) == "0005"
+    assert await _schema_drift(db_url) == []

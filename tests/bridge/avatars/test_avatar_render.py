@@ -240,3 +240,26 @@ def test_a_platform_without_a_badge_gets_a_slate_disc_with_its_letter() -> None:
 def test_aliases_must_name_a_platform_with_a_badge() -> None:
     with pytest.raises(ValueError, match="aliases"):
         Badges([BADGES.get("vk")], {"tg": "telegram"})
+
+
+def test_pillow_is_loaded_by_the_first_drawing_not_by_describing_badges() -> None:
+    """Issue 16: a service that draws no avatar (restarted with every card queued) never pays
+    for Pillow; the first avatar it draws loads it."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "import app.service, app.wiring, desk.runtime\n"
+        "from app.looks import platform_badges\n"
+        "from bridge.avatars import AvatarService\n"
+        "service = AvatarService(badges=platform_badges())\n"
+        "print('PIL' in sys.modules)\n"
+        "png = service.render('Ann Lee', channel='vk', seed='customer:1')\n"
+        "print('PIL' in sys.modules, png[:8] == b'\\x89PNG\\r\\n\\x1a\\n')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["False", "True", "True"]

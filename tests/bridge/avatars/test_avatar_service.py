@@ -94,3 +94,29 @@ async def test_file_ids_outlive_the_render_cache() -> None:
 async def test_remember_upload_needs_key_and_file_id() -> None:
     with pytest.raises(ValueError, match="file_id"):
         await AvatarService().remember_upload("v1:256:vk:#DC2626:A", "")
+
+
+async def test_avatars_are_drawn_on_one_thread_of_the_service() -> None:
+    """Issue 16: every thread that draws keeps its own malloc arena of ~4 MB canvases, so a
+    service draws on one thread of its own, however many cards need a photo at once."""
+    import asyncio
+    import threading
+
+    service = AvatarService()
+    drawers: set[str] = set()
+    draw = service.render_style
+
+    def watched(style):  # type: ignore[no-untyped-def]
+        drawers.add(threading.current_thread().name)
+        return draw(style)
+
+    service.render_style = watched  # type: ignore[method-assign]
+    photos = await asyncio.gather(
+        *(
+            service.photo_for(name, channel="vk", seed=f"c{n}", size=32)
+            for n, name in enumerate(["Anna Lee", "Bob Ray", "Carl Oz", "Dana Wu", None])
+        )
+    )
+    assert all(photo.png and photo.png.startswith(b"\x89PNG") for photo in photos)
+    assert len(drawers) == 1 and next(iter(drawers)).startswith("avatars")
+    assert service.cache_stats().capacity == 64
