@@ -59,7 +59,7 @@ async def erase_customer(session: AsyncSession, customer: Customer, reason: str)
         gone = await session.exec(
             delete(OutboxItem).where(
                 col(OutboxItem.conversation_id).in_(conversations),
-                OutboxItem.state != OutboxState.LEASED,
+                col(OutboxItem.state) != OutboxState.LEASED,
             )
         )
         outbox = int(gone.rowcount or 0)

@@ -94,7 +94,9 @@ async def forget(
         async with session_factory(engine)() as session, session.begin():
             if conversation is not None:
                 found = await get_conversation(session, conversation)
-                customer = None if found is None else await get_customer(session, found.customer_id)
+                customer = (
+                    None if found is None else await get_customer(session, found.customer_id)
+                )
             else:
                 assert channel is not None and user is not None
                 customer = await find_customer(session, channel, user)

@@ -16,13 +16,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bridge.core.desk import ClosedPlaceNotices
-from bridge.core.texts import text
+from bridge.core.texts import normalize_language, text
+from storage.customers import find_customer
 from storage.forget import customer_conversations, erase_customer
 
 if TYPE_CHECKING:
     from sqlmodel.ext.asyncio.session import AsyncSession
 
     from bridge.core.desk import Desk
+    from bridge.core.sink import SinkRuntime
     from storage.models import Customer
 
 #: Removes a customer's stored files (by channel and platform id); returns how many.
@@ -82,3 +84,27 @@ async def forget_customer(
         files,
         erased.profile,
     )
+
+
+class Forgetter:
+    """`forget_customer` in a transaction of the running service (a platform's own deletion
+    callback uses it): the tombstone goes out with the service's outbox as soon as it commits.
+    """
+
+    def __init__(self, runtime: SinkRuntime, erase_files: EraseFiles | None = None) -> None:
+        self._runtime = runtime
+        self._erase_files = erase_files
+
+    async def forget(self, channel: str, user: str) -> Forgotten | None:
+        """Forget the customer (channel, platform id); None when nobody is known by it."""
+        async with self._runtime.transaction() as session:
+            customer = await find_customer(session, channel, user)
+            if customer is None:
+                return None
+            return await forget_customer(
+                session,
+                customer,
+                desk=self._runtime.desk,
+                language=normalize_language(self._runtime.config.language),
+                erase_files=self._erase_files,
+            )
