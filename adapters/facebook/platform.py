@@ -36,7 +36,7 @@ def build(section: FacebookSettings, context: PlatformContext) -> PlatformParts:
         from adapters.facebook.deletion import DataDeletion
         from bridge.core.forget import Forgetter, Forgotten
 
-        forgetter = Forgetter(context.sink.runtime)
+        forgetter = Forgetter(context.sink.runtime, refresh=context.sink.refresh)
 
         async def forget(user: str) -> Forgotten | None:
             adapter.profiles.drop(user)  # the cached name and picture go too

@@ -82,6 +82,7 @@ async def forget(
     """Forget the customer named by (channel, user) or by a conversation; None if unknown."""
     from bridge.core.forget import forget_customer
     from bridge.core.texts import normalize_language
+    from desk.customer_side import TelegramCustomerRefresh
     from desk.feed import FeedDesk
     from storage.conversations import get_conversation
     from storage.customers import find_customer, get_customer
@@ -102,12 +103,14 @@ async def forget(
                 customer = await find_customer(session, channel, user)
             if customer is None:
                 return None
+            desk = FeedDesk(config)
             return await forget_customer(
                 session,
                 customer,
-                desk=FeedDesk(config),
+                desk=desk,
                 language=normalize_language(config.language),
                 erase_files=site_files_eraser(config),
+                refresh=TelegramCustomerRefresh(desk),
             )
     finally:
         await engine.dispose()

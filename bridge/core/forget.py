@@ -17,14 +17,14 @@ from typing import TYPE_CHECKING
 
 from bridge.core.desk import ClosedPlaceNotices
 from bridge.core.texts import normalize_language, text
-from storage.customers import find_customer
+from storage.customers import find_customer, get_customer
 from storage.forget import customer_conversations, erase_customer
 
 if TYPE_CHECKING:
     from sqlmodel.ext.asyncio.session import AsyncSession
 
     from bridge.core.desk import Desk
-    from bridge.core.sink import SinkRuntime
+    from bridge.core.sink import CustomerRefresh, SinkRuntime
     from storage.models import Customer
 
 #: Removes a customer's stored files (by channel and platform id); returns how many.
@@ -60,14 +60,20 @@ async def forget_customer(
     desk: Desk,
     language: str,
     erase_files: EraseFiles | None = None,
+    refresh: CustomerRefresh | None = None,
 ) -> Forgotten:
-    """Erase `customer`'s data and post the tombstone in their latest conversation's place."""
+    """Erase `customer`'s data and post the tombstone in their latest conversation's place;
+    `refresh` re-renders their cards and topic titles without the name (the desk's)."""
     assert customer.id is not None
     channel, user = customer.channel, customer.external_id
     conversations = await customer_conversations(session, customer.id)
     reason = text(language, "forget.reason")
     erased = await erase_customer(session, customer, reason)
     files = erase_files(channel, user) if erase_files is not None else 0
+    nameless = await get_customer(session, customer.id)
+    if refresh is not None and nameless is not None:
+        for conversation in await customer_conversations(session, customer.id):
+            await refresh.renamed(session, conversation, nameless)
     if conversations:
         latest = conversations[-1]
         notice = text(language, "place.data_deleted")
@@ -91,9 +97,15 @@ class Forgetter:
     callback uses it): the tombstone goes out with the service's outbox as soon as it commits.
     """
 
-    def __init__(self, runtime: SinkRuntime, erase_files: EraseFiles | None = None) -> None:
+    def __init__(
+        self,
+        runtime: SinkRuntime,
+        erase_files: EraseFiles | None = None,
+        refresh: CustomerRefresh | None = None,
+    ) -> None:
         self._runtime = runtime
         self._erase_files = erase_files
+        self._refresh = refresh
 
     async def forget(self, channel: str, user: str) -> Forgotten | None:
         """Forget the customer (channel, platform id); None when nobody is known by it."""
@@ -107,4 +119,5 @@ class Forgetter:
                 desk=self._runtime.desk,
                 language=normalize_language(self._runtime.config.language),
                 erase_files=self._erase_files,
+                refresh=self._refresh,
             )

@@ -119,6 +119,17 @@ async def assert_forgotten(bridge: Bridge, customer_id: int, thread: int, secret
     assert any(c.customer_id == customer_id for c in conversations)
     await eventually(lambda: told(bridge, thread, TOMBSTONE), what="the tombstone")
 
+    def topic_name() -> str:
+        return next(
+            t.name for t in bridge.telegram.topics(bridge.group_id) if t.thread_id == thread
+        )
+
+    await eventually(lambda: "Lopez" not in topic_name(), what="the topic renamed")
+    await eventually(
+        lambda: all("Lopez" not in (card.caption or "") for card in bridge.cards()),
+        what="the cards without the name",
+    )
+
 
 async def test_forget_a_vk_customer_by_channel_and_id(sqlite_url: str, tmp_path: Path) -> None:
     async with running_bridge(sqlite_url) as bridge:
@@ -126,6 +137,8 @@ async def test_forget_a_vk_customer_by_channel_and_id(sqlite_url: str, tmp_path:
         thread = await accepted_with_history(bridge, customer, "my card is 4111 1111")
         row = await customer_of(bridge, "vk")
         assert row.name == "Maria Lopez" and await messages_of(bridge, row.id or 0)
+        assert any("Lopez" in t.name for t in bridge.telegram.topics(bridge.group_id))
+        assert any("Lopez" in (card.caption or "") for card in bridge.cards())
         config = config_file(bridge, tmp_path)
 
         code, out, err = await cli("forget", "-c", config, "--channel", "vk", "--id", "501")
