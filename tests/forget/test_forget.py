@@ -131,8 +131,8 @@ async def assert_forgotten(bridge: Bridge, customer_id: int, thread: int, secret
     )
 
 
-async def test_forget_a_vk_customer_by_channel_and_id(sqlite_url: str, tmp_path: Path) -> None:
-    async with running_bridge(sqlite_url) as bridge:
+async def test_forget_a_vk_customer_by_channel_and_id(db_url: str, tmp_path: Path) -> None:
+    async with running_bridge(db_url) as bridge:
         customer = VkCustomer(bridge)
         thread = await accepted_with_history(bridge, customer, "my card is 4111 1111")
         row = await customer_of(bridge, "vk")
