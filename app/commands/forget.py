@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -63,6 +63,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return 2
     forgotten = asyncio.run(forget(config, args.channel, args.id, args.conversation))
+    if forgotten == "already":
+        print(
+            f"{PROG}: conversation #{args.conversation}'s customer was already forgotten; "
+            "nothing deleted",
+            file=sys.stderr,
+        )
+        return 1
     if forgotten is None:
         named = (
             f"conversation #{args.conversation}"
@@ -78,8 +85,9 @@ def run(args: argparse.Namespace) -> int:
 
 async def forget(
     config: BridgeConfig, channel: str | None, user: str | None, conversation: int | None
-) -> Forgotten | None:
-    """Forget the customer named by (channel, user) or by a conversation; None if unknown."""
+) -> Forgotten | Literal["already"] | None:
+    """Forget the customer named by (channel, user) or by a conversation; None if unknown,
+    "already" when that conversation's customer was forgotten before."""
     from bridge.core.forget import forget_customer
     from bridge.core.texts import normalize_language
     from desk.customer_side import TelegramCustomerRefresh
@@ -87,6 +95,7 @@ async def forget(
     from storage.conversations import get_conversation
     from storage.customers import find_customer, get_customer
     from storage.db import create_engine, session_factory
+    from storage.forget import is_forgotten
     from storage.migrate import upgrade_async
 
     await upgrade_async(config.database)
@@ -103,6 +112,8 @@ async def forget(
                 customer = await find_customer(session, channel, user)
             if customer is None:
                 return None
+            if is_forgotten(customer):
+                return "already"
             desk = FeedDesk(config)
             return await forget_customer(
                 session,

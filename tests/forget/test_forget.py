@@ -188,6 +188,10 @@ async def test_forget_a_widget_visitor_by_conversation_removes_their_files(
         bridge.operator_says(thread, "Your refund is on its way")
         await eventually(lambda: told(bridge, thread, REFUSED), what="the refusal")
 
+        code, _, err = await cli("forget", "-c", config, "--conversation", str(number))
+        assert code == 1 and "already forgotten; nothing deleted" in err
+        assert sum(TOMBSTONE in t for t in bridge.topic_texts(thread)) == 1
+
 
 async def test_forget_refuses_bad_arguments_and_unknown_conversations(
     sqlite_url: str, tmp_path: Path
