@@ -87,8 +87,9 @@ async def rows(bridge: Bridge) -> tuple[list[Customer], list[Conversation], list
 
 
 async def customer_of(bridge: Bridge, channel: str) -> Customer:
+    """The channel's newest customer (a forgotten one stays, under no platform id)."""
     customers, _, _ = await rows(bridge)
-    return next(c for c in customers if c.channel == channel)
+    return max((c for c in customers if c.channel == channel), key=lambda c: c.id or 0)
 
 
 async def messages_of(bridge: Bridge, customer_id: int) -> list[Message]:
@@ -159,6 +160,14 @@ async def test_forget_a_vk_customer_by_channel_and_id(db_url: str, tmp_path: Pat
         code, _, err = await cli("forget", "-c", config, "--channel", "vk", "--id", "501")
         assert code == 1 and "no customer 501 on vk found" in err
 
+        # Writing again starts afresh: a new customer, a new card, none of the old history.
+        cards = len(bridge.cards())
+        await customer.says("hello again")
+        await eventually(lambda: len(bridge.cards()) > cards, what="a new card")
+        again = await customer_of(bridge, "vk")
+        assert again.id != row.id and again.name == "Maria Lopez"
+        assert [m.text for m in await messages_of(bridge, again.id or 0)] == ["hello again"]
+
 
 async def test_forget_a_widget_visitor_by_conversation_removes_their_files(
     sqlite_url: str, tmp_path: Path
@@ -184,6 +193,7 @@ async def test_forget_a_widget_visitor_by_conversation_removes_their_files(
         assert "2 message(s), 1 file(s)" in out
 
         assert not folder.exists()
+        assert await visitor._history() == []
         await assert_forgotten(bridge, row.id or 0, thread, row.external_id)
         bridge.operator_says(thread, "Your refund is on its way")
         await eventually(lambda: told(bridge, thread, REFUSED), what="the refusal")
