@@ -45,6 +45,8 @@ from storage.sent import unseen_sent_until
 if TYPE_CHECKING:
     from sqlmodel.ext.asyncio.session import AsyncSession
 
+    from adapters.facebook.deletion import DataDeletion
+
 Transaction = Callable[[], AbstractAsyncContextManager["AsyncSession"]]
 
 log = logging.getLogger(__name__)
@@ -75,6 +77,7 @@ class FacebookAdapter:
         self.webhook = FacebookWebhook(
             settings.app_secret, settings.verify_token, self.handle_body
         )
+        self.data_deletion: DataDeletion | None = None
         self._state = ComponentState("stopped")
 
     async def start(self) -> None:
@@ -91,7 +94,12 @@ class FacebookAdapter:
         return self._state
 
     def routes(self) -> list[web.AbstractRouteDef]:
-        return self.webhook.routes()
+        extra = self.data_deletion.routes() if self.data_deletion is not None else []
+        return [*self.webhook.routes(), *extra]
+
+    def use_data_deletion(self, data_deletion: DataDeletion) -> None:
+        """Serve Meta's Data Deletion Request Callback (and its status page) too."""
+        self.data_deletion = data_deletion
 
     async def handle_body(self, body: dict[str, Any]) -> None:
         """Apply every event of a webhook body (validated whole first); raises on failure.

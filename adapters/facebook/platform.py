@@ -32,6 +32,25 @@ def build(section: FacebookSettings, context: PlatformContext) -> PlatformParts:
     adapter = FacebookAdapter(section, context.sink, channel=NAME, transaction=context.transaction)
     if context.dead_letters is not None:
         adapter.webhook.use_dead_letters(context.dead_letters, NAME)
+    if context.transaction is not None:
+        from adapters.facebook.deletion import DataDeletion
+        from bridge.core.forget import Forgetter, Forgotten
+
+        forgetter = Forgetter(context.sink.runtime, refresh=context.sink.refresh)
+
+        async def forget(user: str) -> Forgotten | None:
+            adapter.profiles.drop(user)  # the cached name and picture go too
+            return await forgetter.forget(NAME, user)
+
+        public_url = context.config.http.public_url
+        adapter.use_data_deletion(
+            DataDeletion(
+                section.app_secret,
+                str(public_url) if public_url else None,
+                forget,
+                context.transaction,
+            )
+        )
     return one_adapter_parts(adapter, context)
 
 

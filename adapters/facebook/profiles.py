@@ -23,6 +23,10 @@ class FacebookProfiles:
         self._cache: dict[str, CustomerProfile | None] = {}
         self._cache_size = cache_size
 
+    def drop(self, psid: str) -> bool:
+        """Forget the cached profile of `psid` (a data-deletion request); True if cached."""
+        return self._cache.pop(psid, False) is not False
+
     async def lookup(self, psid: str) -> CustomerProfile | None:
         """The profile, or None when Meta refuses it (raises transient bridge errors)."""
         if psid in self._cache:

@@ -15,6 +15,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -215,3 +216,15 @@ class FileStore:
             return None
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         return path, StoredFile(file_id, meta["name"], meta["mime"], int(meta["size"]))
+
+    def remove_visitor(self, widget: str, visitor: str) -> int:
+        """Delete every file of the visitor (a data-deletion request); returns how many files
+        (descriptions not counted) were removed."""
+        folder = self._folder(widget, visitor)
+        if folder.parent != self.root / widget or not folder.is_dir():
+            return 0  # a visitor id with a path separator names no folder of the store
+        removed = sum(
+            1 for path in folder.iterdir() if path.is_file() and not path.name.endswith(".json")
+        )
+        shutil.rmtree(folder)
+        return removed

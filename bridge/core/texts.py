@@ -52,6 +52,9 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "place.customer_unreachable": "🚫 The customer can no longer be reached{reason}: "
         "replies won't arrive.",
         "place.customer_reachable": "✅ The customer can receive messages again.",
+        "place.data_deleted": "🗑 The customer's data was deleted on request: their messages, "
+        "files and profile are gone; replies can no longer reach them.",
+        "forget.reason": "data deleted on request",
         "place.customer_blocked_bot": "⛔ The customer blocked the bot: "
         "replies cannot reach them until they unblock it.",
         "place.customer_unblocked_bot": "✅ The customer unblocked the bot: "
@@ -212,6 +215,9 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "place.customer_unreachable": "🚫 Клиенту больше нельзя написать{reason}: "
         "ответы не дойдут.",
         "place.customer_reachable": "✅ Клиенту снова можно писать.",
+        "place.data_deleted": "🗑 Данные клиента удалены по его запросу: сообщения, файлы "
+        "и профиль стёрты; ответы ему больше не доставляются.",
+        "forget.reason": "данные удалены по запросу",
         "place.customer_blocked_bot": "⛔ Клиент заблокировал бота: "
         "ответы не дойдут, пока он его не разблокирует.",
         "place.customer_unblocked_bot": "✅ Клиент разблокировал бота: ответы снова доходят.",

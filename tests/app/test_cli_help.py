@@ -20,6 +20,7 @@ READS_CONFIG = {
     ("set-webhooks",): [],
     ("dead-letters",): [],
     ("dead-letters", "replay"): ["1"],
+    ("forget",): ["--conversation", "1"],
 }
 #: The commands that read no config (they run fakes or draw a picture).
 NO_CONFIG = {("sandbox",), ("demo",), ("avatar",)}
