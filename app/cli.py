@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "avatar",
     "set_webhooks",
     "dead_letters",
+    "doctor",
 )
 
 

@@ -1,0 +1,94 @@
+"""The fakes a doctor test checks against, and the config that points the bridge at them."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+from aiohttp import web
+
+from sandbox.runner import serving
+from sandbox.telegram import FakeTelegram
+from sandbox.telegram.state import FakeUser
+
+TOKEN = "4242:doctor-test-token"
+BOT_ID = 4242
+PUBLIC_URL = "https://support.example.com"
+WEBHOOK_URL = PUBLIC_URL + "/webhooks/telegram"
+
+
+@dataclass
+class Fakes:
+    """The fakes, set up as a working installation; a test breaks one thing."""
+
+    telegram: FakeTelegram
+    base_url: str
+    operator: FakeUser
+    support: int
+    vip: int
+    updates: str = "webhook"
+
+    async def bot_api(self, method: str, **params: object) -> object:
+        url = f"{self.base_url}/telegram/bot{TOKEN}/{method}"
+        async with aiohttp.ClientSession() as session, session.post(url, json=params) as resp:
+            body = await resp.json()
+        assert body["ok"], body
+        return body["result"]
+
+    def write_config(self, path: Path) -> Path:
+        path.write_text(
+            f"""
+language: en
+database: sqlite:///{path.parent / "b.db"}
+http: {{host: 127.0.0.1, port: 8080, public_url: "{PUBLIC_URL}"}}
+telegram:
+  token: "{TOKEN}"
+  api_url: {self.base_url}/telegram
+  updates: {self.updates}
+  webhook_secret: doctor_secret
+groups:
+  support: {{chat_id: {self.support}, mode: topics, operators: [{self.operator.id}]}}
+  vip: {{chat_id: {self.vip}, mode: private}}
+channels:
+  telegram: {{group: support}}
+""",
+            encoding="utf-8",
+        )
+        return path
+
+
+@asynccontextmanager
+async def running_fakes() -> AsyncIterator[Fakes]:
+    """Every fake on one server, set up so every doctor check holds."""
+    telegram = FakeTelegram()
+    telegram.add_bot(TOKEN, username="doctor_bot", topics_enabled=True)
+    telegram.set_privacy(TOKEN, False)
+    operator = telegram.add_user("Olga")
+    support = telegram.create_forum("Support", members=[operator])
+    vip = telegram.create_group("VIP")
+    root = web.Application()
+    root.add_subapp("/telegram", telegram.app)
+    async with serving(root) as running:
+        fakes = Fakes(telegram, running.base_url, operator, support, vip)
+        # Set as `set-webhooks` does; the updates of the setup are dropped, so the fake does
+        # not try to deliver them to the (unreachable) public URL.
+        await fakes.bot_api("setWebhook", url=WEBHOOK_URL, drop_pending_updates=True)
+        yield fakes
+
+
+async def run_doctor(config: Path) -> tuple[int, list[str], str]:
+    """`python -m app doctor -c config`: (exit code, stdout lines, stderr)."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        *("-m", "app", "doctor", "-c", str(config)),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode is not None
+    return process.returncode, stdout.decode().splitlines(), stderr.decode()
