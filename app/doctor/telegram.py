@@ -139,8 +139,7 @@ async def _check_operator(
     else:
         findings.bad(
             f"{label}: operator {operator} is not a member",
-            f"add user {operator} to the group, or remove them from "
-            f"groups.{group.name}.operators",
+            f"add user {operator} to the group, or remove them from groups.{group.name}.operators",
         )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,14 +12,13 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
-from sandbox.runner import serving
+from sandbox.runner import free_port, serving
 from sandbox.telegram import FakeTelegram
 from sandbox.telegram.state import FakeUser
 
 TOKEN = "4242:doctor-test-token"
 BOT_ID = 4242
-PUBLIC_URL = "https://support.example.com"
-WEBHOOK_URL = PUBLIC_URL + "/webhooks/telegram"
+WEBHOOK_PATH = "/webhooks/telegram"
 
 
 @dataclass
@@ -31,7 +30,14 @@ class Fakes:
     operator: FakeUser
     support: int
     vip: int
+    #: Where the bridge would listen: a closed local port, so the fake's deliveries fail fast.
+    public_url: str
     updates: str = "webhook"
+    token: str = TOKEN
+
+    @property
+    def webhook_url(self) -> str:
+        return self.public_url + WEBHOOK_PATH
 
     async def bot_api(self, method: str, **params: object) -> object:
         url = f"{self.base_url}/telegram/bot{TOKEN}/{method}"
@@ -45,9 +51,9 @@ class Fakes:
             f"""
 language: en
 database: sqlite:///{path.parent / "b.db"}
-http: {{host: 127.0.0.1, port: 8080, public_url: "{PUBLIC_URL}"}}
+http: {{host: 127.0.0.1, port: 8080, public_url: "{self.public_url}"}}
 telegram:
-  token: "{TOKEN}"
+  token: "{self.token}"
   api_url: {self.base_url}/telegram
   updates: {self.updates}
   webhook_secret: doctor_secret
@@ -63,8 +69,11 @@ channels:
 
 
 @asynccontextmanager
-async def running_fakes() -> AsyncIterator[Fakes]:
-    """Every fake on one server, set up so every doctor check holds."""
+async def running_fakes(
+    breaking: Callable[[Fakes], object] | None = None,
+) -> AsyncIterator[Fakes]:
+    """Every fake on one server, set up so every doctor check holds, except what `breaking`
+    changes (before the webhook is set: the updates its changes make are dropped)."""
     telegram = FakeTelegram()
     telegram.add_bot(TOKEN, username="doctor_bot", topics_enabled=True)
     telegram.set_privacy(TOKEN, False)
@@ -74,10 +83,13 @@ async def running_fakes() -> AsyncIterator[Fakes]:
     root = web.Application()
     root.add_subapp("/telegram", telegram.app)
     async with serving(root) as running:
-        fakes = Fakes(telegram, running.base_url, operator, support, vip)
+        public_url = f"http://127.0.0.1:{free_port()}"
+        fakes = Fakes(telegram, running.base_url, operator, support, vip, public_url)
         # Set as `set-webhooks` does; the updates of the setup are dropped, so the fake does
-        # not try to deliver them to the (unreachable) public URL.
-        await fakes.bot_api("setWebhook", url=WEBHOOK_URL, drop_pending_updates=True)
+        # not try to deliver them to the closed port.
+        if breaking is not None:
+            breaking(fakes)
+        await fakes.bot_api("setWebhook", url=fakes.webhook_url, drop_pending_updates=True)
         yield fakes
 
 
