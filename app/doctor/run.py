@@ -15,4 +15,12 @@ async def run_checks(config: BridgeConfig) -> Findings:
     """Every check for `config`; never raises for a platform's answer."""
     findings = Findings()
     await check_telegram(config, findings)
+    public_url = None if config.http.public_url is None else str(config.http.public_url)
+    vk = config.section("vk")
+    if vk is not None:
+        from adapters.vk.settings import VkSettings
+        from app.doctor.vk import check_vk
+
+        if isinstance(vk, VkSettings):
+            await check_vk(vk, public_url, findings)
     return findings

@@ -51,6 +51,41 @@ class CallbackServer:
         }
 
 
+#: Group token rights by name and bit (dev.vk.com: "Access rights for a community token").
+TOKEN_RIGHTS = {
+    "stories": 1,
+    "photos": 4,
+    "app_widget": 64,
+    "messages": 4096,
+    "docs": 131072,
+    "manage": 262144,
+}
+
+
+def long_poll_events() -> dict[str, bool]:
+    """The Bots Long Poll events of a community whose admin turned on what a bot needs."""
+    return {
+        "message_new": True,
+        "message_reply": False,
+        "message_edit": True,
+        "message_allow": True,
+        "message_deny": True,
+        "message_typing_state": False,
+        "message_event": True,
+    }
+
+
+@dataclass(slots=True)
+class CommunitySettings:
+    """What the community's admin switched on: its messages, Bots Long Poll, the token's rights."""
+
+    messages_enabled: bool = True
+    token_rights: set[str] = field(default_factory=lambda: {"messages", "photos", "docs"})
+    long_poll_enabled: bool = True
+    long_poll_api_version: str = "5.199"
+    long_poll_events: dict[str, bool] = field(default_factory=long_poll_events)
+
+
 @dataclass(slots=True)
 class StoredFile:
     name: str
@@ -73,6 +108,7 @@ class VkState:
     files: dict[str, StoredFile] = field(default_factory=dict)
     callback_servers: dict[int, CallbackServer] = field(default_factory=dict)
     confirmation_code: str = field(default_factory=lambda: secrets.token_hex(4))
+    settings: CommunitySettings = field(default_factory=CommunitySettings)
     _next_id: int = 100
 
     def next_id(self) -> int:

@@ -15,8 +15,11 @@ from aiohttp import web
 from sandbox.runner import free_port, serving
 from sandbox.telegram import FakeTelegram
 from sandbox.telegram.state import FakeUser
+from sandbox.vk import FakeVK
 
 TOKEN = "4242:doctor-test-token"
+VK_TOKEN = "vk1.a.doctor-test-token"
+VK_GROUP = 77
 BOT_ID = 4242
 WEBHOOK_PATH = "/webhooks/telegram"
 
@@ -32,8 +35,11 @@ class Fakes:
     vip: int
     #: Where the bridge would listen: a closed local port, so the fake's deliveries fail fast.
     public_url: str
+    vk: FakeVK
     updates: str = "webhook"
     token: str = TOKEN
+    vk_token: str = VK_TOKEN
+    vk_updates: str = "longpoll"
 
     @property
     def webhook_url(self) -> str:
@@ -62,6 +68,14 @@ groups:
   vip: {{chat_id: {self.vip}, mode: private}}
 channels:
   telegram: {{group: support}}
+  vk:
+    group: support
+    token: "{self.vk_token}"
+    group_id: {VK_GROUP}
+    api_url: {self.base_url}/vk
+    updates: {self.vk_updates}
+    secret: doctor-vk-secret
+    confirmation: {self.vk.state.confirmation_code}
 """,
             encoding="utf-8",
         )
@@ -80,11 +94,13 @@ async def running_fakes(
     operator = telegram.add_user("Olga")
     support = telegram.create_forum("Support", members=[operator])
     vip = telegram.create_group("VIP")
+    vk = FakeVK(group_id=VK_GROUP, token=VK_TOKEN)
     root = web.Application()
     root.add_subapp("/telegram", telegram.app)
+    root.add_subapp("/vk", vk.app)
     async with serving(root) as running:
         public_url = f"http://127.0.0.1:{free_port()}"
-        fakes = Fakes(telegram, running.base_url, operator, support, vip, public_url)
+        fakes = Fakes(telegram, running.base_url, operator, support, vip, public_url, vk)
         # Set as `set-webhooks` does; the updates of the setup are dropped, so the fake does
         # not try to deliver them to the closed port.
         if breaking is not None:
