@@ -59,8 +59,8 @@ async def check_vk(settings: VkSettings, public_url: str | None, findings: Findi
         else:
             findings.bad(
                 "VK: the token has no access to the community's messages",
-                f"{MANAGE} → Access tokens → Create token with \"Allow access to community "
-                "messages\", put it in channels.vk.token",
+                f'{MANAGE} → Access tokens → Create token with "Allow access to community '
+                'messages", put it in channels.vk.token',
             )
         await _check_messages_on(vk, settings, findings)
         if settings.updates == "longpoll":
@@ -127,7 +127,9 @@ async def _check_callback(
     try:
         servers = await vk("groups.getCallbackServers", group_id=settings.group_id)
     except VkError as exc:
-        findings.bad(f"VK: Callback API servers unreadable ({exc})", "give the token manage rights")
+        findings.bad(
+            f"VK: Callback API servers unreadable ({exc})", "give the token manage rights"
+        )
         return
     ours = [s for s in servers.get("items", []) if s.get("url") == url]
     if not ours:
