@@ -23,4 +23,18 @@ async def run_checks(config: BridgeConfig) -> Findings:
 
         if isinstance(vk, VkSettings):
             await check_vk(vk, public_url, findings)
+    viber = config.section("viber")
+    if viber is not None:
+        from adapters.viber.settings import ViberSettings
+        from app.doctor.viber import check_viber
+
+        if isinstance(viber, ViberSettings):
+            await check_viber(viber, public_url, findings)
+    facebook = config.section("facebook")
+    if facebook is not None:
+        from adapters.facebook.settings import FacebookSettings
+        from app.doctor.facebook import check_facebook
+
+        if isinstance(facebook, FacebookSettings):
+            await check_facebook(facebook, findings)
     return findings

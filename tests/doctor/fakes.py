@@ -12,14 +12,18 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
+from sandbox.facebook import FakeFacebook
 from sandbox.runner import free_port, serving
 from sandbox.telegram import FakeTelegram
 from sandbox.telegram.state import FakeUser
+from sandbox.viber import FakeViber
 from sandbox.vk import FakeVK
 
 TOKEN = "4242:doctor-test-token"
 VK_TOKEN = "vk1.a.doctor-test-token"
 VK_GROUP = 77
+VIBER_TOKEN = "viber-doctor-token"
+FB_PAGE_TOKEN = "fb-doctor-page-token"
 BOT_ID = 4242
 WEBHOOK_PATH = "/webhooks/telegram"
 
@@ -36,10 +40,14 @@ class Fakes:
     #: Where the bridge would listen: a closed local port, so the fake's deliveries fail fast.
     public_url: str
     vk: FakeVK
+    viber: FakeViber
+    facebook: FakeFacebook
     updates: str = "webhook"
     token: str = TOKEN
     vk_token: str = VK_TOKEN
     vk_updates: str = "longpoll"
+    viber_token: str = VIBER_TOKEN
+    fb_page_token: str = FB_PAGE_TOKEN
 
     @property
     def webhook_url(self) -> str:
@@ -76,6 +84,13 @@ channels:
     updates: {self.vk_updates}
     secret: doctor-vk-secret
     confirmation: {self.vk.state.confirmation_code}
+  viber: {{group: support, token: "{self.viber_token}", name: Shop, api_url: {self.base_url}/viber/pa}}
+  facebook:
+    group: support
+    page_token: "{self.fb_page_token}"
+    app_secret: fb-doctor-app-secret
+    verify_token: fb-doctor-verify
+    graph_url: {self.base_url}/facebook/v21.0
 """,
             encoding="utf-8",
         )
@@ -98,9 +113,16 @@ async def running_fakes(
     root = web.Application()
     root.add_subapp("/telegram", telegram.app)
     root.add_subapp("/vk", vk.app)
+    viber = FakeViber(token=VIBER_TOKEN)
+    root.add_subapp("/viber", viber.app)
+    facebook = FakeFacebook(page_token=FB_PAGE_TOKEN, app_secret="fb-doctor-app-secret")
+    root.add_subapp("/facebook", facebook.app)
     async with serving(root) as running:
         public_url = f"http://127.0.0.1:{free_port()}"
-        fakes = Fakes(telegram, running.base_url, operator, support, vip, public_url, vk)
+        fakes = Fakes(
+            telegram, running.base_url, operator, support, vip, public_url, vk, viber, facebook
+        )
+        viber.webhook_url = public_url + "/webhooks/viber"  # as set-webhooks leaves it
         # Set as `set-webhooks` does; the updates of the setup are dropped, so the fake does
         # not try to deliver them to the closed port.
         if breaking is not None:
