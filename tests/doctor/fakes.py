@@ -84,7 +84,11 @@ channels:
     updates: {self.vk_updates}
     secret: doctor-vk-secret
     confirmation: {self.vk.state.confirmation_code}
-  viber: {{group: support, token: "{self.viber_token}", name: Shop, api_url: {self.base_url}/viber/pa}}
+  viber:
+    group: support
+    token: "{self.viber_token}"
+    name: Shop
+    api_url: {self.base_url}/viber/pa
   facebook:
     group: support
     page_token: "{self.fb_page_token}"
