@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from sandbox.vk import payloads
 from sandbox.vk.spec import VkError, param_error, vk_error
-from sandbox.vk.state import BANNED, DELETED, TOKEN_RIGHTS, CallbackServer
+from sandbox.vk.state import BANNED, DELETED, EVENT_TYPES, TOKEN_RIGHTS, CallbackServer
 
 if TYPE_CHECKING:
     from sandbox.vk.fake import FakeVK
@@ -272,7 +272,8 @@ def groups_get_token_permissions(fake: FakeVK, p: dict[str, Any], base: str) -> 
 
 
 def _events_json(events: dict[str, bool]) -> dict[str, int]:
-    return {name: int(on) for name, on in events.items()}
+    """Every event type as 0 or 1, as groups.getLongPollSettings/getCallbackSettings answer."""
+    return {name: int(events.get(name, False)) for name in (*EVENT_TYPES, *events)}
 
 
 def groups_get_long_poll_settings(fake: FakeVK, p: dict[str, Any], base: str) -> Any:
