@@ -27,6 +27,10 @@ class TelegramError(Exception):
     """A Bot API call answered ok: false (or not at all)."""
 
 
+class Unreachable(TelegramError):
+    """No answer from telegram.api_url at all (refused, timed out, not JSON)."""
+
+
 class BotApi:
     """Bot API calls by name, with `result` returned and errors raised as `TelegramError`."""
 
@@ -38,7 +42,7 @@ class BotApi:
         try:
             _, body = await call_json(self._session, "POST", self._base + method, json=params)
         except CallFailed as exc:
-            raise TelegramError(f"{method}: {exc}") from exc
+            raise Unreachable(f"{method}: {exc}") from exc
         if not isinstance(body, dict) or not body.get("ok"):
             description = body.get("description") if isinstance(body, dict) else body
             raise TelegramError(f"{method}: {description}")
@@ -52,6 +56,12 @@ async def check_telegram(config: BridgeConfig, findings: Findings) -> None:
         bot = BotApi(session, str(telegram.api_url), telegram.token)
         try:
             me = await bot("getMe")
+        except Unreachable as exc:
+            findings.bad(
+                f"Telegram: no answer from {telegram.api_url} ({exc})",
+                "check telegram.api_url and that this machine reaches it (proxy, firewall)",
+            )
+            return
         except TelegramError as exc:
             findings.bad(
                 f"Telegram: the token does not work ({exc})",

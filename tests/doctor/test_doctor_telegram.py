@@ -193,3 +193,17 @@ def test_a_bad_config_exits_2(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "telegram.token" in result.stderr
+
+
+async def test_an_unreachable_bot_api_is_told_apart_from_a_bad_token(tmp_path: Path) -> None:
+    async with running_fakes() as fakes:
+        path = fakes.write_config(tmp_path / "config.yaml")
+    # The fakes are gone: nothing answers at telegram.api_url any more.
+    code, lines, stderr = await run_doctor(path)
+    assert code == 1, stderr
+    telegram = [line for line in lines if "Telegram" in line]
+    assert len(telegram) == 1
+    assert telegram[0].startswith(f"FAIL  Telegram: no answer from {fakes.base_url}/telegram (")
+    assert telegram[0].endswith(
+        "— fix: check telegram.api_url and that this machine reaches it (proxy, firewall)"
+    )
