@@ -28,6 +28,7 @@ COMMAND_MODULES = (
     "set_webhooks",
     "dead_letters",
     "forget",
+    "doctor",
 )
 
 

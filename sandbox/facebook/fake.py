@@ -40,6 +40,7 @@ from sandbox.chaos import (
     drop_connection,
 )
 from sandbox.common import CallLog, Clock, Deliverer, Delivery, FaultPlan, RateLimiter
+from sandbox.facebook.page import DEFAULT_FIELDS, page_json, subscribed_apps
 from sandbox.facebook.send_rules import GraphError, check_send_body, check_window, param_error
 from sandbox.facebook.uploads import AttachmentStore, FileData, read_graph_body
 
@@ -75,6 +76,7 @@ class FakeFacebook:
     def __init__(
         self,
         page_id: str = "100200300",
+        page_name: str = "Talker Shop",
         page_token: str = "fb-page-token",
         app_secret: str = "fb-app-secret",
         time_scale: float = 1.0,
@@ -84,6 +86,9 @@ class FakeFacebook:
         chaos: ChaosSettings | None = None,
     ) -> None:
         self.page_id = page_id
+        self.page_name = page_name
+        #: The webhook fields the app is subscribed to on the Page; None: not subscribed.
+        self.subscribed_fields: tuple[str, ...] | None = DEFAULT_FIELDS
         self.page_token = page_token
         self.app_secret = app_secret
         self.time_scale = time_scale
@@ -127,6 +132,11 @@ class FakeFacebook:
         app.router.add_post(f"/{{version:{VERSION_PATTERN}}}/{{node}}/messages", self._send)
         app.router.add_post(
             f"/{{version:{VERSION_PATTERN}}}/{{node}}/message_attachments", self._upload
+        )
+        app.router.add_route(
+            "*",
+            f"/{{version:{VERSION_PATTERN}}}/{{node}}/subscribed_apps",
+            self._subscribed_apps,
         )
         app.router.add_get(f"/{{version:{VERSION_PATTERN}}}/{{node}}", self._profile)
         app.on_cleanup.append(self._on_cleanup)
@@ -175,6 +185,21 @@ class FakeFacebook:
             fault.error.get("error_subcode"),
         )
         return self._error("messages", {}, error)
+
+    async def _subscribed_apps(self, request: web.Request) -> web.Response:
+        return await subscribed_apps(self, request)
+
+    async def check_token(self, request: web.Request) -> None:
+        """Raise the Graph API's error unless the request carries the page token."""
+        await self._token(request)
+
+    def check_page(self, node: str) -> None:
+        """Raise the Graph API's error unless `node` is the Page (`me` or its id)."""
+        self._check_node(node)
+
+    def graph_error(self, name: str, shown: dict[str, Any], error: GraphError) -> web.Response:
+        """Record the failed call and answer the error as the Graph API does."""
+        return self._error(name, shown, error)
 
     def _error(self, name: str, shown: dict[str, Any], error: GraphError) -> web.Response:
         self.calls.record(name, shown, self.clock.now(), f"error {error.code}")
@@ -289,6 +314,9 @@ class FakeFacebook:
         shown = {"id": psid, "fields": ",".join(fields)}
         try:
             await self._token(request)
+            if psid in ("me", self.page_id):
+                self.calls.record("page", shown, self.clock.now(), "ok")
+                return web.json_response(page_json(self))
             user = self.users.get(psid)
             if user is None:
                 raise GraphError(

@@ -135,6 +135,36 @@ class UserActions:
         chat.members[user.id] = new
         self._member_update(chat, user, old, new, own=user.is_bot)
 
+    def demote(self, user: FakeUser, chat_id: int) -> None:
+        """An administrator becomes a plain member (with a chat_member update)."""
+        chat = self._group(chat_id)
+        old = chat.member(user.id)
+        if old is None:
+            raise ValueError(f"user {user.id} is not in chat {chat_id}")
+        new = Member(user.id, "member")
+        chat.members[user.id] = new
+        self._member_update(chat, user, old, new, own=user.is_bot)
+
+    def set_admin_rights(self, user: FakeUser, chat_id: int, **rights: bool) -> None:
+        """Change some of an administrator's rights (`can_pin_messages=False`, ...)."""
+        chat = self._group(chat_id)
+        old = chat.member(user.id)
+        if old is None or old.status != "administrator":
+            raise ValueError(f"user {user.id} is not an administrator of chat {chat_id}")
+        unknown = set(rights) - set(ADMIN_RIGHTS)
+        if unknown:
+            raise ValueError(f"unknown rights {sorted(unknown)}")
+        new = Member(user.id, "administrator", {**old.rights, **rights})
+        chat.members[user.id] = new
+        self._member_update(chat, user, old, new, own=user.is_bot)
+
+    def set_forum(self, chat_id: int, on: bool) -> None:
+        """Turn a supergroup's topics on or off, as its owner does in the group's settings."""
+        chat = self._group(chat_id)
+        if on and chat.type != "supergroup":
+            raise ValueError("only a supergroup can be a forum")
+        chat.is_forum = on
+
     def leave(self, user: FakeUser, chat_id: int) -> dict[str, Any]:
         """`user` leaves a group: a left_chat_member message and chat_member updates."""
         chat = self._group(chat_id)

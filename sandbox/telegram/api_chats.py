@@ -15,7 +15,7 @@ _COMMAND = re.compile(r"[a-z0-9_]{1,32}")
 
 @api("getMe")
 async def get_me(call: Call) -> dict[str, Any]:
-    return me_json(call.bot.user, topics_enabled=call.bot.topics_enabled)
+    return me_json(call.bot.user, topics_enabled=call.bot.topics_enabled, privacy=call.bot.privacy)
 
 
 @api("logOut", "close")

@@ -117,6 +117,18 @@ class FakeTelegram(UserActions):
         """Switch a bot's threaded mode (topics in private chats), as in BotFather."""
         self.world.bots[token].topics_enabled = enabled
 
+    def set_privacy(self, token: str, enabled: bool) -> None:
+        """Switch a bot's group privacy (BotFather's /setprivacy); on hides group messages."""
+        self.world.bots[token].privacy = enabled
+
+    def webhook_failed(self, bot: Bot | int, message: str) -> None:
+        """Record a failed delivery on the bot's webhook, as getWebhookInfo then reports it."""
+        webhook = self.feed(bot).webhook
+        if webhook is None:
+            raise ValueError("the bot has no webhook set")
+        webhook.last_error_date = int(time.time())
+        webhook.last_error_message = message
+
     def feed(self, bot: Bot | int) -> UpdateFeed:
         bot_id = bot if isinstance(bot, int) else bot.id
         feed = self._feeds.get(bot_id)

@@ -22,12 +22,15 @@ def user_json(user: FakeUser) -> dict[str, Any]:
     return out
 
 
-def me_json(user: FakeUser, *, topics_enabled: bool = False) -> dict[str, Any]:
-    """getMe: a User with the bot-only flags (`has_topics_enabled`: topics in private chats)."""
+def me_json(
+    user: FakeUser, *, topics_enabled: bool = False, privacy: bool = True
+) -> dict[str, Any]:
+    """getMe: a User with the bot-only flags (`has_topics_enabled`: topics in private chats;
+    `can_read_all_group_messages`: group privacy off)."""
     out = {
         **user_json(user),
         "can_join_groups": True,
-        "can_read_all_group_messages": False,
+        "can_read_all_group_messages": not privacy,
         "supports_inline_queries": False,
         "can_connect_to_business": False,
         "has_main_web_app": False,

@@ -55,6 +55,8 @@ class Bot:
     commands: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     #: BotFather's "threaded mode": forum topics in the bot's private chats (Bot API 9.3).
     topics_enabled: bool = False
+    #: BotFather's "group privacy": on (the default) hides most group messages from the bot.
+    privacy: bool = True
 
     @property
     def id(self) -> int:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from sandbox.vk import payloads
 from sandbox.vk.spec import VkError, param_error, vk_error
-from sandbox.vk.state import BANNED, DELETED, CallbackServer
+from sandbox.vk.state import BANNED, DELETED, EVENT_TYPES, TOKEN_RIGHTS, CallbackServer
 
 if TYPE_CHECKING:
     from sandbox.vk.fake import FakeVK
@@ -230,12 +230,17 @@ def users_get(fake: FakeVK, p: dict[str, Any], base: str) -> Any:
 def groups_get_by_id(fake: FakeVK, p: dict[str, Any], base: str) -> Any:
     wanted = p.get("group_ids") or ([str(p["group_id"])] if "group_id" in p else [])
     ids = [int(x) for x in wanted if str(x).lstrip("-").isdigit()] or [fake.group_id]
+    fields = _list(p.get("fields"))
     groups = []
     for group_id in ids:
         if abs(group_id) != fake.group_id:
             raise vk_error(100, "group_ids is invalid")
+        extra: dict[str, Any] = {}
+        if "can_message" in fields:
+            extra["can_message"] = int(fake.state.settings.messages_enabled)
         groups.append(
             {
+                **extra,
                 "id": fake.group_id,
                 "name": fake.group_name,
                 "screen_name": f"club{fake.group_id}",
@@ -247,6 +252,56 @@ def groups_get_by_id(fake: FakeVK, p: dict[str, Any], base: str) -> Any:
             }
         )
     return {"groups": groups, "profiles": []}
+
+
+def _list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return [str(part) for part in value]
+
+
+def groups_get_token_permissions(fake: FakeVK, p: dict[str, Any], base: str) -> Any:
+    rights = fake.state.settings.token_rights
+    named = [(name, bit) for name, bit in TOKEN_RIGHTS.items() if name in rights]
+    return {
+        "mask": sum(bit for _, bit in named),
+        "permissions": [{"name": name, "setting": bit} for name, bit in named],
+    }
+
+
+def _events_json(events: dict[str, bool]) -> dict[str, int]:
+    """Every event type as 0 or 1, as groups.getLongPollSettings/getCallbackSettings answer."""
+    return {name: int(events.get(name, False)) for name in (*EVENT_TYPES, *events)}
+
+
+def groups_get_long_poll_settings(fake: FakeVK, p: dict[str, Any], base: str) -> Any:
+    _own_group(fake, p)
+    settings = fake.state.settings
+    return {
+        "is_enabled": settings.long_poll_enabled,
+        "api_version": settings.long_poll_api_version,
+        "events": _events_json(settings.long_poll_events),
+    }
+
+
+def groups_set_long_poll_settings(fake: FakeVK, p: dict[str, Any], base: str) -> Any:
+    _own_group(fake, p)
+    settings = fake.state.settings
+    if "enabled" in p:
+        settings.long_poll_enabled = bool(int(p["enabled"]))
+    if "api_version" in p:
+        settings.long_poll_api_version = str(p["api_version"])
+    for name in settings.long_poll_events:
+        if name in p:
+            settings.long_poll_events[name] = bool(int(p[name]))
+    return 1
+
+
+def groups_get_callback_settings(fake: FakeVK, p: dict[str, Any], base: str) -> Any:
+    server = _server(fake, p)
+    return {"api_version": server.api_version, "events": _events_json(server.events)}
 
 
 def groups_get_long_poll_server(fake: FakeVK, p: dict[str, Any], base: str) -> Any:
@@ -388,7 +443,10 @@ HANDLERS: dict[str, Handler] = {
     "users.get": users_get,
     "groups.getById": groups_get_by_id,
     "groups.getLongPollServer": groups_get_long_poll_server,
-    "groups.setLongPollSettings": ok,
+    "groups.setLongPollSettings": groups_set_long_poll_settings,
+    "groups.getLongPollSettings": groups_get_long_poll_settings,
+    "groups.getTokenPermissions": groups_get_token_permissions,
+    "groups.getCallbackSettings": groups_get_callback_settings,
     "groups.getCallbackConfirmationCode": groups_get_callback_confirmation_code,
     "groups.addCallbackServer": groups_add_callback_server,
     "groups.editCallbackServer": groups_edit_callback_server,

@@ -51,6 +51,102 @@ class CallbackServer:
         }
 
 
+#: Group token rights by name and bit (dev.vk.com: "Access rights for a community token").
+TOKEN_RIGHTS = {
+    "stories": 1,
+    "photos": 4,
+    "app_widget": 64,
+    "messages": 4096,
+    "docs": 131072,
+    "manage": 262144,
+}
+
+
+#: Every event type of Long Poll and Callback API settings (`groups_long_poll_events` in
+#: specs/vk/objects.json, and `message_event`, which the schema predates); the getters answer
+#: each as 0 or 1.
+EVENT_TYPES = (
+    "audio_new",
+    "board_post_delete",
+    "board_post_edit",
+    "board_post_new",
+    "board_post_restore",
+    "group_change_photo",
+    "group_change_settings",
+    "group_join",
+    "group_leave",
+    "group_officers_edit",
+    "lead_forms_new",
+    "market_comment_delete",
+    "market_comment_edit",
+    "market_comment_new",
+    "market_comment_restore",
+    "market_order_new",
+    "market_order_edit",
+    "message_allow",
+    "message_deny",
+    "message_new",
+    "message_read",
+    "message_reply",
+    "message_typing_state",
+    "message_edit",
+    "photo_comment_delete",
+    "photo_comment_edit",
+    "photo_comment_new",
+    "photo_comment_restore",
+    "photo_new",
+    "poll_vote_new",
+    "user_block",
+    "user_unblock",
+    "video_comment_delete",
+    "video_comment_edit",
+    "video_comment_new",
+    "video_comment_restore",
+    "video_new",
+    "message_reaction_event",
+    "wall_post_new",
+    "wall_reply_delete",
+    "wall_reply_edit",
+    "wall_reply_new",
+    "wall_reply_restore",
+    "wall_repost",
+    "wall_schedule_post_new",
+    "wall_schedule_post_delete",
+    "donut_subscription_create",
+    "donut_subscription_prolonged",
+    "donut_subscription_cancelled",
+    "donut_subscription_expired",
+    "donut_subscription_price_changed",
+    "donut_money_withdraw",
+    "donut_money_withdraw_error",
+    "message_event",
+)
+
+
+def long_poll_events() -> dict[str, bool]:
+    """The Bots Long Poll events of a community whose admin turned on what a bot needs."""
+    return {
+        "message_new": True,
+        "message_reply": False,
+        "message_edit": True,
+        "message_allow": True,
+        "message_deny": True,
+        "message_typing_state": False,
+        "message_event": True,
+    }
+
+
+@dataclass(slots=True)
+class CommunitySettings:
+    """What the community's admin switched on: its messages, Bots Long Poll, the token's rights."""
+
+    messages_enabled: bool = True
+    token_rights: set[str] = field(default_factory=lambda: {"messages", "photos", "docs"})
+    long_poll_enabled: bool = True
+    long_poll_api_version: str = "5.199"
+    long_poll_events: dict[str, bool] = field(default_factory=long_poll_events)
+
+
 @dataclass(slots=True)
 class StoredFile:
     name: str
@@ -73,6 +169,7 @@ class VkState:
     files: dict[str, StoredFile] = field(default_factory=dict)
     callback_servers: dict[int, CallbackServer] = field(default_factory=dict)
     confirmation_code: str = field(default_factory=lambda: secrets.token_hex(4))
+    settings: CommunitySettings = field(default_factory=CommunitySettings)
     _next_id: int = 100
 
     def next_id(self) -> int:

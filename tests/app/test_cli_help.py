@@ -19,6 +19,7 @@ READS_CONFIG = {
     ("migrate",): [],
     ("set-webhooks",): [],
     ("dead-letters",): [],
+    ("doctor",): [],
     ("dead-letters", "replay"): ["1"],
     ("forget",): ["--conversation", "1"],
 }
