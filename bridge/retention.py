@@ -11,6 +11,10 @@ in `retention:` (config/schema.py `RetentionConfig`):
   database: does a message of that visitor's channel carry the file as an attachment?).
 - `files`: every stored file (widget uploads and operators' files kept for visitors) older
   than the period, and the folders they leave empty.
+- `closed_conversations` (off unless set): the messages of conversations closed longer ago
+  than the period, their outbox rows and rating comments, and the stored files those messages
+  used (each platform's `FileArea.used_by` finds them). The conversations stay, without
+  content, for the counters and /stats; /history says the messages were deleted.
 
 The files live where a platform keeps them; the platform hands a `FileArea` over at wiring
 (`PlatformParts.kept_files`), so the core knows no folder layout.
@@ -43,7 +47,13 @@ from typing import TYPE_CHECKING, Protocol
 
 from bridge.scheduled import Every, LeaderScheduled
 from bridge.web.metrics import RETENTION_DELETED, RETENTION_FAILURES, RETENTION_LAST_RUN
-from storage.retention import attachment_refs, delete_finished_outbox, delete_processed_events
+from storage.retention import (
+    MessageFiles,
+    attachment_refs,
+    delete_closed_content,
+    delete_finished_outbox,
+    delete_processed_events,
+)
 
 if TYPE_CHECKING:
     from sqlmodel.ext.asyncio.session import AsyncSession
@@ -57,14 +67,17 @@ OUTBOX = "outbox"
 PROCESSED_EVENTS = "processed_events"
 UNATTACHED_UPLOADS = "unattached_uploads"
 FILES = "files"
+CLOSED_CONVERSATIONS = "closed_conversations"
 #: Every job, by its key in `retention:`.
-JOBS = (OUTBOX, PROCESSED_EVENTS, UNATTACHED_UPLOADS, FILES)
+JOBS = (OUTBOX, PROCESSED_EVENTS, UNATTACHED_UPLOADS, FILES, CLOSED_CONVERSATIONS)
 FILE_JOBS = (UNATTACHED_UPLOADS, FILES)
 
 #: The leader duty's name (bridge/leader.py).
 DUTY = "retention"
 #: Rows per delete statement (and files per pass off the event loop).
 BATCH = 500
+#: Conversations per batch of the closed-conversations job (each may hold many messages).
+CONVERSATIONS_PER_BATCH = 50
 #: Customers per attachment query of the unattached-uploads job.
 CUSTOMERS_PER_QUERY = 200
 #: A job runs every half of its period, but at least this often.
@@ -112,6 +125,10 @@ class FileArea(Protocol):
         """Remove folders that are empty and unchanged since `before`; how many went."""
         ...
 
+    def used_by(self, messages: Sequence[MessageFiles]) -> list[KeptFile]:
+        """The stored files these (deleted) messages used that are still here."""
+        ...
+
 
 def interval_of(period: timedelta) -> timedelta:
     """How often a job with this period runs: half the period, at most `MAX_INTERVAL`."""
@@ -141,7 +158,10 @@ class Retention(LeaderScheduled):
             raise ValueError(f"batch must be positive, got {batch}")
         super().__init__()
         self.config = config
-        self.periods: dict[str, timedelta] = {job: getattr(config, job) for job in JOBS}
+        #: Each scheduled job's period (a job set to keep everything has none).
+        self.periods: dict[str, timedelta] = {
+            job: period for job in JOBS if (period := getattr(config, job)) is not None
+        }
         self._sessions = sessions
         self.leader = leader
         self.areas: list[FileArea] = list(files)
@@ -158,8 +178,11 @@ class Retention(LeaderScheduled):
         self.areas.append(area)
 
     def jobs(self) -> list[str]:
-        """The jobs this process schedules (the file jobs only when a platform keeps files)."""
-        return [job for job in JOBS if job not in FILE_JOBS or self.areas]
+        """The jobs this process schedules: those with a period, the file jobs only when a
+        platform keeps files."""
+        return [
+            job for job in JOBS if job in self.periods and (job not in FILE_JOBS or self.areas)
+        ]
 
     # ---- the component (bridge/scheduled.py) -----------------------------------------------
 
@@ -187,6 +210,8 @@ class Retention(LeaderScheduled):
         """Run one job now; returns how many rows or files it deleted."""
         if job not in JOBS:
             raise ValueError(f"no retention job {job!r} (known: {', '.join(JOBS)})")
+        if job not in self.periods:
+            raise ValueError(f"retention job {job!r} is off: `retention.{job}` keeps everything")
         now = now or datetime.now(UTC)
         before = now - self.periods[job]
         started = time.monotonic()
@@ -196,6 +221,8 @@ class Retention(LeaderScheduled):
             deleted = await self._delete_rows(delete_processed_events, before)
         elif job == UNATTACHED_UPLOADS:
             deleted = await self._unattached_uploads(before)
+        elif job == CLOSED_CONVERSATIONS:
+            deleted = await self._closed_conversations(before)
         else:
             deleted = await self._old_files(before, now - self.periods[UNATTACHED_UPLOADS])
         self.runs[job] += 1
@@ -225,6 +252,26 @@ class Retention(LeaderScheduled):
             if deleted < self.batch:
                 return total
             await asyncio.sleep(0)  # let the intake in between batches
+
+    async def _closed_conversations(self, before: datetime) -> int:
+        """Messages (and the files they used) of conversations closed before `before`."""
+        total = 0
+        while True:
+            async with self._sessions() as session, session.begin():
+                batch = await delete_closed_content(session, before, CONVERSATIONS_PER_BATCH)
+            total += batch.messages
+            if batch.files and self.areas:
+                total += await self._remove_used(batch.files)
+            if batch.conversations < CONVERSATIONS_PER_BATCH:
+                return total
+            await asyncio.sleep(0)  # let the intake in between batches
+
+    async def _remove_used(self, messages: Sequence[MessageFiles]) -> int:
+        found: list[tuple[FileArea, KeptFile]] = []
+        for area in self.areas:
+            files = await asyncio.to_thread(area.used_by, messages)
+            found.extend((area, file) for file in files)
+        return await self._remove(found)
 
     async def _scan(self) -> list[tuple[FileArea, KeptFile]]:
         found: list[tuple[FileArea, KeptFile]] = []

@@ -176,6 +176,10 @@ class OutboxConfig(Section):
 MIN_PROCESSED_EVENTS = timedelta(days=1)
 #: The shortest `retention.unattached_uploads`.
 MIN_UNATTACHED_UPLOADS = timedelta(minutes=1)
+#: The shortest `retention.closed_conversations`: a customer often writes again the next day.
+MIN_CLOSED_CONVERSATIONS = timedelta(days=1)
+#: How `retention.closed_conversations` is written to keep everything (the default).
+KEEP = "keep"
 
 
 class RetentionConfig(Section):
@@ -189,6 +193,37 @@ class RetentionConfig(Section):
     unattached_uploads: Duration = timedelta(minutes=30)
     #: Every stored file (widget uploads, operators' files kept for visitors), by its age.
     files: Duration = timedelta(days=90)
+    #: Closed conversations' messages and files, counted from when the conversation closed;
+    #: None (`keep`, the default): kept for good.
+    closed_conversations: Duration | None = None
+
+    @field_validator("closed_conversations", mode="before")
+    @classmethod
+    def _keep_or_a_period_with_its_unit(cls, value: Any) -> Any:
+        if value is None or (isinstance(value, str) and value.strip().lower() == KEEP):
+            return None
+        bare: object
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            bare = value
+        elif isinstance(value, str) and value.strip().replace(".", "", 1).isdigit():
+            bare = value.strip()
+        else:
+            return value
+        raise fail(
+            f"write the period with its unit, e.g. 365d or 90d, or {KEEP!r} (got {bare}: a "
+            "bare number would be seconds, and this setting deletes customers' messages)"
+        )
+
+    @field_validator("closed_conversations")
+    @classmethod
+    def _not_before_the_customer_is_back(cls, value: timedelta | None) -> timedelta | None:
+        if value is not None and value < MIN_CLOSED_CONVERSATIONS:
+            raise fail(
+                f"must be at least {format_duration(MIN_CLOSED_CONVERSATIONS)}, got "
+                f"{format_duration(value)}: operators read a closed conversation's history "
+                "when the customer writes again"
+            )
+        return value
 
     @field_validator("processed_events")
     @classmethod

@@ -9,16 +9,26 @@ a batch skips rows another transaction holds (`FOR UPDATE SKIP LOCKED`) instead 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, tuple_
+from sqlalchemy import delete, exists, or_, tuple_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.db import dialect_name
-from storage.models import Conversation, Customer, Message, OutboxItem, OutboxState, ProcessedEvent
+from storage.models import (
+    Conversation,
+    ConversationState,
+    Customer,
+    Direction,
+    Message,
+    OutboxItem,
+    OutboxState,
+    ProcessedEvent,
+)
 from storage.timeutil import as_utc
 
 #: Outbox states of rows still to be sent; every other state is finished.
@@ -62,6 +72,85 @@ async def delete_processed_events(session: AsyncSession, before: datetime, limit
     key = tuple_(col(ProcessedEvent.source), col(ProcessedEvent.event_id))
     result = await session.exec(delete(ProcessedEvent).where(key.in_(chosen)))
     return int(result.rowcount or 0)
+
+
+@dataclass(frozen=True, slots=True)
+class MessageFiles:
+    """The attachments of one deleted message, for the platform that keeps their files.
+
+    `channel` and `customer` (the customer's platform id) say whose conversation it was;
+    `outbound` is True for an operator's reply (the platform keeps copies of its files under
+    ids derived from `message_id` and each attachment's index), False for the customer's own.
+    """
+
+    channel: str
+    customer: str
+    message_id: int
+    outbound: bool
+    attachments: Sequence[Mapping[str, Any]]
+
+
+@dataclass(slots=True)
+class ClosedContent:
+    """What one batch of `delete_closed_content` removed."""
+
+    conversations: int = 0
+    messages: int = 0
+    outbox: int = 0
+    files: list[MessageFiles] = field(default_factory=list)
+
+
+async def delete_closed_content(
+    session: AsyncSession, before: datetime, limit: int
+) -> ClosedContent:
+    """Delete the messages of up to `limit` conversations closed before `before`, oldest
+    closed first, with their outbox rows not being sent right now (payloads hold the texts)
+    and their rating comments; the conversations stay (times, states and ratings feed the
+    counters and /stats). Returns the deleted messages' attachments, whose stored files the
+    caller removes once this commits. Conversations with nothing left to delete are skipped.
+    """
+    has_messages = exists().where(col(Message.conversation_id) == col(Conversation.id))
+    chosen = _batch(
+        session,
+        select(Conversation.id)
+        .where(
+            Conversation.state == ConversationState.CLOSED,
+            col(Conversation.closed_at) < as_utc(before),
+            or_(has_messages, col(Conversation.rating_comment).is_not(None)),
+        )
+        .order_by(col(Conversation.closed_at), col(Conversation.id))
+        .limit(limit),
+    )
+    ids = [int(found) for found in (await session.exec(chosen)).all()]
+    if not ids:
+        return ClosedContent()
+    owners = await session.exec(
+        select(Conversation.id, Customer.channel, Customer.external_id)
+        .join(Customer, col(Customer.id) == col(Conversation.customer_id))
+        .where(col(Conversation.id).in_(ids))
+    )
+    whose = {number: (channel, customer) for number, channel, customer in owners.all()}
+    with_files = await session.exec(
+        select(Message.id, Message.direction, Message.attachments, Message.conversation_id).where(
+            col(Message.conversation_id).in_(ids)
+        )
+    )
+    files = [
+        MessageFiles(*whose[number], message_id or 0, direction == Direction.OUT, attachments)
+        for message_id, direction, attachments, number in with_files.all()
+        if attachments and number in whose
+    ]
+    messages = await session.exec(delete(Message).where(col(Message.conversation_id).in_(ids)))
+    outbox = await session.exec(
+        delete(OutboxItem).where(
+            col(OutboxItem.conversation_id).in_(ids),
+            col(OutboxItem.state) != OutboxState.LEASED,
+        )
+    )
+    await session.exec(
+        update(Conversation).where(col(Conversation.id).in_(ids)).values(rating_comment=None)
+    )
+    return ClosedContent(len(ids), int(messages.rowcount or 0), int(outbox.rowcount or 0), files)
 
 
 async def attachment_refs(

@@ -55,7 +55,7 @@ def build(section: SiteSettings, context: PlatformContext) -> PlatformParts:
         components=components,
         sender=site.sender,
         outlet=SiteOutlet(),
-        kept_files=(SiteFiles(site.files),),
+        kept_files=(SiteFiles(site.files, context.config.widget_signing_key()),),
     )
 
 

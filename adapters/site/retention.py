@@ -12,14 +12,17 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
 from adapters.site.history import FILE_REF_PREFIX
-from adapters.site.tokens import VISITOR_ID
+from adapters.site.replies import reply_key
+from adapters.site.tokens import VISITOR_ID, reply_file_id
 from adapters.site.uploads import FILE_ID, FileStore
 from bridge.retention import KeptFile
 from config.fields import NAME_PATTERN
+from storage.retention import MessageFiles
 
 #: Length of an upload's id: `secrets.token_urlsafe(18)` in `FileStore.save`.
 UPLOAD_ID_LENGTH = 24
@@ -32,12 +35,17 @@ def upload_ref(visitor: str, file_id: str) -> str:
 
 
 class SiteFiles:
-    """Every widget's files under one `FileStore` root (files of removed widgets included)."""
+    """Every widget's files under one `FileStore` root (files of removed widgets included).
+
+    `key` is the widgets' signing key, which derives the ids of operators' files kept for
+    visitors (`used_by` finds a deleted reply's copies by it); without it only visitors'
+    uploads are found by message."""
 
     name = "site"
 
-    def __init__(self, store: FileStore) -> None:
+    def __init__(self, store: FileStore, key: bytes | None = None) -> None:
         self.store = store
+        self.key = key
 
     def scan(self) -> list[KeptFile]:
         root = self.store.root
@@ -82,6 +90,50 @@ class SiteFiles:
                 path.unlink()
                 removed = True
         return removed
+
+    def used_by(self, messages: Sequence[MessageFiles]) -> list[KeptFile]:
+        """The widget files of these messages: a visitor's upload by its `file_ref`, the copy
+        of an operator's file by the id derived from the message and the file's place."""
+        found: list[KeptFile] = []
+        for message in messages:
+            family, _, widget = message.channel.partition(":")
+            visitor = message.customer
+            if family != self.name or not NAME_PATTERN.match(widget):
+                continue
+            if not VISITOR_ID.match(visitor):
+                continue
+            for index, attachment in enumerate(message.attachments):
+                file_id = self._file_id(widget, visitor, message, index, attachment)
+                if file_id is None or not FILE_ID.match(file_id):
+                    continue
+                path = self.store.root / widget / visitor / file_id
+                with contextlib.suppress(FileNotFoundError):
+                    modified = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+                    found.append(
+                        KeptFile(
+                            channel=message.channel,
+                            customer=visitor,
+                            ref=upload_ref(visitor, file_id),
+                            modified=modified,
+                            uploaded=len(file_id) == UPLOAD_ID_LENGTH,
+                            path=path,
+                        )
+                    )
+        return found
+
+    def _file_id(
+        self, widget: str, visitor: str, message: MessageFiles, index: int, attachment: object
+    ) -> str | None:
+        if message.outbound:
+            if self.key is None:
+                return None
+            reply = reply_key(message.message_id, None)
+            return reply_file_id(self.key, widget, visitor, reply, index)
+        ref = attachment.get("file_ref") if isinstance(attachment, dict) else None
+        prefix = upload_ref(visitor, "")
+        if not isinstance(ref, str) or not ref.startswith(prefix):
+            return None
+        return ref.removeprefix(prefix)
 
     def tidy(self, before: datetime) -> int:
         """Remove visitor (then widget) folders left empty and unchanged since `before`."""

@@ -259,7 +259,8 @@ async def history(
     messages = await conversation_messages(session, conversation.id)
     header = text(language, "place.history_header", number=conversation.id)
     if not messages:
-        return CommandReply(header + "\n" + text(language, "place.history_empty"))
+        empty = "place.history_empty" if conversation.is_open else "place.history_deleted"
+        return CommandReply(header + "\n" + text(language, empty))
     lines: list[str] = []
     used = 0
     for message in reversed(messages):

@@ -80,6 +80,10 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "place.unblocked": "✅ The customer is unblocked.",
         "place.history_header": "📜 History of #{number}:",
         "place.history_empty": "No messages yet.",
+        "place.history_deleted": (
+            "The messages of this closed conversation were deleted (on request or after the "
+            "retention period)."
+        ),
         "place.not_claimer": "Only {operator}, who accepted this conversation, can do that.",
         "place.not_a_conversation": "This command works inside a conversation's topic "
         "(or as a reply to a customer's message).",
@@ -241,6 +245,10 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "place.unblocked": "✅ Клиент разблокирован.",
         "place.history_header": "📜 История #{number}:",
         "place.history_empty": "Сообщений пока нет.",
+        "place.history_deleted": (
+            "Сообщения этого закрытого обращения удалены (по запросу или по истечении срока "
+            "хранения)."
+        ),
         "place.not_claimer": "Это может сделать только {operator}, принявший(ая) обращение.",
         "place.not_a_conversation": "Эта команда работает в теме обращения "
         "(или ответом на сообщение клиента).",

@@ -12,15 +12,27 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from prometheus_client import REGISTRY
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlmodel import col, select
 
+from bridge.core.commands import history
 from bridge.leader import Leader
-from bridge.retention import JOBS, OUTBOX, PROCESSED_EVENTS, Retention, interval_of
+from bridge.retention import (
+    CLOSED_CONVERSATIONS,
+    CONVERSATIONS_PER_BATCH,
+    JOBS,
+    OUTBOX,
+    PROCESSED_EVENTS,
+    Retention,
+    interval_of,
+)
 from config import RetentionConfig
+from storage.conversations import close_conversation, find_or_open_conversation
+from storage.customers import upsert_customer
 from storage.db import create_engine, session_factory
+from storage.messages import store_inbound_message, store_note, store_operator_reply
 from storage.migrate import upgrade_async
-from storage.models import OutboxItem, OutboxState, ProcessedEvent
+from storage.models import Conversation, Message, OutboxItem, OutboxState, ProcessedEvent
 from storage.retention import delete_finished_outbox
 from storage.state import mark_event_processed
 
@@ -147,6 +159,7 @@ def test_defaults_and_how_often_each_job_runs() -> None:
         timedelta(days=14),
         timedelta(minutes=30),
         timedelta(days=90),
+        None,  # closed conversations are kept unless the admin sets a period
     ]
     # Longer than the 7 days after which a Telegram update_id counts as restarted.
     assert config.processed_events > timedelta(days=7)
@@ -164,3 +177,100 @@ async def test_two_runs_at_once_delete_each_row_once(sessions, db_url) -> None:
 
     assert sum(deleted) == 300
     assert await outbox_labels(sessions) == set()
+
+
+async def conversation_with_messages(
+    sessions, user: str, *, closed_ago: timedelta | None, comment: str | None = "slow"
+) -> int:
+    """A customer's conversation with a question, an answer with a file, a note and a rated
+    close `closed_ago` back (None: still open); an outbox row of each kind of state."""
+    async with sessions() as session, session.begin():
+        customer = await upsert_customer(session, "vk", user, user, name=f"Customer {user}")
+        conversation, _ = await find_or_open_conversation(session, customer, "support")
+        number = conversation.id
+        assert number is not None
+        await store_inbound_message(
+            session, conversation, channel="vk", external_id=f"{user}-q", author="C", text="Q?"
+        )
+        photo = {"kind": "photo", "file_ref": "AgACAgIAAxk-photo"}
+        await store_operator_reply(
+            session, number, channel="desk", author="Anna", text="A.", attachments=[photo]
+        )
+        await store_note(session, number, channel="desk", author="Anna", text="internal")
+        for state in (OutboxState.DONE, OutboxState.PENDING, OutboxState.LEASED):
+            row = outbox_row(
+                f"{user}-{state.value}", state, DAY if state is OutboxState.DONE else None
+            )
+            row.conversation_id = number
+            session.add(row)
+        if closed_ago is not None:
+            assert await close_conversation(session, number)
+            await session.exec(
+                update(Conversation)
+                .where(col(Conversation.id) == number)
+                .values(closed_at=NOW - closed_ago, rating=2, rating_comment=comment)
+            )
+    return number
+
+
+async def messages_of(sessions, number: int) -> int:
+    async with sessions() as session:
+        counted = await session.exec(
+            select(func.count()).where(col(Message.conversation_id) == number)
+        )
+        return int(counted.one())
+
+
+async def test_closed_conversations_lose_their_content_after_the_period(sessions, db_url) -> None:
+    old = await conversation_with_messages(sessions, "old", closed_ago=31 * DAY)
+    recent = await conversation_with_messages(sessions, "recent", closed_ago=29 * DAY)
+    still_open = await conversation_with_messages(sessions, "open", closed_ago=None)
+    jobs = retention(sessions, db_url, closed_conversations="30d")
+    before = deleted_metric(CLOSED_CONVERSATIONS)
+
+    assert await jobs.run(CLOSED_CONVERSATIONS) == 3  # question, answer, note
+
+    assert await messages_of(sessions, old) == 0
+    assert await messages_of(sessions, recent) == 3
+    assert await messages_of(sessions, still_open) == 3
+    async with sessions() as session:
+        kept = await session.get(Conversation, old)
+        assert kept is not None  # the conversation stays for the counters and /stats
+        assert (kept.state, kept.rating, kept.rating_comment) == ("closed", 2, None)
+        recent_row = await session.get(Conversation, recent)
+        assert recent_row is not None and recent_row.rating_comment == "slow"
+        deleted = await history(session, kept, language="en")
+    assert "were deleted" in deleted.html
+    # The old conversation's queued work goes too, except the row being sent right now.
+    assert {label for label in await outbox_labels(sessions) if label.startswith("old-")} == {
+        "old-leased"
+    }
+    assert (
+        len([label for label in await outbox_labels(sessions) if label.startswith("recent-")]) == 3
+    )
+    assert deleted_metric(CLOSED_CONVERSATIONS) - before == 3
+    assert await jobs.run(CLOSED_CONVERSATIONS) == 0
+
+
+async def test_closed_conversations_are_kept_unless_a_period_is_set(sessions, db_url) -> None:
+    old = await conversation_with_messages(sessions, "ancient", closed_ago=3650 * DAY)
+    jobs = retention(sessions, db_url)
+
+    assert CLOSED_CONVERSATIONS not in jobs.jobs()
+    assert CLOSED_CONVERSATIONS not in {every.id for every in jobs.schedule()}
+    with pytest.raises(ValueError, match="keeps everything"):
+        await jobs.run(CLOSED_CONVERSATIONS)
+    assert await messages_of(sessions, old) == 3
+
+
+async def test_a_backlog_of_closed_conversations_goes_in_batches(sessions, db_url) -> None:
+    count = CONVERSATIONS_PER_BATCH + 7
+    for index in range(count):
+        await conversation_with_messages(sessions, f"b{index}", closed_ago=400 * DAY, comment=None)
+    jobs = retention(sessions, db_url, closed_conversations="365d")
+
+    assert await jobs.run(CLOSED_CONVERSATIONS) == 3 * count
+
+    async with sessions() as session:
+        left = await session.exec(select(func.count()).select_from(Message))
+        assert int(left.one()) == 0

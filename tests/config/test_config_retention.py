@@ -29,6 +29,17 @@ def test_without_a_section_every_period_has_its_default(minimal) -> None:
 
 @pytest.mark.parametrize(
     ("written", "meant"),
+    [("365d", timedelta(days=365)), ("90d", timedelta(days=90)), ("keep", None), (None, None)],
+)
+def test_closed_conversations_take_days_or_keep(minimal, written, meant) -> None:
+    assert parse_config(minimal, source="cfg.yaml", env={}).retention.closed_conversations is None
+    minimal["retention"] = {"closed_conversations": written}
+    retention = parse_config(minimal, source="cfg.yaml", env={}).retention
+    assert retention.closed_conversations == meant
+
+
+@pytest.mark.parametrize(
+    ("written", "meant"),
     [
         ("45s", timedelta(seconds=45)),
         ("5m", timedelta(minutes=5)),
@@ -68,6 +79,27 @@ def test_durations_are_read_in_every_spelling(minimal, written, meant) -> None:
         ),
         ({"outbx": "7d"}, "retention.outbx: unknown key 'outbx' (did you mean 'outbox'?)"),
         ({"outbox": None}, f"retention.outbox: not a duration {HINT}"),
+        (
+            {"closed_conversations": 90},
+            "retention.closed_conversations: write the period with its unit, e.g. 365d or 90d, "
+            "or 'keep' (got 90: a bare number would be seconds, and this setting deletes "
+            "customers' messages)",
+        ),
+        (
+            {"closed_conversations": "30"},
+            "retention.closed_conversations: write the period with its unit, e.g. 365d or 90d, "
+            "or 'keep' (got 30: a bare number would be seconds, and this setting deletes "
+            "customers' messages)",
+        ),
+        (
+            {"closed_conversations": "12h"},
+            "retention.closed_conversations: must be at least 1d, got 12h: operators read a "
+            "closed conversation's history when the customer writes again",
+        ),
+        (
+            {"closed_conversations": "forever"},
+            f"retention.closed_conversations: not a duration: 'forever' {HINT}",
+        ),
     ],
 )
 def test_a_bad_period_names_its_key(minimal, section, expected) -> None:

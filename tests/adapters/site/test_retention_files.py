@@ -9,15 +9,22 @@ from __future__ import annotations
 
 import os
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from sqlalchemy import update
+from sqlmodel import col
 
 from adapters.site.retention import UPLOAD_ID_LENGTH, SiteFiles
 from adapters.site.tokens import new_visitor_id, reply_file_id
 from bridge.events import Attachment
 from bridge.leader import Leader
-from bridge.retention import FILES, UNATTACHED_UPLOADS, Retention
+from bridge.retention import CLOSED_CONVERSATIONS, FILES, UNATTACHED_UPLOADS, Retention
 from config import RetentionConfig
+from storage.conversations import close_conversation
+from storage.customers import find_customer
+from storage.forget import customer_conversations
+from storage.models import Conversation
 from tests.adapters.site.harness import WIDGET
 from tests.adapters.site.test_widget_api import PNG, auth, history, new_token, say
 
@@ -136,3 +143,53 @@ def test_uploads_and_operators_files_are_told_apart_by_their_ids(bridge) -> None
     (found,) = SiteFiles(bridge.site.files).scan()
     assert found.uploaded and found.ref == f"site-file:{visitor}/{stored.id}"
     assert found.channel == f"site:{WIDGET}" and found.customer == visitor
+
+
+async def close_conversations_of(bridge, visitor: str, closed_ago: timedelta) -> None:
+    """Close the visitor's open conversation as an operator would, `closed_ago` back."""
+    async with bridge.sessions() as session, session.begin():
+        customer = await find_customer(session, f"site:{WIDGET}", visitor)
+        assert customer is not None
+        (conversation,) = [
+            c for c in await customer_conversations(session, customer.id) if c.is_open
+        ]
+        assert await close_conversation(session, conversation.id)
+        await session.exec(
+            update(Conversation)
+            .where(col(Conversation.id) == conversation.id)
+            .values(closed_at=datetime.now(UTC) - closed_ago)
+        )
+
+
+async def test_a_closed_conversations_files_go_with_its_messages_and_a_newer_ones_stay(
+    client, bridge
+) -> None:
+    token = await new_token(client)
+    visitor = token.split(".")[0]
+    old_photo = await upload(client, token)
+    assert (
+        await say(client, token, "old photo", "old-msg-1", files=[old_photo["id"]])
+    ).status == 200
+    invoice = Attachment(kind="document", file_name="invoice.pdf", data=PDF)
+    await bridge.reply(visitor, "Your invoice", (invoice,))
+    (old_invoice,) = (await history(client, token))[-1]["attachments"]
+    await close_conversations_of(bridge, visitor, timedelta(days=31))
+    new_photo = await upload(client, token)
+    assert (
+        await say(client, token, "new photo", "new-msg-1", files=[new_photo["id"]])
+    ).status == 200
+    jobs = Retention(
+        RetentionConfig(closed_conversations="30d"),
+        sessions=bridge.sessions,
+        leader=Leader(bridge.config.database),
+        files=[SiteFiles(bridge.site.files, bridge.config.widget_signing_key())],
+    )
+
+    # Two messages and the two files they used: the visitor's photo, the operator's invoice.
+    assert await jobs.run(CLOSED_CONVERSATIONS) == 4
+
+    assert await status(client, old_photo["url"]) == 404
+    assert await status(client, old_invoice["url"]) == 404
+    assert await status(client, new_photo["url"]) == 200
+    assert [m["text"] for m in await history(client, token)] == ["new photo"]
+    assert await jobs.run(CLOSED_CONVERSATIONS) == 0
