@@ -12,6 +12,7 @@ from VK's current `ts`, so a customer who wrote before that would never reach th
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import shutil
 import tempfile
@@ -23,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from app.config import merged
 from sandbox.demo.customers import CustomerSimulator
 from sandbox.demo.page import DemoPage
-from sandbox.demo.settings import FB_VERIFY_TOKEN, WIDGET_ID, demo_config_data
+from sandbox.demo.settings import BOT_NAME, FB_VERIFY_TOKEN, GROUP, WIDGET_ID, demo_config_data
 from sandbox.server import SANDBOX_TELEGRAM_TOKEN
 
 if TYPE_CHECKING:
@@ -97,6 +98,7 @@ class DemoRunner:
             self.sandbox = sandbox = Sandbox(time_scale=self.time_scale)
             if self.mode == PRIVATE_MODE:  # BotFather's threaded mode: topics in private chats
                 sandbox.telegram.set_topics_enabled(SANDBOX_TELEGRAM_TOKEN, True)
+            _name_the_company(sandbox)
             self._fakes = await start_app(sandbox.build_app(), "127.0.0.1", 0)
             fakes_url = self._fakes.base_url
             sandbox.vk.public_url = fakes_url + PREFIXES["vk"]
@@ -127,6 +129,8 @@ class DemoRunner:
                 extra=[RoutesOnly("demo-page", page.routes)],
             )
             page.channel_states = self.service.channel_states
+            page.pace = group_pace(self.service, config, self.time_scale)
+            page.guest_check = functools.partial(guest_message, self.service)
             await self.service.start()
             await self._connect_webhooks()
             await self._wait_until_listening()
@@ -210,6 +214,40 @@ class DemoRunner:
         tb: TracebackType | None,
     ) -> None:
         await self.stop()
+
+
+def group_pace(service: Service, config: BridgeConfig, time_scale: float) -> dict[str, float]:
+    """The demo group's posts a minute and the seconds between two refreshes of its pinned
+    counters, as the running bridge uses them (the dashboards component's own interval)."""
+    from desk.dashboard import Dashboards
+
+    pace = {"per_minute": config.telegram.limits.per_group_per_minute * time_scale}
+    for component in service.components:
+        if isinstance(component, Dashboards) and GROUP in component.intervals:
+            pace["counters_every"] = component.intervals[GROUP]
+    return pace
+
+
+async def guest_message(service: Service, chat_id: int, message_id: int) -> bool | None:
+    """Whether a group (or private-chat) message belongs to a guest's conversation, one whose
+    customer's name is unknown; None when it belongs to no conversation."""
+    from storage.customers import get_customer
+    from storage.links import conversation_for_group_message
+
+    async with service.runtime.sessions() as session:
+        conversation = await conversation_for_group_message(session, chat_id, message_id)
+        if conversation is None:
+            return None
+        customer = await get_customer(session, conversation.customer_id)
+    return customer is not None and not (customer.name or "").strip()
+
+
+def _name_the_company(sandbox: Sandbox) -> None:
+    """One name everywhere (`BOT_NAME`): the bot's (as BotFather's /setname would set it), the
+    VK community's and the Facebook page's; the config names the Viber account and the widget."""
+    sandbox.telegram.world.bots[SANDBOX_TELEGRAM_TOKEN].user.first_name = BOT_NAME
+    sandbox.vk.group_name = BOT_NAME
+    sandbox.facebook.page_name = BOT_NAME
 
 
 def demo_config(*, changes: Mapping[str, Any] | None = None, **kwargs: Any) -> BridgeConfig:

@@ -32,6 +32,11 @@ def group_view(fake: FakeTelegram, chat_id: int) -> dict[str, Any]:
     return chat_json(fake, fake.world.groups[chat_id])
 
 
+def bot_name(fake: FakeTelegram) -> str:
+    """The bot's name as Telegram shows it (the demo has one bot)."""
+    return next(iter(fake.world.bots.values())).user.full_name
+
+
 def private_view(fake: FakeTelegram, user: FakeUser) -> dict[str, Any]:
     """`user`'s private chat with the bot as they see it (in `mode: private`, its topics are
     the conversations they accepted): the same shape as `group_view`, titled with the bot."""

@@ -15,6 +15,10 @@ Routes that the composition root (app/demo.py) adds to the demo's one bridge ser
 group: in `mode: private` (`talker-bridge demo --mode private`) an accepted conversation goes on
 in a topic there, and the state has each operator's private chat under `private`.
 
+The state also has the bot's name (`bot`), the group's pace (`pace`: posts a minute and
+seconds between two refreshes of the pinned counters, as the running bridge uses them), and
+marks the topics of guests (customers whose name is unknown: a grey icon, like their avatar).
+
 Bad input answers 400 `{"error": "..."}` with a sentence the page shows as is.
 """
 
@@ -29,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from aiohttp import web
 
 from sandbox.demo.customers import MAX_TEXT, CustomerSimulator, DemoInputError
-from sandbox.demo.group_view import file_bytes, group_view, private_view
+from sandbox.demo.group_view import bot_name, file_bytes, group_view, private_view
 
 if TYPE_CHECKING:
     from sandbox.server import Sandbox
@@ -39,7 +43,10 @@ log = logging.getLogger(__name__)
 STATIC = Path(__file__).with_name("static")
 PRIVATE = "private"  # the group mode in which a conversation goes on in a private chat
 PRESS_ANSWER_WAIT = 3.0  # seconds to wait for the bot's answer to a pressed button
+GUEST_LOOKUPS = 5  # messages of a topic asked about before it counts as not a guest's (yet)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+#: Whether message (chat id, message id) belongs to a guest's conversation (None: to none).
+GuestCheck = Callable[[int, int], Awaitable[bool | None]]
 
 
 class ChannelState(Protocol):
@@ -64,9 +71,16 @@ class DemoPage:
         channel_states: Callable[[], Mapping[str, ChannelState]] | None = None,
         notes: dict[str, str] | None = None,
         mode: str = "topics",
+        pace: Mapping[str, float] | None = None,
+        guest_check: GuestCheck | None = None,
     ) -> None:
-        """`mode`: the demo group's `mode` (topics, replies or private), shown by the page."""
+        """`mode`: the demo group's `mode` (topics, replies or private), shown by the page.
+        `pace`: `{"per_minute": posts, "counters_every": seconds}` of the group, told to the
+        visitor after an Accept. `guest_check` tells guests' topics (none without it)."""
         self.mode = mode
+        self.pace = dict(pace or {})
+        self.guest_check = guest_check
+        self._guests: dict[tuple[int, int, str], bool] = {}  # (chat, topic, its name) -> guest?
         self.sandbox = sandbox
         self.customers = customers
         self.widget_id = widget_id
@@ -88,6 +102,23 @@ class DemoPage:
             ),
             web.get("/demo/api/files/{file_id}", self.get_file),
         ]
+
+    async def _mark_guests(self, chat: dict[str, Any]) -> None:
+        """Set each topic's `guest`. Known per topic name: a guest whose name is learned gets
+        a topic renamed, which asks again."""
+        for topic in chat["topics"]:
+            thread = topic["thread_id"]
+            key = (chat["chat_id"], thread, topic["name"])
+            if key not in self._guests and self.guest_check is not None:
+                asked = [
+                    m["id"] for m in chat["messages"] if m["topic"] == thread and not m["service"]
+                ]
+                for message_id in asked[:GUEST_LOOKUPS]:
+                    guest = await self.guest_check(chat["chat_id"], message_id)
+                    if guest is not None:
+                        self._guests[key] = guest
+                        break
+            topic["guest"] = self._guests.get(key, False)
 
     # --- handlers ------------------------------------------------------------------------------
 
@@ -113,9 +144,13 @@ class DemoPage:
                 name: {"state": state.state, "detail": self.notes.get(name, state.detail)}
                 for name, state in self.channel_states().items()
             }
+        group = group_view(telegram, self.sandbox.group_chat_id)
+        await self._mark_guests(group)
         body = {
             "mode": self.mode,
-            "group": group_view(telegram, self.sandbox.group_chat_id),
+            "bot": {"name": bot_name(telegram)},
+            "pace": self.pace,
+            "group": group,
             "operators": [{"id": u.id, "name": u.first_name} for u in self.sandbox.operators],
             "customers": self.customers.listing(),
             "transcript": transcript,
@@ -123,9 +158,10 @@ class DemoPage:
             "widget_id": self.widget_id,
         }
         if self.mode == PRIVATE:
-            body["private"] = {
-                str(u.id): private_view(telegram, u) for u in self.sandbox.operators
-            }
+            private = {str(u.id): private_view(telegram, u) for u in self.sandbox.operators}
+            for chat in private.values():
+                await self._mark_guests(chat)
+            body["private"] = private
         return web.json_response(body, headers={"Cache-Control": "no-store"})
 
     async def post_group_message(self, request: web.Request) -> web.Response:

@@ -19,6 +19,9 @@ if TYPE_CHECKING:
 
 
 WIDGET_ID = "demo"
+#: The company's one name to its customers and operators: the Telegram bot's, the VK
+#: community's, the Viber account's, the Facebook page's and the site widget's title.
+BOT_NAME = "Demo shop"
 GROUP = "support"
 FB_VERIFY_TOKEN = "demo-verify-token"
 #: The demo's group is closed for this long after it starts, so the first messages get the
@@ -121,7 +124,7 @@ def demo_config_data(
             "viber": {
                 "group": GROUP,
                 "token": SANDBOX_VIBER_TOKEN,
-                "name": "Demo shop",
+                "name": BOT_NAME,
                 "api_url": f"{fakes_url}/viber/pa",
             },
             "facebook": {
@@ -133,7 +136,7 @@ def demo_config_data(
             },
             "site": {
                 "widgets": {
-                    WIDGET_ID: {"group": GROUP, "title": "Demo shop", "origins": [bridge_url]}
+                    WIDGET_ID: {"group": GROUP, "title": BOT_NAME, "origins": [bridge_url]}
                 }
             },
         },

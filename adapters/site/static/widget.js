@@ -160,8 +160,9 @@
     if (m.choices && m.choices.length) b.append(choices(m.choices));
     if (m.at) {
       var t = el("time", "tb-time", { datetime: m.at });
+      // 24-hour HH:MM in every language, like the chat apps and the demo page.
       t.textContent = new Date(m.at).toLocaleTimeString(lang, { hour: "2-digit",
-        minute: "2-digit" });
+        minute: "2-digit", hourCycle: "h23" });
       b.append(t);
     }
   }

@@ -9,7 +9,7 @@
     { id: "telegram", name: "Telegram" }, { id: "vk", name: "VK" },
     { id: "viber", name: "Viber" }, { id: "facebook", name: "Messenger" }
   ];
-  var BOT_NAME = "Talker Bridge bot";
+  var GUEST_GREY = "#6b7280"; // a guest's avatar (bridge/avatars/palette.py), and topic icon
   var LABELS = { telegram: "Telegram", vk: "VK", viber: "Viber", facebook: "Facebook" };
   // place: "group" (the operators' group) or "private" (in private mode: the operator's
   // private chat with the bot); topic: the thread shown there (null: General / no topic).
@@ -53,6 +53,9 @@
 
   var COLORS = ["#e17076", "#7bc862", "#e5ca77", "#65aadd", "#a695e7", "#ee7aae", "#6ec9cb"];
   function colorFor(id) { return COLORS[Math.abs(Number(id) || 0) % COLORS.length]; }
+
+  // The bot's one name (the server's, as the fake Telegram shows it).
+  function botName() { return ui.data && ui.data.bot ? ui.data.bot.name : "Bot"; }
 
   function time(seconds) {
     var d = new Date(seconds * 1000);
@@ -124,14 +127,15 @@
   function drawCustomers(customers) {
     var list = customers[ui.platform] || [];
     if (!ui.customer[ui.platform] && list.length) ui.customer[ui.platform] = list[0].id;
-    if (!changed("customers", [ui.platform, ui.customer[ui.platform], list])) return;
+    if (!changed("customers", [ui.platform, ui.customer[ui.platform], list, botName()])) return;
     var select = $("customer-select");
     select.replaceChildren.apply(select, list.map(function (c) {
       return h("option", { value: c.id, selected: c.id === ui.customer[ui.platform] }, c.name);
     }));
     var current = list.filter(function (c) { return c.id === ui.customer[ui.platform]; })[0];
     var platform = PLATFORMS.filter(function (p) { return p.id === ui.platform; })[0];
-    $("phone-title").textContent = (current ? current.name : "") + " · " + platform.name;
+    $("phone-title").textContent = botName(); // the company's chat, as the customer sees it
+    $("phone-who").textContent = (current ? current.name + " on " : "") + platform.name;
   }
 
   function drawTranscript(lines) {
@@ -173,7 +177,7 @@
     var general = h("li", {},
       topicButton("group", null, "General", "Incoming feed · " + generalPreview(group), "#8e9aa6", false));
     var items = [general].concat(group.topics.map(function (t) {
-      return h("li", {}, topicButton("group", t.thread_id, t.name, t.last, t.icon_color, t.closed));
+      return h("li", {}, topicButton("group", t.thread_id, t.name, t.last, topicColor(t), t.closed));
     }));
     $("topic-list").replaceChildren.apply($("topic-list"), items);
   }
@@ -190,14 +194,17 @@
     if (!chat) return;
     var operator = data.operators.filter(function (op) { return op.id === ui.operator; })[0];
     if (!changed("private", [chat.topics, ui.place, ui.topic, ui.operator, generalPreview(chat)])) return;
-    $("private-title").textContent = (operator ? operator.name : "Operator") + " ↔ " + BOT_NAME;
+    $("private-title").textContent = (operator ? operator.name : "Operator") + " ↔ " + chat.title;
+    $("private-avatar").textContent = initials(chat.title);
     var general = h("li", {},
-      topicButton("private", null, BOT_NAME, generalPreview(chat) || "no topic", "#2aabee", false));
+      topicButton("private", null, chat.title, generalPreview(chat) || "no topic", "#2aabee", false));
     var items = [general].concat(chat.topics.map(function (t) {
-      return h("li", {}, topicButton("private", t.thread_id, t.name, t.last, t.icon_color, t.closed));
+      return h("li", {}, topicButton("private", t.thread_id, t.name, t.last, topicColor(t), t.closed));
     }));
     $("private-topic-list").replaceChildren.apply($("private-topic-list"), items);
   }
+
+  function topicColor(topic) { return topic.guest ? GUEST_GREY : topic.icon_color; }
 
   function generalPreview(chat) {
     var general = chat.messages.filter(function (m) { return m.topic === null; });
@@ -232,7 +239,7 @@
     $("group-subtitle").textContent = "forum · bot + " + data.operators.length + " operators" +
       (data.mode === "private" ? " · private mode" : "");
     if (ui.place === "private") {
-      $("chat-title").textContent = topic ? topic.name : BOT_NAME;
+      $("chat-title").textContent = topic ? topic.name : botName();
       $("chat-subtitle").textContent = topic
         ? "private topic: the claimer's messages go to the customer"
         : "private chat with the bot";
@@ -264,7 +271,7 @@
   function messageNode(m) {
     if (m.service) {
       var what = m.service + (m.topic_name ? " “" + m.topic_name + "”" : "");
-      var who = m.from.is_bot ? BOT_NAME : m.from.name;
+      var who = m.from.name;
       return h("li", { className: "service" }, h("span", { text: who + " " + what }));
     }
     var mine = m.from.id === ui.operator;
@@ -272,7 +279,7 @@
     if (!mine) {
       bubble.appendChild(h("span", {
         className: "sender", style: "color:" + colorFor(m.from.id),
-        text: m.from.is_bot ? BOT_NAME : m.from.name
+        text: m.from.name
       }));
     }
     if (m.photo) bubble.appendChild(h("img", { className: "photo", src: m.photo, alt: "" }));
@@ -299,7 +306,7 @@
     var avatar = mine ? null : h("span", {
       className: "avatar" + (m.from.is_bot ? " bot" : ""),
       style: "background:" + (m.from.is_bot ? "#2aabee" : colorFor(m.from.id)),
-      "aria-hidden": "true", text: m.from.is_bot ? "TB" : initials(m.from.name)
+      "aria-hidden": "true", text: initials(m.from.name)
     });
     return h("li", { className: "msg " + (mine ? "mine" : "theirs"), "data-id": m.id }, avatar, column);
   }
@@ -314,8 +321,54 @@
     }).then(function (result) {
       var answer = result.answer;
       if (answer && answer.text) toast(answer.text, !!answer.show_alert);
+      // The feed's button is Accept: once it worked, say why posts and counters may lag.
+      if (ui.place === "group" && message.topic === null && answer && !answer.show_alert) {
+        showPace(ui.data.pace);
+      }
       refresh();
     }).catch(function (error) { toast(error.message, true); });
+  }
+
+  function number(value) { return String(Math.round(value * 10) / 10); }
+
+  function showPace(pace) {
+    if (!pace || !pace.per_minute) return;
+    var line = "The bot paces its posts to Telegram's limit of " + number(pace.per_minute) +
+      " a minute into the group";
+    if (pace.counters_every) {
+      line += "; the pinned counters refresh every " + number(pace.counters_every) + " s";
+    }
+    $("pace-note").textContent = line + ".";
+    $("pace-note").hidden = false;
+  }
+
+  // A t.me link into the group (bridge/core/cards.py group_link: /c/CHAT/THREAD/MESSAGE,
+  // /c/CHAT/THREAD or /c/CHAT/MESSAGE) opens that topic here instead of Telegram.
+  function placeOf(href) {
+    var found = /^https:\/\/t\.me\/c\/(\d+)\/(\d+)(?:\/(\d+))?$/.exec(href || "");
+    var group = ui.data && ui.data.group;
+    if (!found || !group || String(group.chat_id).replace(/^-(100)?/, "") !== found[1]) return null;
+    var first = Number(found[2]);
+    if (found[3]) return { topic: first, message: Number(found[3]) };
+    if (group.topics.some(function (t) { return t.thread_id === first; })) {
+      return { topic: first, message: null };
+    }
+    var message = group.messages.filter(function (m) { return m.id === first; })[0];
+    return message ? { topic: message.topic, message: first } : null;
+  }
+
+  function openLink(event) {
+    var link = event.target.closest ? event.target.closest("a[href]") : null;
+    var place = link && placeOf(link.href);
+    if (!place) return;
+    event.preventDefault();
+    event.stopPropagation();
+    ui.place = "group"; ui.topic = place.topic;
+    ui.last.messages = null; ui.last.topics = null; ui.last.private = null;
+    refresh().then(function () {
+      var node = place.message && $("messages").querySelector('[data-id="' + place.message + '"]');
+      if (node) node.scrollIntoView({ block: "center" });
+    });
   }
 
   // --- polling ---------------------------------------------------------------------------
@@ -345,6 +398,8 @@
 
   // --- forms and navigation --------------------------------------------------------------
   function wire() {
+    $("messages").addEventListener("click", openLink);
+    $("pinned").addEventListener("click", openLink, true);
     $("customer-select").addEventListener("change", function (event) {
       ui.customer[ui.platform] = event.target.value;
       refresh();

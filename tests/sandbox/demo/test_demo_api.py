@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 
-from app.demo import DemoRunner
+from app.demo import DemoRunner, demo_config
+from desk.dashboard import Dashboards
+from sandbox.demo.settings import BOT_NAME, GROUP, WIDGET_ID
+from sandbox.server import SANDBOX_TELEGRAM_TOKEN
 
 WAIT = 30.0
 TIME_SCALE = 20.0  # Telegram's pacing 20x faster, so a whole flow takes seconds
@@ -208,6 +212,63 @@ async def test_body_that_is_not_json_is_refused(demo: DemoRunner, http) -> None:
     async with http.post(f"{demo.base_url}/demo/api/customers", data=b"{nope") as response:
         assert response.status == 400
         assert "JSON object" in (await response.json())["error"]
+
+
+async def test_the_page_has_an_svg_favicon(demo: DemoRunner, http) -> None:
+    async with http.get(demo.url) as response:
+        assert '<link rel="icon" href="/demo/static/favicon.svg"' in await response.text()
+    async with http.get(f"{demo.base_url}/demo/static/favicon.svg") as response:
+        assert response.status == 200
+        assert response.content_type == "image/svg+xml"
+        assert (await response.text()).startswith("<svg")
+
+
+async def test_one_name_for_the_bot_the_community_the_page_and_the_widget(
+    demo: DemoRunner, http
+) -> None:
+    assert demo.sandbox is not None
+    state = await _state(http, demo)
+    sandbox = demo.sandbox
+    assert state["bot"]["name"] == BOT_NAME
+    assert sandbox.telegram.world.bots[SANDBOX_TELEGRAM_TOKEN].user.full_name == BOT_NAME
+    assert sandbox.vk.group_name == sandbox.facebook.page_name == BOT_NAME
+    config = demo_config(
+        fakes_url="http://fakes", bridge_url=demo.base_url, group_chat_id=-1, folder=Path(".")
+    )
+    assert config.channels.viber is not None and config.channels.viber.name == BOT_NAME
+    assert config.channels.site is not None
+    assert config.channels.site.widgets[WIDGET_ID].title == BOT_NAME
+
+
+async def test_the_pace_is_the_bridges_own(demo: DemoRunner, http) -> None:
+    """The page is told the group's posts a minute and the dashboards' refresh interval that
+    the running bridge uses (Telegram's 20 a minute times the time scale; a tenth of it)."""
+    assert demo.service is not None
+    dashboards = next(c for c in demo.service.components if isinstance(c, Dashboards))
+    pace = (await _state(http, demo))["pace"]
+    assert pace == {"per_minute": 20 * TIME_SCALE, "counters_every": dashboards.intervals[GROUP]}
+    assert pace["counters_every"] == 60 / (20 * TIME_SCALE * 0.1)
+
+
+async def test_a_guests_topic_is_marked(demo: DemoRunner, http) -> None:
+    """A customer whose name is unknown is a guest ("Guest N"): their topic is marked (the page
+    draws its icon grey, like their avatar); a named customer's is not."""
+    assert demo.sandbox is not None
+    named = await _new_customer(http, demo, "vk", "Vasilisa Named")
+    await _customer_says(http, demo, named, "I have a name")
+    demo.sandbox.vk.add_user(500999, "", "")  # a profile without a name
+    await demo.sandbox.vk.customer_message(500999, "I have none")
+    await _accept(http, demo, await _card(http, demo, "Vasilisa Named"), "Vasilisa Named")
+    await _accept(http, demo, await _card(http, demo, "I have none"), "Guest")
+
+    async def marked() -> dict[str, bool] | None:
+        topics = (await _state(http, demo))["group"]["topics"]
+        found = {t["name"]: t["guest"] for t in topics}
+        return found if any(found.values()) else None
+
+    found = await _eventually(marked, "a guest's topic")
+    assert [guest for name, guest in found.items() if "Guest" in name] == [True], found
+    assert [guest for name, guest in found.items() if "Vasilisa" in name] == [False], found
 
 
 async def test_unknown_file_is_404(demo: DemoRunner, http) -> None:
