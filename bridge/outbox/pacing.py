@@ -9,10 +9,12 @@ the last N reserved slots in order. The next call may go at `max(log[-1], log[-N
 besides that passes the GCRA rule above with the bucket's `pace` (a group is also a chat:
 about one call a second, short bursts tolerated). Once `spread_after` = b calls lie in the
 window, the remaining N - c (c in the window now) are spread evenly until the oldest of them
-leaves: the next goes no sooner than `last + (oldest + W - last) / (N - c + 1)`. A quiet group
-therefore posts a short burst at once, a storm keeps posting every few seconds instead of
-spending the minute's budget at once and then waiting for the window, and a busy group still
-never has more than N calls in any W.
+leaves: the next goes no sooner than `last + (oldest + W - last) / (N - c + 1)`, and never
+sooner than `last + W / N` (an even share), full window or not. A quiet group therefore posts a
+short burst at once, a storm keeps posting every few seconds instead of spending the minute's
+budget at once and then waiting for the window, a saturated group posts evenly (so its window
+frees one slot at a time, never a bunch that the next calls would take at once and repeat
+every period), and a busy group still never has more than N calls in any W.
 
 Because a reservation may lie in the future, a worker reserves its slot, sleeps until then
 and calls: no polling, and two processes that reserve through the same row (locked in the
@@ -258,10 +260,17 @@ def _spread(bucket: Bucket, log: Sequence[float], at: float, allowed: int) -> fl
     oldest call in the window leaves it (the window rule itself covers a full window)."""
     recent = [slot for slot in log if slot > at - bucket.period]
     count = len(recent)
-    if count < min(bucket.spread_after, allowed) or count >= allowed:
+    if count < min(bucket.spread_after, allowed):
         return at
     oldest, last = recent[0], recent[-1]
-    return last + (oldest + bucket.period - last) / (allowed - count + 1)
+    # Never closer than an even share of the period: calls bunched together leave the
+    # window together a period later, and a burst of departures would let the next calls
+    # bunch again, a pattern that repeats every period (and leaves long gaps in which an
+    # interactive call finds no slot freed).
+    even = last + bucket.period / allowed
+    if count >= allowed:
+        return even
+    return max(even, last + (oldest + bucket.period - last) / (allowed - count + 1))
 
 
 def _spacing(bucket: Bucket, state: BucketState, at: float, penalty_factor: float) -> float:

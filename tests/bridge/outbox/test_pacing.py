@@ -225,6 +225,24 @@ def test_after_a_burst_the_rest_of_the_minute_is_spread_and_never_runs_dry() -> 
     assert sum(1 for s in slots if s < 180.0) >= 0.9 * 57  # the ordinary 19 a minute
 
 
+def test_a_saturated_group_posts_evenly_so_its_window_frees_one_slot_at_a_time() -> None:
+    """Calls bunched together leave the window together a period later; if the next calls took
+    those slots at once, the bunch would repeat every period, and between bunches an Accept
+    that used the reserve would find no slot freed for its next post for many seconds."""
+    window, bot = telegram_policy().buckets_for("telegram", "-1")
+    states = {window.key: BucketState(), bot.key: BucketState()}
+    slots = [reserve(states, [window, bot], now=0.0) for _ in range(120)]
+    even = window.period / (window.window - window.reserve)
+    later = [slot for slot in slots if slot > window.period]
+    gaps = [b - a for a, b in itertools.pairwise(later)]
+    assert min(gaps) >= even - 1e-6
+    assert max(gaps) <= even + 1e-6
+    # The ordinary budget is still used in full: 19 in any period.
+    for i, start in enumerate(slots):
+        assert sum(1 for s in slots[i:] if s < start + window.period) <= 19
+    assert sum(1 for s in slots if s < 4 * window.period) >= 4 * 19 - 1
+
+
 def test_a_group_call_late_for_its_slot_takes_a_new_one() -> None:
     from bridge.outbox.worker import OutboxWorker
 
