@@ -60,7 +60,8 @@ class TelegramPacing:
     # Posts a quiet group may send at once before the rest of the minute's budget is spread.
     group_burst: int = 10
     # Posts of a group's minute that ordinary traffic leaves to what an operator waits for
-    # right after Accept (the topic, its history): bridge/outbox/pacing.py.
+    # right after Accept (the topic, its history): bridge/outbox/pacing.py; only while a card
+    # may be waiting in the group (`cards_waiting`, desk/cards_waiting.py).
     interactive_reserve: int = 1
 
     def __post_init__(self) -> None:
