@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from bridge.outbox.policy import PacingPolicy, PlatformPacing
 
 if TYPE_CHECKING:
+    from botapi.pacing import CardsWaiting
     from bridge.platforms import Registry
     from config import BridgeConfig
 
@@ -33,14 +34,20 @@ def customer_pacing(
 
 
 def pacing_policy(
-    config: BridgeConfig, *, time_scale: float = 1.0, platforms: Registry | None = None
+    config: BridgeConfig,
+    *,
+    time_scale: float = 1.0,
+    platforms: Registry | None = None,
+    cards_waiting: CardsWaiting | None = None,
 ) -> PacingPolicy:
     """The process's pacing: the customer platforms' rates and the bot's own limits
-    ("telegram", from `telegram.limits`, which Telegram customers share)."""
+    ("telegram", from `telegram.limits`, which Telegram customers share). `cards_waiting`
+    tells which groups keep a reserve for Accept (botapi/pacing.py); None: all."""
     from botapi.pacing import platform_pacing
 
     customers = customer_pacing(config, platforms)
+    telegram = platform_pacing(config.telegram.limits, cards_waiting=cards_waiting)
     return PacingPolicy(
-        platforms={**customers, "telegram": platform_pacing(config.telegram.limits)},
+        platforms={**customers, "telegram": telegram},
         time_scale=time_scale,
     )

@@ -60,12 +60,16 @@ def build_runtime(
     from botapi.sender import TelegramCalls
     from bridge.runtime import Runtime
     from desk.alarm import DeskAlarm
+    from desk.cards_waiting import CardsWaiting
     from desk.handlers import register_desk_handlers
     from desk.runtime import DeskRuntime
 
+    cards_waiting = CardsWaiting(config, time_scale=time_scale)
     runtime = Runtime(
         config.database,
-        policy=pacing_policy(config, time_scale=time_scale, platforms=platforms),
+        policy=pacing_policy(
+            config, time_scale=time_scale, platforms=platforms, cards_waiting=cards_waiting
+        ),
         time_scale=time_scale,
         backoff_max=config.outbox.max_backoff_seconds,
         alarm_after_seconds=config.outbox.alarm_after_seconds,
@@ -74,6 +78,8 @@ def build_runtime(
     desk = DeskRuntime(
         runtime, config, badges=platform_badges(platforms), names=platform_names(platforms)
     )
+    cards_waiting.sessions = runtime.session
+    desk.cards_waiting = cards_waiting
     runtime.alarm = DeskAlarm(lambda: desk.desk)
     runtime.senders["telegram"] = TelegramCalls(desk.bot)
     runtime.outlets.register("telegram", TelegramOutlet())
@@ -123,6 +129,7 @@ def build_components(
         desk,
         OutboxComponent(runtime),
         Dashboards(desk),
+        *([desk.cards_waiting] if desk.cards_waiting is not None else []),
         intake,
         files,
         sink.names,

@@ -10,13 +10,16 @@
 - the whole bot: 30 calls a second.
 
 `platform_pacing(config.telegram.limits)` is what the runtime registers for "telegram" (the
-operators' desk and the Telegram customers share the one bot).
+operators' desk and the Telegram customers share the one bot). A group's window leaves
+`interactive_reserve` posts to what an operator waits for after Accept only while a card may
+be waiting there: `cards_waiting(chat)` (desk/cards_waiting.py) says so; a group where nobody
+can press Accept gives ordinary posts its whole window.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -57,7 +60,8 @@ class TelegramPacing:
     # Posts a quiet group may send at once before the rest of the minute's budget is spread.
     group_burst: int = 10
     # Posts of a group's minute that ordinary traffic leaves to what an operator waits for
-    # right after Accept (the topic, its history): bridge/outbox/pacing.py.
+    # right after Accept (the topic, its history): bridge/outbox/pacing.py; only while a card
+    # may be waiting in the group (`cards_waiting`, desk/cards_waiting.py).
     interactive_reserve: int = 1
 
     def __post_init__(self) -> None:
@@ -80,26 +84,43 @@ class TelegramPacing:
         )
 
 
-def buckets(pacing: TelegramPacing | None = None) -> BucketsFor:
-    """The bucket function of the bot: a chat's (or group's window) own bucket, then the bot's."""
+#: Whether a card may be waiting for Accept in the group with this chat id (as a string).
+CardsWaiting = Callable[[str], bool]
+
+
+def buckets(
+    pacing: TelegramPacing | None = None, *, cards_waiting: CardsWaiting | None = None
+) -> BucketsFor:
+    """The bucket function of the bot: a chat's (or group's window) own bucket, then the bot's.
+
+    `cards_waiting`: see the module docstring; None keeps the reserve in every group."""
     rates = pacing or TelegramPacing()
 
     def buckets_for(call: PacedCall, make: BucketMaker) -> Sequence[Bucket]:
         bot = make.rate("*", rates.global_per_second)
         if call.destination.startswith("-"):
-            return (_group_window(call.destination, rates, make), bot)
+            held = cards_waiting is None or cards_waiting(call.destination)
+            return (_group_window(call.destination, rates, make, reserve=held), bot)
         return (make.rate(call.destination, rates.private_per_second), bot)
 
     return buckets_for
 
 
-def platform_pacing(section: TelegramRates | None = None) -> PlatformPacing:
+def platform_pacing(
+    section: TelegramRates | None = None, *, cards_waiting: CardsWaiting | None = None
+) -> PlatformPacing:
     """What the runtime registers for "telegram": the buckets of `section` and `MAX_TEXT`."""
     pacing = TelegramPacing.from_section(section) if section is not None else TelegramPacing()
-    return PlatformPacing(buckets=buckets(pacing), max_text=MAX_TEXT, text_length=tg_length)
+    return PlatformPacing(
+        buckets=buckets(pacing, cards_waiting=cards_waiting),
+        max_text=MAX_TEXT,
+        text_length=tg_length,
+    )
 
 
-def _group_window(chat: str, rates: TelegramPacing, make: BucketMaker) -> Bucket:
+def _group_window(
+    chat: str, rates: TelegramPacing, make: BucketMaker, *, reserve: bool = True
+) -> Bucket:
     """A group: N posts in any 60 s (with headroom, scaled), ~1/s with bursts.
 
     A quiet group posts up to `group_burst` at once; past that the rest of the window's budget
@@ -116,5 +137,5 @@ def _group_window(chat: str, rates: TelegramPacing, make: BucketMaker) -> Bucket
         per_second=rates.private_per_second,
         burst=rates.chat_burst,
         spread_after=min(rates.group_burst, count),
-        reserve=min(rates.interactive_reserve, count - 1),
+        reserve=min(rates.interactive_reserve, count - 1) if reserve else 0,
     )

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from bridge.leader import Leader
     from bridge.runtime import Runtime
     from config import BridgeConfig
+    from desk.cards_waiting import CardsWaiting
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +77,8 @@ class DeskRuntime:
         self._members: dict[tuple[int, int], tuple[float, str, bool]] = {}
         #: /history per operator (each answer is a post in the group's budget).
         self.history_limit = Throttle(HISTORY_PER_MINUTE, HISTORY_BURST)
+        #: Which groups keep the pacing's reserve for Accept (the root sets and starts it).
+        self.cards_waiting: CardsWaiting | None = None
         self._running = False
 
     # ---- the runtime's parts the desk uses -------------------------------------------------
