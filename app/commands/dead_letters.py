@@ -48,13 +48,10 @@ def run(args: argparse.Namespace) -> int:
     if not args.config:
         print("talker-bridge dead-letters: -c/--config FILE is required", file=sys.stderr)
         return 2
-    from app.config import load_config
-    from config import ConfigError
+    from app.commands import config_or_report
 
-    try:
-        config = load_config(args.config)
-    except (ConfigError, OSError) as exc:
-        print(f"talker-bridge dead-letters: {exc}", file=sys.stderr)
+    config = config_or_report(args.config, "talker-bridge dead-letters: ")
+    if config is None:
         return 2
     if args.action == "replay":
         if not args.ids and not args.all:

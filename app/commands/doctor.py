@@ -7,7 +7,6 @@ when one does not, 2 for a bad config.
 from __future__ import annotations
 
 import argparse
-import sys
 
 DEFAULT_CONFIG = "config.yaml"
 
@@ -30,14 +29,11 @@ def doctor(args: argparse.Namespace) -> int:
     """The command: load the config, run the checks, print the lines."""
     import asyncio
 
-    from app.config import load_config
+    from app.commands import config_or_report
     from app.doctor.run import run_checks
-    from config import ConfigError
 
-    try:
-        config = load_config(args.config)
-    except ConfigError as exc:
-        print(str(exc), file=sys.stderr)
+    config = config_or_report(args.config)
+    if config is None:
         return 2
     findings = asyncio.run(run_checks(config))
     for line in findings.lines:

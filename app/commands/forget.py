@@ -54,13 +54,10 @@ def run(args: argparse.Namespace) -> int:
     if by_id == (args.conversation is not None) or (by_id and not (args.channel and args.id)):
         print(f"{PROG}: give --channel and --id, or --conversation N", file=sys.stderr)
         return 2
-    from app.config import load_config
-    from config import ConfigError
+    from app.commands import config_or_report
 
-    try:
-        config = load_config(args.config)
-    except (ConfigError, OSError) as exc:
-        print(f"{PROG}: {exc}", file=sys.stderr)
+    config = config_or_report(args.config, f"{PROG}: ")
+    if config is None:
         return 2
     forgotten = asyncio.run(forget(config, args.channel, args.id, args.conversation))
     if forgotten == "already":

@@ -30,16 +30,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Load the config (exit 2 on errors), then serve until a signal; exit 0 after a clean stop."""
-    from app.config import load_config
+    from app.commands import config_or_report
     from app.wiring import build_service
     from bridge.logs import setup_logging
-    from config import ConfigError
 
     setup_logging(json_lines=args.log_json, level=args.log_level)
-    try:
-        config = load_config(args.config)
-    except ConfigError as exc:
-        print(exc, file=sys.stderr)
+    config = config_or_report(args.config)
+    if config is None:
         return 2
     if not args.time_scale > 0:
         print("--time-scale must be a positive number", file=sys.stderr)

@@ -43,13 +43,10 @@ def set_webhooks(args: argparse.Namespace) -> int:
     """The command: load the config, register, print the report."""
     import asyncio
 
-    from app.config import load_config
-    from config import ConfigError
+    from app.commands import config_or_report
 
-    try:
-        config = load_config(args.config)
-    except ConfigError as exc:
-        print(str(exc), file=sys.stderr)
+    config = config_or_report(args.config)
+    if config is None:
         return 2
     if config.http.public_url is None:
         print(

@@ -146,3 +146,15 @@ async def run_doctor(config: Path) -> tuple[int, list[str], str]:
     stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=60)
     assert process.returncode is not None
     return process.returncode, stdout.decode().splitlines(), stderr.decode()
+
+
+async def doctor_of(fakes: Fakes, tmp_path: Path) -> tuple[int, list[str]]:
+    """The doctor on `fakes`' config: (exit code 0 or 1, the lines); a bad config fails."""
+    code, lines, stderr = await run_doctor(fakes.write_config(tmp_path / "config.yaml"))
+    assert code in (0, 1), stderr
+    return code, lines
+
+
+def failures(lines: list[str]) -> list[str]:
+    """The lines that are not OK."""
+    return [line for line in lines if not line.startswith("OK    ")]

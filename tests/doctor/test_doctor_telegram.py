@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.doctor.fakes import BOT_ID, TOKEN, Fakes, run_doctor, running_fakes
+from tests.doctor.fakes import BOT_ID, TOKEN, Fakes, doctor_of, failures, run_doctor, running_fakes
 
 
 async def test_a_working_installation_passes_every_check(tmp_path: Path) -> None:
@@ -13,16 +13,6 @@ async def test_a_working_installation_passes_every_check(tmp_path: Path) -> None
     assert code == 0, "\n".join(lines) + stderr
     assert lines and all(line.startswith("OK    ") for line in lines), lines
     print("\n".join(lines))
-
-
-async def doctor_of(fakes: Fakes, tmp_path: Path) -> tuple[int, list[str]]:
-    code, lines, stderr = await run_doctor(fakes.write_config(tmp_path / "config.yaml"))
-    assert code in (0, 1), stderr
-    return code, lines
-
-
-def failures(lines: list[str]) -> list[str]:
-    return [line for line in lines if not line.startswith("OK    ")]
 
 
 async def test_a_token_telegram_refuses_is_the_only_failure(tmp_path: Path) -> None:

@@ -4,19 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.doctor.fakes import Fakes, run_doctor, running_fakes
+from tests.doctor.fakes import doctor_of, failures, running_fakes
 
 FB_FIELDS = "messages, messaging_postbacks, message_deliveries, message_reads"
-
-
-async def doctor_of(fakes: Fakes, tmp_path: Path) -> tuple[int, list[str]]:
-    code, lines, stderr = await run_doctor(fakes.write_config(tmp_path / "config.yaml"))
-    assert code in (0, 1), stderr
-    return code, lines
-
-
-def failures(lines: list[str]) -> list[str]:
-    return [line for line in lines if not line.startswith("OK    ")]
 
 
 async def test_a_viber_token_viber_refuses_is_reported(tmp_path: Path) -> None:

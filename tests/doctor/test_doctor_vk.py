@@ -10,19 +10,9 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from sandbox.runner import serving
-from tests.doctor.fakes import Fakes, run_doctor, running_fakes
+from tests.doctor.fakes import Fakes, doctor_of, failures, running_fakes
 
 MANAGE = "community → Manage → Settings → API usage"
-
-
-async def doctor_of(fakes: Fakes, tmp_path: Path) -> tuple[int, list[str]]:
-    code, lines, stderr = await run_doctor(fakes.write_config(tmp_path / "config.yaml"))
-    assert code in (0, 1), stderr
-    return code, lines
-
-
-def failures(lines: list[str]) -> list[str]:
-    return [line for line in lines if not line.startswith("OK    ")]
 
 
 @asynccontextmanager

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import hashlib
 import hmac
-import io
 import json
 from pathlib import Path
 from typing import Any
@@ -20,7 +18,6 @@ import pytest
 import yaml
 from sqlmodel import select
 
-from app.cli import main
 from storage.db import create_engine, session_factory
 from storage.models import Conversation, Customer, Message
 from tests.adapters.contract.harness import (
@@ -34,6 +31,7 @@ from tests.adapters.contract.harness import (
     eventually,
     running_bridge,
 )
+from tests.app.test_dead_letters_cli import cli
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -60,18 +58,6 @@ def config_file(bridge: Bridge, folder: Path) -> str:
     path = folder / "config.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True))
     return str(path)
-
-
-async def cli(*argv: str) -> tuple[int, str, str]:
-    """Run `talker-bridge argv...` in a thread (it runs its own event loop)."""
-    out, err = io.StringIO(), io.StringIO()
-
-    def run() -> int:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            return main(list(argv))
-
-    code = await asyncio.to_thread(run)
-    return code, out.getvalue(), err.getvalue()
 
 
 async def rows(bridge: Bridge) -> tuple[list[Customer], list[Conversation], list[Message]]:
