@@ -159,3 +159,16 @@ async def db_url(request: pytest.FixtureRequest, tmp_path) -> AsyncIterator[str]
     url = await _create_database(admin_url)
     yield url
     await _drop_database(url, admin_url)
+
+
+@pytest.fixture
+async def sessions(db_url: str) -> AsyncIterator[object]:
+    """A session factory on `db_url`'s database, migrated (both backends); a test file's own
+    `sessions` fixture takes precedence."""
+    from storage.db import create_engine, session_factory
+    from storage.migrate import upgrade_async
+
+    await upgrade_async(db_url)
+    engine = create_engine(db_url)
+    yield session_factory(engine)
+    await engine.dispose()

@@ -7,7 +7,6 @@ what went.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -29,23 +28,13 @@ from bridge.retention import (
 from config import RetentionConfig
 from storage.conversations import close_conversation, find_or_open_conversation
 from storage.customers import upsert_customer
-from storage.db import create_engine, session_factory
 from storage.messages import store_inbound_message, store_note, store_operator_reply
-from storage.migrate import upgrade_async
 from storage.models import Conversation, Message, OutboxItem, OutboxState, ProcessedEvent
 from storage.retention import delete_finished_outbox
 from storage.state import mark_event_processed
 
 NOW = datetime.now(UTC)
 DAY = timedelta(days=1)
-
-
-@pytest.fixture
-async def sessions(db_url: str) -> AsyncIterator[object]:
-    await upgrade_async(db_url)
-    engine = create_engine(db_url)
-    yield session_factory(engine)
-    await engine.dispose()
 
 
 def outbox_row(label: str, state: OutboxState, done_ago: timedelta | None) -> OutboxItem:

@@ -3,8 +3,6 @@ conversation), read from the real database (both backends); unknown means every 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
 from app.config import parse_config
@@ -14,8 +12,6 @@ from bridge.outbox.policy import PacingPolicy, PlatformPacing
 from desk.cards_waiting import CardsWaiting
 from storage.conversations import claim_conversation, find_or_open_conversation
 from storage.customers import upsert_customer
-from storage.db import create_engine, session_factory
-from storage.migrate import upgrade_async
 
 SUPPORT, SALES = -1001000000001, -1001000000002
 CONFIG = {
@@ -23,14 +19,6 @@ CONFIG = {
     "groups": {"support": {"chat_id": SUPPORT}, "sales": {"chat_id": SALES}},
     "channels": {"telegram": {"group": "support"}},
 }
-
-
-@pytest.fixture
-async def sessions(db_url: str) -> AsyncIterator[object]:
-    await upgrade_async(db_url)
-    engine = create_engine(db_url)
-    yield session_factory(engine)
-    await engine.dispose()
 
 
 def cards_waiting(sessions) -> CardsWaiting:
