@@ -6,6 +6,11 @@ method, path, query, body and the end-to-end headers; the answer comes back the 
 `Balancer([])` starts a trivial upstream in a second child process and forwards to it: the
 floor, what the load client and the balancer push with no bridge behind them;
 `Balancer.answering()` is that upstream alone (the load client's own floor).
+
+Where nginx is installed (Debian's nginx-light), `Balancer` is nginx itself, round robin over
+keep-alive upstream connections, as a deployment runs it (deploy/nginx): written in C, it
+takes a small share of the two cores the benchmark shares with the bridges; `kind` says
+which one ran. `BENCH_BALANCER=python` forces the Python one.
 """
 
 from __future__ import annotations
@@ -13,6 +18,11 @@ from __future__ import annotations
 import asyncio
 import itertools
 import multiprocessing
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
 from typing import Any
 
 #: Headers that belong to one connection, never forwarded (RFC 9110 §7.6.1), and Host.
@@ -89,12 +99,53 @@ async def _serve_answer(port: int, ready: Any) -> None:
     await asyncio.Event().wait()
 
 
+#: One worker (the bridges and the load share two cores), no logs, HTTP/1.1 keep-alive to
+#: the upstreams: round robin, as deploy/nginx/talker-bridge.conf balances processes.
+_NGINX_CONF = """
+daemon off;
+master_process off;
+worker_processes 1;
+pid {folder}/nginx.pid;
+error_log stderr warn;
+events {{ worker_connections 4096; }}
+http {{
+    access_log off;
+    client_body_temp_path {folder}/body;
+    proxy_temp_path {folder}/proxy;
+    fastcgi_temp_path {folder}/fastcgi;
+    uwsgi_temp_path {folder}/uwsgi;
+    scgi_temp_path {folder}/scgi;
+    client_max_body_size 64m;
+    client_body_buffer_size 1m;
+    upstream bridges {{ {servers} keepalive 256; }}
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{
+            proxy_pass http://bridges;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host $host;
+            proxy_buffering off;
+        }}
+    }}
+}}
+"""
+
+
+def _nginx() -> str | None:
+    """nginx's path (Debian installs it in /usr/sbin, not always on PATH), or None."""
+    return shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin")
+
+
 class Balancer:
     """`async with Balancer(["http://127.0.0.1:8081", ...]) as lb:` then send to `lb.url`."""
 
     def __init__(self, upstreams: list[str]) -> None:
         self.upstreams = list(upstreams)
         self.url = ""
+        self.kind = "python"
+        self._nginx_process: subprocess.Popen[bytes] | None = None
+        self._folder: tempfile.TemporaryDirectory[str] | None = None
         self._children: list[Any] = []
 
     async def _spawn(self, target: Any, *args: Any) -> int:
@@ -114,9 +165,41 @@ class Balancer:
         upstreams = self.upstreams
         if not upstreams:  # the floor: a trivial upstream that answers 200 at once
             upstreams = [f"http://127.0.0.1:{await self._spawn(_answer)}"]
-        port = await self._spawn(_balance, upstreams)
+        nginx = _nginx()
+        if nginx and os.environ.get("BENCH_BALANCER", "nginx") == "nginx":
+            self.kind = "nginx"
+            port = await self._nginx(nginx, upstreams)
+        else:
+            self.kind = "python"
+            port = await self._spawn(_balance, upstreams)
         self.url = f"http://127.0.0.1:{port}"
         return self
+
+    async def _nginx(self, nginx: str, upstreams: list[str]) -> int:
+        from sandbox.runner import free_port
+
+        port = free_port()
+        self._folder = tempfile.TemporaryDirectory(prefix="bench-nginx-")
+        folder = Path(self._folder.name)
+        servers = "".join(f"server {u.removeprefix('http://')};" for u in upstreams)
+        (folder / "nginx.conf").write_text(
+            _NGINX_CONF.format(folder=folder, port=port, servers=servers)
+        )
+        self._nginx_process = subprocess.Popen(  # noqa: ASYNC220 - starts at once, no wait
+            [nginx, "-p", str(folder), "-c", str(folder / "nginx.conf"), "-e", "stderr"],
+            stdout=subprocess.DEVNULL,
+        )
+        for _ in range(200):
+            try:
+                _, writer = await asyncio.open_connection("127.0.0.1", port)
+            except OSError:
+                if self._nginx_process.poll() is not None:
+                    raise RuntimeError("nginx did not start") from None
+                await asyncio.sleep(0.05)
+                continue
+            writer.close()
+            return port
+        raise RuntimeError("nginx did not start listening")
 
     @classmethod
     def answering(cls) -> Balancer:
@@ -124,6 +207,14 @@ class Balancer:
         return _Answering([])
 
     async def __aexit__(self, *exc: object) -> None:
+        process = self._nginx_process
+        if process is not None:
+            process.terminate()
+            await asyncio.to_thread(process.wait, 10)
+            self._nginx_process = None
+        if self._folder is not None:
+            self._folder.cleanup()
+            self._folder = None
         for child in self._children:
             child.kill()
             await asyncio.to_thread(child.join, 10)

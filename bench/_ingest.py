@@ -17,8 +17,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import shutil
 import signal
+import statistics
 import time
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -45,6 +47,23 @@ def telegram_update(update_id: int, user: Any, message_id: int, text: str) -> di
             "text": text,
         },
     }
+
+
+async def analyze(database_url: str) -> None:
+    """PostgreSQL's ANALYZE: statistics for the rows the warm-up wrote, as a database that
+    has run a while has them (autovacuum would, later); the planner otherwise plans for
+    empty tables and the first timed phases measure that."""
+    from sqlalchemy import text
+
+    from storage.db import create_engine
+
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text("ANALYZE"))
+            await connection.commit()
+    finally:
+        await engine.dispose()
 
 
 async def count_messages(database_url: str) -> int:
@@ -634,6 +653,55 @@ async def _post_raw(
     return {"seconds": elapsed, "failures": len(failures), "statuses": failures[:5]}
 
 
+async def _post_lean(
+    url: str, deliveries: list[tuple[bytes, dict[str, str]]], workers: int
+) -> dict[str, Any]:
+    """`_post_raw` with requests encoded beforehand and written on keep-alive sockets: the
+    load client then costs a few tens of microseconds a message, so that on two cores the
+    bridges, not the client, decide how many messages a second are stored (--scale-out)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    target = parts.path + (f"?{parts.query}" if parts.query else "")
+    requests = []
+    for body, headers in deliveries:
+        head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        requests.append(
+            (
+                f"POST {target} HTTP/1.1\r\nHost: {host}:{port}\r\n"
+                f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+                f"{head}\r\n"
+            ).encode()
+            + body
+        )
+    turn = iter(requests)
+    failures: list[int] = []
+
+    async def worker() -> None:
+        reader, writer = await asyncio.open_connection(host, port)
+        try:
+            for request in turn:
+                writer.write(request)
+                head = await reader.readuntil(b"\r\n\r\n")
+                status = int(head[9:12])
+                length = 0
+                for line in head.split(b"\r\n"):
+                    if line[:15].lower() == b"content-length:":
+                        length = int(line[15:])
+                if length:
+                    await reader.readexactly(length)
+                if status != 200:
+                    failures.append(status)
+        finally:
+            writer.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(workers)))
+    elapsed = time.perf_counter() - started
+    return {"seconds": elapsed, "failures": len(failures), "statuses": failures[:5]}
+
+
 async def _wait_count(database_url: str, expected: int, patience: float) -> int:
     deadline = time.monotonic() + patience
     stored = await count_messages(database_url)
@@ -855,6 +923,12 @@ async def _client_floor(*, workers: int, messages: int = 3000) -> float:
 SCALE_OUT_CHANNELS = ("telegram-webhook", "vk-callback", "viber", "facebook", "widget")
 
 
+#: One-process and two-process phases timed in turn per channel (--scale-out).
+SCALE_OUT_ROUNDS = 5
+#: Deliveries in flight at once (--scale-out): a platform's concurrent webhook connections.
+SCALE_OUT_IN_FLIGHT = 64
+
+
 async def scale_out(
     options: Any,
     folder: Path,
@@ -864,15 +938,19 @@ async def scale_out(
     customers: int,
     per_customer: int,
     workers: int,
+    rounds: int = SCALE_OUT_ROUNDS,
 ) -> dict[str, Any]:
-    """One PostgreSQL database; the same load through a round-robin balancer (its own
-    process, bench/_balancer.py) to one `talker-bridge run`, then to two; and, in the same
-    run, the floor: the balancer in front of an upstream that answers at once.
+    """One PostgreSQL database; the same load through a round-robin balancer (nginx where it
+    is installed, bench/_balancer.py) to one `talker-bridge run`, then to two, `rounds` times
+    in turn (this machine's speed drifts: each pair is timed side by side, and the medians are
+    compared); and, in the same run, the floor: the balancer in front of an upstream that
+    answers at once. `workers` deliveries are in flight at once, as a platform holds several
+    webhook connections open (Telegram's `max_connections`: 40 by default, up to 100).
 
     Each phase has its own customers (a widget visitor's burst is spent in one phase), whose
     conversations were opened before the timed phases (through the balancer to the first
-    process; the widget's through the core); the second phase's customers also wrote once to
-    the second process before it is timed, as to a process that has run a while."""
+    process; the widget's through the core); the two-process phases' customers also wrote
+    once to the second process before it is timed, as to a process that has run a while."""
     import copy
 
     from bench._balancer import Balancer
@@ -882,8 +960,9 @@ async def scale_out(
     if channel not in SCALE_OUT_CHANNELS:
         raise ValueError(f"{channel}: only {', '.join(SCALE_OUT_CHANNELS)} scale out")
     options = replace(options, database="postgresql")
+    blocks = 2 * rounds
     async with run_cls(options, folder, accept=False, updates="webhook") as run:
-        load, opened = await _prepare(run, channel, 2 * customers)
+        load, opened = await _prepare(run, channel, blocks * customers)
         first = run.bridge
         config = copy.deepcopy(first.config)
         port = free_port()
@@ -891,14 +970,24 @@ async def scale_out(
         second_folder = folder / "second"
         second_folder.mkdir()
         second = BridgeProcess(config, first.time_scale, second_folder)
+        second.log_level = "info"  # its group commit's batches, logged when it stops
         await run.start_bridge()
-        blocks = [list(range(customers)), list(range(customers, 2 * customers))]
-        figures: dict[str, Any] = {"channel": channel, "database": "postgresql"} | opened
 
-        def texts(block: list[int], phase: str) -> list[tuple[int, str]]:
-            return [(i, f"{phase} {seq} of {i}") for seq in range(per_customer) for i in block]
+        def block(n: int) -> list[int]:
+            return list(range(n * customers, (n + 1) * customers))
 
-        async def timed(url: str, items: list[tuple[int, str]]) -> dict[str, Any]:
+        figures: dict[str, Any] = {
+            "channel": channel,
+            "database": "postgresql",
+            "deliveries_in_flight": workers,
+        } | opened
+
+        def texts(customers_: list[int], phase: str) -> list[tuple[int, str]]:
+            return [
+                (i, f"{phase} {seq} of {i}") for seq in range(per_customer) for i in customers_
+            ]
+
+        async def timed(url: str, items: list[tuple[int, str]], name: str) -> dict[str, Any]:
             deliveries = [load.body(i, t) for i, t in items]
             pids = [
                 b.process.pid
@@ -906,8 +995,14 @@ async def scale_out(
                 if b.process is not None and b.process.returncode is None
             ]
             cpu, machine = [_cpu_seconds(pid) for pid in pids], _machine_times()
-            result = await _post_raw(url + load.path, deliveries, workers)
+            others = _others_cpu()
+            async with (
+                sampled(pids[0], f"{channel}-{name}"),
+                lock_waits(run.database_url) as waits,
+            ):
+                result = await _post_lean(url + load.path, deliveries, workers)
             cpu = [_cpu_seconds(pid) - c for pid, c in zip(pids, cpu, strict=True)]
+            others = {k: v - others.get(k, 0.0) for k, v in _others_cpu().items()}
             now = _machine_times()
             busy, total = now[0] - machine[0], now[1] - machine[1]
             return {
@@ -918,48 +1013,158 @@ async def scale_out(
                 "statuses": result["statuses"],
                 "bridge_cpu_ms_per_message": round(1000 * sum(cpu) / len(items), 2),
                 "machine_busy_percent": round(100 * busy / total, 1) if total else None,
+                "sessions_waiting_for_a_lock": waits.average,
+            } | {
+                f"{k}_cpu_ms_per_message": round(1000 * v / len(items), 2)
+                for k, v in others.items()
             }
 
+        ones: list[dict[str, Any]] = []
+        twos: list[dict[str, Any]] = []
         try:
             async with Balancer([first.url]) as balancer:
+                figures["balancer"] = balancer.kind
                 if not opened:
-                    firsts = [(i, f"hello {i}") for i in range(2 * customers)]
+                    firsts = [(i, f"hello {i}") for i in range(blocks * customers)]
                     warm = await _post_raw(
                         balancer.url + load.path, [load.body(i, t) for i, t in firsts], workers
                     )
                     figures["warm_up_failures"] = warm["failures"]
-                figures["one_process"] = await timed(balancer.url, texts(blocks[0], "one"))
-            await second.start()
-            # As in a service that has run a while, the second process has seen these customers
-            # too (its caches: VK names, the widget's open conversations), before timing
-            again = [load.body(i, f"again {i}") for i in blocks[1]]
-            warm_second = await _post_raw(second.url + load.path, again, workers)
-            figures["warm_up_failures"] = (
-                figures.get("warm_up_failures", 0) + warm_second["failures"]
-            )
-            async with Balancer([first.url, second.url]) as balancer:
-                figures["two_processes"] = await timed(balancer.url, texts(blocks[1], "two"))
+                await second.start()
+                # As in a service that has run a while, the second process has seen these
+                # customers too (its caches: VK names, the widget's open conversations)
+                again = [load.body(i, f"again {i}") for n in range(1, blocks, 2) for i in block(n)]
+                warm_second = await _post_raw(second.url + load.path, again, workers)
+                figures["warm_up_failures"] = (
+                    figures.get("warm_up_failures", 0) + warm_second["failures"]
+                )
+                await analyze(run.database_url)
+                async with Balancer([first.url, second.url]) as both:
+                    for n in range(rounds):
+                        ones.append(
+                            await timed(balancer.url, texts(block(2 * n), f"one{n}"), f"one{n}")
+                        )
+                        twos.append(
+                            await timed(both.url, texts(block(2 * n + 1), f"two{n}"), f"two{n}")
+                        )
             async with Balancer([]) as balancer:
-                floor_texts = texts(blocks[0], "floor")
-                figures["floor_balancer_only"] = await timed(balancer.url, floor_texts)
+                floor_texts = texts(block(0), "floor")
+                figures["floor_balancer_only"] = await timed(balancer.url, floor_texts, "floor")
         finally:
             await second.stop()
-        expected = 2 * customers * (1 + per_customer) + customers
+        figures["second_process_batches"] = _batches(second.log_path)
+        expected = blocks * customers * (1 + per_customer) + rounds * customers
         stored = await _wait_count(run.database_url, expected, 10)
-        one = figures["one_process"]["per_second"]
-        two = figures["two_processes"]["per_second"]
+        one = statistics.median(phase["per_second"] for phase in ones)
+        two = statistics.median(phase["per_second"] for phase in twos)
         return figures | {
+            "one_process": _phases(ones),
+            "two_processes": _phases(twos),
             "ratio_two_to_one": round(two / one, 2),
+            "ratio_each_round": [
+                round(b["per_second"] / a["per_second"], 2)
+                for a, b in zip(ones, twos, strict=True)
+            ],
             "target": ">= 1.5",
             "stored": stored,
             "lost": expected - stored,
         }
 
 
+def _phases(phases: list[dict[str, Any]]) -> dict[str, Any]:
+    """The medians of timed phases, and each phase's stored messages a second."""
+
+    def median(key: str) -> float:
+        return round(statistics.median(phase[key] for phase in phases), 2)
+
+    return {
+        "per_second": median("per_second"),
+        "bridge_cpu_ms_per_message": median("bridge_cpu_ms_per_message"),
+        "postgresql_cpu_ms_per_message": median("postgresql_cpu_ms_per_message"),
+        "nginx_cpu_ms_per_message": median("nginx_cpu_ms_per_message"),
+        "client_and_fakes_cpu_ms_per_message": median("client_and_fakes_cpu_ms_per_message"),
+        "sessions_waiting_for_a_lock": median("sessions_waiting_for_a_lock"),
+        "machine_busy_percent": median("machine_busy_percent"),
+        "failures": sum(phase["failures"] for phase in phases),
+        "each_round_per_second": [phase["per_second"] for phase in phases],
+    }
+
+
 def _cpu_seconds(pid: int) -> float:
     """User + system CPU seconds a process has used (from /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _batches(log_path: Path) -> dict[str, Any] | None:
+    """The group commit's batches of a stopped bridge (its info line "inbound: N messages in
+    M commits (largest L); R batches redone alone"): fewer messages a commit, more overhead."""
+    for line in log_path.read_text(errors="replace").splitlines():
+        found = re.search(
+            r"inbound: (\d+) messages in (\d+) commits \(largest (\d+)\); (\d+)", line
+        )
+        if found and int(found[1]):
+            messages, commits, largest, redone = (int(x) for x in found.groups())
+            return {
+                "messages": messages,
+                "commits": commits,
+                "average": round(messages / commits, 1),
+                "largest": largest,
+                "redone_alone": redone,
+            }
+    return None
+
+
+class _Waits:
+    average: float | None = None
+
+
+@contextlib.asynccontextmanager
+async def lock_waits(database_url: str, every: float = 0.02) -> AsyncIterator[_Waits]:
+    """How many PostgreSQL sessions wait for a lock (a row another transaction holds), on
+    average while the block runs: sampled from pg_stat_activity every `every` seconds."""
+    import asyncpg
+
+    from storage.db import to_async_url
+
+    dsn = to_async_url(database_url).replace("postgresql+asyncpg", "postgresql")
+    connection = await asyncpg.connect(dsn)
+    waits, samples = _Waits(), []
+    query = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+
+    async def sample() -> None:
+        while True:
+            samples.append(await connection.fetchval(query))
+            await asyncio.sleep(every)
+
+    task = asyncio.create_task(sample())
+    try:
+        yield waits
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await connection.close()
+        waits.average = round(sum(samples) / len(samples), 2) if samples else None
+
+
+def _others_cpu() -> dict[str, float]:
+    """CPU seconds used so far by PostgreSQL's processes, nginx and this process (the load
+    client and the fakes): what the bridges share the machine with."""
+    totals = {"postgresql": 0.0, "nginx": 0.0, "client_and_fakes": _cpu_seconds(os.getpid())}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        name = text[text.index("(") + 1 : text.rindex(")")]
+        kind = (
+            "postgresql" if name.startswith("postgres") else "nginx" if name == "nginx" else None
+        )
+        if kind is not None:
+            fields = text.rpartition(")")[2].split()
+            totals[kind] += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return totals
 
 
 def _machine_times() -> tuple[int, int]:
@@ -970,7 +1175,13 @@ def _machine_times() -> tuple[int, int]:
 
 
 async def scale_out_scenario(
-    options: Any, folder: Path, run_cls: Any, channels: tuple[str, ...]
+    options: Any,
+    folder: Path,
+    run_cls: Any,
+    channels: tuple[str, ...],
+    *,
+    rounds: int = SCALE_OUT_ROUNDS,
+    workers: int = SCALE_OUT_IN_FLIGHT,
 ) -> dict[str, Any]:
     """`scale_out` for each channel."""
     figures: dict[str, Any] = {}
@@ -986,7 +1197,8 @@ async def scale_out_scenario(
                 channel,
                 customers=customers,
                 per_customer=per_customer,
-                workers=64,
+                workers=workers,
+                rounds=rounds,
             )
         except Exception as exc:  # report it, go on with the next channel
             figures[channel] = {"error": f"{type(exc).__name__}: {exc}"}
@@ -1011,6 +1223,8 @@ def main() -> None:
     parser.add_argument("channels", nargs="*")
     parser.add_argument("--database", default="sqlite")
     parser.add_argument("--scale-out", action="store_true")
+    parser.add_argument("--rounds", type=int, default=SCALE_OUT_ROUNDS)
+    parser.add_argument("--workers", type=int, default=SCALE_OUT_IN_FLIGHT)
     args = parser.parse_args()
     from bench.relay import Options, Run
 
@@ -1019,8 +1233,12 @@ def main() -> None:
     )
     with tempfile.TemporaryDirectory(prefix="ingest-channels-") as folder:
         if args.scale_out:
-            channels = tuple(args.channels) or ("telegram-webhook",)
-            result = asyncio.run(scale_out_scenario(options, Path(folder), Run, channels))
+            channels = tuple(args.channels) or SCALE_OUT_CHANNELS
+            result = asyncio.run(
+                scale_out_scenario(
+                    options, Path(folder), Run, channels, rounds=args.rounds, workers=args.workers
+                )
+            )
         else:
             channels = tuple(args.channels) or CHANNELS
             result = asyncio.run(channels_scenario(options, Path(folder), Run, channels))
