@@ -1057,10 +1057,14 @@ async def scale_out(
         stored = await _wait_count(run.database_url, expected, 10)
         one = statistics.median(phase["per_second"] for phase in ones)
         two = statistics.median(phase["per_second"] for phase in twos)
+        busy_one = statistics.median(phase["machine_busy_percent"] for phase in ones)
         return figures | {
             "one_process": _phases(ones),
             "two_processes": _phases(twos),
             "ratio_two_to_one": round(two / one, 2),
+            # If two processes turned every idle cycle of the one-process phase into messages
+            # at that phase's CPU per message (nothing costs more when the parts share cores)
+            "ratio_if_nothing_cost_more": round(100 / busy_one, 2),
             "ratio_each_round": [
                 round(b["per_second"] / a["per_second"], 2)
                 for a, b in zip(ones, twos, strict=True)
@@ -1149,8 +1153,9 @@ async def lock_waits(database_url: str, every: float = 0.02) -> AsyncIterator[_W
 
 
 def _others_cpu() -> dict[str, float]:
-    """CPU seconds used so far by PostgreSQL's processes, nginx and this process (the load
-    client and the fakes): what the bridges share the machine with."""
+    """CPU seconds used so far by PostgreSQL, nginx and this process (the load client and the
+    fakes): what the bridges share the machine with. PostgreSQL's backends come and go: the
+    postmaster's reaped children count through its `cutime`/`cstime`."""
     totals = {"postgresql": 0.0, "nginx": 0.0, "client_and_fakes": _cpu_seconds(os.getpid())}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -1163,7 +1168,8 @@ def _others_cpu() -> dict[str, float]:
         )
         if kind is not None:
             fields = text.rpartition(")")[2].split()
-            totals[kind] += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            ticks = sum(int(fields[i]) for i in (11, 12, 13, 14))  # own + reaped children
+            totals[kind] += ticks / os.sysconf("SC_CLK_TCK")
     return totals
 
 
