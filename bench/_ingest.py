@@ -1014,6 +1014,7 @@ async def scale_out(
                 "bridge_cpu_ms_per_message": round(1000 * sum(cpu) / len(items), 2),
                 "machine_busy_percent": round(100 * busy / total, 1) if total else None,
                 "sessions_waiting_for_a_lock": waits.average,
+                "postgresql_sessions_opened": waits.sessions_opened,
             } | {
                 f"{k}_cpu_ms_per_message": round(1000 * v / len(items), 2)
                 for k, v in others.items()
@@ -1088,6 +1089,7 @@ def _phases(phases: list[dict[str, Any]]) -> dict[str, Any]:
         "nginx_cpu_ms_per_message": median("nginx_cpu_ms_per_message"),
         "client_and_fakes_cpu_ms_per_message": median("client_and_fakes_cpu_ms_per_message"),
         "sessions_waiting_for_a_lock": median("sessions_waiting_for_a_lock"),
+        "postgresql_sessions_opened": median("postgresql_sessions_opened"),
         "machine_busy_percent": median("machine_busy_percent"),
         "failures": sum(phase["failures"] for phase in phases),
         "each_round_per_second": [phase["per_second"] for phase in phases],
@@ -1121,12 +1123,14 @@ def _batches(log_path: Path) -> dict[str, Any] | None:
 
 class _Waits:
     average: float | None = None
+    sessions_opened: int | None = None
 
 
 @contextlib.asynccontextmanager
 async def lock_waits(database_url: str, every: float = 0.02) -> AsyncIterator[_Waits]:
     """How many PostgreSQL sessions wait for a lock (a row another transaction holds), on
-    average while the block runs: sampled from pg_stat_activity every `every` seconds."""
+    average while the block runs: sampled from pg_stat_activity every `every` seconds; and how
+    many sessions were opened meanwhile (each a new server process: a pool that overflows)."""
     import asyncpg
 
     from storage.db import to_async_url
@@ -1135,6 +1139,8 @@ async def lock_waits(database_url: str, every: float = 0.02) -> AsyncIterator[_W
     connection = await asyncpg.connect(dsn)
     waits, samples = _Waits(), []
     query = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+    opened = "SELECT sessions FROM pg_stat_database WHERE datname = current_database()"
+    sessions_before = await connection.fetchval(opened)
 
     async def sample() -> None:
         while True:
@@ -1148,6 +1154,7 @@ async def lock_waits(database_url: str, every: float = 0.02) -> AsyncIterator[_W
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+        waits.sessions_opened = await connection.fetchval(opened) - sessions_before
         await connection.close()
         waits.average = round(sum(samples) / len(samples), 2) if samples else None
 

@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import bindparam
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import OPEN_STATES, Conversation, Customer, Direction, Message
 
-# The two queries of every visitor message, built once (their parameters bound at each call).
-_OPEN_CONVERSATION = (
-    select(col(Conversation.id))
-    .join(Customer, col(Customer.id) == col(Conversation.customer_id))
+# The widget's queries, built once (their parameters bound at each call).
+_OPEN_CONVERSATIONS = (
+    select(col(Customer.external_id))
+    .distinct()
+    .join(Conversation, col(Customer.id) == col(Conversation.customer_id))
     .where(
         col(Customer.channel) == bindparam("channel"),
-        col(Customer.external_id) == bindparam("visitor"),
+        col(Customer.external_id).in_(bindparam("visitors", expanding=True)),
         col(Conversation.state).in_(OPEN_STATES),
     )
-    .limit(1)
 )
 _OWN_MESSAGE = (
     select(Message)
@@ -32,12 +34,17 @@ _OWN_MESSAGE = (
 )
 
 
-async def visitor_has_open_conversation(session: AsyncSession, channel: str, visitor: str) -> bool:
-    """Whether the visitor has an open (new or accepted) conversation: one indexed lookup,
-    read without loading any row into the session."""
+async def visitors_with_open_conversation(
+    session: AsyncSession, channel: str, visitors: Iterable[str]
+) -> set[str]:
+    """Which of these visitors have an open (new or accepted) conversation: one indexed
+    query for all of them, read without loading any row into the session."""
+    wanted = sorted(set(visitors))
+    if not wanted:
+        return set()
     connection = await session.connection()
-    found = await connection.execute(_OPEN_CONVERSATION, {"channel": channel, "visitor": visitor})
-    return found.first() is not None
+    found = await connection.execute(_OPEN_CONVERSATIONS, {"channel": channel, "visitors": wanted})
+    return {visitor for (visitor,) in found}
 
 
 async def visitor_messages(

@@ -35,7 +35,7 @@ from adapters.site.limits import (
     UPLOADS,
     RateLimiter,
 )
-from adapters.site.open_visitors import OpenVisitors
+from adapters.site.open_visitors import OpenChecks, OpenVisitors
 from adapters.site.origins import OriginPolicy
 from adapters.site.push import SitePush
 from adapters.site.quotas import UploadQuotas
@@ -50,7 +50,7 @@ from bridge.core.texts import CustomerTexts
 from bridge.web.clients import ClientAddress
 from storage.db import backend_name, reading
 from storage.messages import attachments_json
-from storage.site import visitor_has_open_conversation, visitor_message, visitor_message_by_id
+from storage.site import visitor_message, visitor_message_by_id, visitors_with_open_conversation
 
 if TYPE_CHECKING:
     from sqlmodel.ext.asyncio.session import AsyncSession
@@ -114,6 +114,8 @@ class SiteAdapter:
         self.new_conversation_limit = RateLimiter(NEW_CONVERSATIONS)
         #: Visitors whose conversation was open a moment ago (open_visitors.py).
         self.open_visitors = OpenVisitors()
+        #: The others' checks, asked together (open_visitors.py).
+        self.open_checks = OpenChecks(self._with_open_conversation)
         #: Bytes a visitor, an address and the widget may store (quotas.py).
         self.upload_quotas = UploadQuotas(files.root / widget_id)
         self._state = ComponentState("stopped")
@@ -169,11 +171,14 @@ class SiteAdapter:
         seen with an open conversation a moment ago is not asked about (open_visitors.py)."""
         if visitor in self.open_visitors:
             return True
-        async with reading(self.sessions) as session:
-            found = await visitor_has_open_conversation(session, self.channel, visitor)
+        found = await self.open_checks.has_open(visitor)
         if found:
             self.open_visitors.remember(visitor)
         return found
+
+    async def _with_open_conversation(self, visitors: list[str]) -> set[str]:
+        async with reading(self.sessions) as session:
+            return await visitors_with_open_conversation(session, self.channel, visitors)
 
     async def store_message(
         self, visitor: str, event: Inbound
