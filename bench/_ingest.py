@@ -53,17 +53,13 @@ async def analyze(database_url: str) -> None:
     """PostgreSQL's ANALYZE: statistics for the rows the warm-up wrote, as a database that
     has run a while has them (autovacuum would, later); the planner otherwise plans for
     empty tables and the first timed phases measure that."""
-    from sqlalchemy import text
+    import asyncpg
 
-    from storage.db import create_engine
-
-    engine = create_engine(database_url)
+    connection = await asyncpg.connect(database_url)
     try:
-        async with engine.connect() as connection:
-            await connection.execute(text("ANALYZE"))
-            await connection.commit()
+        await connection.execute("ANALYZE")
     finally:
-        await engine.dispose()
+        await connection.close()
 
 
 async def count_messages(database_url: str) -> int:
@@ -969,8 +965,8 @@ async def scale_out(
         config["http"] |= {"port": port, "public_url": f"http://127.0.0.1:{port}"}
         second_folder = folder / "second"
         second_folder.mkdir()
-        second = BridgeProcess(config, first.time_scale, second_folder)
-        second.log_level = "info"  # its group commit's batches, logged when it stops
+        # log_level info: its group commit's batches, logged when it stops (_batches)
+        second = BridgeProcess(config, first.time_scale, second_folder, log_level="info")
         await run.start_bridge()
 
         def block(n: int) -> list[int]:
@@ -1098,8 +1094,15 @@ def _phases(phases: list[dict[str, Any]]) -> dict[str, Any]:
 
 def _cpu_seconds(pid: int) -> float:
     """User + system CPU seconds a process has used (from /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return _stat_seconds(Path(f"/proc/{pid}/stat").read_text())
+
+
+def _stat_seconds(stat: str, *, reaped_children: bool = False) -> float:
+    """The CPU seconds in a /proc/PID/stat text: user + system, and with `reaped_children`
+    those of the children it has waited for."""
+    fields = stat.rpartition(")")[2].split()
+    kept = (11, 12, 13, 14) if reaped_children else (11, 12)
+    return sum(int(fields[i]) for i in kept) / os.sysconf("SC_CLK_TCK")
 
 
 def _batches(log_path: Path) -> dict[str, Any] | None:
@@ -1133,10 +1136,7 @@ async def lock_waits(database_url: str, every: float = 0.02) -> AsyncIterator[_W
     many sessions were opened meanwhile (each a new server process: a pool that overflows)."""
     import asyncpg
 
-    from storage.db import to_async_url
-
-    dsn = to_async_url(database_url).replace("postgresql+asyncpg", "postgresql")
-    connection = await asyncpg.connect(dsn)
+    connection = await asyncpg.connect(database_url)
     waits, samples = _Waits(), []
     query = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
     opened = "SELECT sessions FROM pg_stat_database WHERE datname = current_database()"
@@ -1174,9 +1174,7 @@ def _others_cpu() -> dict[str, float]:
             "postgresql" if name.startswith("postgres") else "nginx" if name == "nginx" else None
         )
         if kind is not None:
-            fields = text.rpartition(")")[2].split()
-            ticks = sum(int(fields[i]) for i in (11, 12, 13, 14))  # own + reaped children
-            totals[kind] += ticks / os.sysconf("SC_CLK_TCK")
+            totals[kind] += _stat_seconds(text, reaped_children=True)
     return totals
 
 
